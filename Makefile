@@ -1,0 +1,60 @@
+# bet-maker: every command a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SWIFT ?= swift
+# System packages the build, the tests and `make run` need (Debian/Ubuntu names).
+APT_PACKAGES := redis-server libhiredis-dev
+# Extra tools for `make bench` and for validating the compose file.
+APT_BENCH_PACKAGES := wrk redis-tools
+APT_COMPOSE_PACKAGES := docker-compose
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+RUN_DIR := var/run
+REDIS_PORT ?= 6379
+
+.PHONY: help deps bench-deps compose-deps build build-release test lint format run up down logs seed bench bench-redis clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+# Installs only what is missing, so it is cheap to call before every target.
+define apt_install
+	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps: ## Install missing system packages (redis-server, libhiredis-dev)
+	$(call apt_install,$(APT_PACKAGES))
+
+bench-deps: deps
+	$(call apt_install,$(APT_BENCH_PACKAGES))
+
+compose-deps:
+	$(call apt_install,$(APT_COMPOSE_PACKAGES))
+
+build: deps ## Debug build of everything
+	$(SWIFT) build --build-tests
+
+build-release: deps ## Release build of the executables
+	$(SWIFT) build -c release
+
+test: deps ## Run every test against real redis-server processes
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+lint: ## Check formatting with the toolchain's swift-format
+	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests
+
+format: ## Rewrite sources in the project's style
+	$(SWIFT) format --in-place --recursive --parallel Package.swift Sources Tests
+
+bench-redis: bench-deps ## Redis client against redis-benchmark, same server, same run
+	$(SWIFT) build -c release --product redis-bench
+	.build/release/redis-bench
+
+clean:
+	rm -rf .build var

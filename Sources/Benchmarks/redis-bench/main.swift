@@ -1,0 +1,144 @@
+// Measures the Redis client against redis-benchmark in the same run, on the same server:
+// SET, GET and EVALSHA with 50 concurrent callers, unpipelined and in batches of 16.
+// Usage: redis-bench [--requests N] [--clients C] [--pipeline P] [--only SET,GET,EVALSHA,1,16] [--ours-only]
+import Foundation
+import RedisClient
+import TestSupport
+
+struct Options {
+    var requests = 200_000
+    var clients = 50
+    var pipeline = 16
+    var only: Set<String> = []
+    var skipReference = false
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.dropFirst().makeIterator()
+        while let flag = iterator.next() {
+            if flag == "--ours-only" {
+                skipReference = true
+                continue
+            }
+            let text = iterator.next()
+            let value = text.flatMap(Int.init)
+            switch flag {
+            case "--only": only = Set((text ?? "").split(separator: ",").map(String.init))
+            case "--requests": requests = value ?? requests
+            case "--clients": clients = value ?? clients
+            case "--pipeline": pipeline = value ?? pipeline
+            default: fatalError("unknown option \(flag)")
+            }
+        }
+    }
+}
+
+let writeScript = RedisScript(
+    name: "bench-write",
+    source: "redis.call('HSET', KEYS[1], 'v', ARGV[1]); return redis.call('SADD', KEYS[2], ARGV[1])")
+
+enum Workload: String, CaseIterable {
+    case set = "SET"
+    case get = "GET"
+    case evalsha = "EVALSHA"
+
+    func command(_ random: Int) -> RedisCommand {
+        switch self {
+        case .set: RedisCommand("SET", "key:\(random)", "xxx")
+        case .get: RedisCommand("GET", "key:\(random)")
+        case .evalsha: writeScript.evalshaCommand(keys: ["h:\(random)", "members"], arguments: ["\(random)"])
+        }
+    }
+
+    /// The same command for redis-benchmark, which substitutes __rand_int__ itself.
+    var benchmarkArguments: [String] {
+        switch self {
+        case .set: ["SET", "key:__rand_int__", "xxx"]
+        case .get: ["GET", "key:__rand_int__"]
+        case .evalsha: ["EVALSHA", writeScript.sha1, "2", "h:__rand_int__", "members", "__rand_int__"]
+        }
+    }
+}
+
+func redisBenchmark(port: Int, workload: Workload, options: Options, pipeline: Int) throws -> Double {
+    let process = Process()
+    let output = Pipe()
+    process.executableURL = URL(fileURLWithPath: try findExecutable("redis-benchmark"))
+    process.arguments =
+        ["-p", "\(port)", "-c", "\(options.clients)", "-n", "\(options.requests * pipeline)", "-r", "100000", "-P", "\(pipeline)", "--csv"]
+        + workload.benchmarkArguments
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    // CSV: "test","rps",... with the figure in the second column of the last line.
+    let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last ?? ""
+    let columns = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+    guard columns.count > 1, let rate = Double(columns[1]) else {
+        throw RedisError.protocolError("cannot read redis-benchmark output: \(line)")
+    }
+    return rate
+}
+
+struct XorShift: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+}
+
+func client(_ redis: RedisClient, workload: Workload, options: Options, pipeline: Int) async throws -> Double {
+    let total = options.requests * pipeline
+    let perCaller = total / options.clients
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for _ in 0..<options.clients {
+            group.addTask {
+                // As cheap as redis-benchmark's own random keys; the system generator is a syscall.
+                var generator = XorShift(seed: UInt64.random(in: 1...UInt64.max))
+                var done = 0
+                while done < perCaller {
+                    if pipeline == 1 {
+                        _ = try await redis.send(workload.command(Int.random(in: 0..<100_000, using: &generator)))
+                        done += 1
+                    } else {
+                        let batch = (0..<pipeline).map { _ in workload.command(Int.random(in: 0..<100_000, using: &generator)) }
+                        for result in try await redis.pipeline(batch) { _ = try result.get() }
+                        done += pipeline
+                    }
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    let elapsed = ContinuousClock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return Double(perCaller * options.clients) / seconds
+}
+
+let options = Options(CommandLine.arguments)
+try await withRedisServer { server in
+    let redis = RedisClient(configuration: server.configuration)
+    try await redis.withRunning { redis in
+        try await redis.load([writeScript])
+        print(
+            "redis-bench: \(options.clients) concurrent callers, \(options.requests) requests unpipelined, \(options.requests * options.pipeline) in batches of \(options.pipeline)"
+        )
+        print("| command | pipeline | redis-benchmark ops/s | RedisClient ops/s | ratio |")
+        print("|---|---|---|---|---|")
+        for pipeline in [1, options.pipeline] where options.only.isEmpty || options.only.contains("\(pipeline)") {
+            for workload in Workload.allCases where options.only.isEmpty || options.only.contains(workload.rawValue) {
+                let reference =
+                    options.skipReference
+                    ? Double.nan : try redisBenchmark(port: server.port, workload: workload, options: options, pipeline: pipeline)
+                let ours = try await client(redis, workload: workload, options: options, pipeline: pipeline)
+                print(
+                    String(
+                        format: "| %@ | %d | %.0f | %.0f | %.0f%% |", workload.rawValue, pipeline, reference, ours, 100 * ours / reference))
+            }
+        }
+    }
+}

@@ -1,0 +1,281 @@
+import CoreMetrics
+import NIOCore
+
+/// Where the reply to one pending command goes. The continuations are unsafe (no checking canary
+/// allocated per command): the handler resumes each exactly once, turning it into `.abandoned` or
+/// dropping it from the queue as it does.
+enum ReplySink {
+    case single(UnsafeContinuation<RESPValue, any Error>)
+    case batch(BatchCollector, index: Int)
+    /// The caller was cancelled: the reply is still read, and dropped, so later replies stay matched.
+    case abandoned
+}
+
+/// Gathers the replies of a pipelined batch and hands them over together.
+final class BatchCollector {
+    private var results: [Result<RESPValue, RedisError>]
+    private var remaining: Int
+    private var continuation: UnsafeContinuation<[Result<RESPValue, RedisError>], any Error>?
+
+    init(count: Int, continuation: UnsafeContinuation<[Result<RESPValue, RedisError>], any Error>) {
+        self.results = Array(repeating: .failure(.connectionClosed("no reply")), count: count)
+        self.remaining = count
+        self.continuation = continuation
+    }
+
+    func complete(_ index: Int, with result: Result<RESPValue, RedisError>) {
+        results[index] = result
+        remaining -= 1
+        if remaining == 0, let continuation {
+            self.continuation = nil
+            continuation.resume(returning: results)
+        }
+    }
+
+    /// Fails the whole batch at once (connection lost, timeout, cancellation).
+    func fail(_ error: any Error) {
+        guard let continuation else { return }
+        self.continuation = nil
+        continuation.resume(throwing: error)
+    }
+}
+
+/// The heart of pipelining: commands are written as they come, and a FIFO queue of pending sinks
+/// matches each reply to its command, because Redis answers in order.
+///
+/// The handler uses the encoder (`RedisCommand.encode`, hiredis's formatter) and the decoder
+/// (`HiredisReader`) directly rather than as handlers of their own: every command submitted within
+/// one tick of the event loop is formatted into one buffer and written with one flush, and replies
+/// reach their callers without being boxed for the pipeline in between.
+///
+/// Every pending command has a deadline. One timer, armed for the earliest deadline, watches the
+/// whole queue; when a deadline passes, the replies can no longer be trusted to arrive, so every
+/// pending command fails and the connection closes (the pool replaces it).
+final class RedisCommandHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    struct Pending {
+        let id: UInt64
+        let command: String
+        var sink: ReplySink
+        let isBlocking: Bool
+        let sent: NIODeadline
+        let deadline: NIODeadline
+    }
+
+    private var queue = CircularBuffer<Pending>(initialCapacity: 64)
+    private var context: ChannelHandlerContext?
+    private var timer: Scheduled<Void>?
+    private let reader = HiredisReader()
+    /// Commands formatted since the last flush.
+    private var outbound = ByteBuffer()
+    private var flushScheduled = false
+    private var closeWhenDrained = false
+    private var closedReason: RedisError?
+    private let metrics: CommandMetrics
+
+    init(metrics: CommandMetrics) {
+        self.metrics = metrics
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    var pendingCount: Int { queue.count }
+
+    // MARK: Submitting (always on the event loop)
+
+    func submit(_ command: RedisCommand, id: UInt64, sink: ReplySink, deadline: NIODeadline) {
+        guard let context, closedReason == nil, !closeWhenDrained else {
+            fail(sink, with: closedReason ?? .connectionClosed("connection is closing"))
+            return
+        }
+        enqueue(command, id: id, sink: sink, deadline: deadline, sent: .now(), context: context)
+        scheduleFlush(context)
+    }
+
+    func submit(batch commands: [RedisCommand], id: UInt64, collector: BatchCollector, deadline: NIODeadline) {
+        guard let context, closedReason == nil, !closeWhenDrained else {
+            collector.fail(closedReason ?? RedisError.connectionClosed("connection is closing"))
+            return
+        }
+        let now = NIODeadline.now()
+        for (index, command) in commands.enumerated() {
+            enqueue(command, id: id, sink: .batch(collector, index: index), deadline: deadline, sent: now, context: context)
+        }
+        scheduleFlush(context)
+    }
+
+    private func enqueue(
+        _ command: RedisCommand, id: UInt64, sink: ReplySink, deadline: NIODeadline, sent: NIODeadline,
+        context: ChannelHandlerContext
+    ) {
+        do {
+            try command.encode(into: &outbound)
+        } catch {
+            fail(sink, with: error)
+            return
+        }
+        queue.append(
+            Pending(
+                id: id, command: command.name, sink: sink, isBlocking: command.isBlocking,
+                sent: sent, deadline: deadline))
+        if timer == nil { armTimer(at: deadline, context: context) }
+    }
+
+    /// Many callers submit within one tick of the event loop; one write after all of them sends
+    /// their commands together.
+    private func scheduleFlush(_ context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            guard let context = self.context, self.outbound.readableBytes > 0 else { return }
+            let bytes = self.outbound
+            self.outbound = context.channel.allocator.buffer(capacity: max(1024, bytes.readableBytes))
+            context.writeAndFlush(self.wrapOutboundOut(bytes), promise: nil)
+        }
+    }
+
+    /// The caller of command `id` gave up. Its reply will still come and is dropped; a blocking
+    /// command may hold the reply back for long, so its dedicated connection is closed instead.
+    func cancel(id: UInt64) {
+        var closeConnection = false
+        for index in queue.indices where queue[index].id == id {
+            switch queue[index].sink {
+            case .single(let continuation):
+                continuation.resume(throwing: CancellationError())
+            case .batch(let collector, _):
+                collector.fail(CancellationError())
+            case .abandoned:
+                continue
+            }
+            queue[index].sink = .abandoned
+            closeConnection = closeConnection || queue[index].isBlocking
+        }
+        if closeConnection {
+            failAll(with: .connectionClosed("a blocking command was cancelled"))
+            context?.close(promise: nil)
+        }
+    }
+
+    /// Closes the connection once every pending reply has arrived, or at `deadline` at the latest.
+    func closeGracefully(deadline: NIODeadline) {
+        guard let context else { return }
+        closeWhenDrained = true
+        if queue.isEmpty {
+            context.close(promise: nil)
+        } else {
+            context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+                self?.failAll(with: .connectionClosed("client shut down"))
+                self?.context?.close(promise: nil)
+            }
+        }
+    }
+
+    // MARK: Replies
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard closedReason == nil else { return }
+        do {
+            try reader.feed(unwrapInboundIn(data))
+            let replies = try reader.replies()
+            if replies.isEmpty { return }
+            let now = NIODeadline.now()
+            for reply in replies {
+                try deliver(reply, at: now, context: context)
+            }
+        } catch {
+            // A parse error is sticky in hiredis, and an unexpected reply means the stream is out of
+            // step: either way nothing more on this connection can be trusted.
+            errorCaught(context: context, error: error)
+        }
+    }
+
+    private func deliver(_ reply: RESPValue, at now: NIODeadline, context: ChannelHandlerContext) throws(RedisError) {
+        guard let pending = queue.popFirst() else {
+            throw .protocolError("unexpected reply \(reply)")
+        }
+        let result: Result<RESPValue, RedisError>
+        if case .error(let error) = reply {
+            result = .failure(.server(error))
+        } else {
+            result = .success(reply)
+        }
+        metrics.recordReply(command: pending.command, duration: now - pending.sent, isError: reply.isErrorReply)
+        switch pending.sink {
+        case .single(let continuation):
+            continuation.resume(with: result.mapError { $0 as any Error })
+        case .batch(let collector, let index):
+            collector.complete(index, with: result)
+        case .abandoned:
+            break
+        }
+        if closeWhenDrained && queue.isEmpty {
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let reason = (error as? RedisError) ?? .connectionClosed("\(error)")
+        failAll(with: reason)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(with: .connectionClosed("connection to Redis lost"))
+        context.fireChannelInactive()
+    }
+
+    // MARK: Deadlines
+
+    private func armTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            self?.checkDeadlines()
+        }
+    }
+
+    private func checkDeadlines() {
+        timer = nil
+        guard let context, !queue.isEmpty else { return }
+        let now = NIODeadline.now()
+        if let expired = queue.first(where: { $0.deadline <= now }) {
+            let waited = (now - expired.sent).nanoseconds / 1_000_000
+            failAll(with: .timeout(command: expired.command, milliseconds: waited))
+            context.close(promise: nil)
+        } else if let earliest = queue.lazy.map(\.deadline).min() {
+            armTimer(at: earliest, context: context)
+        }
+    }
+
+    private func failAll(with error: RedisError) {
+        if closedReason == nil { closedReason = error }
+        timer?.cancel()
+        timer = nil
+        while let pending = queue.popFirst() {
+            metrics.recordFailure(command: pending.command, error: error)
+            fail(pending.sink, with: error)
+        }
+    }
+
+    private func fail(_ sink: ReplySink, with error: RedisError) {
+        switch sink {
+        case .single(let continuation): continuation.resume(throwing: error)
+        case .batch(let collector, _): collector.fail(error)
+        case .abandoned: break
+        }
+    }
+}
+
+extension RESPValue {
+    var isErrorReply: Bool {
+        if case .error = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,427 @@
+/// Typed commands, written once for anything that sends: the pool and a dedicated connection.
+extension RedisCommandSender {
+    // MARK: Server
+
+    /// `PING`: answers `PONG`.
+    public func ping() async throws -> String {
+        try await send(RedisCommand("PING")).string(for: "PING")
+    }
+
+    /// `INFO [section]` as the raw text Redis returns.
+    public func info(_ section: String? = nil) async throws -> String {
+        var command = RedisCommand("INFO")
+        if let section { command.append(section) }
+        return try await send(command).string(for: "INFO")
+    }
+
+    /// `INFO [section]` parsed into its `name:value` lines.
+    public func infoFields(_ section: String? = nil) async throws -> [String: String] {
+        var fields: [String: String] = [:]
+        for line in try await info(section).split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {
+            if let colon = line.firstIndex(of: ":") {
+                fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
+            }
+        }
+        return fields
+    }
+
+    // MARK: Strings and keys
+
+    public func get(_ key: String) async throws -> String? {
+        try await send(RedisCommand("GET", key)).optionalString(for: "GET")
+    }
+
+    /// `SET` with an optional expiry and condition; false when the condition kept the value from being set.
+    @discardableResult
+    public func set(_ key: String, to value: String, expiry: Duration? = nil, condition: RedisSetCondition = .always) async throws -> Bool {
+        var command = RedisCommand("SET", key, value)
+        if let expiry { command.append("PX"); command.append(Int(expiry.milliseconds)) }
+        switch condition {
+        case .always: break
+        case .ifNotExists: command.append("NX")
+        case .ifExists: command.append("XX")
+        }
+        return try await !send(command).isNull
+    }
+
+    @discardableResult
+    public func del(_ keys: [String]) async throws -> Int {
+        try await send(RedisCommand("DEL", arguments: keys)).int(for: "DEL")
+    }
+
+    public func exists(_ keys: [String]) async throws -> Int {
+        try await send(RedisCommand("EXISTS", arguments: keys)).int(for: "EXISTS")
+    }
+
+    @discardableResult
+    public func incr(_ key: String, by amount: Int = 1) async throws -> Int {
+        try await send(RedisCommand("INCRBY", key, amount)).int(for: "INCRBY")
+    }
+
+    @discardableResult
+    public func expire(_ key: String, after duration: Duration) async throws -> Bool {
+        try await send(RedisCommand("PEXPIRE", key, Int(duration.milliseconds))).int(for: "PEXPIRE") == 1
+    }
+
+    // MARK: Hashes
+
+    @discardableResult
+    public func hset(_ key: String, _ fields: KeyValuePairs<String, String>) async throws -> Int {
+        var command = RedisCommand("HSET", key)
+        for (field, value) in fields { command.append(field); command.append(value) }
+        return try await send(command).int(for: "HSET")
+    }
+
+    public func hget(_ key: String, _ field: String) async throws -> String? {
+        try await send(RedisCommand("HGET", key, field)).optionalString(for: "HGET")
+    }
+
+    public func hmget(_ key: String, _ fields: [String]) async throws -> [String?] {
+        var command = RedisCommand("HMGET", key)
+        command.append(contentsOf: fields)
+        return try await send(command).optionalStrings(for: "HMGET")
+    }
+
+    /// `HGETALL` as a dictionary; empty when the key does not exist.
+    public func hgetall(_ key: String) async throws -> [String: String] {
+        try await send(RedisCommand("HGETALL", key)).stringMap(for: "HGETALL")
+    }
+
+    @discardableResult
+    public func hincrby(_ key: String, _ field: String, by amount: Int) async throws -> Int {
+        try await send(RedisCommand("HINCRBY", key, field, amount)).int(for: "HINCRBY")
+    }
+
+    @discardableResult
+    public func hdel(_ key: String, _ fields: [String]) async throws -> Int {
+        var command = RedisCommand("HDEL", key)
+        command.append(contentsOf: fields)
+        return try await send(command).int(for: "HDEL")
+    }
+
+    // MARK: Lists
+
+    @discardableResult
+    public func rpush(_ key: String, _ values: [String]) async throws -> Int {
+        var command = RedisCommand("RPUSH", key)
+        command.append(contentsOf: values)
+        return try await send(command).int(for: "RPUSH")
+    }
+
+    public func lrange(_ key: String, _ start: Int, _ stop: Int) async throws -> [String] {
+        try await send(RedisCommand("LRANGE", key, start, stop)).strings(for: "LRANGE")
+    }
+
+    public func llen(_ key: String) async throws -> Int {
+        try await send(RedisCommand("LLEN", key)).int(for: "LLEN")
+    }
+
+    // MARK: Sets
+
+    @discardableResult
+    public func sadd(_ key: String, _ members: [String]) async throws -> Int {
+        var command = RedisCommand("SADD", key)
+        command.append(contentsOf: members)
+        return try await send(command).int(for: "SADD")
+    }
+
+    @discardableResult
+    public func srem(_ key: String, _ members: [String]) async throws -> Int {
+        var command = RedisCommand("SREM", key)
+        command.append(contentsOf: members)
+        return try await send(command).int(for: "SREM")
+    }
+
+    public func sismember(_ key: String, _ member: String) async throws -> Bool {
+        try await send(RedisCommand("SISMEMBER", key, member)).int(for: "SISMEMBER") == 1
+    }
+
+    public func smembers(_ key: String) async throws -> Set<String> {
+        Set(try await send(RedisCommand("SMEMBERS", key)).strings(for: "SMEMBERS"))
+    }
+
+    public func scard(_ key: String) async throws -> Int {
+        try await send(RedisCommand("SCARD", key)).int(for: "SCARD")
+    }
+
+    // MARK: Sorted sets
+
+    @discardableResult
+    public func zadd(_ key: String, _ members: [(score: Double, member: String)]) async throws -> Int {
+        var command = RedisCommand("ZADD", key)
+        for (score, member) in members { command.append(ScoreBound.format(score)); command.append(member) }
+        return try await send(command).int(for: "ZADD")
+    }
+
+    @discardableResult
+    public func zrem(_ key: String, _ members: [String]) async throws -> Int {
+        var command = RedisCommand("ZREM", key)
+        command.append(contentsOf: members)
+        return try await send(command).int(for: "ZREM")
+    }
+
+    public func zcard(_ key: String) async throws -> Int {
+        try await send(RedisCommand("ZCARD", key)).int(for: "ZCARD")
+    }
+
+    public func zscore(_ key: String, _ member: String) async throws -> Double? {
+        try await send(RedisCommand("ZSCORE", key, member)).optionalString(for: "ZSCORE").flatMap(Double.init)
+    }
+
+    /// Members with scores between `min` and `max`, lowest first, or highest first when `reverse`.
+    public func zrangeByScore(
+        _ key: String, min: ScoreBound, max: ScoreBound, reverse: Bool = false, limit: (offset: Int, count: Int)? = nil
+    ) async throws -> [(member: String, score: Double)] {
+        // ZRANGE ... REV takes its bounds in the order of the walk: highest first.
+        var command = RedisCommand("ZRANGE", key, reverse ? max.argument : min.argument, reverse ? min.argument : max.argument, "BYSCORE")
+        if reverse { command.append("REV") }
+        if let limit { command.append("LIMIT"); command.append(limit.offset); command.append(limit.count) }
+        command.append("WITHSCORES")
+        let values = try await send(command).strings(for: "ZRANGE")
+        var result: [(member: String, score: Double)] = []
+        result.reserveCapacity(values.count / 2)
+        var index = 0
+        while index + 1 < values.count {
+            guard let score = Double(values[index + 1]) else {
+                throw RedisError.unexpectedReply(command: "ZRANGE", reply: values[index + 1])
+            }
+            result.append((values[index], score))
+            index += 2
+        }
+        return result
+    }
+
+    /// Members between `min` and `max` in byte order, for sets whose members all share one score.
+    public func zrangeByLex(
+        _ key: String, min: LexBound, max: LexBound, reverse: Bool = false, limit: (offset: Int, count: Int)? = nil
+    ) async throws -> [String] {
+        try await send(Self.zrangeByLexCommand(key, min: min, max: max, reverse: reverse, limit: limit)).strings(for: "ZRANGE")
+    }
+
+    public static func zrangeByLexCommand(
+        _ key: String, min: LexBound, max: LexBound, reverse: Bool = false, limit: (offset: Int, count: Int)? = nil
+    ) -> RedisCommand {
+        var command = RedisCommand("ZRANGE", key, reverse ? max.argument : min.argument, reverse ? min.argument : max.argument, "BYLEX")
+        if reverse { command.append("REV") }
+        if let limit { command.append("LIMIT"); command.append(limit.offset); command.append(limit.count) }
+        return command
+    }
+
+    // MARK: Streams
+
+    /// `XADD key [MAXLEN ~ n] * field value ...`: appends an entry and returns its id.
+    @discardableResult
+    public func xadd(_ key: String, fields: KeyValuePairs<String, String>, approximateMaxLength: Int? = nil) async throws -> String {
+        var command = RedisCommand("XADD", key)
+        if let approximateMaxLength { command.append("MAXLEN"); command.append("~"); command.append(approximateMaxLength) }
+        command.append("*")
+        for (field, value) in fields { command.append(field); command.append(value) }
+        return try await send(command).string(for: "XADD")
+    }
+
+    public func xlen(_ key: String) async throws -> Int {
+        try await send(RedisCommand("XLEN", key)).int(for: "XLEN")
+    }
+
+    /// `XGROUP CREATE key group start MKSTREAM`. Returns false when the group exists already (`BUSYGROUP`).
+    @discardableResult
+    public func xgroupCreate(_ key: String, group: String, startingAt start: String = "0", makeStream: Bool = true) async throws -> Bool {
+        var command = RedisCommand("XGROUP", "CREATE", key, group, start)
+        if makeStream { command.append("MKSTREAM") }
+        do {
+            _ = try await send(command)
+            return true
+        } catch let error as RedisError where error.serverCode == "BUSYGROUP" {
+            return false
+        }
+    }
+
+    /// `XREADGROUP GROUP g c [COUNT n] [BLOCK ms] STREAMS key id` for one stream. With `block`, the
+    /// command is marked blocking and its deadline is the block time plus the usual command timeout,
+    /// so send it on a dedicated connection. Returns an empty array when the block time passed.
+    /// With an id other than `>`, entries deleted since delivery come back with `fields == nil`.
+    public func xreadgroup(
+        _ key: String, group: String, consumer: String, id: String = ">", count: Int? = nil, block: Duration? = nil
+    ) async throws -> [StreamEntry] {
+        var command = RedisCommand("XREADGROUP", "GROUP", group, consumer)
+        if let count { command.append("COUNT"); command.append(count) }
+        if let block {
+            command.append("BLOCK")
+            command.append(Int(block.milliseconds))
+            command.isBlocking = true
+            command.timeout = block + .seconds(5)
+        }
+        command.append("STREAMS")
+        command.append(key)
+        command.append(id)
+        guard let streams = try await send(command).optionalArray(for: "XREADGROUP") else { return [] }
+        var entries: [StreamEntry] = []
+        for stream in streams {
+            let pair = try stream.array(for: "XREADGROUP")
+            guard pair.count == 2 else { throw stream.unexpected("XREADGROUP") }
+            for entry in try pair[1].array(for: "XREADGROUP") { entries.append(try StreamEntry(entry, command: "XREADGROUP")) }
+        }
+        return entries
+    }
+
+    @discardableResult
+    public func xack(_ key: String, group: String, ids: [String]) async throws -> Int {
+        var command = RedisCommand("XACK", key, group)
+        command.append(contentsOf: ids)
+        return try await send(command).int(for: "XACK")
+    }
+
+    /// `XAUTOCLAIM`: takes over entries idle longer than `minIdle` from other consumers. Follow
+    /// `nextCursor` until it is `0-0`. `deletedIDs` are pending entries whose data was trimmed away.
+    public func xautoclaim(
+        _ key: String, group: String, consumer: String, minIdle: Duration, start: String = "0-0", count: Int = 100
+    ) async throws -> (nextCursor: String, entries: [StreamEntry], deletedIDs: [String]) {
+        let command = RedisCommand("XAUTOCLAIM", key, group, consumer, Int(minIdle.milliseconds), start, "COUNT", count)
+        let reply = try await send(command).array(for: "XAUTOCLAIM")
+        guard reply.count >= 2 else { throw RedisError.unexpectedReply(command: "XAUTOCLAIM", reply: "\(reply)") }
+        let cursor = try reply[0].string(for: "XAUTOCLAIM")
+        var entries: [StreamEntry] = []
+        for entry in try reply[1].array(for: "XAUTOCLAIM") { entries.append(try StreamEntry(entry, command: "XAUTOCLAIM")) }
+        let deleted = reply.count > 2 ? try reply[2].strings(for: "XAUTOCLAIM") : []
+        return (cursor, entries, deleted)
+    }
+
+    /// `XCLAIM key group consumer 0 id... JUSTID`: resets the idle time of entries this consumer
+    /// is still working on, so nobody else claims them.
+    public func xclaimTouch(_ key: String, group: String, consumer: String, ids: [String]) async throws {
+        var command = RedisCommand("XCLAIM", key, group, consumer, 0)
+        command.append(contentsOf: ids)
+        command.append("JUSTID")
+        _ = try await send(command)
+    }
+
+    /// `XPENDING key group`: how many entries are pending, the lowest and highest id, per consumer counts.
+    public func xpendingSummary(_ key: String, group: String) async throws -> PendingSummary {
+        let reply = try await send(RedisCommand("XPENDING", key, group)).array(for: "XPENDING")
+        guard reply.count == 4 else { throw RedisError.unexpectedReply(command: "XPENDING", reply: "\(reply)") }
+        var consumers: [String: Int] = [:]
+        for pair in try reply[3].optionalArray(for: "XPENDING") ?? [] {
+            let values = try pair.strings(for: "XPENDING")
+            if values.count == 2 { consumers[values[0]] = Int(values[1]) }
+        }
+        return PendingSummary(
+            count: try reply[0].int(for: "XPENDING"),
+            lowestID: try reply[1].optionalString(for: "XPENDING"),
+            highestID: try reply[2].optionalString(for: "XPENDING"),
+            consumers: consumers)
+    }
+
+    /// `XPENDING key group [IDLE ms] start end count [consumer]`: pending entries with their delivery counts.
+    public func xpending(
+        _ key: String, group: String, start: String = "-", end: String = "+", count: Int, consumer: String? = nil, minIdle: Duration? = nil
+    ) async throws -> [PendingEntry] {
+        var command = RedisCommand("XPENDING", key, group)
+        if let minIdle { command.append("IDLE"); command.append(Int(minIdle.milliseconds)) }
+        command.append(start)
+        command.append(end)
+        command.append(count)
+        if let consumer { command.append(consumer) }
+        var entries: [PendingEntry] = []
+        for value in try await send(command).array(for: "XPENDING") {
+            let fields = try value.array(for: "XPENDING")
+            guard fields.count == 4 else { throw value.unexpected("XPENDING") }
+            entries.append(
+                PendingEntry(
+                    id: try fields[0].string(for: "XPENDING"), consumer: try fields[1].string(for: "XPENDING"),
+                    idleMilliseconds: try fields[2].int(for: "XPENDING"), deliveries: try fields[3].int(for: "XPENDING")))
+        }
+        return entries
+    }
+
+    /// `XTRIM key MINID ~ id`: drops entries older than `id`.
+    @discardableResult
+    public func xtrim(_ key: String, minID: String, approximate: Bool = true) async throws -> Int {
+        var command = RedisCommand("XTRIM", key, "MINID")
+        if approximate { command.append("~") }
+        command.append(minID)
+        return try await send(command).int(for: "XTRIM")
+    }
+
+    /// `XRANGE key start end [COUNT n]`.
+    public func xrange(_ key: String, start: String = "-", end: String = "+", count: Int? = nil) async throws -> [StreamEntry] {
+        var command = RedisCommand("XRANGE", key, start, end)
+        if let count { command.append("COUNT"); command.append(count) }
+        var entries: [StreamEntry] = []
+        for entry in try await send(command).array(for: "XRANGE") { entries.append(try StreamEntry(entry, command: "XRANGE")) }
+        return entries
+    }
+}
+
+/// When `SET` writes: always, only if the key is new (`NX`), or only if it exists (`XX`).
+public enum RedisSetCondition: Sendable { case always, ifNotExists, ifExists }
+
+/// A score bound for sorted-set ranges.
+public enum ScoreBound: Sendable {
+    case inclusive(Double)
+    case exclusive(Double)
+    case negativeInfinity
+    case positiveInfinity
+
+    var argument: String {
+        switch self {
+        case .inclusive(let score): Self.format(score)
+        case .exclusive(let score): "(" + Self.format(score)
+        case .negativeInfinity: "-inf"
+        case .positiveInfinity: "+inf"
+        }
+    }
+
+    static func format(_ score: Double) -> String {
+        if score == score.rounded(), abs(score) < 1e15 { return String(Int64(score)) }
+        return "\(score)"
+    }
+}
+
+/// A member bound for lexicographic sorted-set ranges.
+public enum LexBound: Sendable {
+    case inclusive(String)
+    case exclusive(String)
+    case minimum
+    case maximum
+
+    var argument: String {
+        switch self {
+        case .inclusive(let member): "[" + member
+        case .exclusive(let member): "(" + member
+        case .minimum: "-"
+        case .maximum: "+"
+        }
+    }
+}
+
+/// One entry of a stream. `fields` is nil for an entry still pending whose data was deleted.
+public struct StreamEntry: Sendable, Hashable {
+    public let id: String
+    public let fields: [String: String]?
+
+    public init(id: String, fields: [String: String]?) {
+        self.id = id
+        self.fields = fields
+    }
+
+    init(_ value: RESPValue, command: String) throws(RedisError) {
+        let pair = try value.array(for: command)
+        guard pair.count == 2 else { throw value.unexpected(command) }
+        self.id = try pair[0].string(for: command)
+        self.fields = pair[1].isNull ? nil : try pair[1].stringMap(for: command)
+    }
+}
+
+public struct PendingSummary: Sendable, Hashable {
+    public let count: Int
+    public let lowestID: String?
+    public let highestID: String?
+    public let consumers: [String: Int]
+}
+
+public struct PendingEntry: Sendable, Hashable {
+    public let id: String
+    public let consumer: String
+    public let idleMilliseconds: Int
+    public let deliveries: Int
+}

@@ -1,0 +1,150 @@
+import CoreMetrics
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Anything that can send commands to Redis: the pooled `RedisClient` and a single `RedisConnection`.
+/// Typed commands are written once, against this protocol.
+public protocol RedisCommandSender: Sendable {
+    /// Sends one command and waits for its reply. An error reply is thrown as `RedisError.server`.
+    func send(_ command: RedisCommand) async throws -> RESPValue
+    /// Writes all commands in one flush and returns their replies in order, each succeeded or failed
+    /// on its own. Throws only when the batch as a whole failed (connection lost, timeout, cancellation).
+    func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RESPValue, RedisError>]
+}
+
+/// One connection to Redis, shared by any number of concurrent callers: their commands are pipelined
+/// and the replies matched back in order. NIO owns the socket; hiredis formats and parses.
+public final class RedisConnection: RedisCommandSender, Sendable {
+    public let channel: any Channel
+    private let handler: NIOLoopBound<RedisCommandHandler>
+    private let nextID = Atomic<UInt64>(1)
+    private let commandTimeout: TimeAmount
+    private let shutdownGracePeriod: TimeAmount
+
+    private init(channel: any Channel, handler: NIOLoopBound<RedisCommandHandler>, configuration: RedisConfiguration) {
+        self.channel = channel
+        self.handler = handler
+        self.commandTimeout = TimeAmount(configuration.commandTimeout)
+        self.shutdownGracePeriod = TimeAmount(configuration.shutdownGracePeriod)
+    }
+
+    /// Connects, then authenticates, selects the database and names the client, all in one round trip.
+    public static func connect(
+        configuration: RedisConfiguration,
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) async throws -> RedisConnection {
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        RedisCommandHandler(metrics: CommandMetrics(factory: metricsFactory)))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+        } catch {
+            // NIO wraps the reason ("Connection refused") in one failure per address tried.
+            let reason = (error as? NIOConnectionError)?.connectionErrors.first.map { "\($0.error)" } ?? "\(error)"
+            throw RedisError.connectionUnavailable("cannot connect to \(configuration.host):\(configuration.port): \(reason)")
+        }
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RedisCommandHandler.self), eventLoop: channel.eventLoop)
+        }.get()
+        let connection = RedisConnection(channel: channel, handler: handler, configuration: configuration)
+        do {
+            try await connection.handshake(configuration)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        return connection
+    }
+
+    private func handshake(_ configuration: RedisConfiguration) async throws {
+        var commands: [RedisCommand] = []
+        if let password = configuration.password {
+            if let username = configuration.username {
+                commands.append(RedisCommand("AUTH", username, password))
+            } else {
+                commands.append(RedisCommand("AUTH", password))
+            }
+        }
+        if configuration.database != 0 {
+            commands.append(RedisCommand("SELECT", configuration.database))
+        }
+        if let name = configuration.clientName {
+            commands.append(RedisCommand("CLIENT", "SETNAME", name))
+        }
+        guard !commands.isEmpty else { return }
+        for result in try await pipeline(commands) {
+            _ = try result.get()
+        }
+    }
+
+    public var isActive: Bool { channel.isActive }
+
+    public var eventLoop: any EventLoop { channel.eventLoop }
+
+    /// Completes when the connection has closed, for whatever reason.
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    public func send(_ command: RedisCommand) async throws -> RESPValue {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let deadline = NIODeadline.now() + (command.timeout.map(TimeAmount.init) ?? commandTimeout)
+        let handler = self.handler
+        let eventLoop = channel.eventLoop
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                eventLoop.execute {
+                    handler.value.submit(command, id: id, sink: .single(continuation), deadline: deadline)
+                }
+            }
+        } onCancel: {
+            eventLoop.execute { handler.value.cancel(id: id) }
+        }
+    }
+
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RESPValue, RedisError>] {
+        guard !commands.isEmpty else { return [] }
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let longest = commands.lazy.compactMap(\.timeout).map(TimeAmount.init).max() ?? commandTimeout
+        let deadline = NIODeadline.now() + max(longest, commandTimeout)
+        let handler = self.handler
+        let eventLoop = channel.eventLoop
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                eventLoop.execute {
+                    let collector = BatchCollector(count: commands.count, continuation: continuation)
+                    handler.value.submit(batch: commands, id: id, collector: collector, deadline: deadline)
+                }
+            }
+        } onCancel: {
+            eventLoop.execute { handler.value.cancel(id: id) }
+        }
+    }
+
+    /// Commands waiting for their reply, for tests that must know a command is in flight.
+    func pendingCount() async -> Int {
+        let handler = self.handler
+        return (try? await channel.eventLoop.submit { handler.value.pendingCount }.get()) ?? 0
+    }
+
+    /// Closes after the replies in flight have arrived (bounded by the grace period).
+    public func close() async {
+        let handler = self.handler
+        let deadline = NIODeadline.now() + shutdownGracePeriod
+        channel.eventLoop.execute { handler.value.closeGracefully(deadline: deadline) }
+        try? await channel.closeFuture.get()
+    }
+
+    /// Closes at once; everything pending fails with `connectionClosed`.
+    public func closeNow() {
+        channel.close(promise: nil)
+    }
+}

@@ -1,0 +1,60 @@
+import Crypto
+
+/// A Lua script known by its source and its SHA1. Calls go by `EVALSHA`; when the server does not
+/// know the script (`NOSCRIPT`: after a restart or `SCRIPT FLUSH`), the call is repeated with `EVAL`,
+/// which also caches the script again. `NOSCRIPT` means the script did not run, so repeating is safe.
+public struct RedisScript: Sendable, Hashable {
+    public let name: String
+    public let source: String
+    public let sha1: String
+
+    public init(name: String, source: String) {
+        self.name = name
+        self.source = source
+        self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
+    public func evalshaCommand(keys: [String], arguments: [String]) -> RedisCommand {
+        command("EVALSHA", sha1, keys: keys, arguments: arguments)
+    }
+
+    public func evalCommand(keys: [String], arguments: [String]) -> RedisCommand {
+        command("EVAL", source, keys: keys, arguments: arguments)
+    }
+
+    private func command(_ verb: String, _ body: String, keys: [String], arguments: [String]) -> RedisCommand {
+        var command = RedisCommand(verb, body, keys.count)
+        command.append(contentsOf: keys)
+        command.append(contentsOf: arguments)
+        return command
+    }
+}
+
+extension RedisCommandSender {
+    /// Runs a script by SHA1, loading it transparently when Redis does not have it.
+    @discardableResult
+    public func eval(_ script: RedisScript, keys: [String] = [], arguments: [String] = []) async throws -> RESPValue {
+        do {
+            return try await send(script.evalshaCommand(keys: keys, arguments: arguments))
+        } catch let error as RedisError where error.serverCode == "NOSCRIPT" {
+            return try await send(script.evalCommand(keys: keys, arguments: arguments))
+        }
+    }
+
+    /// Loads scripts ahead of time, so a readiness check can report them present.
+    public func load(_ scripts: [RedisScript]) async throws {
+        let replies = try await pipeline(scripts.map { RedisCommand("SCRIPT", "LOAD", $0.source) })
+        for reply in replies { _ = try reply.get() }
+    }
+
+    /// True when the server has every one of `scripts` cached.
+    public func scriptsExist(_ scripts: [RedisScript]) async throws -> Bool {
+        var command = RedisCommand("SCRIPT", "EXISTS")
+        command.append(contentsOf: scripts.map(\.sha1))
+        let reply = try await send(command)
+        return try reply.array(for: command).allSatisfy { $0 == .integer(1) }
+    }
+}

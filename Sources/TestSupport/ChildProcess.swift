@@ -1,0 +1,149 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// A child process whose output is watched line by line, so a test can wait for the line that says
+/// the child is ready ("Ready to accept connections", "Server started") instead of sleeping.
+public final class ChildProcess: Sendable {
+    public let name: String
+    private let process: Process
+    private let state: NIOLockedValueBox<State>
+
+    private struct State {
+        var output = ""
+        var exited = false
+        var watchers: [(pattern: String, continuation: CheckedContinuation<Bool, Never>)] = []
+    }
+
+    /// Starts `executable` with `arguments`; stdout and stderr are merged and kept.
+    public init(name: String, executable: String, arguments: [String], environment: [String: String]? = nil) throws {
+        self.name = name
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        self.process = process
+        self.state = NIOLockedValueBox(State())
+        let state = self.state
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else {
+                handle.readabilityHandler = nil
+                return
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            let ready = state.withLockedValue { state -> [CheckedContinuation<Bool, Never>] in
+                state.output += text
+                let output = state.output
+                let (met, waiting) = state.watchers.partitioned { output.contains($0.pattern) }
+                state.watchers = waiting
+                return met.map(\.continuation)
+            }
+            for continuation in ready { continuation.resume(returning: true) }
+        }
+        process.terminationHandler = { _ in
+            let waiting = state.withLockedValue { state -> [CheckedContinuation<Bool, Never>] in
+                state.exited = true
+                defer { state.watchers = [] }
+                return state.watchers.map(\.continuation)
+            }
+            for continuation in waiting { continuation.resume(returning: false) }
+        }
+        try process.run()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+    public var output: String { state.withLockedValue { $0.output } }
+    public var exitCode: Int32? { process.isRunning ? nil : process.terminationStatus }
+
+    /// Waits until the output contains `pattern`. Returns false if the process exits first or
+    /// `timeout` passes (a bound against a child that hangs, not a way of synchronising).
+    public func waitForOutput(containing pattern: String, timeout: Duration = .seconds(30)) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let immediate: Bool? = self.state.withLockedValue { state in
+                        if state.output.contains(pattern) { return true }
+                        if state.exited { return false }
+                        state.watchers.append((pattern, continuation))
+                        return nil
+                    }
+                    if let immediate { continuation.resume(returning: immediate) }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            // The group ends only when the watcher is resumed too.
+            if !first { self.releaseWatchers(for: pattern) }
+            return first
+        }
+    }
+
+    private func releaseWatchers(for pattern: String) {
+        let released = state.withLockedValue { state -> [CheckedContinuation<Bool, Never>] in
+            let (matching, others) = state.watchers.partitioned { $0.pattern == pattern }
+            state.watchers = others
+            return matching.map(\.continuation)
+        }
+        for continuation in released { continuation.resume(returning: false) }
+    }
+
+    /// Sends `signal` (SIGTERM by default) and waits for the process to exit.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(30)) async -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        return await waitForExit(timeout: timeout)
+    }
+
+    /// SIGKILL: the process gets no chance to clean up.
+    @discardableResult
+    public func kill9() async -> Int32 { await stop(signal: SIGKILL) }
+
+    /// Waits for the process to exit; after `timeout` it is killed.
+    @discardableResult
+    public func waitForExit(timeout: Duration = .seconds(60)) async -> Int32 {
+        let exited = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    DispatchQueue.global().async {
+                        self.process.waitUntilExit()
+                        continuation.resume(returning: true)
+                    }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            // The waiting thread returns only once the process is gone.
+            if !first { kill(self.process.processIdentifier, SIGKILL) }
+            return first
+        }
+        _ = exited
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+extension Array {
+    fileprivate func partitioned(by belongsInFirst: (Element) -> Bool) -> ([Element], [Element]) {
+        var first: [Element] = []
+        var second: [Element] = []
+        for element in self {
+            if belongsInFirst(element) { first.append(element) } else { second.append(element) }
+        }
+        return (first, second)
+    }
+}
