@@ -10,10 +10,12 @@ APT_BENCH_PACKAGES := wrk redis-tools
 APT_COMPOSE_PACKAGES := docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-RUN_DIR := var/run
-REDIS_PORT ?= 6379
+# `make run` starts a Redis of its own on this port, with its data under var/redis.
+RUN_REDIS_PORT ?= 6390
+# `docker compose` (v2) if present, else the older docker-compose.
+COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
-.PHONY: help deps bench-deps compose-deps build build-release test lint format run up down logs seed bench bench-redis clean
+.PHONY: help deps bench-deps compose-deps build build-release test lint format run up down logs bench bench-redis clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -42,9 +44,31 @@ build: deps ## Debug build of everything
 build-release: deps ## Release build of the executables
 	$(SWIFT) build -c release
 
-test: deps ## Run every test against real redis-server processes
+test: deps compose-deps ## Run every test against real redis-server and bet-maker processes
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+run: deps ## Run Redis, the API and the worker here, no Docker; Ctrl-C stops all three
+	$(SWIFT) build --product betmaker-api
+	$(SWIFT) build --product betmaker-worker
+	@mkdir -p var/redis
+	@set -m; trap 'kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
+	redis-server --port $(RUN_REDIS_PORT) --bind 127.0.0.1 --dir "$(CURDIR)/var/redis" \
+		--appendonly yes --appendfsync always --save "" --logfile "" & \
+	until redis-cli -p $(RUN_REDIS_PORT) ping >/dev/null 2>&1; do sleep 0.1; done; \
+	export REDIS_URL=redis://127.0.0.1:$(RUN_REDIS_PORT)/0; \
+	.build/debug/betmaker-api & \
+	.build/debug/betmaker-worker & \
+	wait -n
+
+up: ## Build the image and start Redis, API and worker with docker compose
+	$(COMPOSE) up -d --build
+
+down: ## Stop the docker compose services (the Redis volume stays)
+	$(COMPOSE) down
+
+logs: ## Follow the worker's log under docker compose
+	$(COMPOSE) logs -f worker
 
 lint: ## Check formatting with the toolchain's swift-format
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests

@@ -35,7 +35,7 @@ extension RedisCommandSender {
     @discardableResult
     public func set(_ key: String, to value: String, expiry: Duration? = nil, condition: RedisSetCondition = .always) async throws -> Bool {
         var command = RedisCommand("SET", key, value)
-        if let expiry { command.append("PX"); command.append(Int(expiry.milliseconds)) }
+        if let expiry { command.append("PX"); command.append(Int(expiry.inMilliseconds)) }
         switch condition {
         case .always: break
         case .ifNotExists: command.append("NX")
@@ -60,7 +60,7 @@ extension RedisCommandSender {
 
     @discardableResult
     public func expire(_ key: String, after duration: Duration) async throws -> Bool {
-        try await send(RedisCommand("PEXPIRE", key, Int(duration.milliseconds))).int(for: "PEXPIRE") == 1
+        try await send(RedisCommand("PEXPIRE", key, Int(duration.inMilliseconds))).int(for: "PEXPIRE") == 1
     }
 
     // MARK: Hashes
@@ -195,16 +195,7 @@ extension RedisCommandSender {
     public func zrangeByLex(
         _ key: String, min: LexBound, max: LexBound, reverse: Bool = false, limit: (offset: Int, count: Int)? = nil
     ) async throws -> [String] {
-        try await send(Self.zrangeByLexCommand(key, min: min, max: max, reverse: reverse, limit: limit)).strings(for: "ZRANGE")
-    }
-
-    public static func zrangeByLexCommand(
-        _ key: String, min: LexBound, max: LexBound, reverse: Bool = false, limit: (offset: Int, count: Int)? = nil
-    ) -> RedisCommand {
-        var command = RedisCommand("ZRANGE", key, reverse ? max.argument : min.argument, reverse ? min.argument : max.argument, "BYLEX")
-        if reverse { command.append("REV") }
-        if let limit { command.append("LIMIT"); command.append(limit.offset); command.append(limit.count) }
-        return command
+        try await send(.zrangeByLex(key, min: min, max: max, reverse: reverse, limit: limit)).strings(for: "ZRANGE")
     }
 
     // MARK: Streams
@@ -247,7 +238,7 @@ extension RedisCommandSender {
         if let count { command.append("COUNT"); command.append(count) }
         if let block {
             command.append("BLOCK")
-            command.append(Int(block.milliseconds))
+            command.append(Int(block.inMilliseconds))
             command.isBlocking = true
             command.timeout = block + .seconds(5)
         }
@@ -276,7 +267,7 @@ extension RedisCommandSender {
     public func xautoclaim(
         _ key: String, group: String, consumer: String, minIdle: Duration, start: String = "0-0", count: Int = 100
     ) async throws -> (nextCursor: String, entries: [StreamEntry], deletedIDs: [String]) {
-        let command = RedisCommand("XAUTOCLAIM", key, group, consumer, Int(minIdle.milliseconds), start, "COUNT", count)
+        let command = RedisCommand("XAUTOCLAIM", key, group, consumer, Int(minIdle.inMilliseconds), start, "COUNT", count)
         let reply = try await send(command).array(for: "XAUTOCLAIM")
         guard reply.count >= 2 else { throw RedisError.unexpectedReply(command: "XAUTOCLAIM", reply: "\(reply)") }
         let cursor = try reply[0].string(for: "XAUTOCLAIM")
@@ -316,7 +307,7 @@ extension RedisCommandSender {
         _ key: String, group: String, start: String = "-", end: String = "+", count: Int, consumer: String? = nil, minIdle: Duration? = nil
     ) async throws -> [PendingEntry] {
         var command = RedisCommand("XPENDING", key, group)
-        if let minIdle { command.append("IDLE"); command.append(Int(minIdle.milliseconds)) }
+        if let minIdle { command.append("IDLE"); command.append(Int(minIdle.inMilliseconds)) }
         command.append(start)
         command.append(end)
         command.append(count)
@@ -340,6 +331,28 @@ extension RedisCommandSender {
         if approximate { command.append("~") }
         command.append(minID)
         return try await send(command).int(for: "XTRIM")
+    }
+
+    /// `XINFO GROUPS key`: each consumer group's name, last delivered id and pending count.
+    public func xinfoGroups(_ key: String) async throws -> [StreamGroupInfo] {
+        var groups: [StreamGroupInfo] = []
+        for value in try await send(RedisCommand("XINFO", "GROUPS", key)).array(for: "XINFO") {
+            var fields: [String: RESPValue] = [:]
+            let pairs = try value.array(for: "XINFO")
+            var index = 0
+            while index + 1 < pairs.count {
+                fields[try pairs[index].string(for: "XINFO")] = pairs[index + 1]
+                index += 2
+            }
+            guard let name = fields["name"]?.string, let lastDelivered = fields["last-delivered-id"]?.string else {
+                throw value.unexpected("XINFO")
+            }
+            groups.append(
+                StreamGroupInfo(
+                    name: name, lastDeliveredID: lastDelivered, pending: try fields["pending"]?.int(for: "XINFO") ?? 0,
+                    consumers: try fields["consumers"]?.int(for: "XINFO") ?? 0))
+        }
+        return groups
     }
 
     /// `XRANGE key start end [COUNT n]`.
@@ -409,6 +422,29 @@ public struct StreamEntry: Sendable, Hashable {
         guard pair.count == 2 else { throw value.unexpected(command) }
         self.id = try pair[0].string(for: command)
         self.fields = pair[1].isNull ? nil : try pair[1].stringMap(for: command)
+    }
+}
+
+public struct StreamGroupInfo: Sendable, Hashable {
+    public let name: String
+    public let lastDeliveredID: String
+    public let pending: Int
+    public let consumers: Int
+}
+
+extension RedisCommand {
+    /// `ZRANGE key min max BYLEX [REV] [LIMIT offset count]`, for pipelines.
+    public static func zrangeByLex(
+        _ key: String, min: LexBound, max: LexBound, reverse: Bool = false, limit: (offset: Int, count: Int)? = nil
+    ) -> RedisCommand {
+        var command = RedisCommand("ZRANGE", key, reverse ? max.argument : min.argument, reverse ? min.argument : max.argument, "BYLEX")
+        if reverse { command.append("REV") }
+        if let limit {
+            command.append("LIMIT")
+            command.append(limit.offset)
+            command.append(limit.count)
+        }
+        return command
     }
 }
 

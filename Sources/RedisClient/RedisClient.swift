@@ -206,7 +206,7 @@ public final class RedisClient: RedisCommandSender, Service, Sendable {
                 // The first failure of an outage is worth a warning; the retries after it are not.
                 logger.log(
                     level: failuresInARow == 1 ? .warning : .debug, "Redis unreachable, retrying",
-                    metadata: ["error": "\(reason)", "retry_in_ms": "\(delay.milliseconds)", "slot": "\(slot)"])
+                    metadata: ["error": "\(reason)", "retry_in_ms": "\(delay.inMilliseconds)", "slot": "\(slot)"])
                 do { try await Task.sleep(for: delay) } catch { return }
                 state.withLock { $0.slots[slot] = .connecting }
             }
@@ -274,7 +274,8 @@ private struct PoolState {
 }
 
 extension Duration {
-    var milliseconds: Int64 {
+    /// The duration in whole milliseconds, as Redis takes timeouts and expiries.
+    public var inMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }

@@ -1,0 +1,70 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Bet ids: unique, ordered by creation time, and the same length always, so that their text sorts
+/// like their time (Redis indexes them by text, see docs/ARCHITECTURE.md).
+///
+/// 64 bits written as 13 Crockford base-32 characters: 42 bits of milliseconds since 2020-01-01 UTC
+/// (enough until 2159), 10 bits of node (one per API process), 12 bits of sequence within the
+/// millisecond. The place-bet script refuses an id that exists already, so even two processes that
+/// drew the same node number cannot overwrite each other's bets; the API then takes a fresh id.
+public final class BetIDGenerator: Sendable {
+    public static let epochMilliseconds: Int64 = 1_577_836_800_000
+    private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+
+    private let node: UInt64
+    private let clock: @Sendable () -> Int64
+    private let state = Mutex<(milliseconds: Int64, sequence: UInt64)>((0, 0))
+
+    /// `node` in 0..<1024; by default a random one.
+    public init(node: Int? = nil, clock: @escaping @Sendable () -> Int64 = { currentMilliseconds() }) {
+        self.node = UInt64(node ?? Int.random(in: 0..<1024)) & 0x3FF
+        self.clock = clock
+    }
+
+    public func next() -> String {
+        let (milliseconds, sequence) = state.withLock { state -> (Int64, UInt64) in
+            // Never go back in time, even if the wall clock does; spill into the next millisecond
+            // when 4096 ids were taken in this one.
+            let now = max(clock(), state.milliseconds)
+            if now == state.milliseconds {
+                state.sequence += 1
+                if state.sequence > 0xFFF {
+                    state.milliseconds += 1
+                    state.sequence = 0
+                }
+            } else {
+                state.milliseconds = now
+                state.sequence = 0
+            }
+            return (state.milliseconds, state.sequence)
+        }
+        let value = UInt64(milliseconds - Self.epochMilliseconds) << 22 | node << 12 | sequence
+        return Self.encode(value)
+    }
+
+    static func encode(_ value: UInt64) -> String {
+        var characters = [UInt8](repeating: 0, count: 13)
+        var rest = value
+        for index in stride(from: 12, through: 0, by: -1) {
+            characters[index] = alphabet[Int(rest & 31)]
+            rest >>= 5
+        }
+        return String(decoding: characters, as: UTF8.self)
+    }
+
+    /// True for text that has the shape of a bet id (used to refuse garbage before asking Redis).
+    public static func isWellFormed(_ text: some StringProtocol) -> Bool {
+        text.utf8.count == 13 && text.utf8.allSatisfy { alphabet.contains($0) }
+    }
+}
+
+/// Milliseconds since 1970 by the wall clock.
+public func currentMilliseconds() -> Int64 {
+    var time = timespec()
+    clock_gettime(CLOCK_REALTIME, &time)
+    return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+}

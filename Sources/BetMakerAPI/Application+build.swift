@@ -1,0 +1,61 @@
+import BetMaker
+import HTTPTypes
+import Hummingbird
+import Logging
+import RedisClient
+
+/// Builds the API from its settings: the Redis client, the routes and the HTTP server, as one
+/// application whose services stop in order (HTTP first, Redis last) on SIGTERM.
+public func buildApplication(settings: Settings, logger: Logger) -> some ApplicationProtocol {
+    var redisConfiguration = settings.redis
+    redisConfiguration.clientName = redisConfiguration.clientName ?? "betmaker-api"
+    let redis = RedisClient(configuration: redisConfiguration, logger: logger.with(label: "redis"))
+    let router = buildRouter(settings: settings, redis: redis)
+    return Application(
+        router: router,
+        server: .http1(
+            configuration: .init(
+                idleTimeout: .init(settings.idleTimeout),
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "bet-maker"),
+        services: [redis],
+        logger: logger
+    )
+}
+
+/// The router alone, for tests that drive it without a socket.
+public func buildRouter(settings: Settings, redis: RedisClient) -> Router<APIRequestContext> {
+    let store = BetStore(redis: redis, keys: settings.keys, ids: BetIDGenerator(node: settings.nodeID))
+    let router = Router(context: APIRequestContext.self)
+    router.add(middleware: RequestMiddleware(maximumBodyBytes: settings.maximumBodyBytes))
+    BetRoutes(store: store, maximumStake: settings.maximumStake, maximumBodyBytes: settings.maximumBodyBytes).register(on: router)
+    HealthRoutes(redis: redis, keys: settings.keys, group: SettlementWorker.Configuration(consumer: "").group).register(on: router)
+    router.methodsNotAllowed([
+        "/bets": [.get, .post], "/bets/{id}": [.get], "/events/{event_id}": [.get, .put],
+        "/health/live": [.get], "/health/ready": [.get],
+    ])
+    return router
+}
+
+extension Router where Context == APIRequestContext {
+    /// Answers 405 with an Allow header for the methods a path does not support (Hummingbird alone
+    /// would answer 404, as if the path did not exist).
+    func methodsNotAllowed(_ allowedByPath: [String: [HTTPRequest.Method]]) {
+        let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+        for (path, allowed) in allowedByPath {
+            for method in methods where !allowed.contains(method) {
+                on(RouterPath(path), method: method) { request, _ -> Response in
+                    throw Problem.methodNotAllowed(request.method, allowed: allowed)
+                }
+            }
+        }
+    }
+}
+
+extension Logger {
+    func with(label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = logLevel
+        return logger
+    }
+}

@@ -1,0 +1,105 @@
+import BetMaker
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Reading request bodies and parameters, with the checks every endpoint shares.
+enum Input {
+    /// The body as JSON: checks the content type (415), the size (413, before and while reading) and
+    /// the syntax (400).
+    static func json(_ request: Request, limit: Int) async throws -> JSONValue {
+        let contentType = request.headers[.contentType]
+        guard let contentType, isJSON(contentType) else { throw Problem.unsupportedMediaType(contentType) }
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw Problem.bodyTooLarge(limit)
+        }
+        let body = try await request.body.collect(upTo: limit)
+        do {
+            return try JSONParser.parse(body.readableBytesView)
+        } catch {
+            throw Problem.malformedJSON(error)
+        }
+    }
+
+    /// `application/json` or any `application/*+json`, with or without parameters.
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = String(contentType.prefix { $0 != ";" }.filter { $0 != " " && $0 != "\t" }).lowercased()
+        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+    }
+
+    /// The members of a JSON object body; unknown and repeated fields are added to `errors`, so a
+    /// client can never set something it is not meant to (`status`, `id`) or send an ambiguous body,
+    /// and hears about every problem of its request at once.
+    static func object(
+        _ value: JSONValue, allowed: [String], errors: inout [Problem.FieldError]
+    ) throws(Problem) -> [String: JSONValue] {
+        guard case .object(let members) = value else {
+            throw Problem.validation("body", "must be a JSON object, not \(value.typeName)")
+        }
+        var fields: [String: JSONValue] = [:]
+        for member in members {
+            if !allowed.contains(member.key) {
+                errors.append(.init(member.key, "is not a known field (known: \(allowed.joined(separator: ", ")))"))
+            } else if fields[member.key] != nil {
+                errors.append(.init(member.key, "appears more than once"))
+            } else {
+                fields[member.key] = member.value
+            }
+        }
+        return fields
+    }
+
+    /// An event id from a body: a string in the event-id alphabet, or a non-negative integer number
+    /// (kept as its decimal text).
+    static func eventID(_ value: JSONValue?, field: String = "event_id") -> Result<String, Problem.FieldError> {
+        switch value {
+        case nil:
+            return .failure(.init(field, "is required"))
+        case .string(let text):
+            return EventID.isValid(text) ? .success(text) : .failure(.init(field, "must be \(EventID.rule)"))
+        case .number(let text):
+            let isInteger = text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+            return isInteger && EventID.isValid(text)
+                ? .success(text) : .failure(.init(field, "must be a non-negative whole number or a string"))
+        case .some(let other):
+            return .failure(.init(field, "must be a string or a non-negative whole number, not \(other.typeName)"))
+        }
+    }
+
+    /// An amount from a body: a JSON number or a decimal string, read from its exact text.
+    static func stake(_ value: JSONValue?, maximum: Money, field: String = "amount") -> Result<Money, Problem.FieldError> {
+        let text: String
+        switch value {
+        case nil: return .failure(.init(field, "is required"))
+        case .number(let number): text = number
+        case .string(let string): text = string
+        case .some(let other): return .failure(.init(field, "must be a number or a decimal string, not \(other.typeName)"))
+        }
+        do {
+            return .success(try Money.stake(parsing: Substring(text), maximum: maximum))
+        } catch {
+            return .failure(.init(field, error.description))
+        }
+    }
+
+    /// The Idempotency-Key header, if sent: 1 to 255 visible ASCII characters.
+    static func idempotencyKey(_ request: Request) throws(Problem) -> String? {
+        guard let key = request.headers[.idempotencyKey] else { return nil }
+        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
+            throw Problem.validation("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
+        }
+        return key
+    }
+}
+
+extension Result {
+    /// Collects the failure into `errors` and returns the value, if any.
+    func collect(into errors: inout [Problem.FieldError]) -> Success? where Failure == Problem.FieldError {
+        switch self {
+        case .success(let value): return value
+        case .failure(let error):
+            errors.append(error)
+            return nil
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import BetMaker
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import RedisClient
+
+/// The outermost middleware: gives each request its id (the caller's `X-Request-Id` if usable) and
+/// turns every error into a problem+json response that carries the id too. Nothing escapes as a bare
+/// 500 without a body.
+struct RequestMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+
+    let maximumBodyBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let requestID = request.headers[.requestID].flatMap(Self.usableRequestID) ?? context.id
+        context.requestID = requestID
+        context.logger[metadataKey: "hb.request.id"] = .string(requestID)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            let problem = problem(for: error, request: request, context: context)
+            response = try problem.response(from: request, context: context)
+        }
+        response.headers[.requestID] = requestID
+        return response
+    }
+
+    /// Up to 128 visible ASCII characters; anything else is replaced, so logs stay clean.
+    static func usableRequestID(_ value: String) -> String? {
+        guard (1...128).contains(value.utf8.count), value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+        return value
+    }
+
+    private func problem(for error: any Error, request: Request, context: Context) -> Problem {
+        switch error {
+        case let problem as Problem:
+            return problem
+        case let error as RedisError where error.serverCode == "OOM":
+            context.logger.error("Redis refused a write: out of memory", metadata: ["error": "\(error)"])
+            return .storageFull()
+        case let error as RedisError where error.isConnectivity:
+            context.logger.warning("Redis unavailable", metadata: ["error": "\(error)"])
+            return .redisUnavailable()
+        case is NIOTooManyBytesError:
+            return .bodyTooLarge(maximumBodyBytes)
+        case let error as HTTPError where error.status == .notFound:
+            return .notFound("There is no \(request.method.rawValue) \(request.uri.path).")
+        case let error as HTTPError:
+            return Problem(error.status, "http", title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
+        default:
+            context.logger.error("Request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            return .internal()
+        }
+    }
+}

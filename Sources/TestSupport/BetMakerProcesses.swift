@@ -1,0 +1,66 @@
+import Foundation
+
+/// The real `betmaker-api` and `betmaker-worker` executables, started as child processes next to
+/// the test binary (`make test` and `swift test` build them into the same folder).
+public enum BetMakerProcesses {
+    /// The folder holding the built products: the one the running test binary is in.
+    public static var productsDirectory: URL {
+        let executable = URL(
+            fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        var directory = executable.deletingLastPathComponent()
+        // On Linux the test runner is `<products>/<name>PackageTests.xctest`; on macOS it is inside a bundle.
+        while directory.path != "/", !FileManager.default.fileExists(atPath: directory.appendingPathComponent("betmaker-api").path) {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory
+    }
+
+    public static func executable(_ name: String) throws -> String {
+        let path = productsDirectory.appendingPathComponent(name).path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestSupportError("\(name) is not built next to the tests; run `make test` or `swift build` first")
+        }
+        return path
+    }
+
+    /// Environment for a process under test: the given settings, and nothing from a developer's .env.
+    static func environment(_ settings: [String: String]) -> [String: String] {
+        var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LOG_LEVEL": "info"]
+        environment.merge(settings) { $1 }
+        return environment
+    }
+
+    /// Starts the API on a free port and waits until it listens. Returns the process and its base URL.
+    public static func startAPI(redis: RedisServer, settings: [String: String] = [:]) async throws -> (ChildProcess, String) {
+        for _ in 0..<5 {
+            let port = freeLoopbackPort()
+            let process = try ChildProcess(
+                name: "betmaker-api", executable: try executable("betmaker-api"), arguments: ["--env-file", "/nonexistent/.env"],
+                environment: environment(
+                    ["REDIS_URL": redis.url, "WEB_SERVER_HOST": "127.0.0.1", "WEB_SERVER_PORT": "\(port)"].merging(settings) { $1 }))
+            if await process.waitForOutput(containing: "Server started and listening") {
+                return (process, "http://127.0.0.1:\(port)")
+            }
+            await process.stop(signal: SIGKILL)
+            if !process.output.contains("Address already in use") {
+                throw TestSupportError("betmaker-api did not start:\n\(process.output)")
+            }
+        }
+        throw TestSupportError("betmaker-api found no free port")
+    }
+
+    /// Starts a worker and waits until it reads the stream.
+    public static func startWorker(
+        redis: RedisServer, name: String = "worker-1", settings: [String: String] = [:]
+    ) async throws
+        -> ChildProcess
+    {
+        let process = try ChildProcess(
+            name: "betmaker-worker:\(name)", executable: try executable("betmaker-worker"), arguments: ["--env-file", "/nonexistent/.env"],
+            environment: environment(["REDIS_URL": redis.url, "WORKER_NAME": name].merging(settings) { $1 }))
+        guard await process.waitForOutput(containing: "Settlement worker starting") else {
+            throw TestSupportError("betmaker-worker did not start:\n\(process.output)")
+        }
+        return process
+    }
+}

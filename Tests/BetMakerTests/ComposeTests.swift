@@ -1,0 +1,45 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// No Docker engine runs in CI, but the compose file is still checked by docker-compose itself.
+@Suite struct ComposeTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    private func composeConfig(environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try findExecutable("docker-compose"))
+        process.arguments = [
+            "--project-directory", Self.repository.path, "-f", Self.repository.appendingPathComponent("docker-compose.yml").path, "config",
+        ]
+        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"].merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func composeFileIsValidAndWiresTheServicesTogether() throws {
+        let (status, output) = try composeConfig()
+        #expect(status == 0, "\(output)")
+        for service in ["redis:", "api:", "worker:"] { #expect(output.contains("  \(service)")) }
+        #expect(output.contains("condition: service_healthy"))
+        #expect(output.contains("--appendonly"))
+        #expect(output.contains("/app/betmaker-api"))
+        #expect(output.contains("healthcheck"))
+        #expect(output.contains("/app/betmaker-worker"))
+        #expect(output.contains("REDIS_URL: redis://redis:6379/0"))
+        #expect(output.contains("dockerfile: docker/Dockerfile"))
+    }
+
+    @Test func thePublishedPortComesFromTheSettings() throws {
+        let (status, output) = try composeConfig(environment: ["WEB_SERVER_PORT": "9123"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("published: 9123") || output.contains("9123:9123"))
+        #expect(output.contains("WEB_SERVER_PORT: '9123'") || output.contains("WEB_SERVER_PORT: \"9123\""))
+    }
+}

@@ -1,0 +1,167 @@
+import RedisClient
+import TestSupport
+import Testing
+
+@testable import BetMaker
+
+/// The scripts and the store against a real Redis.
+@Suite struct StoreTests {
+    static let keys = RedisKeys(prefix: "t:")
+
+    static func store(_ redis: RedisClient) -> BetStore {
+        BetStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 1))
+    }
+
+    @Test func placesABetIntoEveryIndex() async throws {
+        try await withRedis { (_, redis) async throws in
+            let store = Self.store(redis)
+            guard case .placed(let bet) = try await store.place(eventID: "match-1", amount: Money(cents: 1050)) else {
+                Issue.record("not placed")
+                return
+            }
+            #expect(bet.status == .pending)
+            #expect(try await store.bet(id: bet.id) == bet)
+            #expect(
+                try await redis.hgetall(Self.keys.bet(bet.id)) == [
+                    "event_id": "match-1", "amount": "1050", "status": "pending", "created_at": String(bet.createdAt),
+                ])
+            #expect(try await redis.lrange(Self.keys.eventBets("match-1"), 0, -1) == [bet.id])
+            #expect(try await redis.zrangeByLex(Self.keys.betsByStatus(.pending), min: .minimum, max: .maximum) == [bet.id])
+            let event = try await store.event(id: "match-1")
+            #expect(event.bets == 1 && event.pending == 1 && event.staked == Money(cents: 1050) && event.result == nil)
+            #expect(try await store.bet(id: "0000000000000") == nil)
+        }
+    }
+
+    @Test func refusesABetOnAnEventWithAResult() async throws {
+        try await withRedis { (_, redis) async throws in
+            let store = Self.store(redis)
+            #expect(try await store.report(eventID: "m", result: .win) == .reported)
+            #expect(try await store.place(eventID: "m", amount: Money(cents: 100)) == .eventClosed(.win))
+            #expect(try await redis.llen(Self.keys.eventBets("m")) == 0)
+            #expect(try await store.event(id: "m").bets == 0)
+        }
+    }
+
+    @Test func reportsAResultOnce() async throws {
+        try await withRedis { (_, redis) async throws in
+            let store = Self.store(redis)
+            #expect(try await store.report(eventID: "m", result: .lose) == .reported)
+            #expect(try await store.report(eventID: "m", result: .lose) == .unchanged)
+            #expect(try await store.report(eventID: "m", result: .win) == .conflict(current: .lose))
+            let entries = try await redis.xrange(Self.keys.eventsStream)
+            #expect(entries.count == 1)
+            #expect(entries.first?.fields?["event_id"] == "m")
+            #expect(entries.first?.fields?["result"] == "LOSE")
+            #expect(try await store.event(id: "m").result == .lose)
+        }
+    }
+
+    @Test func replaysAnIdempotentRequestAndRefusesAReusedKey() async throws {
+        try await withRedis { (_, redis) async throws in
+            let store = Self.store(redis)
+            let key = BetStore.IdempotencyKey(key: "k-1", fingerprint: "e\n100")
+            guard case .placed(let bet) = try await store.place(eventID: "e", amount: Money(cents: 100), idempotency: key) else {
+                Issue.record("not placed")
+                return
+            }
+            #expect(
+                try await store.place(eventID: "e", amount: Money(cents: 100), idempotency: key)
+                    == .replayed(response: String(decoding: bet.json, as: UTF8.self)))
+            let other = BetStore.IdempotencyKey(key: "k-1", fingerprint: "e\n200")
+            #expect(try await store.place(eventID: "e", amount: Money(cents: 200), idempotency: other) == .idempotencyKeyReused)
+            #expect(try await store.event(id: "e").bets == 1)
+            let ttl = try await redis.send(RedisCommand("PTTL", Self.keys.idempotency(BetStore.digest("k-1")))).int(for: "PTTL")
+            #expect(ttl > 23 * 3600 * 1000 && ttl <= 24 * 3600 * 1000)
+        }
+    }
+
+    @Test func listsNewestFirstWithFiltersAndCursors() async throws {
+        try await withRedis { (_, redis) async throws in
+            let store = Self.store(redis)
+            var placed: [Bet] = []
+            for index in 0..<25 {
+                if case .placed(let bet) = try await store.place(eventID: index % 2 == 0 ? "even" : "odd", amount: Money(cents: 100)) {
+                    placed.append(bet)
+                }
+            }
+            #expect(try await store.report(eventID: "odd", result: .win) == .reported)
+            _ = try await Settler(redis: redis, keys: Self.keys, batchSize: 5).settle(eventID: "odd", result: .win)
+
+            // All bets, newest first, in pages of 10.
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await store.list(.init(), limit: 10, cursor: cursor)
+                seen += page.bets.map(\.id)
+                cursor = page.nextCursor
+            } while cursor != nil
+            #expect(seen == placed.reversed().map(\.id))
+
+            let won = try await store.list(.init(status: .won), limit: 100, cursor: nil)
+            #expect(won.bets.map(\.id) == placed.filter { $0.eventID == "odd" }.reversed().map(\.id))
+            #expect(won.bets.allSatisfy { $0.status == .won && $0.settledAt != nil })
+            #expect(won.nextCursor == nil)
+
+            // Within one event, with a cursor that stays put while bets are added.
+            let first = try await store.list(.init(eventID: "even"), limit: 5, cursor: nil)
+            #expect(first.bets.map(\.id) == placed.filter { $0.eventID == "even" }.reversed().prefix(5).map(\.id))
+            _ = try await store.place(eventID: "even", amount: Money(cents: 100))
+            let second = try await store.list(.init(eventID: "even"), limit: 100, cursor: first.nextCursor)
+            #expect(second.bets.map(\.id) == placed.filter { $0.eventID == "even" }.reversed().dropFirst(5).map(\.id))
+            #expect(second.nextCursor == nil)
+
+            let pendingOdd = try await store.list(.init(status: .pending, eventID: "odd"), limit: 10, cursor: nil)
+            #expect(pendingOdd.bets.isEmpty)
+        }
+    }
+
+    @Test func settlesInBatchesAndARedeliveryChangesNothing() async throws {
+        try await withRedis { (_, redis) async throws in
+            let store = Self.store(redis)
+            for _ in 0..<23 { _ = try await store.place(eventID: "big", amount: Money(cents: 250)) }
+            _ = try await store.place(eventID: "other", amount: Money(cents: 1))
+            #expect(try await store.report(eventID: "big", result: .lose) == .reported)
+            let settler = Settler(redis: redis, keys: Self.keys, batchSize: 10)
+            let report = try await settler.settle(eventID: "big", result: .lose)
+            #expect(report.lost == 23 && report.won == 0 && report.flipped == 23 && report.batches == 3)
+
+            let again = try await settler.settle(eventID: "big", result: .lose)
+            #expect(again.lost == 23 && again.flipped == 0 && again.batches == 0)
+
+            let event = try await store.event(id: "big")
+            #expect(event.lost == 23 && event.pending == 0 && event.settledAt != nil)
+            #expect(try await redis.zcard(Self.keys.betsByStatus(.lost)) == 23)
+            #expect(try await redis.zcard(Self.keys.betsByStatus(.pending)) == 1)
+
+            // A stream entry whose result is not the event's cannot settle anything.
+            await #expect(throws: RedisError.self) { try await settler.settle(eventID: "big", result: .win) }
+            #expect(try await redis.zcard(Self.keys.betsByStatus(.won)) == 0)
+        }
+    }
+
+    @Test func aStaleBatchIsSkippedAndSettlementContinuesFromTheRealPosition() async throws {
+        try await withRedis { (_, redis) async throws in
+            let store = Self.store(redis)
+            for _ in 0..<6 { _ = try await store.place(eventID: "e", amount: Money(cents: 100)) }
+            #expect(try await store.report(eventID: "e", result: .win) == .reported)
+            let ids = try await redis.lrange(Self.keys.eventBets("e"), 0, -1)
+            let fixedKeys = [
+                Self.keys.event("e"), Self.keys.eventBets("e"), Self.keys.betsByStatus(.pending), Self.keys.betsByStatus(.won),
+            ]
+            func settle(_ batch: ArraySlice<String>, at position: Int) async throws -> [String] {
+                try await redis.eval(
+                    Scripts.settleBatch, keys: fixedKeys + batch.map(Self.keys.bet),
+                    arguments: ["WIN", String(position), "2", "1", Self.keys.bet("")]
+                ).strings(for: "settle_batch")
+            }
+            #expect(try await settle(ids[0..<2], at: 0) == ["more", "2", ids[2], ids[3]])
+            // Another worker repeats the first batch: nothing happens, it is told where things stand.
+            #expect(try await settle(ids[0..<2], at: 0) == ["more", "2", ids[2], ids[3]])
+            #expect(try await store.event(id: "e").won == 2)
+            // Keys that do not match the list are refused before anything is written.
+            await #expect(throws: RedisError.self) { try await settle(ids[3..<5], at: 2) }
+            #expect(try await settle(ids[2..<6], at: 2) == ["done", "6", "6", "0"])
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import AsyncHTTPClient
+import BetMaker
+import Foundation
+import NIOHTTP1
+import RedisClient
+import TestSupport
+import Testing
+
+/// The real betmaker-api and betmaker-worker processes, over HTTP.
+@Suite(.serialized) struct EndToEndTests {
+    @Test func betsAreSettledByTheWorker() async throws {
+        try await withSystem { system in
+            // A worker left running by a failed expectation is killed when its ChildProcess goes away.
+            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer)
+            var placed: [String: String] = [:]
+            for (event, amount) in [("cup-final", "10.50"), ("cup-final", "3"), ("derby", "7.25")] {
+                let reply = try await system.request(.POST, "/bets", json: #"{"event_id": "\#(event)", "amount": "\#(amount)"}"#)
+                #expect(reply.status == 201, "\(reply.body)")
+                placed[reply.string["id"] ?? ""] = event
+            }
+            let before = try await system.request(.GET, "/bets")
+            guard case .array(let pending) = before.json else {
+                Issue.record("not a list: \(before.body)")
+                return
+            }
+            #expect(pending.count == 3)
+            #expect(before.body.contains(#""status":"pending""#))
+            #expect(!before.body.contains(#""status":"won""#))
+
+            #expect(try await system.request(.PUT, "/events/cup-final", json: #"{"status": "WIN"}"#).status == 202)
+            #expect(try await system.request(.PUT, "/events/derby", json: #"{"status": "LOSE"}"#).status == 202)
+
+            let settled = await eventually {
+                let events = [try await system.request(.GET, "/events/cup-final"), try await system.request(.GET, "/events/derby")]
+                return events.allSatisfy { $0["settled"] == .bool(true) }
+            }
+            #expect(settled)
+            for (id, event) in placed {
+                let bet = try await system.request(.GET, "/bets/\(id)").string
+                #expect(bet["status"] == (event == "cup-final" ? "won" : "lost"))
+                #expect(bet["settled_at"] != nil)
+            }
+            let won = try await system.request(.GET, "/bets?status=won")
+            guard case .array(let wonBets) = won.json else { return }
+            #expect(wonBets.count == 2)
+            #expect(worker.output.contains("Event settled"))
+            #expect(await worker.stop() == 0)
+        }
+    }
+
+    @Test func betsRacingTheirResultAreEachEitherRefusedOrSettled() async throws {
+        try await withSystem { system in
+            // A worker left running by a failed expectation is killed when its ChildProcess goes away.
+            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer)
+            let outcomes = try await withThrowingTaskGroup(of: (status: Int, id: String?, type: String?).self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        let reply = try await system.request(.POST, "/bets", json: #"{"event_id": "race", "amount": "1.\#(index % 100)"}"#)
+                        return (reply.status, reply.string["id"], reply.string["type"])
+                    }
+                    if index == 100 {
+                        group.addTask {
+                            let reply = try await system.request(.PUT, "/events/race", json: #"{"status": "WIN"}"#)
+                            return (reply.status == 202 ? 0 : reply.status, nil, nil)
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.contains { $0.status == 0 }, "the result was reported")
+            let bets = outcomes.filter { $0.id != nil || $0.type != nil }
+            #expect(bets.count == 200)
+            let accepted = Set(bets.filter { $0.status == 201 }.compactMap(\.id))
+            let refused = bets.filter { $0.status == 409 }
+            #expect(accepted.count + refused.count == 200, "every bet got 201 or 409")
+            #expect(refused.allSatisfy { $0.type == "/problems/event-closed" })
+
+            #expect(await eventually { try await system.request(.GET, "/events/race")["settled"] == .bool(true) })
+            let stored = try await system.bets(onEvent: "race")
+            #expect(Set(stored.compactMap { $0["id"] }) == accepted)
+            #expect(stored.allSatisfy { $0["status"] == "won" })
+            let event = try await system.request(.GET, "/events/race")
+            #expect(event.body.contains(#""pending":0"#))
+            #expect(await worker.stop() == 0)
+        }
+    }
+
+    @Test func twoDifferentResultsAtOnceGetOneAcceptedAndOneConflict() async throws {
+        try await withSystem { system in
+            for round in 0..<10 {
+                async let win = system.request(.PUT, "/events/tie-\(round)", json: #"{"status": "WIN"}"#)
+                async let lose = system.request(.PUT, "/events/tie-\(round)", json: #"{"status": "LOSE"}"#)
+                let statuses = try await [win.status, lose.status].sorted()
+                #expect(statuses == [202, 409])
+            }
+            #expect(try await system.redis.xlen(System.keys.eventsStream) == 10)
+        }
+    }
+
+    @Test func aWorkerKilledMidSettlementResumesAndSettlesEveryBetExactlyOnce() async throws {
+        try await withSystem { system in
+            let count = 50_000
+            let store = BetStore(redis: system.redis, keys: System.keys, ids: BetIDGenerator(node: 9))
+            // Placing through the store (the API's own code path) is faster than 50,000 HTTP requests.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<50 {
+                    group.addTask {
+                        for _ in 0..<(count / 50) {
+                            guard case .placed = try await store.place(eventID: "big", amount: Money(cents: 100 + Int64(task))) else {
+                                throw TestSupportError("not placed")
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let settings = ["SETTLEMENT_BATCH_SIZE": "250", "SETTLEMENT_PAUSE_MS": "5"]
+            var worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "crashy", settings: settings)
+            #expect(try await system.request(.PUT, "/events/big", json: #"{"status": "LOSE"}"#).status == 202)
+
+            let event = System.keys.event("big")
+            #expect(
+                await eventually(every: .milliseconds(2)) { (Int(try await system.redis.hget(event, "settle_pos") ?? "0") ?? 0) > 5000 })
+            await worker.kill9()
+            let frozenAt = Int(try await system.redis.hget(event, "settle_pos") ?? "0") ?? 0
+            #expect(frozenAt > 0 && frozenAt < count, "killed in the middle (at \(frozenAt))")
+            #expect(try await system.redis.hget(event, "settled_at") == nil)
+
+            worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "crashy", settings: settings)
+            #expect(await eventually(timeout: .seconds(120)) { try await system.redis.hget(event, "settled_at") != nil })
+
+            let summary = try await system.request(.GET, "/events/big")
+            #expect(summary.body.contains(#""total":50000,"pending":0,"won":0,"lost":50000"#), "\(summary.body)")
+            #expect(try await system.redis.zcard(System.keys.betsByStatus(.lost)) == count)
+            #expect(try await system.redis.zcard(System.keys.betsByStatus(.pending)) == 0)
+            let ids = try await system.redis.lrange(System.keys.eventBets("big"), 0, -1)
+            let statuses = try await system.redis.pipeline(ids.map { RedisCommand("HGET", System.keys.bet($0), "status") })
+            #expect(try statuses.allSatisfy { try $0.get().string == "lost" })
+            #expect(try await system.redis.xpendingSummary(System.keys.eventsStream, group: "settlement").count == 0)
+            #expect(await worker.stop() == 0)
+        }
+    }
+}
