@@ -76,6 +76,12 @@ lint: ## Check formatting with the toolchain's swift-format
 format: ## Rewrite sources in the project's style
 	$(SWIFT) format --in-place --recursive --parallel Package.swift Sources Tests
 
+bench: bench-deps ## API and worker under load: throughput, latency, settlement rate, memory per bet
+	$(SWIFT) build -c release --product betmaker-api
+	$(SWIFT) build -c release --product betmaker-worker
+	$(SWIFT) build -c release --product betmaker-bench
+	.build/release/betmaker-bench
+
 bench-redis: bench-deps ## Redis client against redis-benchmark, same server, same run
 	$(SWIFT) build -c release --product redis-bench
 	.build/release/redis-bench

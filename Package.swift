@@ -111,6 +111,12 @@ let package = Package(
             path: "Sources/Benchmarks/redis-bench",
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "betmaker-bench",
+            dependencies: ["BetMaker", "RedisClient", "TestSupport"],
+            path: "Sources/Benchmarks/betmaker-bench",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "RedisClientTests",
             dependencies: [

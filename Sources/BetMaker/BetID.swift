@@ -7,10 +7,13 @@ import Synchronization
 /// Bet ids: unique, ordered by creation time, and the same length always, so that their text sorts
 /// like their time (Redis indexes them by text, see docs/ARCHITECTURE.md).
 ///
-/// 64 bits written as 13 Crockford base-32 characters: 42 bits of milliseconds since 2020-01-01 UTC
-/// (enough until 2159), 10 bits of node (one per API process), 12 bits of sequence within the
-/// millisecond. The place-bet script refuses an id that exists already, so even two processes that
-/// drew the same node number cannot overwrite each other's bets; the API then takes a fresh id.
+/// 60 bits written as 12 Crockford base-32 characters: 41 bits of milliseconds since 2020-01-01 UTC
+/// (enough until 2089), 9 bits of node (one per API process), 10 bits of sequence within the
+/// millisecond (1024 per millisecond and process; more spill into the next millisecond). Twelve
+/// characters, not thirteen, because Redis then stores an id in a 16-byte allocation instead of a
+/// 32-byte one, in every index that holds it. The place-bet script refuses an id that exists already,
+/// so even two processes that drew the same node number cannot overwrite each other's bets; the API
+/// then takes a fresh id.
 public final class BetIDGenerator: Sendable {
     public static let epochMilliseconds: Int64 = 1_577_836_800_000
     private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
@@ -19,20 +22,22 @@ public final class BetIDGenerator: Sendable {
     private let clock: @Sendable () -> Int64
     private let state = Mutex<(milliseconds: Int64, sequence: UInt64)>((0, 0))
 
-    /// `node` in 0..<1024; by default a random one.
+    public static let nodeCount = 512
+
+    /// `node` in 0..<512; by default a random one.
     public init(node: Int? = nil, clock: @escaping @Sendable () -> Int64 = { currentMilliseconds() }) {
-        self.node = UInt64(node ?? Int.random(in: 0..<1024)) & 0x3FF
+        self.node = UInt64(node ?? Int.random(in: 0..<Self.nodeCount)) & 0x1FF
         self.clock = clock
     }
 
     public func next() -> String {
         let (milliseconds, sequence) = state.withLock { state -> (Int64, UInt64) in
             // Never go back in time, even if the wall clock does; spill into the next millisecond
-            // when 4096 ids were taken in this one.
+            // when 1024 ids were taken in this one.
             let now = max(clock(), state.milliseconds)
             if now == state.milliseconds {
                 state.sequence += 1
-                if state.sequence > 0xFFF {
+                if state.sequence > 0x3FF {
                     state.milliseconds += 1
                     state.sequence = 0
                 }
@@ -42,14 +47,16 @@ public final class BetIDGenerator: Sendable {
             }
             return (state.milliseconds, state.sequence)
         }
-        let value = UInt64(milliseconds - Self.epochMilliseconds) << 22 | node << 12 | sequence
+        let value = UInt64(milliseconds - Self.epochMilliseconds) << 19 | node << 10 | sequence
         return Self.encode(value)
     }
 
+    public static let length = 12
+
     static func encode(_ value: UInt64) -> String {
-        var characters = [UInt8](repeating: 0, count: 13)
+        var characters = [UInt8](repeating: 0, count: length)
         var rest = value
-        for index in stride(from: 12, through: 0, by: -1) {
+        for index in stride(from: length - 1, through: 0, by: -1) {
             characters[index] = alphabet[Int(rest & 31)]
             rest >>= 5
         }
@@ -58,7 +65,7 @@ public final class BetIDGenerator: Sendable {
 
     /// True for text that has the shape of a bet id (used to refuse garbage before asking Redis).
     public static func isWellFormed(_ text: some StringProtocol) -> Bool {
-        text.utf8.count == 13 && text.utf8.allSatisfy { alphabet.contains($0) }
+        text.utf8.count == length && text.utf8.allSatisfy { alphabet.contains($0) }
     }
 }
 

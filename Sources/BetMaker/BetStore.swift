@@ -3,12 +3,12 @@ import RedisClient
 
 /// The bets and events in Redis: every read and write the API makes.
 public struct BetStore: Sendable {
-    public let redis: any RedisCommandSender
+    public let redis: RedisClient
     public let keys: RedisKeys
     public let ids: BetIDGenerator
     public let idempotencyTTL: Duration
 
-    public init(redis: any RedisCommandSender, keys: RedisKeys, ids: BetIDGenerator, idempotencyTTL: Duration = .seconds(24 * 3600)) {
+    public init(redis: RedisClient, keys: RedisKeys, ids: BetIDGenerator, idempotencyTTL: Duration = .seconds(24 * 3600)) {
         self.redis = redis
         self.keys = keys
         self.ids = ids
@@ -42,7 +42,7 @@ public struct BetStore: Sendable {
         // A fresh id is drawn if the first collides (possible only across processes, see BetIDGenerator).
         for _ in 0..<3 {
             let bet = Bet(id: ids.next(), eventID: eventID, amount: amount, status: .pending, createdAt: currentMilliseconds())
-            var scriptKeys = [keys.event(eventID), keys.eventBets(eventID), keys.bet(bet.id), keys.betsByStatus(.pending)]
+            var scriptKeys = [keys.event(eventID), keys.eventBets(eventID), keys.bet(bet.id), keys.allBets]
             var arguments = [bet.id, eventID, String(amount.cents), String(bet.createdAt)]
             if let idempotency {
                 scriptKeys.append(keys.idempotency(Self.digest(idempotency.key)))
@@ -70,25 +70,19 @@ public struct BetStore: Sendable {
 
     // MARK: Reading bets
 
-    static let betFields = ["event_id", "amount", "status", "created_at", "settled_at"]
-
     public func bet(id: String) async throws -> Bet? {
         try await bets(ids: [id]).first
     }
 
-    /// The bets with these ids, in the same order; ids without a bet are left out.
+    /// The bets with these ids, in the same order; ids without a bet are left out. One script call
+    /// reads them all.
     public func bets(ids: [String]) async throws -> [Bet] {
         guard !ids.isEmpty else { return [] }
-        let commands = ids.map { id in
-            var command = RedisCommand("HMGET", keys.bet(id))
-            command.append(contentsOf: Self.betFields)
-            return command
-        }
+        let replies = try await redis.eval(Scripts.readBets, keys: ids.map(keys.bet)).array(for: "read_bets")
         var bets: [Bet] = []
         bets.reserveCapacity(ids.count)
-        for (id, result) in zip(ids, try await redis.pipeline(commands)) {
-            let fields = try result.get().optionalStrings(for: "HMGET")
-            if let bet = Self.bet(id: id, fields: fields) { bets.append(bet) }
+        for (id, reply) in zip(ids, replies) {
+            if let bet = Self.bet(id: id, fields: try reply.optionalStrings(for: "read_bets")) { bets.append(bet) }
         }
         return bets
     }
@@ -123,51 +117,55 @@ public struct BetStore: Sendable {
         filter.eventID == nil ? BetIDGenerator.isWellFormed(cursor) : (Int(cursor).map { $0 >= 0 } ?? false)
     }
 
-    /// Bets newest first. Without an event filter the cursor is the last id shown (ids sort by time);
-    /// with one it is a position in the event's append-only bet list. Either stays right while bets
-    /// are added, because new bets only ever come before the cursor.
+    /// Bets newest first. Without an event filter the ids come from the index of all bets and the
+    /// cursor is the last id shown (ids sort by time); with one they come from the event's
+    /// append-only list and the cursor is a position in it. Either stays right while bets are added,
+    /// because new bets only ever come before the cursor.
+    ///
+    /// A status filter is applied to the bets read, since statuses live only in the bet hashes (that
+    /// keeps settlement to one write per bet). At most `maximumWindows` windows are read per page, so
+    /// a rare status costs a bounded amount per request: its page may then be short, even empty, but
+    /// its cursor goes on.
     public func list(_ filter: Filter, limit: Int, cursor: String?) async throws -> Page {
         if let eventID = filter.eventID {
-            return try await listEvent(eventID, status: filter.status, limit: limit, cursor: cursor.flatMap { Int($0) })
+            let list = keys.eventBets(eventID)
+            var end: Int
+            if let position = cursor.flatMap({ Int($0) }) { end = position } else { end = try await redis.llen(list) }
+            return try await scan(status: filter.status, limit: limit) { count in
+                guard end > 0 else { return ([], nil) }
+                let start = max(0, end - count)
+                let ids = try await redis.lrange(list, start, end - 1).reversed()
+                end = start
+                return (Array(ids), end > 0 ? String(end) : nil)
+            }
         }
-        let upper: LexBound = cursor.map { .exclusive($0) } ?? .maximum
-        let statuses = filter.status.map { [$0] } ?? BetStatus.allCases
-        let ranges = try await redis.pipeline(
-            statuses.map { status in
-                RedisCommand.zrangeByLex(keys.betsByStatus(status), min: .minimum, max: upper, reverse: true, limit: (0, limit + 1))
-            })
-        // Each status index is newest first; merging them gives all bets newest first.
-        var ids: [String] = []
-        for range in ranges { ids += try range.get().strings(for: "ZRANGE") }
-        ids.sort(by: >)
-        let hasMore = ids.count > limit
-        ids = Array(ids.prefix(limit))
-        var bets = try await bets(ids: ids)
-        // A bet may have been settled between the index read and the hash read.
-        if let status = filter.status { bets.removeAll { $0.status != status } }
-        return Page(bets: bets, nextCursor: hasMore ? ids.last : nil)
+        var upper: LexBound = cursor.map { .exclusive($0) } ?? .maximum
+        return try await scan(status: filter.status, limit: limit) { count in
+            let ids = try await redis.zrangeByLex(keys.allBets, min: .minimum, max: upper, reverse: true, limit: (0, count + 1))
+            let window = Array(ids.prefix(count))
+            guard ids.count > count, let last = window.last else { return (window, nil) }
+            upper = .exclusive(last)
+            return (window, last)
+        }
     }
 
-    private func listEvent(_ eventID: String, status: BetStatus?, limit: Int, cursor: Int?) async throws -> Page {
-        let list = keys.eventBets(eventID)
-        var end: Int
-        if let cursor {
-            end = cursor
-        } else {
-            end = try await redis.llen(list)
-        }
+    public static let maximumWindows = 10
+
+    /// Reads windows of ids newest first (`next(count)` gives up to `count` ids and the cursor after
+    /// them, nil at the end) until the page is full.
+    private func scan(
+        status: BetStatus?, limit: Int, next: (Int) async throws -> (ids: [String], cursor: String?)
+    ) async throws -> Page {
         var found: [Bet] = []
-        // With a status filter, scan a bounded number of windows; the cursor says where to go on.
-        var windows = 0
-        while end > 0, found.count < limit, windows < 10 {
-            let start = max(0, end - (limit - found.count))
-            let ids = try await redis.lrange(list, start, end - 1).reversed()
-            let bets = try await bets(ids: Array(ids))
+        var cursor: String?
+        for _ in 0..<Self.maximumWindows {
+            let window = try await next(limit - found.count)
+            let bets = try await bets(ids: window.ids)
             found += status.map { wanted in bets.filter { $0.status == wanted } } ?? bets
-            end = start
-            windows += 1
+            cursor = window.cursor
+            if cursor == nil || found.count >= limit || status == nil { break }
         }
-        return Page(bets: found, nextCursor: end > 0 ? String(end) : nil)
+        return Page(bets: found, nextCursor: cursor)
     }
 
     // MARK: Events

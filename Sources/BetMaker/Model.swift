@@ -63,8 +63,8 @@ public struct Bet: Sendable, Equatable {
         json.field("event_id", eventID)
         json.field("amount", amount.description)
         json.field("status", status.rawValue)
-        json.field("created_at", Timestamp.rfc3339(createdAt))
-        json.field("settled_at", settledAt.map(Timestamp.rfc3339))
+        json.field("created_at", timestamp: createdAt)
+        json.field("settled_at", timestamp: settledAt)
         json.endObject()
     }
 
@@ -100,9 +100,9 @@ public struct EventSummary: Sendable, Equatable {
         json.field("lost", lost)
         json.endObject()
         json.field("total_staked", staked.description)
-        json.field("reported_at", reportedAt.map(Timestamp.rfc3339))
+        json.field("reported_at", timestamp: reportedAt)
         json.field("settled", settledAt != nil)
-        json.field("settled_at", settledAt.map(Timestamp.rfc3339))
+        json.field("settled_at", timestamp: settledAt)
         json.endObject()
     }
 }
@@ -110,14 +110,61 @@ public struct EventSummary: Sendable, Equatable {
 public enum Timestamp {
     /// RFC 3339 in UTC with milliseconds: `2026-11-22T21:30:05.042Z`.
     public static func rfc3339(_ milliseconds: Int64) -> String {
-        var seconds = time_t(milliseconds / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        appendRFC3339(milliseconds, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the 24 characters of `rfc3339` to `bytes`; the date comes from Howard Hinnant's
+    /// days-to-civil algorithm, so no C time functions or strings are involved.
+    public static func appendRFC3339(_ milliseconds: Int64, to bytes: inout [UInt8]) {
+        let (days, millisecondOfDay) = milliseconds.quotientAndRemainderFlooring(dividingBy: 86_400_000)
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+
+        func digits(_ value: Int64, _ count: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<count { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(milliseconds % 1000), 3))Z"
+        digits(year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(millisecondOfDay / 3_600_000, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(millisecondOfDay / 60_000 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(millisecondOfDay / 1000 % 60, 2)
+        bytes.append(UInt8(ascii: "."))
+        digits(millisecondOfDay % 1000, 3)
+        bytes.append(UInt8(ascii: "Z"))
+    }
+}
+
+extension Int64 {
+    /// Division rounding towards minus infinity, so times before 1970 land on the right day.
+    fileprivate func quotientAndRemainderFlooring(dividingBy divisor: Int64) -> (Int64, Int64) {
+        var (quotient, remainder) = quotientAndRemainder(dividingBy: divisor)
+        if remainder < 0 {
+            quotient -= 1
+            remainder += divisor
+        }
+        return (quotient, remainder)
     }
 }

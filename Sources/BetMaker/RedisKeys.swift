@@ -18,8 +18,9 @@ public struct RedisKeys: Sendable {
     /// List of the event's bet ids in the order they were accepted; append-only.
     public func eventBets(_ eventID: String) -> String { prefix + "{ev:" + eventID + "}:bets" }
 
-    /// Sorted set of all bet ids with one status (all scores 0, ordered by id = by time).
-    public func betsByStatus(_ status: BetStatus) -> String { prefix + "bets:" + status.rawValue }
+    /// Sorted set of every bet id (all scores 0, ordered by id = by time). Settlement does not touch
+    /// it: a bet's status lives only in its hash.
+    public var allBets: String { prefix + "bets" }
 
     /// Stream of reported results, read by the workers' consumer group.
     public var eventsStream: String { prefix + "events" }

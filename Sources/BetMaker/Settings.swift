@@ -20,6 +20,9 @@ public struct Settings: Sendable {
     public var nodeID: Int?
     public var logLevel = Logger.Level.info
     public var logFormat = LogFormat.text
+    /// Adds `POST /bench/noop` (parse a JSON body, answer a small JSON), the baseline `make bench`
+    /// compares `POST /bets` with. Off unless `BENCH_NOOP_ENDPOINT=true`.
+    public var benchNoopEndpoint = false
 
     public var settlementBatchSize = 1000
     public var settlementPause: Duration = .zero
@@ -101,7 +104,7 @@ public struct Settings: Sendable {
         }
         maximumBodyBytes = try integer("MAX_BODY_BYTES", in: 1024...16_777_216) ?? maximumBodyBytes
         idleTimeout = try milliseconds("HTTP_IDLE_TIMEOUT_MS", in: 1000...3_600_000) ?? idleTimeout
-        nodeID = try integer("NODE_ID", in: 0...1023)
+        nodeID = try integer("NODE_ID", in: 0...(BetIDGenerator.nodeCount - 1))
         if let level = text("LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw SettingsError("LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
@@ -112,6 +115,8 @@ public struct Settings: Sendable {
             guard let parsed = LogFormat(rawValue: format.lowercased()) else { throw SettingsError("LOG_FORMAT must be text or json") }
             logFormat = parsed
         }
+
+        benchNoopEndpoint = text("BENCH_NOOP_ENDPOINT")?.lowercased() == "true"
 
         settlementBatchSize = try integer("SETTLEMENT_BATCH_SIZE", in: 1...Settler.maximumBatchSize) ?? settlementBatchSize
         settlementPause = try milliseconds("SETTLEMENT_PAUSE_MS", in: 0...60_000) ?? settlementPause

@@ -3,7 +3,7 @@ import RedisClient
 /// Settles one event: flips all its pending bets to the result's status in bounded batches, one
 /// `settle_batch` call each, so Redis is never held for long however many bets the event has.
 public struct Settler: Sendable {
-    public let redis: any RedisCommandSender
+    public let redis: RedisClient
     public let keys: RedisKeys
     /// Bets flipped by one script call. Bounded so a call stays short (and Lua's `unpack` stays under
     /// its argument limit).
@@ -13,7 +13,7 @@ public struct Settler: Sendable {
 
     public static let maximumBatchSize = 2000
 
-    public init(redis: any RedisCommandSender, keys: RedisKeys, batchSize: Int, pause: Duration = .zero) {
+    public init(redis: RedisClient, keys: RedisKeys, batchSize: Int, pause: Duration = .zero) {
         precondition((1...Self.maximumBatchSize).contains(batchSize), "batch size must be 1...\(Self.maximumBatchSize)")
         self.redis = redis
         self.keys = keys
@@ -37,42 +37,109 @@ public struct Settler: Sendable {
         case stopped
     }
 
-    /// Settles the event. `afterBatch` runs between batches (the worker keeps its stream entry claimed
+    /// Settles the event. `afterBatch` runs after each batch (the worker keeps its stream entry claimed
     /// there) and may throw to stop, e.g. on shutdown; settlement resumes where it stopped.
+    ///
+    /// Two batches are in flight at once on one connection, in order, with each batch's ids read two
+    /// batches ahead, so Redis goes from one batch to the next without waiting for this process.
     public func settle(
         eventID: String, result: EventResult, afterBatch: () async throws -> Void = {}
     ) async throws -> Report {
-        let fixedKeys = [
-            keys.event(eventID), keys.eventBets(eventID), keys.betsByStatus(.pending), keys.betsByStatus(result.settledStatus),
-        ]
+        let connection = try await redis.anyConnection()
+        let fixedKeys = [keys.event(eventID), keys.eventBets(eventID)]
         let betKeyPrefix = keys.bet("")
-        var position = -1
-        var batch: [String] = []
+        let list = keys.eventBets(eventID)
+
+        func settleCommand(start: Int, ids: [String]) -> RedisCommand {
+            Scripts.settleBatch.evalshaCommand(
+                keys: fixedKeys + ids.map(keys.bet),
+                arguments: [result.rawValue, String(start), String(currentMilliseconds()), betKeyPrefix])
+        }
+        func readCommand(start: Int) -> RedisCommand {
+            RedisCommand("LRANGE", list, start, start + batchSize - 1)
+        }
+
         var flipped = 0
         var batches = 0
-        while true {
-            let reply = try await redis.eval(
-                Scripts.settleBatch, keys: fixedKeys + batch.map(keys.bet),
-                arguments: [result.rawValue, String(position), String(batchSize), String(currentMilliseconds()), betKeyPrefix]
-            ).array(for: "settle_batch")
-            guard reply.count >= 2, let state = reply[0].string, let newPosition = reply[1].string.flatMap(Int.init) else {
-                throw RedisError.unexpectedReply(command: "settle_batch", reply: "\(reply)")
-            }
-            if !batch.isEmpty {
+        func note(_ outcome: Outcome, count: Int) -> Report? {
+            if outcome.applied {
+                flipped += count
                 batches += 1
-                // A stale batch (someone else settled it) leaves the position where the other put it.
-                if newPosition == position + batch.count { flipped += batch.count }
             }
-            if state == "done" {
-                guard reply.count == 4, let won = reply[2].string.flatMap(Int.init), let lost = reply[3].string.flatMap(Int.init) else {
-                    throw RedisError.unexpectedReply(command: "settle_batch", reply: "\(reply)")
+            guard outcome.finished else { return nil }
+            return Report(eventID: eventID, result: result, won: outcome.won, lost: outcome.lost, flipped: flipped, batches: batches)
+        }
+
+        while true {
+            // Where settlement stands (a call without bets), and the ids of the first two batches.
+            let plan = try Outcome(
+                try await redis.eval(
+                    Scripts.settleBatch, keys: fixedKeys, arguments: [result.rawValue, "-1", String(currentMilliseconds()), betKeyPrefix]))
+            if let report = note(plan, count: 0) { return report }
+            let firstReads = try await connection.pipeline([
+                readCommand(start: plan.position), readCommand(start: plan.position + batchSize),
+            ])
+            var upcoming: [(start: Int, ids: [String])] = []
+            for (offset, reply) in firstReads.enumerated() {
+                let ids = try reply.get().strings(for: "LRANGE")
+                if !ids.isEmpty { upcoming.append((plan.position + offset * batchSize, ids)) }
+            }
+            var readFrom = plan.position + 2 * batchSize
+            var inFlight: [(count: Int, reads: Int?, batch: SubmittedBatch)] = []
+            while true {
+                while inFlight.count < 2, !upcoming.isEmpty {
+                    let next = upcoming.removeFirst()
+                    var commands = [settleCommand(start: next.start, ids: next.ids)]
+                    var reads: Int?
+                    if readFrom < plan.total {
+                        commands.append(readCommand(start: readFrom))
+                        reads = readFrom
+                        readFrom += batchSize
+                    }
+                    inFlight.append((next.ids.count, reads, connection.submit(commands)))
                 }
-                return Report(eventID: eventID, result: result, won: won, lost: lost, flipped: flipped, batches: batches)
+                guard !inFlight.isEmpty else { break }
+                let (count, reads, batch) = inFlight.removeFirst()
+                let replies = try await batch.replies()
+                let outcome = try Outcome(try replies[0].get())
+                if let report = note(outcome, count: count) { return report }
+                if !outcome.applied {
+                    // Another worker is settling this event too: let the batch still in flight
+                    // finish (it may apply, if the other stopped right before it), then plan again.
+                    for (count, _, batch) in inFlight {
+                        if let outcome = try? Outcome(try await batch.replies()[0].get()), let report = note(outcome, count: count) {
+                            return report
+                        }
+                    }
+                    break
+                }
+                if let reads, replies.count > 1 {
+                    let ids = try replies[1].get().strings(for: "LRANGE")
+                    if !ids.isEmpty { upcoming.append((reads, ids)) }
+                }
+                try await afterBatch()
+                if pause > .zero { try await Task.sleep(for: pause) }
             }
-            position = newPosition
-            batch = try reply.dropFirst(2).map { try $0.string(for: "settle_batch") }
-            try await afterBatch()
-            if pause > .zero { try await Task.sleep(for: pause) }
+        }
+    }
+
+    /// One `settle_batch` reply.
+    private struct Outcome {
+        let applied: Bool
+        let position: Int
+        let total: Int
+        let finished: Bool
+        let won: Int
+        let lost: Int
+
+        init(_ reply: RESPValue) throws {
+            let values = try reply.array(for: "settle_batch")
+            let numbers = values.dropFirst().compactMap { $0.string.flatMap(Int.init) }
+            guard values.count == 6, numbers.count == 5, let state = values[0].string, state == "applied" || state == "stale" else {
+                throw reply.unexpected("settle_batch")
+            }
+            applied = state == "applied"
+            (position, total, finished, won, lost) = (numbers[0], numbers[1], numbers[2] == 1, numbers[3], numbers[4])
         }
     }
 }

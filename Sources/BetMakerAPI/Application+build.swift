@@ -2,6 +2,7 @@ import BetMaker
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import RedisClient
 
 /// Builds the API from its settings: the Redis client, the routes and the HTTP server, as one
@@ -30,6 +31,13 @@ public func buildRouter(settings: Settings, redis: RedisClient) -> Router<APIReq
     router.add(middleware: RequestMiddleware(maximumBodyBytes: settings.maximumBodyBytes))
     BetRoutes(store: store, maximumStake: settings.maximumStake, maximumBodyBytes: settings.maximumBodyBytes).register(on: router)
     HealthRoutes(redis: redis, keys: settings.keys, group: SettlementWorker.Configuration(consumer: "").group).register(on: router)
+    if settings.benchNoopEndpoint {
+        router.post("/bench/noop") { request, _ -> Response in
+            _ = try await Input.json(request, limit: settings.maximumBodyBytes)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"ok":true}"#)))
+        }
+    }
     router.methodsNotAllowed([
         "/bets": [.get, .post], "/bets/{id}": [.get], "/events/{event_id}": [.get, .put],
         "/health/live": [.get], "/health/ready": [.get],

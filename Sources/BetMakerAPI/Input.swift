@@ -21,10 +21,11 @@ enum Input {
         }
     }
 
-    /// `application/json` or any `application/*+json`, with or without parameters.
+    /// `application/json` or any `application/*+json`, with or without parameters, in any case.
     static func isJSON(_ contentType: String) -> Bool {
-        let mediaType = String(contentType.prefix { $0 != ";" }.filter { $0 != " " && $0 != "\t" }).lowercased()
-        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+        let mediaType = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }.filter { $0 != 0x20 && $0 != 0x09 }.map { $0 | 0x20 }
+        return mediaType.elementsEqual("application/json".utf8)
+            || (mediaType.starts(with: "application/".utf8) && mediaType.reversed().starts(with: "nosj+".utf8))
     }
 
     /// The members of a JSON object body; unknown and repeated fields are added to `errors`, so a

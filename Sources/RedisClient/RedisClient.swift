@@ -70,6 +70,12 @@ public final class RedisClient: RedisCommandSender, Service, Sendable {
             configuration: configuration, eventLoop: eventLoopGroup.next(), metricsFactory: metricsFactory)
     }
 
+    /// One of the pool's connections, shared with everybody else (not leased). For callers that want
+    /// several submissions to run in the order made (`RedisConnection.submit`).
+    public func anyConnection() async throws -> RedisConnection {
+        try await connection()
+    }
+
     private func connection() async throws -> RedisConnection {
         switch state.withLock({ $0.decide() }) {
         case .use(let connection):

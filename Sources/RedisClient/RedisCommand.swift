@@ -47,12 +47,16 @@ public struct RedisCommand: Sendable {
     private var storage: ByteBuffer
     public private(set) var argumentCount = 0
 
-    public init(_ name: String) {
+    /// `capacity`: bytes to reserve for the arguments, so building a long command does not grow the
+    /// buffer again and again.
+    public init(_ name: String, capacity: Int = 64) {
         let isUpperCase = name.utf8.allSatisfy { !(UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }
         self.name = isUpperCase ? name : name.uppercased()
-        self.storage = ByteBuffer()
+        self.storage = Self.allocator.buffer(capacity: capacity)
         self.append(name)
     }
+
+    private static let allocator = ByteBufferAllocator()
 
     public init<each Argument: RedisArgument>(_ name: String, _ arguments: repeat each Argument) {
         self.init(name)
@@ -74,7 +78,8 @@ public struct RedisCommand: Sendable {
         argumentCount += 1
     }
 
-    public mutating func append(contentsOf arguments: some Sequence<String>) {
+    public mutating func append(contentsOf arguments: some Collection<String>) {
+        storage.reserveCapacity(minimumWritableBytes: arguments.reduce(0) { $0 + 4 + $1.utf8.count })
         for argument in arguments { append(argument) }
     }
 

@@ -120,13 +120,31 @@ public final class RedisConnection: RedisCommandSender, Sendable {
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
                 eventLoop.execute {
-                    let collector = BatchCollector(count: commands.count, continuation: continuation)
+                    let collector = BatchCollector(count: commands.count, receiver: .continuation(continuation))
                     handler.value.submit(batch: commands, id: id, collector: collector, deadline: deadline)
                 }
             }
         } onCancel: {
             eventLoop.execute { handler.value.cancel(id: id) }
         }
+    }
+
+    /// Queues `commands` for writing at once and returns without waiting; `replies()` waits.
+    ///
+    /// Submissions from one task reach Redis in the order they were made, so a caller can keep several
+    /// batches in flight on one connection (Redis never waits for the caller between them) and still
+    /// know they run in order.
+    public func submit(_ commands: [RedisCommand]) -> SubmittedBatch {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let longest = commands.lazy.compactMap(\.timeout).map(TimeAmount.init).max() ?? commandTimeout
+        let deadline = NIODeadline.now() + max(longest, commandTimeout)
+        let promise = channel.eventLoop.makePromise(of: [Result<RESPValue, RedisError>].self)
+        let handler = self.handler
+        channel.eventLoop.execute {
+            let collector = BatchCollector(count: commands.count, receiver: .promise(promise))
+            handler.value.submit(batch: commands, id: id, collector: collector, deadline: deadline)
+        }
+        return SubmittedBatch(future: promise.futureResult)
     }
 
     /// Commands waiting for their reply, for tests that must know a command is in flight.
@@ -146,5 +164,15 @@ public final class RedisConnection: RedisCommandSender, Sendable {
     /// Closes at once; everything pending fails with `connectionClosed`.
     public func closeNow() {
         channel.close(promise: nil)
+    }
+}
+
+/// The replies of a batch queued with `RedisConnection.submit`.
+public struct SubmittedBatch: Sendable {
+    let future: EventLoopFuture<[Result<RESPValue, RedisError>]>
+
+    /// Waits for the batch's replies, each a success or a failure of its own.
+    public func replies() async throws -> [Result<RESPValue, RedisError>] {
+        try await future.get()
     }
 }

@@ -26,7 +26,10 @@ public struct RedisScript: Sendable, Hashable {
     }
 
     private func command(_ verb: String, _ body: String, keys: [String], arguments: [String]) -> RedisCommand {
-        var command = RedisCommand(verb, body, keys.count)
+        let size = body.utf8.count + keys.reduce(0) { $0 + 4 + $1.utf8.count } + arguments.reduce(0) { $0 + 4 + $1.utf8.count }
+        var command = RedisCommand(verb, capacity: size + 32)
+        command.append(body)
+        command.append(keys.count)
         command.append(contentsOf: keys)
         command.append(contentsOf: arguments)
         return command

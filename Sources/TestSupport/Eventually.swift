@@ -1,6 +1,6 @@
 /// Polls `condition` until it holds, for state that another process changes on its own schedule
 /// (a worker settling, a server coming back). Bounded by `timeout`; returns whether it held.
-public func eventually(
+nonisolated(nonsending) public func eventually(
     timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(20),
     _ condition: () async throws -> Bool
 ) async -> Bool {

@@ -109,7 +109,7 @@ import Testing
 
     @Test func answersUnknownThingsWithProblems() async throws {
         try await withAPI { client, _, _ in
-            let noBet = try await client.get("/bets/0000000000000")
+            let noBet = try await client.get("/bets/000000000000")
             #expect(noBet.status == .notFound)
             #expect(noBet["type"] == .string("/problems/not-found"))
             let garbage = try await client.get("/bets/not-an-id")

@@ -26,10 +26,10 @@ import Testing
                     "event_id": "match-1", "amount": "1050", "status": "pending", "created_at": String(bet.createdAt),
                 ])
             #expect(try await redis.lrange(Self.keys.eventBets("match-1"), 0, -1) == [bet.id])
-            #expect(try await redis.zrangeByLex(Self.keys.betsByStatus(.pending), min: .minimum, max: .maximum) == [bet.id])
+            #expect(try await redis.zrangeByLex(Self.keys.allBets, min: .minimum, max: .maximum) == [bet.id])
             let event = try await store.event(id: "match-1")
             #expect(event.bets == 1 && event.pending == 1 && event.staked == Money(cents: 1050) && event.result == nil)
-            #expect(try await store.bet(id: "0000000000000") == nil)
+            #expect(try await store.bet(id: "000000000000") == nil)
         }
     }
 
@@ -116,6 +116,27 @@ import Testing
         }
     }
 
+    @Test func aRareStatusIsFoundThroughShortPagesWhoseCursorGoesOn() async throws {
+        try await withRedis { (_, redis) async throws in
+            let store = Self.store(redis)
+            guard case .placed(let rare) = try await store.place(eventID: "rare", amount: Money(cents: 100)) else {
+                Issue.record("not placed")
+                return
+            }
+            for _ in 0..<(2 * BetStore.maximumWindows + 5) { _ = try await store.place(eventID: "common", amount: Money(cents: 100)) }
+            #expect(try await store.report(eventID: "rare", result: .lose) == .reported)
+            _ = try await Settler(redis: redis, keys: Self.keys, batchSize: 10).settle(eventID: "rare", result: .lose)
+
+            // Windows of two ids: one page reads at most 2 x maximumWindows bets, all pending here.
+            let first = try await store.list(.init(status: .lost), limit: 2, cursor: nil)
+            #expect(first.bets.isEmpty)
+            #expect(first.nextCursor != nil)
+            let second = try await store.list(.init(status: .lost), limit: 2, cursor: first.nextCursor)
+            #expect(second.bets.map(\.id) == [rare.id])
+            #expect(second.nextCursor == nil)
+        }
+    }
+
     @Test func settlesInBatchesAndARedeliveryChangesNothing() async throws {
         try await withRedis { (_, redis) async throws in
             let store = Self.store(redis)
@@ -125,43 +146,65 @@ import Testing
             let settler = Settler(redis: redis, keys: Self.keys, batchSize: 10)
             let report = try await settler.settle(eventID: "big", result: .lose)
             #expect(report.lost == 23 && report.won == 0 && report.flipped == 23 && report.batches == 3)
+            #expect(try await redis.hget(Self.keys.bet(try await redis.lrange(Self.keys.eventBets("big"), 22, 22)[0]), "status") == "lost")
 
             let again = try await settler.settle(eventID: "big", result: .lose)
             #expect(again.lost == 23 && again.flipped == 0 && again.batches == 0)
 
             let event = try await store.event(id: "big")
             #expect(event.lost == 23 && event.pending == 0 && event.settledAt != nil)
-            #expect(try await redis.zcard(Self.keys.betsByStatus(.lost)) == 23)
-            #expect(try await redis.zcard(Self.keys.betsByStatus(.pending)) == 1)
+            #expect(try await store.list(.init(status: .lost), limit: 100, cursor: nil).bets.count == 23)
+            #expect(try await store.list(.init(status: .pending), limit: 100, cursor: nil).bets.map(\.eventID) == ["other"])
 
             // A stream entry whose result is not the event's cannot settle anything.
             await #expect(throws: RedisError.self) { try await settler.settle(eventID: "big", result: .win) }
-            #expect(try await redis.zcard(Self.keys.betsByStatus(.won)) == 0)
+            #expect(try await store.list(.init(status: .won), limit: 100, cursor: nil).bets.isEmpty)
         }
     }
 
-    @Test func aStaleBatchIsSkippedAndSettlementContinuesFromTheRealPosition() async throws {
+    @Test func aStaleBatchChangesNothingAndAForeignBatchIsRefused() async throws {
         try await withRedis { (_, redis) async throws in
             let store = Self.store(redis)
             for _ in 0..<6 { _ = try await store.place(eventID: "e", amount: Money(cents: 100)) }
             #expect(try await store.report(eventID: "e", result: .win) == .reported)
             let ids = try await redis.lrange(Self.keys.eventBets("e"), 0, -1)
-            let fixedKeys = [
-                Self.keys.event("e"), Self.keys.eventBets("e"), Self.keys.betsByStatus(.pending), Self.keys.betsByStatus(.won),
-            ]
+            let fixedKeys = [Self.keys.event("e"), Self.keys.eventBets("e")]
             func settle(_ batch: ArraySlice<String>, at position: Int) async throws -> [String] {
                 try await redis.eval(
                     Scripts.settleBatch, keys: fixedKeys + batch.map(Self.keys.bet),
-                    arguments: ["WIN", String(position), "2", "1", Self.keys.bet("")]
+                    arguments: ["WIN", String(position), "1", Self.keys.bet("")]
                 ).strings(for: "settle_batch")
             }
-            #expect(try await settle(ids[0..<2], at: 0) == ["more", "2", ids[2], ids[3]])
+            #expect(try await settle([], at: -1) == ["stale", "0", "6", "0", "0", "0"])
+            #expect(try await settle(ids[0..<2], at: 0) == ["applied", "2", "6", "0", "2", "0"])
             // Another worker repeats the first batch: nothing happens, it is told where things stand.
-            #expect(try await settle(ids[0..<2], at: 0) == ["more", "2", ids[2], ids[3]])
+            #expect(try await settle(ids[0..<2], at: 0) == ["stale", "2", "6", "0", "2", "0"])
             #expect(try await store.event(id: "e").won == 2)
-            // Keys that do not match the list are refused before anything is written.
+            // A batch that is not the bets at its position is refused before anything is written.
             await #expect(throws: RedisError.self) { try await settle(ids[3..<5], at: 2) }
-            #expect(try await settle(ids[2..<6], at: 2) == ["done", "6", "6", "0"])
+            await #expect(throws: RedisError.self) { try await settle([ids[2], ids[4]], at: 2) }
+            await #expect(throws: RedisError.self) { try await settle([ids[2], ids[0], ids[4]], at: 2) }
+            #expect(try await store.event(id: "e").won == 2)
+            #expect(try await settle(ids[2..<6], at: 2) == ["applied", "6", "6", "1", "6", "0"])
+            #expect(try await settle(ids[2..<6], at: 2) == ["stale", "6", "6", "1", "6", "0"])
+            #expect(try await store.bets(ids: ids).allSatisfy { $0.status == .won && $0.settledAt == 1 })
+        }
+    }
+
+    @Test func twoSettlersOnOneEventFlipEveryBetOnce() async throws {
+        try await withRedis { (_, redis) async throws in
+            let store = Self.store(redis)
+            for _ in 0..<500 { _ = try await store.place(eventID: "shared", amount: Money(cents: 100)) }
+            #expect(try await store.report(eventID: "shared", result: .lose) == .reported)
+            let settler = Settler(redis: redis, keys: Self.keys, batchSize: 7)
+            async let first = settler.settle(eventID: "shared", result: .lose)
+            async let second = settler.settle(eventID: "shared", result: .lose)
+            let reports = try await [first, second]
+            #expect(reports.map(\.flipped).reduce(0, +) == 500)
+            #expect(reports.allSatisfy { $0.lost == 500 })
+            let ids = try await redis.lrange(Self.keys.eventBets("shared"), 0, -1)
+            #expect(try await store.bets(ids: ids).allSatisfy { $0.status == .lost })
+            #expect(try await store.event(id: "shared").lost == 500)
         }
     }
 }

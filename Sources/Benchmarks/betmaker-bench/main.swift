@@ -1,0 +1,167 @@
+// `make bench`: the API and the worker under load, with their figures beside a baseline.
+//
+// Starts its own redis-server, stores a million bets on one event, then measures with wrk (release
+// builds of betmaker-api and betmaker-worker, next to this executable):
+//   - POST /bets and GET /bets?limit=100 beside POST /bench/noop, a JSON endpoint of the same server
+//     that only parses the body;
+//   - the settlement rate of the million-bet event;
+//   - the longest single script call (SLOWLOG), and Redis memory per bet.
+// Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C]
+import BetMaker
+import Foundation
+import RedisClient
+import TestSupport
+
+struct Options {
+    var bets = 1_000_000
+    var duration = 10
+    var connections = 64
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.dropFirst().makeIterator()
+        while let flag = iterator.next() {
+            guard let value = iterator.next().flatMap(Int.init) else { fatalError("\(flag) needs a number") }
+            switch flag {
+            case "--bets": bets = value
+            case "--duration": duration = value
+            case "--connections": connections = value
+            default: fatalError("unknown option \(flag)")
+            }
+        }
+    }
+}
+
+struct WrkResult {
+    let requests: Int
+    let seconds: Double
+    let errors: Int
+    let p50: Double
+    let p99: Double
+    var rate: Double { Double(requests) / seconds }
+}
+
+/// Runs wrk with a Lua script whose `done` prints the figures as one line of JSON.
+func wrk(_ url: String, method: String = "GET", body: String? = nil, options: Options) throws -> WrkResult {
+    let script = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).lua")
+    var lua = """
+        wrk.method = "\(method)"
+        wrk.headers["Content-Type"] = "application/json"
+        done = function(summary, latency, requests)
+          local e = summary.errors
+          io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
+            e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99)))
+        end
+
+        """
+    if let body { lua += "wrk.body = '\(body)'\n" }
+    try lua.write(to: script, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: script) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try findExecutable("wrk"))
+    process.arguments = ["-t2", "-c\(options.connections)", "-d\(options.duration)s", "-s", script.path, url]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("RESULT ") }) else {
+        throw TestSupportError("wrk printed no result:\n\(output)")
+    }
+    let numbers = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+    return WrkResult(
+        requests: Int(numbers[0]), seconds: numbers[1] / 1e6, errors: Int(numbers[2]), p50: numbers[3] / 1000, p99: numbers[4] / 1000)
+}
+
+func row(_ name: String, _ result: WrkResult, baseline: WrkResult? = nil) -> String {
+    let ratio = baseline.map { String(format: "%.0f%%", 100 * result.rate / $0.rate) } ?? "-"
+    return String(format: "| %@ | %.0f | %@ | %.2f | %.2f | %d |", name, result.rate, ratio, result.p50, result.p99, result.errors)
+}
+
+let options = Options(CommandLine.arguments)
+let keys = RedisKeys(prefix: "bm:")
+try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", "--slowlog-max-len", "100000"]) { server in
+    try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in
+        // 1. A million bets on one event, through the store (the API's own code path).
+        let memoryBefore = Int(try await redis.infoFields("memory")["used_memory"] ?? "0") ?? 0
+        let store = BetStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 1))
+        let seedStart = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<64 {
+                group.addTask {
+                    for index in stride(from: task, to: options.bets, by: 64) {
+                        _ = try await store.place(eventID: "bench-1m", amount: Money(cents: Int64(100 + index % 10_000)))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seedSeconds = Double((ContinuousClock.now - seedStart).components.seconds)
+        let memoryAfter = Int(try await redis.infoFields("memory")["used_memory"] ?? "0") ?? 0
+        let bytesPerBet = Double(memoryAfter - memoryBefore) / Double(options.bets)
+        print("Stored \(options.bets) bets in about \(Int(seedSeconds)) s through BetStore.place (64 callers).")
+
+        // 2. The API under wrk.
+        let (api, baseURL) = try await BetMakerProcesses.startAPI(
+            redis: server, settings: ["BENCH_NOOP_ENDPOINT": "true"])
+        let betBody = #"{"event_id": "wrk", "amount": "12.50"}"#
+        let noop = try wrk(baseURL + "/bench/noop", method: "POST", body: betBody, options: options)
+        let post = try wrk(baseURL + "/bets", method: "POST", body: betBody, options: options)
+        let list = try wrk(baseURL + "/bets?limit=100", options: options)
+        await api.stop()
+
+        // 3. Settling the million-bet event.
+        _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
+        _ = try await redis.send(RedisCommand("CONFIG", "RESETSTAT"))
+        let worker = try await BetMakerProcesses.startWorker(redis: server, name: "bench")
+        _ = try await store.report(eventID: "bench-1m", result: .win)
+        let event = keys.event("bench-1m")
+        guard await eventually(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(event, "settled_at") != nil })
+        else {
+            throw TestSupportError("the event was not settled")
+        }
+        let times = try await redis.hmget(event, ["reported_at", "settled_at", "won"])
+        let settleMilliseconds = max(1, (Int(times[1] ?? "0") ?? 0) - (Int(times[0] ?? "0") ?? 0))
+        let settleRate = Double(Int(times[2] ?? "0") ?? 0) / (Double(settleMilliseconds) / 1000)
+        await worker.stop()
+        // How much of the settlement's wall time Redis spent in the worker's calls (scripts and the id
+        // reads; commands inside scripts count toward their script): the rest is idle Redis.
+        var redisMicroseconds = 0
+        for (name, value) in try await redis.infoFields("commandstats")
+        where name.hasPrefix("cmdstat_evalsha") || name == "cmdstat_lrange" {
+            if let usec = value.split(separator: ",").first(where: { $0.hasPrefix("usec=") }) {
+                redisMicroseconds += Int(usec.dropFirst(5)) ?? 0
+            }
+        }
+        let redisBusy = Double(redisMicroseconds) / 10 / Double(settleMilliseconds)
+
+        // 4. The longest script call, from Redis's own slow log (everything over 1 ms is kept).
+        let names = Dictionary(uniqueKeysWithValues: Scripts.all.map { ($0.sha1, $0.name) })
+        var longest = (microseconds: 0, name: "none over 1 ms")
+        for entry in try await redis.send(RedisCommand("SLOWLOG", "GET", "-1")).array(for: "SLOWLOG") {
+            let fields = try entry.array(for: "SLOWLOG")
+            guard fields.count > 3, case .integer(let microseconds) = fields[2] else { continue }
+            let arguments = try fields[3].array(for: "SLOWLOG").compactMap(\.string)
+            if Int(microseconds) > longest.microseconds, arguments.first?.uppercased().hasPrefix("EVAL") == true {
+                longest = (Int(microseconds), arguments.count > 1 ? names[arguments[1]] ?? arguments[0] : arguments[0])
+            }
+        }
+
+        print("")
+        print("HTTP, wrk -t2 -c\(options.connections) -d\(options.duration)s, \(options.bets) bets stored:")
+        print("")
+        print("| endpoint | req/s | of no-op | p50 ms | p99 ms | errors |")
+        print("|---|---|---|---|---|---|")
+        print(row("POST /bench/noop (baseline)", noop))
+        print(row("POST /bets", post, baseline: noop))
+        print(row("GET /bets?limit=100", list, baseline: noop))
+        print("")
+        print("| figure | value | target |")
+        print("|---|---|---|")
+        print(
+            String(
+                format: "| settlement of a %d-bet event | %.0f bets/s (%d ms, Redis busy %.0f%%) | >= 200,000 bets/s |", options.bets,
+                settleRate, settleMilliseconds, redisBusy))
+        print(String(format: "| longest script call | %.2f ms (%@) | <= 10 ms |", Double(longest.microseconds) / 1000, longest.name))
+        print(String(format: "| Redis memory per bet | %.0f bytes | <= 300 bytes |", bytesPerBet))
+    }
+}
