@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Debian's libhiredis-dev 0.14.1: only its RESP reader and command formatter are used.
@@ -59,6 +60,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
@@ -71,9 +73,12 @@ let package = Package(
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            // The OpenAPI document, compiled into the binary as `PackageResources.openapi_json`.
+            resources: [.embedInCode("openapi.json")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -89,7 +94,9 @@ let package = Package(
         .executableTarget(
             name: "betmaker-worker",
             dependencies: [
-                "BetMaker", "RedisClient",
+                "BetMaker", "BetMakerAPI", "RedisClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -100,8 +107,11 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "RedisClient",
+                "RedisClient", "BetMaker",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -137,6 +147,18 @@ let package = Package(
         // Starts the real betmaker-api and betmaker-worker executables and talks HTTP to them.
         .testTarget(
             name: "EndToEndTests",
+            dependencies: [
+                "TestSupport", "RedisClient", "BetMaker",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // Crashes and restarts of Redis and the worker, a full Redis, bad stream entries; each ends with
+        // the invariant checker.
+        .testTarget(
+            name: "FaultTests",
             dependencies: [
                 "TestSupport", "RedisClient", "BetMaker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

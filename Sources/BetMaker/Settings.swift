@@ -31,6 +31,9 @@ public struct Settings: Sendable {
     public var workerClaimInterval: Duration = .seconds(10)
     public var workerClaimMinIdle: Duration = .seconds(60)
     public var workerMaxDeliveries = 10
+    /// Where the worker answers `/health/*` and `/metrics`; port 0 turns that off.
+    public var workerHTTPHost = "127.0.0.1"
+    public var workerHTTPPort = 8081
 
     public enum LogFormat: String, Sendable { case text, json }
 
@@ -125,6 +128,8 @@ public struct Settings: Sendable {
         workerClaimInterval = try milliseconds("WORKER_CLAIM_INTERVAL_MS", in: 10...3_600_000) ?? workerClaimInterval
         workerClaimMinIdle = try milliseconds("WORKER_CLAIM_MIN_IDLE_MS", in: 100...86_400_000) ?? workerClaimMinIdle
         workerMaxDeliveries = try integer("WORKER_MAX_DELIVERIES", in: 1...1000) ?? workerMaxDeliveries
+        workerHTTPHost = text("WORKER_HTTP_HOST") ?? workerHTTPHost
+        workerHTTPPort = try integer("WORKER_HTTP_PORT", in: 0...65535) ?? workerHTTPPort
     }
 
     static func hostname() -> String {

@@ -144,8 +144,6 @@ public final class SettlementWorker: Service, Sendable {
         let lowestOfGroups = groups.map(\.lastDeliveredID).min(by: StreamID.isOrderedBefore)
         guard let bound = summary.lowestID ?? lowestOfGroups, bound != "0-0" else { return }
         try await redis.xtrim(keys.eventsStream, minID: bound)
-        metrics.streamLength.record(try await redis.xlen(keys.eventsStream))
-        metrics.pendingEntries.record(summary.count)
     }
 
     // MARK: Handling
@@ -234,8 +232,6 @@ struct WorkerMetrics: Sendable {
     let events = Counter(label: "events_settled_total")
     let lag = Timer(label: "settlement_lag_seconds")
     let deadLettered = Counter(label: "stream_dead_lettered_total")
-    let streamLength = Gauge(label: "events_stream_length")
-    let pendingEntries = Gauge(label: "events_stream_pending")
 
     func recordSettled(_ report: Settler.Report, reportedAt: Int64?) {
         events.increment()

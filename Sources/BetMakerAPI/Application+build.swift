@@ -3,15 +3,19 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Prometheus
 import RedisClient
 
 /// Builds the API from its settings: the Redis client, the routes and the HTTP server, as one
 /// application whose services stop in order (HTTP first, Redis last) on SIGTERM.
-public func buildApplication(settings: Settings, logger: Logger) -> some ApplicationProtocol {
+/// `metrics` is the registry `/metrics` renders (the one `MetricsSetup.bootstrap()` made).
+public func buildApplication(
+    settings: Settings, logger: Logger, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+) -> some ApplicationProtocol {
     var redisConfiguration = settings.redis
     redisConfiguration.clientName = redisConfiguration.clientName ?? "betmaker-api"
     let redis = RedisClient(configuration: redisConfiguration, logger: logger.with(label: "redis"))
-    let router = buildRouter(settings: settings, redis: redis)
+    let router = buildRouter(settings: settings, redis: redis, metrics: metrics)
     return Application(
         router: router,
         server: .http1(
@@ -25,12 +29,18 @@ public func buildApplication(settings: Settings, logger: Logger) -> some Applica
 }
 
 /// The router alone, for tests that drive it without a socket.
-public func buildRouter(settings: Settings, redis: RedisClient) -> Router<APIRequestContext> {
+public func buildRouter(
+    settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+) -> Router<APIRequestContext> {
     let store = BetStore(redis: redis, keys: settings.keys, ids: BetIDGenerator(node: settings.nodeID))
     let router = Router(context: APIRequestContext.self)
+    // Outermost, so it counts the status the client finally gets, problems included.
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: RequestMiddleware(maximumBodyBytes: settings.maximumBodyBytes))
     BetRoutes(store: store, maximumStake: settings.maximumStake, maximumBodyBytes: settings.maximumBodyBytes).register(on: router)
-    HealthRoutes(redis: redis, keys: settings.keys, group: SettlementWorker.Configuration(consumer: "").group).register(on: router)
+    let streamGauges = StreamGauges(redis: redis, keys: settings.keys)
+    OperationsRoutes(redis: redis, keys: settings.keys, metrics: metrics, beforeMetrics: streamGauges.sample).register(on: router)
+    DocsRoutes().register(on: router)
     if settings.benchNoopEndpoint {
         router.post("/bench/noop") { request, _ -> Response in
             _ = try await Input.json(request, limit: settings.maximumBodyBytes)
@@ -40,7 +50,8 @@ public func buildRouter(settings: Settings, redis: RedisClient) -> Router<APIReq
     }
     router.methodsNotAllowed([
         "/bets": [.get, .post], "/bets/{id}": [.get], "/events/{event_id}": [.get, .put],
-        "/health/live": [.get], "/health/ready": [.get],
+        "/health/live": [.get], "/health/ready": [.get], "/metrics": [.get],
+        "/openapi.json": [.get], "/docs": [.get],
     ])
     return router
 }

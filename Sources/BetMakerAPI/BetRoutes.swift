@@ -2,6 +2,7 @@ import BetMaker
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 
 /// `/bets` and `/events/{event_id}`: placing, listing and reading bets, reporting and reading results.
@@ -9,6 +10,7 @@ struct BetRoutes {
     let store: BetStore
     let maximumStake: Money
     let maximumBodyBytes: Int
+    let betsPlaced = Counter(label: "bets_placed_total")
 
     static let defaultLimit = 100
     static let maximumLimit = 1000
@@ -36,6 +38,7 @@ struct BetRoutes {
 
         switch try await store.place(eventID: eventID, amount: amount, idempotency: idempotency) {
         case .placed(let bet):
+            betsPlaced.increment()
             context.logger.debug("Bet placed", metadata: ["bet_id": "\(bet.id)", "event_id": "\(eventID)", "amount": "\(amount)"])
             return created(json: bet.json, id: bet.id)
         case .replayed(let saved):

@@ -49,7 +49,20 @@ public enum BetMakerProcesses {
         throw TestSupportError("betmaker-api found no free port")
     }
 
-    /// Starts a worker and waits until it reads the stream.
+    /// Runs `betmaker-worker check` against `redis` to its end: its exit status and output.
+    public static func runCheck(redis: RedisServer, settings: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        let process = try ChildProcess(
+            name: "betmaker-worker:check", executable: try executable("betmaker-worker"),
+            arguments: ["check", "--env-file", "/nonexistent/.env"],
+            environment: environment(["REDIS_URL": redis.url].merging(settings) { $1 }))
+        // The summary line is its last; waiting for it lets the output be read to the end.
+        _ = await process.waitForOutput(containing: " violation(s); ", timeout: .seconds(120))
+        let status = await process.waitForExit(timeout: .seconds(10))
+        return (status, process.output)
+    }
+
+    /// Starts a worker and waits until it reads the stream. Its HTTP port (health and metrics) is off
+    /// unless `settings` gives `WORKER_HTTP_PORT`, so several workers can run side by side.
     public static func startWorker(
         redis: RedisServer, name: String = "worker-1", settings: [String: String] = [:]
     ) async throws
@@ -57,7 +70,7 @@ public enum BetMakerProcesses {
     {
         let process = try ChildProcess(
             name: "betmaker-worker:\(name)", executable: try executable("betmaker-worker"), arguments: ["--env-file", "/nonexistent/.env"],
-            environment: environment(["REDIS_URL": redis.url, "WORKER_NAME": name].merging(settings) { $1 }))
+            environment: environment(["REDIS_URL": redis.url, "WORKER_NAME": name, "WORKER_HTTP_PORT": "0"].merging(settings) { $1 }))
         guard await process.waitForOutput(containing: "Settlement worker starting") else {
             throw TestSupportError("betmaker-worker did not start:\n\(process.output)")
         }

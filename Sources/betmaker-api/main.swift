@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
                 "redis": "\(settings.redis.redactedURL)", "address": "\(settings.host):\(settings.port)",
                 "key_prefix": "\(settings.keyPrefix)",
             ])
-        let app = buildApplication(settings: settings, logger: logger)
+        let app = buildApplication(settings: settings, logger: logger, metrics: MetricsSetup.bootstrap())
         try await app.runService()
     }
 }

@@ -36,6 +36,16 @@ import Testing
         #expect(output.contains("dockerfile: docker/Dockerfile"))
     }
 
+    @Test func bothProcessesHaveHealthChecksOnTheirReadiness() throws {
+        let (status, output) = try composeConfig()
+        #expect(status == 0, "\(output)")
+        // The API's and the worker's: each runs the executable's own probe of /health/ready.
+        #expect(output.components(separatedBy: "healthcheck").count - 1 >= 3, "redis, api and worker each have one")
+        #expect(output.contains("- /app/betmaker-api\n      - healthcheck"))
+        #expect(output.contains("- /app/betmaker-worker\n      - healthcheck"))
+        #expect(output.contains("WORKER_HTTP_HOST: 0.0.0.0"))
+    }
+
     @Test func thePublishedPortComesFromTheSettings() throws {
         let (status, output) = try composeConfig(environment: ["WEB_SERVER_PORT": "9123"])
         #expect(status == 0, "\(output)")

@@ -6,7 +6,9 @@
 //     that only parses the body;
 //   - the settlement rate of the million-bet event;
 //   - the longest single script call (SLOWLOG), and Redis memory per bet.
-// Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C]
+//   - a soak: mixed load on the API and the worker together (80% POST /bets, 15% GET /bets, 5% PUT
+//     /events/...), then settlement lag and the invariant checker.
+// Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C] [--soak SECONDS]
 import BetMaker
 import Foundation
 import RedisClient
@@ -16,6 +18,7 @@ struct Options {
     var bets = 1_000_000
     var duration = 10
     var connections = 64
+    var soak = 60
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -25,6 +28,7 @@ struct Options {
             case "--bets": bets = value
             case "--duration": duration = value
             case "--connections": connections = value
+            case "--soak": soak = value
             default: fatalError("unknown option \(flag)")
             }
         }
@@ -40,25 +44,33 @@ struct WrkResult {
     var rate: Double { Double(requests) / seconds }
 }
 
-/// Runs wrk with a Lua script whose `done` prints the figures as one line of JSON.
+/// Runs wrk with a Lua script whose `done` prints the figures as one line of text.
 func wrk(_ url: String, method: String = "GET", body: String? = nil, options: Options) throws -> WrkResult {
-    let script = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).lua")
     var lua = """
         wrk.method = "\(method)"
         wrk.headers["Content-Type"] = "application/json"
-        done = function(summary, latency, requests)
-          local e = summary.errors
-          io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
-            e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99)))
-        end
 
         """
     if let body { lua += "wrk.body = '\(body)'\n" }
+    return try wrk(url, lua: lua, seconds: options.duration, connections: options.connections)
+}
+
+func wrk(_ url: String, lua requestScript: String, seconds: Int, connections: Int) throws -> WrkResult {
+    let script = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).lua")
+    let lua =
+        requestScript + """
+            done = function(summary, latency, requests)
+              local e = summary.errors
+              io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
+                e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99)))
+            end
+
+            """
     try lua.write(to: script, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(at: script) }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try findExecutable("wrk"))
-    process.arguments = ["-t2", "-c\(options.connections)", "-d\(options.duration)s", "-s", script.path, url]
+    process.arguments = ["-t2", "-c\(connections)", "-d\(seconds)s", "-s", script.path, url]
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
@@ -163,5 +175,68 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
                 settleRate, settleMilliseconds, redisBusy))
         print(String(format: "| longest script call | %.2f ms (%@) | <= 10 ms |", Double(longest.microseconds) / 1000, longest.name))
         print(String(format: "| Redis memory per bet | %.0f bytes | <= 300 bytes |", bytesPerBet))
+
+        // 5. The soak, on an empty Redis: API and worker together under mixed load.
+        guard options.soak > 0 else { return }
+        _ = try await redis.send(RedisCommand("FLUSHALL"))
+        let (soakAPI, soakURL) = try await BetMakerProcesses.startAPI(redis: server)
+        let soakWorker = try await BetMakerProcesses.startWorker(redis: server, name: "soak")
+        // Bets go to the event of the current two-second window; results are reported for the event of
+        // the window before last, so no bet races its own event's result (that would be a 409, and the
+        // soak counts every status over 399 as an error).
+        let soakScript = """
+            local counter = 0
+            request = function()
+              counter = counter + 1
+              local window = math.floor(os.time() / 2)
+              local pick = counter % 20
+              if pick < 16 then
+                return wrk.format("POST", "/bets", {["Content-Type"] = "application/json"},
+                  '{"event_id": "soak-' .. window .. '", "amount": "' .. (counter % 500 + 1) .. '.25"}')
+              elseif pick < 19 then
+                return wrk.format("GET", "/bets?limit=20")
+              else
+                local closed = window - 2
+                local result = (closed % 2 == 0) and "WIN" or "LOSE"
+                return wrk.format("PUT", "/events/soak-" .. closed, {["Content-Type"] = "application/json"},
+                  '{"status": "' .. result .. '"}')
+              end
+            end
+
+            """
+        let firstWindow = Int(Date().timeIntervalSince1970) / 2
+        let soak = try wrk(soakURL, lua: soakScript, seconds: options.soak, connections: options.connections)
+        let lastWindow = Int(Date().timeIntervalSince1970) / 2
+        // The last windows' events had no time to get their result from the load; report them now.
+        var events: [String] = []
+        for window in firstWindow...lastWindow {
+            let eventID = "soak-\(window)"
+            _ = try await store.report(eventID: eventID, result: window % 2 == 0 ? .win : .lose)
+            events.append(eventID)
+        }
+        var lags: [Int] = []
+        for eventID in events {
+            let event = keys.event(eventID)
+            guard await eventually(timeout: .seconds(120), every: .milliseconds(20), { try await redis.hget(event, "settled_at") != nil })
+            else { throw TestSupportError("\(eventID) was not settled") }
+            let times = try await redis.hmget(event, ["reported_at", "settled_at", "bets"])
+            if (Int(times[2] ?? "0") ?? 0) > 0, let reported = times[0].flatMap({ Int($0) }), let settled = times[1].flatMap({ Int($0) }) {
+                lags.append(settled - reported)
+            }
+        }
+        await soakWorker.stop()
+        await soakAPI.stop()
+        lags.sort()
+        let lagP99 = lags.isEmpty ? 0 : lags[min(lags.count - 1, lags.count * 99 / 100)]
+        let invariants = try await InvariantChecker(redis: redis, keys: keys).check()
+        print("")
+        print("Soak, wrk -t2 -c\(options.connections) -d\(options.soak)s: 80% POST /bets, 15% GET /bets?limit=20, 5% PUT /events/{id}:")
+        print("")
+        print("| req/s | p50 ms | p99 ms | errors | events settled | settlement lag p99 | invariant violations |")
+        print("|---|---|---|---|---|---|---|")
+        print(
+            String(
+                format: "| %.0f | %.2f | %.2f | %d | %d | %d ms | %d (%d bets checked) |", soak.rate, soak.p50, soak.p99, soak.errors,
+                lags.count, lagP99, invariants.violationCount, invariants.bets))
     }
 }

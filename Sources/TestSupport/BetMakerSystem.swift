@@ -1,0 +1,98 @@
+import AsyncHTTPClient
+import BetMaker
+import Foundation
+import NIOCore
+import NIOHTTP1
+import RedisClient
+
+/// A running bet-maker, for the end-to-end and fault tests: a fresh redis-server, the real API and
+/// worker processes, an HTTP client to the API and a Redis client to look behind it.
+public struct BetMakerSystem: Sendable {
+    public let redisServer: RedisServer
+    public let redis: RedisClient
+    public let api: ChildProcess
+    public let baseURL: String
+    public let http: HTTPClient
+
+    public static let keys = RedisKeys(prefix: "bm:")
+
+    public struct Reply: Sendable {
+        public let status: Int
+        public let body: String
+        public let headers: HTTPHeaders
+
+        public var json: JSONValue? { try? JSONParser.parse(Array(body.utf8)) }
+
+        public subscript(_ key: String) -> JSONValue? {
+            guard case .object(let members) = json else { return nil }
+            return members.first { $0.key == key }?.value
+        }
+
+        public var string: [String: String] {
+            guard case .object(let members) = json else { return [:] }
+            var result: [String: String] = [:]
+            for member in members { if case .string(let text) = member.value { result[member.key] = text } }
+            return result
+        }
+    }
+
+    public func request(_ method: HTTPMethod, _ path: String, json: String? = nil) async throws -> Reply {
+        try await request(method, url: baseURL + path, json: json)
+    }
+
+    /// A GET of a full URL (another process's port).
+    public func get(_ url: String) async throws -> Reply {
+        try await request(.GET, url: url)
+    }
+
+    public func request(_ method: HTTPMethod, url: String, json: String? = nil) async throws -> Reply {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        return Reply(status: Int(response.status.code), body: String(buffer: body), headers: response.headers)
+    }
+
+    /// All bets on `eventID`, following the Link header through every page.
+    public func bets(onEvent eventID: String) async throws -> [[String: String]] {
+        var result: [[String: String]] = []
+        var next: String? = "/bets?event_id=\(eventID)&limit=1000"
+        while let path = next {
+            let page = try await request(.GET, path)
+            guard page.status == 200, case .array(let bets) = page.json else { throw TestSupportError("listing failed: \(page.body)") }
+            for case .object(let members) in bets {
+                var bet: [String: String] = [:]
+                for member in members { if case .string(let text) = member.value { bet[member.key] = text } }
+                result.append(bet)
+            }
+            next = page.headers.first(name: "Link").flatMap { $0.split(separator: ">").first.map { String($0.dropFirst()) } }
+        }
+        return result
+    }
+}
+
+/// Starts everything, runs `body`, and stops and removes it all again, also when `body` fails.
+nonisolated(nonsending) public func withBetMakerSystem(
+    apiSettings: [String: String] = [:], redisArguments: [String] = [], _ body: (BetMakerSystem) async throws -> Void
+) async throws {
+    try await withRedisServer(appendOnly: true, extraArguments: redisArguments) { server in
+        let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: server, settings: apiSettings)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in
+                try await body(BetMakerSystem(redisServer: server, redis: redis, api: api, baseURL: baseURL, http: http))
+            }
+        } catch {
+            try? await http.shutdown()
+            await api.stop()
+            print("betmaker-api output:\n\(api.output)")
+            throw error
+        }
+        try await http.shutdown()
+        await api.stop()
+    }
+}

@@ -1,0 +1,238 @@
+import RedisClient
+import TestSupport
+import Testing
+
+@testable import BetMaker
+
+/// The invariant checker against a real Redis: a store made by the product's own code is clean, and
+/// every kind of damage written by hand is reported.
+@Suite struct InvariantCheckerTests {
+    static let keys = RedisKeys(prefix: "t:")
+
+    /// Events in every state: settled (WIN and LOSE), settled part way, open, reported without bets.
+    struct Fixture {
+        let redis: RedisClient
+        /// Bet ids per event, in list order.
+        let ids: [String: [String]]
+        /// `settle_pos` of the event settled part way.
+        let partlyAt: Int
+
+        func id(_ event: String, _ index: Int = 0) -> String { ids[event]![index] }
+        func bet(_ event: String, _ index: Int = 0) -> String { InvariantCheckerTests.keys.bet(id(event, index)) }
+        func event(_ event: String) -> String { InvariantCheckerTests.keys.event(event) }
+        func list(_ event: String) -> String { InvariantCheckerTests.keys.eventBets(event) }
+
+        @discardableResult
+        func run(_ arguments: String...) async throws -> RESPValue {
+            try await redis.send(RedisCommand(arguments[0], arguments: Array(arguments.dropFirst())))
+        }
+    }
+
+    static let betCounts = ["won": 10, "lost": 7, "partly": 12, "open": 5]
+
+    static func fixture(_ redis: RedisClient) async throws -> Fixture {
+        let store = BetStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 3))
+        var ids: [String: [String]] = [:]
+        for (event, count) in betCounts {
+            for index in 0..<count {
+                guard case .placed(let bet) = try await store.place(eventID: event, amount: Money(cents: 100 + Int64(index))) else {
+                    throw TestSupportError("not placed")
+                }
+                ids[event, default: []].append(bet.id)
+            }
+        }
+        #expect(try await store.report(eventID: "won", result: .win) == .reported)
+        #expect(try await store.report(eventID: "lost", result: .lose) == .reported)
+        #expect(try await store.report(eventID: "partly", result: .win) == .reported)
+        #expect(try await store.report(eventID: "empty", result: .lose) == .reported)
+        let settler = Settler(redis: redis, keys: keys, batchSize: 3)
+        _ = try await settler.settle(eventID: "won", result: .win)
+        _ = try await settler.settle(eventID: "lost", result: .lose)
+        _ = try await settler.settle(eventID: "empty", result: .lose)
+        // Stopped after its first batch: the batch queued behind it may have been applied too.
+        await #expect(throws: Settler.Interruption.self) {
+            try await settler.settle(eventID: "partly", result: .win) { throw Settler.Interruption.stopped }
+        }
+        let partlyAt = Int(try await redis.hget(keys.event("partly"), "settle_pos") ?? "0") ?? 0
+        #expect(partlyAt > 0 && partlyAt < 12)
+        return Fixture(redis: redis, ids: ids, partlyAt: partlyAt)
+    }
+
+    static func check(_ redis: RedisClient, pageSize: Int = 4) async throws -> InvariantChecker.Report {
+        // A small page size makes the small fixture span several pages of every scan.
+        try await InvariantChecker(redis: redis, keys: keys, pageSize: pageSize).check()
+    }
+
+    @Test func aStoreMadeByTheProductIsClean() async throws {
+        try await withRedis { (_, redis) async throws in
+            _ = try await Self.fixture(redis)
+            for pageSize in [1, 4, 1000] {
+                let report = try await Self.check(redis, pageSize: pageSize)
+                #expect(report.isClean, "\(report.violations)")
+                #expect(report.bets == 34)
+                #expect(report.events == 5)
+                #expect(report.indexedBets == 34)
+            }
+        }
+    }
+
+    /// One kind of damage each, and the only kinds of violation it may cause.
+    enum Corruption: String, CaseIterable, Sendable {
+        case zeroAmount, unknownStatus, pendingWithSettledAt, settledWithoutSettledAt, missingCreatedAt, missingEventID
+        case betNotIndexed, indexWithoutHash, listEntryWithoutHash, betListedTwice, betMissingFromItsList, betInAnotherEventsList
+        case betsCountOff, stakedOff, wonCountOff, settledAgainstTheResult, settledPastSettlePosition, pendingBeforeSettlePosition
+        case betSettledWithoutResult, settlePositionWithoutResult, settledAtWhileIncomplete, unknownResult, settlePositionPastTheEnd
+        case betKeyOfWrongType, eventListWithoutEventHash
+
+        var expected: Set<InvariantChecker.Violation.Kind> {
+            switch self {
+            case .zeroAmount, .unknownStatus, .pendingWithSettledAt, .settledWithoutSettledAt, .missingCreatedAt: [.invalidBet]
+            case .missingEventID: [.invalidBet]
+            case .betNotIndexed: [.betNotIndexed]
+            case .indexWithoutHash, .listEntryWithoutHash: [.missingBet]
+            case .betListedTwice: [.betListedTwice]
+            case .betMissingFromItsList: [.betNotListed]
+            case .betInAnotherEventsList: [.betInForeignList]
+            case .betsCountOff, .stakedOff, .wonCountOff: [.countMismatch]
+            case .settledAgainstTheResult, .settledPastSettlePosition, .pendingBeforeSettlePosition: [.settlementMismatch]
+            case .betSettledWithoutResult, .settlePositionWithoutResult: [.settledWithoutResult]
+            case .settledAtWhileIncomplete: [.settledIncomplete]
+            case .unknownResult: [.invalidEvent]
+            case .settlePositionPastTheEnd: [.invalidEvent, .settledIncomplete]
+            case .betKeyOfWrongType: [.wrongType]
+            case .eventListWithoutEventHash: [.countMismatch]
+            }
+        }
+
+        /// Damages the fixture with raw commands, keeping everything else consistent.
+        func apply(to fixture: Fixture) async throws {
+            let f = fixture
+            switch self {
+            case .zeroAmount:
+                try await f.run("HSET", f.bet("open"), "amount", "0")
+                try await f.run("HINCRBY", f.event("open"), "staked", "-100")
+            case .unknownStatus:
+                try await f.run("HSET", f.bet("open"), "status", "maybe")
+            case .pendingWithSettledAt:
+                try await f.run("HSET", f.bet("open"), "settled_at", "1700000000000")
+            case .settledWithoutSettledAt:
+                try await f.run("HDEL", f.bet("won", 3), "settled_at")
+            case .missingCreatedAt:
+                try await f.run("HDEL", f.bet("lost"), "created_at")
+            case .missingEventID:
+                // No owner: it still sits in its list, so it is checked there.
+                try await f.run("HDEL", f.bet("open", 2), "event_id")
+            case .betNotIndexed:
+                try await f.run("ZREM", InvariantCheckerTests.keys.allBets, f.id("partly", 11))
+            case .indexWithoutHash:
+                try await f.run("ZADD", InvariantCheckerTests.keys.allBets, "0", "0000000000ZZ")
+            case .listEntryWithoutHash:
+                try await f.run("RPUSH", f.list("open"), "0000000000ZZ")
+                try await f.run("HINCRBY", f.event("open"), "bets", "1")
+            case .betListedTwice:
+                try await f.run("RPUSH", f.list("open"), f.id("open", 1))
+                try await f.run("HINCRBY", f.event("open"), "bets", "1")
+            case .betMissingFromItsList:
+                try await f.run("LREM", f.list("open"), "1", f.id("open", 4))
+                try await f.run("HINCRBY", f.event("open"), "bets", "-1")
+                try await f.run("HINCRBY", f.event("open"), "staked", "-104")
+            case .betInAnotherEventsList:
+                // Its own list still holds it too.
+                try await f.run("RPUSH", f.list("open"), f.id("won", 0))
+                try await f.run("HINCRBY", f.event("open"), "bets", "1")
+            case .betsCountOff:
+                try await f.run("HINCRBY", f.event("lost"), "bets", "1")
+            case .stakedOff:
+                try await f.run("HINCRBY", f.event("won"), "staked", "1")
+            case .wonCountOff:
+                try await f.run("HINCRBY", f.event("won"), "won", "-1")
+            case .settledAgainstTheResult:
+                try await f.run("HSET", f.bet("won", 5), "status", "lost")
+                try await f.run("HINCRBY", f.event("won"), "won", "-1")
+                try await f.run("HINCRBY", f.event("won"), "lost", "1")
+            case .settledPastSettlePosition:
+                try await f.run("HSET", f.bet("partly", f.partlyAt), "status", "won", "settled_at", "1700000000000")
+                try await f.run("HINCRBY", f.event("partly"), "won", "1")
+            case .pendingBeforeSettlePosition:
+                try await f.run("HSET", f.bet("partly", 0), "status", "pending")
+                try await f.run("HDEL", f.bet("partly", 0), "settled_at")
+                try await f.run("HINCRBY", f.event("partly"), "won", "-1")
+            case .betSettledWithoutResult:
+                try await f.run("HSET", f.bet("open", 3), "status", "won", "settled_at", "1700000000000")
+                try await f.run("HINCRBY", f.event("open"), "won", "1")
+            case .settlePositionWithoutResult:
+                try await f.run("HSET", f.event("open"), "settle_pos", "2")
+            case .settledAtWhileIncomplete:
+                try await f.run("HSET", f.event("partly"), "settled_at", "1700000000000")
+            case .unknownResult:
+                try await f.run("HSET", f.event("open"), "result", "DRAW", "reported_at", "1700000000000")
+            case .settlePositionPastTheEnd:
+                try await f.run("HSET", f.event("won"), "settle_pos", "99")
+            case .betKeyOfWrongType:
+                try await f.run("SET", InvariantCheckerTests.keys.bet("0000000000ZZ"), "not a hash")
+            case .eventListWithoutEventHash:
+                try await f.run("DEL", f.event("open"))
+            }
+        }
+    }
+
+    @Test(arguments: Corruption.allCases)
+    func everyKindOfDamageIsReported(_ corruption: Corruption) async throws {
+        try await withRedis { (_, redis) async throws in
+            let fixture = try await Self.fixture(redis)
+            #expect(try await Self.check(redis).isClean)
+            try await corruption.apply(to: fixture)
+            let report = try await Self.check(redis)
+            #expect(!report.isClean, "\(corruption) went unnoticed")
+            #expect(Set(report.violations.map(\.kind)) == corruption.expected, "\(report.violations)")
+            #expect(report.violations.count == report.violationCount)
+        }
+    }
+
+    @Test func aDamagedBetIsReportedOnceWithItsKeyAndEveryProblem() async throws {
+        try await withRedis { (_, redis) async throws in
+            let fixture = try await Self.fixture(redis)
+            try await fixture.run("HSET", fixture.bet("open"), "amount", "-5", "status", "won")
+            let report = try await Self.check(redis)
+            let lines = report.violations.filter { $0.key == fixture.bet("open") }.map(\.description)
+            #expect(lines.contains { $0.contains("amount \"-5\"") }, "\(lines)")
+            #expect(lines.contains { $0.contains("settled_at is missing") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("settled-without-result ") }, "\(lines)")
+        }
+    }
+
+    @Test func manyViolationsAreCountedButOnlySomeKept() async throws {
+        try await withRedis { (_, redis) async throws in
+            let fixture = try await Self.fixture(redis)
+            for index in 0..<7 { try await fixture.run("HDEL", fixture.bet("lost", index), "created_at") }
+            let report = try await InvariantChecker(redis: redis, keys: Self.keys, pageSize: 4, maximumKeptViolations: 3).check()
+            #expect(report.violationCount == 7)
+            #expect(report.count(.invalidBet) == 7)
+            #expect(report.violations.count == 3)
+        }
+    }
+
+    @Test func theCheckCommandExitsZeroWhenCleanOneWhenBrokenTwoWhenRedisIsAway() async throws {
+        try await withRedis { (server, redis) async throws in
+            let fixture = try await Self.fixture(redis)
+            let settings = ["KEY_PREFIX": Self.keys.prefix]
+            let clean = try await BetMakerProcesses.runCheck(redis: server, settings: settings)
+            #expect(clean.status == 0, "\(clean.output)")
+            #expect(clean.output.contains("0 violation(s); 34 bets, 5 events"), "\(clean.output)")
+
+            try await fixture.run("HINCRBY", fixture.event("won"), "won", "-1")
+            try await fixture.run("ZREM", Self.keys.allBets, fixture.id("open"))
+            let broken = try await BetMakerProcesses.runCheck(redis: server, settings: settings)
+            #expect(broken.status == 1, "\(broken.output)")
+            #expect(
+                broken.output.contains("count-mismatch \(fixture.event("won")): won is 9 but 10 of its bets are won"), "\(broken.output)")
+            #expect(broken.output.contains("bet-not-indexed \(fixture.bet("open"))"), "\(broken.output)")
+            #expect(broken.output.contains("2 violation(s)"), "\(broken.output)")
+        }
+        try await withRedisServer { server in
+            await server.kill()
+            let away = try await BetMakerProcesses.runCheck(redis: server)
+            #expect(away.status == 2, "\(away.output)")
+        }
+    }
+}
