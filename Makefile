@@ -12,10 +12,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # `make run` starts a Redis of its own on this port, with its data under var/redis.
 RUN_REDIS_PORT ?= 6390
+# `make run` is a developer's machine: a random JWT secret per start, the brief's test secret for
+# the payment webhook (see README, "Try it"). Set them in the environment to override them.
+RUN_DEVELOPMENT_SETTINGS := DEVELOPMENT_MODE=$${DEVELOPMENT_MODE:-true} \
+	PAYMENT_WEBHOOK_SECRET=$${PAYMENT_WEBHOOK_SECRET:-gfdmhghif38yrf9ew0jkf32}
 # `docker compose` (v2) if present, else the older docker-compose.
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
-.PHONY: help deps bench-deps compose-deps build build-release test lint format run up down logs bench bench-redis clean
+.PHONY: help deps bench-deps compose-deps build build-release test lint format run seed up down logs bench bench-redis clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -56,10 +60,14 @@ run: deps ## Run Redis, the API and the worker here, no Docker; Ctrl-C stops all
 	redis-server --port $(RUN_REDIS_PORT) --bind 127.0.0.1 --dir "$(CURDIR)/var/redis" \
 		--appendonly yes --appendfsync always --save "" --logfile "" & \
 	until redis-cli -p $(RUN_REDIS_PORT) ping >/dev/null 2>&1; do sleep 0.1; done; \
-	export REDIS_URL=redis://127.0.0.1:$(RUN_REDIS_PORT)/0; \
+	export REDIS_URL=redis://127.0.0.1:$(RUN_REDIS_PORT)/0 $(RUN_DEVELOPMENT_SETTINGS); \
 	.build/debug/betmaker-api & \
 	.build/debug/betmaker-worker & \
 	wait -n
+
+seed: deps ## Create an administrator, a demo player with money and open events in `make run`'s Redis (idempotent)
+	$(SWIFT) build --product betmaker-api
+	REDIS_URL=redis://127.0.0.1:$(RUN_REDIS_PORT)/0 .build/debug/betmaker-api seed
 
 up: ## Build the image and start Redis, API and worker with docker compose
 	$(COMPOSE) up -d --build

@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // Debian's libhiredis-dev 0.14.1: only its RESP reader and command formatter are used.
@@ -65,13 +67,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The HTTP API on Hummingbird: routes, validation, problem+json.
+        // The HTTP API on Hummingbird: routes, validation, problem+json, authentication.
         .target(
             name: "BetMakerAPI",
             dependencies: [
                 "BetMaker",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -123,7 +129,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "betmaker-bench",
-            dependencies: ["BetMaker", "RedisClient", "TestSupport"],
+            dependencies: ["BetMaker", "BetMakerAPI", "RedisClient", "TestSupport"],
             path: "Sources/Benchmarks/betmaker-bench",
             swiftSettings: strict
         ),
@@ -141,6 +147,7 @@ let package = Package(
             dependencies: [
                 "BetMaker", "BetMakerAPI", "RedisClient", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

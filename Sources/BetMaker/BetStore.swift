@@ -1,4 +1,3 @@
-import Crypto
 import RedisClient
 
 /// The bets and events in Redis: every read and write the API makes.
@@ -31,13 +30,23 @@ public struct BetStore: Sendable {
 
     public enum PlaceOutcome: Sendable, Equatable {
         case placed(Bet)
-        /// An earlier request with the same Idempotency-Key placed the bet; this is its response body.
-        case replayed(response: String)
+        /// An earlier request with the same Idempotency-Key placed this bet; it is shown as it was then.
+        case replayed(Bet)
         case idempotencyKeyReused
         case eventClosed(EventResult)
+        // Only for bets with money:
+        /// The user was disabled (or never activated) since the token was issued.
+        case inactiveUser
+        case notInCatalogue
+        /// A catalogue event that does not take bets now.
+        case notOpen
+        /// The account does not exist or is not the user's.
+        case noAccount
+        case insufficientFunds(balance: Money)
     }
 
-    /// Places a bet atomically with the check that its event has no result yet.
+    /// Places an anonymous bet (no money moves), atomically with the check that its event has no
+    /// result yet.
     public func place(eventID: String, amount: Money, idempotency: IdempotencyKey? = nil) async throws -> PlaceOutcome {
         // A fresh id is drawn if the first collides (possible only across processes, see BetIDGenerator).
         for _ in 0..<3 {
@@ -45,27 +54,70 @@ public struct BetStore: Sendable {
             var scriptKeys = [keys.event(eventID), keys.eventBets(eventID), keys.bet(bet.id), keys.allBets]
             var arguments = [bet.id, eventID, String(amount.cents), String(bet.createdAt)]
             if let idempotency {
-                scriptKeys.append(keys.idempotency(Self.digest(idempotency.key)))
-                arguments += [idempotency.fingerprint, String(decoding: bet.json, as: UTF8.self), String(idempotencyTTL.inMilliseconds)]
+                scriptKeys.append(keys.idempotency(sha256Hex(idempotency.key)))
+                arguments += [idempotency.fingerprint, String(idempotencyTTL.inMilliseconds)]
             }
             let reply = try await redis.eval(Scripts.placeBet, keys: scriptKeys, arguments: arguments).strings(for: "place_bet")
             switch reply.first {
             case "placed": return .placed(bet)
-            case "replayed": return .replayed(response: reply.count > 1 ? reply[1] : "")
-            case "idempotency_mismatch": return .idempotencyKeyReused
-            case "closed": return .eventClosed(EventResult(rawValue: reply.count > 1 ? reply[1] : "") ?? .lose)
             case "id_taken": continue
-            default: throw RedisError.unexpectedReply(command: "place_bet", reply: "\(reply)")
+            default: return try await refusal(reply, script: "place_bet")
             }
         }
         throw RedisError.unexpectedReply(command: "place_bet", reply: "bet id collided three times")
     }
 
-    static func digest(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+    /// Places a bet with money from one of the user's accounts (the first one when `accountID` is
+    /// nil) on an open catalogue event: the stake is debited and the odds locked in, atomically.
+    public func place(
+        eventID: String, amount: Money, userID: Int, accountID: Int?, idempotency: IdempotencyKey? = nil
+    ) async throws -> PlaceOutcome {
+        for _ in 0..<3 {
+            let id = ids.next()
+            let createdAt = currentMilliseconds()
+            var scriptKeys = [
+                keys.event(eventID), keys.eventBets(eventID), keys.bet(id), keys.user(userID), keys.accounts(userID),
+                keys.ledger(userID), keys.userBets(userID),
+            ]
+            var arguments = [id, eventID, String(amount.cents), String(createdAt), String(userID), accountID.map { String($0) } ?? ""]
+            if let idempotency {
+                scriptKeys.append(keys.idempotency(sha256Hex(idempotency.key)))
+                arguments += [idempotency.fingerprint, String(idempotencyTTL.inMilliseconds)]
+            }
+            let reply = try await redis.eval(Scripts.placeWalletBet, keys: scriptKeys, arguments: arguments)
+                .strings(for: "place_wallet_bet")
+            switch reply.first {
+            case "placed":
+                guard reply.count == 5, let account = Int(reply[1]), let odds = Int64(reply[2]), let payout = Int64(reply[3]) else {
+                    throw RedisError.unexpectedReply(command: "place_wallet_bet", reply: "\(reply)")
+                }
+                let wager = Wager(userID: userID, accountID: account, odds: Odds(hundredths: odds), payout: Money(cents: payout))
+                return .placed(Bet(id: id, eventID: eventID, amount: amount, status: .pending, createdAt: createdAt, wager: wager))
+            case "id_taken": continue
+            default: return try await refusal(reply, script: "place_wallet_bet")
+            }
+        }
+        throw RedisError.unexpectedReply(command: "place_wallet_bet", reply: "bet id collided three times")
+    }
+
+    /// The outcomes of the placing scripts other than `placed`.
+    private func refusal(_ reply: [String], script: String) async throws -> PlaceOutcome {
+        let detail = reply.count > 1 ? reply[1] : ""
+        switch reply.first {
+        case "replayed":
+            guard let bet = try await bet(id: detail) else {
+                throw RedisError.unexpectedReply(command: script, reply: "replayed bet \(detail) has no hash")
+            }
+            return .replayed(bet.asPlaced)
+        case "idempotency_mismatch": return .idempotencyKeyReused
+        case "closed": return .eventClosed(EventResult(rawValue: detail) ?? .lose)
+        case "inactive_user": return .inactiveUser
+        case "not_in_catalogue": return .notInCatalogue
+        case "not_open": return .notOpen
+        case "no_account": return .noAccount
+        case "insufficient_funds": return .insufficientFunds(balance: Money(cents: Int64(detail) ?? 0))
+        default: throw RedisError.unexpectedReply(command: script, reply: "\(reply)")
+        }
     }
 
     // MARK: Reading bets
@@ -87,13 +139,37 @@ public struct BetStore: Sendable {
         return bets
     }
 
+    /// The fields `read_bets` returns, in its order.
+    public static let storedFields = [
+        "event_id", "amount", "status", "created_at", "settled_at", "user_id", "account_id", "odds", "payout",
+    ]
+
     static func bet(id: String, fields: [String?]) -> Bet? {
-        guard fields.count == 5, let eventID = fields[0], let cents = fields[1].flatMap({ Int64($0) }),
+        guard fields.count == storedFields.count, let eventID = fields[0], let cents = fields[1].flatMap({ Int64($0) }),
             let status = fields[2].flatMap(BetStatus.init(rawValue:)), let createdAt = fields[3].flatMap({ Int64($0) })
         else { return nil }
+        var wager: Wager?
+        if let userID = fields[5].flatMap({ Int($0) }), let accountID = fields[6].flatMap({ Int($0) }),
+            let odds = fields[7].flatMap({ Int64($0) }), let payout = fields[8].flatMap({ Int64($0) })
+        {
+            wager = Wager(userID: userID, accountID: accountID, odds: Odds(hundredths: odds), payout: Money(cents: payout))
+        }
         return Bet(
             id: id, eventID: eventID, amount: Money(cents: cents), status: status, createdAt: createdAt,
-            settledAt: fields[4].flatMap { Int64($0) })
+            settledAt: fields[4].flatMap { Int64($0) }, wager: wager)
+    }
+
+    /// Whose bets a listing shows: the anonymous ones, or one user's.
+    public enum Scope: Sendable, Equatable {
+        case anonymous
+        case user(Int)
+
+        func includes(_ entry: EventListEntry) -> Bool {
+            switch self {
+            case .anonymous: entry.owner == nil
+            case .user(let userID): entry.owner?.userID == userID
+            }
+        }
     }
 
     public struct Filter: Sendable, Equatable {
@@ -112,61 +188,60 @@ public struct BetStore: Sendable {
         public let nextCursor: String?
     }
 
-    /// True when `cursor` has the shape a listing with `filter` hands out.
-    public static func isValidCursor(_ cursor: String, for filter: Filter) -> Bool {
-        filter.eventID == nil ? BetIDGenerator.isWellFormed(cursor) : (Int(cursor).map { $0 >= 0 } ?? false)
+    /// True when `cursor` has the shape a listing hands out: a position in a list.
+    public static func isValidCursor(_ cursor: String) -> Bool {
+        Int(decimalDigits: cursor) != nil
     }
 
-    /// Bets newest first. Without an event filter the ids come from the index of all bets and the
-    /// cursor is the last id shown (ids sort by time); with one they come from the event's
-    /// append-only list and the cursor is a position in it. Either stays right while bets are added,
-    /// because new bets only ever come before the cursor.
+    /// Bets newest first. The ids come from an append-only list read backwards: the scope's own list
+    /// (anonymous bets, or the user's), or with an event filter the event's list, whose entries name
+    /// their owner. The cursor is a position in that list; positions never move, so a listing stays
+    /// right while bets are added after it.
     ///
     /// A status filter is applied to the bets read, since statuses live only in the bet hashes (that
     /// keeps settlement to one write per bet). At most `maximumWindows` windows are read per page, so
     /// a rare status costs a bounded amount per request: its page may then be short, even empty, but
     /// its cursor goes on.
-    public func list(_ filter: Filter, limit: Int, cursor: String?) async throws -> Page {
+    public func list(_ filter: Filter, scope: Scope, limit: Int, cursor: String?) async throws -> Page {
+        let list: String
         if let eventID = filter.eventID {
-            let list = keys.eventBets(eventID)
-            var end: Int
-            if let position = cursor.flatMap({ Int($0) }) { end = position } else { end = try await redis.llen(list) }
-            return try await scan(status: filter.status, limit: limit) { count in
-                guard end > 0 else { return ([], nil) }
-                let start = max(0, end - count)
-                let ids = try await redis.lrange(list, start, end - 1).reversed()
-                end = start
-                return (Array(ids), end > 0 ? String(end) : nil)
+            list = keys.eventBets(eventID)
+        } else if case .user(let userID) = scope {
+            list = keys.userBets(userID)
+        } else {
+            list = keys.allBets
+        }
+        var end: Int
+        var entries: [String]
+        if let position = cursor.flatMap({ Int(decimalDigits: $0) }) {
+            end = position
+            entries = end > 0 ? try await redis.lrange(list, max(0, end - limit), end - 1) : []
+        } else {
+            // The length and the newest entries in one atomic read, so the positions agree.
+            let tail = try await redis.eval(Scripts.readTail, keys: [list], arguments: [String(limit)]).array(for: "read_tail")
+            guard tail.count == 2 else { throw RedisError.unexpectedReply(command: "read_tail", reply: "\(tail)") }
+            end = try tail[0].int(for: "read_tail")
+            entries = try tail[1].strings(for: "read_tail")
+        }
+        var found: [Bet] = []
+        for window in 0..<Self.maximumWindows {
+            if window > 0 {
+                guard end > 0, found.count < limit else { break }
+                entries = try await redis.lrange(list, max(0, end - (limit - found.count)), end - 1)
             }
+            end -= entries.count
+            let ids = entries.reversed().compactMap { text -> String? in
+                guard let entry = EventListEntry(text), filter.eventID == nil || scope.includes(entry) else { return nil }
+                return entry.betID
+            }
+            let bets = try await bets(ids: ids)
+            found += filter.status.map { wanted in bets.filter { $0.status == wanted } } ?? bets
+            if entries.isEmpty || found.count >= limit { break }
         }
-        var upper: LexBound = cursor.map { .exclusive($0) } ?? .maximum
-        return try await scan(status: filter.status, limit: limit) { count in
-            let ids = try await redis.zrangeByLex(keys.allBets, min: .minimum, max: upper, reverse: true, limit: (0, count + 1))
-            let window = Array(ids.prefix(count))
-            guard ids.count > count, let last = window.last else { return (window, nil) }
-            upper = .exclusive(last)
-            return (window, last)
-        }
+        return Page(bets: found, nextCursor: end > 0 ? String(end) : nil)
     }
 
     public static let maximumWindows = 10
-
-    /// Reads windows of ids newest first (`next(count)` gives up to `count` ids and the cursor after
-    /// them, nil at the end) until the page is full.
-    private func scan(
-        status: BetStatus?, limit: Int, next: (Int) async throws -> (ids: [String], cursor: String?)
-    ) async throws -> Page {
-        var found: [Bet] = []
-        var cursor: String?
-        for _ in 0..<Self.maximumWindows {
-            let window = try await next(limit - found.count)
-            let bets = try await bets(ids: window.ids)
-            found += status.map { wanted in bets.filter { $0.status == wanted } } ?? bets
-            cursor = window.cursor
-            if cursor == nil || found.count >= limit || status == nil { break }
-        }
-        return Page(bets: found, nextCursor: cursor)
-    }
 
     // MARK: Events
 
@@ -179,7 +254,7 @@ public struct BetStore: Sendable {
     /// Records the result and queues the event for settlement, atomically and once.
     public func report(eventID: String, result: EventResult) async throws -> ReportOutcome {
         let reply = try await redis.eval(
-            Scripts.reportResult, keys: [keys.event(eventID), keys.eventsStream],
+            Scripts.reportResult, keys: [keys.event(eventID), keys.eventsStream, keys.openCatalogue],
             arguments: [result.rawValue, String(currentMilliseconds()), eventID]
         ).strings(for: "report_result")
         switch reply.first {
@@ -192,11 +267,13 @@ public struct BetStore: Sendable {
 
     public func event(id: String) async throws -> EventSummary {
         let fields = try await redis.hmget(
-            keys.event(id), ["result", "reported_at", "settled_at", "bets", "won", "lost", "staked"])
+            keys.event(id), ["result", "reported_at", "settled_at", "bets", "won", "lost", "staked", "paid"] + CatalogueEvent.storedFields)
+        let catalogue = CatalogueEvent(id: id, fields: Array(fields.dropFirst(8)))
         return EventSummary(
             id: id, result: fields[0].flatMap(EventResult.init(rawValue:)), reportedAt: fields[1].flatMap { Int64($0) },
             settledAt: fields[2].flatMap { Int64($0) }, bets: fields[3].flatMap { Int($0) } ?? 0,
             won: fields[4].flatMap { Int($0) } ?? 0, lost: fields[5].flatMap { Int($0) } ?? 0,
-            staked: Money(cents: fields[6].flatMap { Int64($0) } ?? 0))
+            staked: Money(cents: fields[6].flatMap { Int64($0) } ?? 0), paidOut: Money(cents: fields[7].flatMap { Int64($0) } ?? 0),
+            catalogue: catalogue)
     }
 }

@@ -76,3 +76,15 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }
 }
+
+extension Int {
+    /// A non-negative number written as plain decimal digits (no sign, no spaces), at most 18 of them:
+    /// how cursors, limits and ids arrive in URLs. `Int("+5")` would take a sign.
+    public init?(decimalDigits text: some StringProtocol) {
+        let utf8 = text.utf8
+        guard (1...18).contains(utf8.count), utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+            let value = Int(text)
+        else { return nil }
+        self = value
+    }
+}

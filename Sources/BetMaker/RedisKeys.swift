@@ -1,7 +1,8 @@
 /// Every Redis key bet-maker uses, in one place. docs/ARCHITECTURE.md explains each.
 ///
-/// Per-event keys share the hash tag `{ev:<id>}`, so on Redis Cluster an event's hash and bet list
-/// live in one slot and its settlement stays a single-slot script.
+/// Per-event keys share the hash tag `{ev:<id>}` and per-user keys the tag `{u:<id>}`, so on Redis
+/// Cluster an event's hash and bet list live in one slot, and a user's wallet, ledger and bets in one
+/// other.
 public struct RedisKeys: Sendable {
     public let prefix: String
 
@@ -9,17 +10,22 @@ public struct RedisKeys: Sendable {
         self.prefix = prefix
     }
 
-    /// Hash of one bet: event_id, amount (cents), status, created_at, settled_at (ms).
+    // MARK: Bets and events
+
+    /// Hash of one bet: event_id, amount (cents), status, created_at, settled_at (ms); for a bet with
+    /// money also user_id, account_id, odds and payout.
     public func bet(_ id: String) -> String { prefix + "bet:" + id }
 
-    /// Hash of one event: result, reported_at, counts, total staked, settlement progress.
+    /// Hash of one event: result, reported_at, counts, total staked, settlement progress, and the
+    /// catalogue fields when it is in the catalogue.
     public func event(_ eventID: String) -> String { prefix + "{ev:" + eventID + "}" }
 
-    /// List of the event's bet ids in the order they were accepted; append-only.
+    /// List of the event's bets in the order they were accepted (`EventListEntry`); append-only.
     public func eventBets(_ eventID: String) -> String { prefix + "{ev:" + eventID + "}:bets" }
 
-    /// Sorted set of every bet id (all scores 0, ordered by id = by time). Settlement does not touch
-    /// it: a bet's status lives only in its hash.
+    /// List of every anonymous bet id in the order accepted; append-only. Bets with money are listed
+    /// under their user instead (`userBets`). Settlement does not touch it: a bet's status lives only
+    /// in its hash.
     public var allBets: String { prefix + "bets" }
 
     /// Stream of reported results, read by the workers' consumer group.
@@ -30,4 +36,49 @@ public struct RedisKeys: Sendable {
 
     /// Saved response of a request made with an Idempotency-Key (the key's SHA-256 in hex).
     public func idempotency(_ digest: String) -> String { prefix + "idem:" + digest }
+
+    /// Sorted set of every catalogue event, by start time (members `CatalogueEntry.member`).
+    public var catalogue: String { prefix + "catalogue" }
+
+    /// The same for the catalogue events that take bets now: open and without a result.
+    public var openCatalogue: String { prefix + "catalogue:open" }
+
+    // MARK: Users and wallets
+
+    /// Hash of one user: login, password (bcrypt), role, status, created_at, activated_at.
+    public func user(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}" }
+
+    /// Hash of the user's accounts: account id → balance in cents.
+    public func accounts(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:accounts" }
+
+    /// Stream of the user's transactions, all accounts together; immutable, never trimmed.
+    public func ledger(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:ledger" }
+
+    /// List of the user's bets (with money) in the order accepted; append-only.
+    public func userBets(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:bets" }
+
+    /// Hash of every login, in lower case → user id: logins are unique regardless of case.
+    public var logins: String { prefix + "users:logins" }
+
+    /// Sorted set of every user id (score = id), for the administrators' listing.
+    public var users: String { prefix + "users" }
+
+    /// Counter of user ids.
+    public var userIDs: String { prefix + "users:next_id" }
+
+    /// Hash of every account id → its user's id: account ids are unique across users.
+    public var accountOwners: String { prefix + "accounts:owners" }
+
+    /// Counter of account ids; raised past any id a payment provider created an account with.
+    public var accountIDs: String { prefix + "accounts:next_id" }
+
+    /// An activation token's user id (the token's SHA-256 in hex); expires.
+    public func activation(_ digest: String) -> String { prefix + "activation:" + digest }
+
+    /// A credited payment: its user, account, amount, ledger entry and time; kept forever, so a
+    /// transaction id is credited once however often it is delivered.
+    public func payment(_ transactionID: String) -> String { prefix + "payment:" + transactionID }
+
+    /// Failed logins of one login (lower case) within the lockout window.
+    public func failedLogins(_ login: String) -> String { prefix + "auth:failures:" + login }
 }

@@ -7,18 +7,19 @@ import RedisClient
 /// starts when Redis is out of memory (`OOM`), instead of failing halfway with some writes made; one
 /// marked `no-writes` still runs then, so reading works while writing cannot.
 public enum Scripts {
-    /// Places a bet unless its event has a result. With an idempotency key, a repeated request gets
-    /// the saved response, and a different request with the same key is refused.
+    /// Places an anonymous bet (no money moves) unless its event has a result. With an idempotency
+    /// key, a repeated request gets the id of the bet it placed, and a different request with the
+    /// same key is refused.
     ///
-    /// KEYS: event hash, event bet list, bet hash, index of all bets [, idempotency key]
-    /// ARGV: bet id, event id, amount (cents), created_at (ms) [, fingerprint, response, ttl (ms)]
-    /// Returns {'placed'} | {'replayed', response} | {'idempotency_mismatch'} | {'closed', result} | {'id_taken'}
+    /// KEYS: event hash, event bet list, bet hash, list of anonymous bets [, idempotency key]
+    /// ARGV: bet id, event id, amount (cents), created_at (ms) [, fingerprint, ttl (ms)]
+    /// Returns {'placed'} | {'replayed', bet id} | {'idempotency_mismatch'} | {'closed', result} | {'id_taken'}
     public static let placeBet = RedisScript(
         name: "place_bet",
         source: """
             #!lua
             if KEYS[5] then
-              local saved = redis.call('HMGET', KEYS[5], 'fingerprint', 'response')
+              local saved = redis.call('HMGET', KEYS[5], 'fingerprint', 'bet_id')
               if saved[1] then
                 if saved[1] == ARGV[5] then return {'replayed', saved[2]} end
                 return {'idempotency_mismatch'}
@@ -29,20 +30,80 @@ public enum Scripts {
             if redis.call('EXISTS', KEYS[3]) == 1 then return {'id_taken'} end
             redis.call('HSET', KEYS[3], 'event_id', ARGV[2], 'amount', ARGV[3], 'status', 'pending', 'created_at', ARGV[4])
             redis.call('RPUSH', KEYS[2], ARGV[1])
-            redis.call('ZADD', KEYS[4], 0, ARGV[1])
+            redis.call('RPUSH', KEYS[4], ARGV[1])
             redis.call('HINCRBY', KEYS[1], 'bets', 1)
             redis.call('HINCRBY', KEYS[1], 'staked', ARGV[3])
             if KEYS[5] then
-              redis.call('HSET', KEYS[5], 'fingerprint', ARGV[5], 'response', ARGV[6])
-              redis.call('PEXPIRE', KEYS[5], ARGV[7])
+              redis.call('HSET', KEYS[5], 'fingerprint', ARGV[5], 'bet_id', ARGV[1])
+              redis.call('PEXPIRE', KEYS[5], ARGV[6])
             end
             return {'placed'}
             """)
 
-    /// Records an event's result and announces it on the events stream, once. The same result again
-    /// changes nothing; a different one is refused.
+    /// Places a bet with money: checks that the user is active, that the event is an open catalogue
+    /// event without a result, and that the account is the user's and covers the stake; then debits
+    /// the stake, records the stake transaction and writes the bet with the odds locked in, all in
+    /// one step. Without an account id the user's first account (lowest id) pays.
     ///
-    /// KEYS: event hash, events stream
+    /// KEYS: event hash, event bet list, bet hash, user hash, user's accounts, user's ledger, user's
+    ///       bet list [, idempotency key]
+    /// ARGV: bet id, event id, amount (cents), created_at (ms), user id, account id or '' [, fingerprint, ttl (ms)]
+    /// Returns {'placed', account id, odds, payout, balance after} | {'replayed', bet id} |
+    ///   {'idempotency_mismatch'} | {'inactive_user'} | {'closed', result} | {'not_in_catalogue'} |
+    ///   {'not_open'} | {'no_account'} | {'insufficient_funds', balance} | {'id_taken'}
+    public static let placeWalletBet = RedisScript(
+        name: "place_wallet_bet",
+        source: """
+            #!lua
+            if KEYS[8] then
+              local saved = redis.call('HMGET', KEYS[8], 'fingerprint', 'bet_id')
+              if saved[1] then
+                if saved[1] == ARGV[7] then return {'replayed', saved[2]} end
+                return {'idempotency_mismatch'}
+              end
+            end
+            if redis.call('HGET', KEYS[4], 'status') ~= 'active' then return {'inactive_user'} end
+            local event = redis.call('HMGET', KEYS[1], 'result', 'catalogue', 'open', 'odds')
+            if event[1] then return {'closed', event[1]} end
+            if not event[2] then return {'not_in_catalogue'} end
+            if event[3] ~= '1' then return {'not_open'} end
+            local account = ARGV[6]
+            if account == '' then
+              local lowest
+              for _, id in ipairs(redis.call('HKEYS', KEYS[5])) do
+                if not lowest or tonumber(id) < lowest then lowest = tonumber(id) end
+              end
+              if not lowest then return {'no_account'} end
+              account = string.format('%d', lowest)
+            end
+            local balance = redis.call('HGET', KEYS[5], account)
+            if not balance then return {'no_account'} end
+            local stake = tonumber(ARGV[3])
+            if tonumber(balance) < stake then return {'insufficient_funds', balance} end
+            if redis.call('EXISTS', KEYS[3]) == 1 then return {'id_taken'} end
+            local odds = event[4]
+            local gross = stake * tonumber(odds)
+            local payout = string.format('%.0f', (gross - gross % 100) / 100)
+            local after = redis.call('HINCRBY', KEYS[5], account, -stake)
+            redis.call('XADD', KEYS[6], '*', 'type', 'stake', 'account_id', account, 'amount', '-' .. ARGV[3],
+              'balance', after, 'bet_id', ARGV[1])
+            redis.call('HSET', KEYS[3], 'event_id', ARGV[2], 'amount', ARGV[3], 'status', 'pending', 'created_at', ARGV[4],
+              'user_id', ARGV[5], 'account_id', account, 'odds', odds, 'payout', payout)
+            redis.call('RPUSH', KEYS[2], ARGV[1] .. ':' .. ARGV[5] .. ':' .. account)
+            redis.call('RPUSH', KEYS[7], ARGV[1])
+            redis.call('HINCRBY', KEYS[1], 'bets', 1)
+            redis.call('HINCRBY', KEYS[1], 'staked', ARGV[3])
+            if KEYS[8] then
+              redis.call('HSET', KEYS[8], 'fingerprint', ARGV[7], 'bet_id', ARGV[1])
+              redis.call('PEXPIRE', KEYS[8], ARGV[8])
+            end
+            return {'placed', account, odds, payout, after}
+            """)
+
+    /// Records an event's result and announces it on the events stream, once. The same result again
+    /// changes nothing; a different one is refused. A catalogue event stops taking bets with it.
+    ///
+    /// KEYS: event hash, events stream, index of open catalogue events
     /// ARGV: result, reported_at (ms), event id
     /// Returns {'reported'} | {'unchanged'} | {'conflict', current result}
     public static let reportResult = RedisScript(
@@ -55,27 +116,31 @@ public enum Scripts {
               return {'conflict', current}
             end
             redis.call('HSET', KEYS[1], 'result', ARGV[1], 'reported_at', ARGV[2])
+            local member = redis.call('HGET', KEYS[1], 'catalogue')
+            if member then redis.call('ZREM', KEYS[3], member) end
             redis.call('XADD', KEYS[2], '*', 'event_id', ARGV[3], 'result', ARGV[1], 'reported_at', ARGV[2])
             return {'reported'}
             """)
 
-    /// Settles one batch of an event's bets.
+    /// Settles one batch of an event's bets, and pays the winners with money.
     ///
     /// The event hash keeps `settle_pos`, how far down the event's bet list settlement has come; the
     /// caller says which position its batch starts at, and the script applies it only if that is
     /// still true. A redelivered entry, a second worker or a retry after a crash therefore settles
-    /// nothing twice: a stale batch changes nothing and the caller learns the real position. Bets
-    /// below `settle_pos` are settled and bets from it on are pending, because only this script
-    /// changes a bet's status and it moves `settle_pos` in the same step.
+    /// (and pays) nothing twice: a stale batch changes nothing and the caller learns the real
+    /// position. Bets below `settle_pos` are settled and bets from it on are pending, because only
+    /// this script changes a bet's status and it moves `settle_pos` in the same step.
     ///
-    /// The caller reads the batch's ids from the list (positions in it never change: the list is
-    /// append-only) and passes their keys in KEYS; the script checks every key against the list, so
-    /// a misaligned or foreign batch is refused whole. A call without bets only reports where
-    /// settlement stands.
+    /// The caller reads the batch's entries from the list (positions in it never change: the list is
+    /// append-only) and passes the keys they name in KEYS: each bet's hash, then, for each bet with
+    /// money in list order, its user's accounts and ledger. The script checks every key against the
+    /// list, so a misaligned or foreign batch is refused whole. A won bet with money is credited its
+    /// payout with a payout transaction in the same step that marks it won. A call without bets only
+    /// reports where settlement stands.
     ///
-    /// KEYS: event hash, event bet list, bet hashes...
-    /// ARGV: result, position of the batch, settled_at (ms), bet key prefix
-    /// Returns {'applied' | 'stale', position, total bets, finished (0|1), won, lost}
+    /// KEYS: event hash, event bet list, bet hashes..., (user accounts, user ledger)...
+    /// ARGV: result, position of the batch, settled_at (ms), key prefix, number of bets
+    /// Returns {'applied' | 'stale', position, total bets, finished (0|1), won, lost, paid out (cents)}
     /// Errors: RESULT_MISMATCH (the entry's result is not the event's), STALE_BATCH (not the bets at that position)
     public static let settleBatch = RedisScript(
         name: "settle_batch",
@@ -87,20 +152,47 @@ public enum Scripts {
               return redis.error_reply('RESULT_MISMATCH the event result is ' .. tostring(state[1]) .. ', not ' .. ARGV[1])
             end
             local position = tonumber(state[2] or '0')
-            local count = #KEYS - 2
+            local count = tonumber(ARGV[5])
+            local prefix = ARGV[4]
             local outcome = 'stale'
             if count > 0 and position == tonumber(ARGV[2]) then
-              local ids = redis.call('LRANGE', KEYS[2], position, position + count - 1)
+              local entries = redis.call('LRANGE', KEYS[2], position, position + count - 1)
+              local wallets = {}
+              local walletKey = 2 + count
               for i = 1, count do
-                if KEYS[2 + i] ~= ARGV[4] .. (ids[i] or '') then
+                local entry = entries[i] or ''
+                local id, owner = entry, nil
+                local colon = string.find(entry, ':', 1, true)
+                if colon then
+                  id = string.sub(entry, 1, colon - 1)
+                  local user, account = string.match(entry, '^[^:]+:(%d+):(%d+)$')
+                  owner = '{u:' .. tostring(user) .. '}'
+                  if KEYS[walletKey + 1] ~= prefix .. owner .. ':accounts' or KEYS[walletKey + 2] ~= prefix .. owner .. ':ledger' then
+                    return redis.error_reply('STALE_BATCH the wallet keys of ' .. entry .. ' are not ' .. tostring(KEYS[walletKey + 1]))
+                  end
+                  wallets[i] = {walletKey + 1, walletKey + 2, account}
+                  walletKey = walletKey + 2
+                end
+                if KEYS[2 + i] ~= prefix .. 'bet:' .. id then
                   return redis.error_reply('STALE_BATCH ' .. KEYS[2 + i] .. ' is not the bet at position ' .. (position + i - 1))
                 end
               end
+              if walletKey ~= #KEYS then return redis.error_reply('STALE_BATCH ' .. #KEYS .. ' keys for ' .. walletKey) end
               local status = (ARGV[1] == 'WIN') and 'won' or 'lost'
+              local paid = 0
               for i = 1, count do
                 redis.call('HSET', KEYS[2 + i], 'status', status, 'settled_at', ARGV[3])
+                local wallet = wallets[i]
+                if wallet and status == 'won' then
+                  local payout = redis.call('HGET', KEYS[2 + i], 'payout')
+                  local balance = redis.call('HINCRBY', KEYS[wallet[1]], wallet[3], payout)
+                  redis.call('XADD', KEYS[wallet[2]], '*', 'type', 'payout', 'account_id', wallet[3], 'amount', payout,
+                    'balance', balance, 'bet_id', string.sub(KEYS[2 + i], #prefix + 5))
+                  paid = paid + tonumber(payout)
+                end
               end
               redis.call('HINCRBY', event, status, count)
+              if paid > 0 then redis.call('HINCRBY', event, 'paid', string.format('%.0f', paid)) end
               position = position + count
               redis.call('HSET', event, 'settle_pos', position)
               outcome = 'applied'
@@ -111,24 +203,39 @@ public enum Scripts {
               if not state[3] then redis.call('HSET', event, 'settled_at', ARGV[3]) end
               finished = 1
             end
-            local counts = redis.call('HMGET', event, 'won', 'lost')
-            return {outcome, position, total, finished, tonumber(counts[1] or '0'), tonumber(counts[2] or '0')}
+            local counts = redis.call('HMGET', event, 'won', 'lost', 'paid')
+            return {outcome, position, total, finished, tonumber(counts[1] or '0'), tonumber(counts[2] or '0'), tonumber(counts[3] or '0')}
             """)
 
     /// Reads many bets in one call (a page of a listing): one command and one reply instead of one
     /// per bet, which is most of what a listing costs the API.
     ///
     /// KEYS: bet hashes
-    /// Returns one array of [event_id, amount, status, created_at, settled_at] per key (nil fields if missing)
+    /// Returns one array of `Bet.storedFields` per key (nil fields if missing)
     public static let readBets = RedisScript(
         name: "read_bets",
         source: """
             #!lua flags=no-writes
             local bets = {}
             for i = 1, #KEYS do
-              bets[i] = redis.call('HMGET', KEYS[i], 'event_id', 'amount', 'status', 'created_at', 'settled_at')
+              bets[i] = redis.call('HMGET', KEYS[i], 'event_id', 'amount', 'status', 'created_at', 'settled_at',
+                'user_id', 'account_id', 'odds', 'payout')
             end
             return bets
+            """)
+
+    /// The length of a list and its last entries, read together so that positions computed from the
+    /// length name the entries returned (the first page of a listing).
+    ///
+    /// KEYS: list
+    /// ARGV: how many entries
+    /// Returns {length, entries}
+    public static let readTail = RedisScript(
+        name: "read_tail",
+        source: """
+            #!lua flags=no-writes
+            local count = tonumber(ARGV[1])
+            return {redis.call('LLEN', KEYS[1]), redis.call('LRANGE', KEYS[1], -count, -1)}
             """)
 
     /// Moves a stream entry the workers gave up on to the dead-letter stream and acknowledges it, in
@@ -146,5 +253,8 @@ public enum Scripts {
             return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
             """)
 
-    public static let all = [placeBet, reportResult, settleBatch, readBets, deadLetter]
+    /// Every script, for loading ahead and for readiness checks.
+    public static var all: [RedisScript] {
+        [placeBet, placeWalletBet, reportResult, settleBatch, readBets, readTail, deadLetter] + walletScripts
+    }
 }

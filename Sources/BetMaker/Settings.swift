@@ -15,6 +15,8 @@ public struct Settings: Sendable {
     public var redis = RedisConfiguration()
     public var keyPrefix = "bm:"
     public var maximumStake = Money(cents: 100_000_000)
+    /// Largest deposit the payment webhook credits at once.
+    public var maximumDeposit = Money(cents: 100_000_000)
     public var maximumBodyBytes = 64 * 1024
     public var idleTimeout: Duration = .seconds(60)
     public var nodeID: Int?
@@ -23,6 +25,32 @@ public struct Settings: Sendable {
     /// Adds `POST /bench/noop` (parse a JSON body, answer a small JSON), the baseline `make bench`
     /// compares `POST /bets` with. Off unless `BENCH_NOOP_ENDPOINT=true`.
     public var benchNoopEndpoint = false
+
+    // Accounts, authentication, payments.
+    /// Signs the access tokens (HS256); at least 32 bytes. Required unless `developmentMode`.
+    public var jwtSecret: String?
+    /// Allows a missing or weak JWT secret (a random one is made per process) and warns instead of
+    /// refusing to start. For a developer's machine only.
+    public var developmentMode = false
+    public var accessTokenLifetime: Duration = .seconds(3600)
+    /// bcrypt's cost (log2 of its rounds) for new passwords.
+    public var bcryptCost = 12
+    public var activationTTL: Duration = .seconds(48 * 3600)
+    /// Where clients reach the API, for the activation links; by default http://host:port.
+    public var publicBaseURL: String?
+    /// The payment provider's shared secret; without it the webhook refuses every delivery.
+    public var paymentWebhookSecret: String?
+    /// Lets a results feed report results without an operator's token; without it (and without a
+    /// token) reporting stays open to anyone, as in the original API.
+    public var resultsAPIKey: String?
+    /// Anonymous bets (no token, no money) as in the original API; off with `ANONYMOUS_BETS=false`.
+    public var anonymousBets = true
+    /// Failed logins of one login after which it is locked for `loginLockout`.
+    public var loginMaxFailures = 10
+    public var loginLockout: Duration = .seconds(900)
+    /// Passwords the seed command gives the users it creates (`SEED_ADMIN_PASSWORD`, `SEED_PLAYER_PASSWORD`).
+    public var seedAdminPassword: String?
+    public var seedPlayerPassword: String?
 
     public var settlementBatchSize = 1000
     public var settlementPause: Duration = .zero
@@ -78,6 +106,14 @@ public struct Settings: Sendable {
             }
             return number
         }
+        func boolean(_ name: String) throws(SettingsError) -> Bool? {
+            guard let raw = text(name) else { return nil }
+            switch raw.lowercased() {
+            case "true", "1", "yes": return true
+            case "false", "0", "no": return false
+            default: throw SettingsError("\(name) must be true or false, not \"\(raw)\"")
+            }
+        }
         func milliseconds(_ name: String, in range: ClosedRange<Int>) throws(SettingsError) -> Duration? {
             try integer(name, in: range).map { .milliseconds($0) }
         }
@@ -105,6 +141,13 @@ public struct Settings: Sendable {
                 throw SettingsError("MAX_BET_AMOUNT \(error) (got \"\(maximum)\")")
             }
         }
+        if let maximum = text("MAX_DEPOSIT_AMOUNT") {
+            do {
+                maximumDeposit = try Money.stake(parsing: Substring(maximum), maximum: Money(cents: Int64.max))
+            } catch {
+                throw SettingsError("MAX_DEPOSIT_AMOUNT \(error) (got \"\(maximum)\")")
+            }
+        }
         maximumBodyBytes = try integer("MAX_BODY_BYTES", in: 1024...16_777_216) ?? maximumBodyBytes
         idleTimeout = try milliseconds("HTTP_IDLE_TIMEOUT_MS", in: 1000...3_600_000) ?? idleTimeout
         nodeID = try integer("NODE_ID", in: 0...(BetIDGenerator.nodeCount - 1))
@@ -119,7 +162,26 @@ public struct Settings: Sendable {
             logFormat = parsed
         }
 
-        benchNoopEndpoint = text("BENCH_NOOP_ENDPOINT")?.lowercased() == "true"
+        benchNoopEndpoint = try boolean("BENCH_NOOP_ENDPOINT") ?? false
+
+        jwtSecret = text("JWT_SECRET", secret: true)
+        developmentMode = try boolean("DEVELOPMENT_MODE") ?? developmentMode
+        accessTokenLifetime = try integer("ACCESS_TOKEN_TTL_SECONDS", in: 60...86_400 * 30).map { .seconds($0) } ?? accessTokenLifetime
+        bcryptCost = try integer("BCRYPT_COST", in: 10...16) ?? bcryptCost
+        activationTTL = try integer("ACTIVATION_TTL_HOURS", in: 1...24 * 30).map { .seconds($0 * 3600) } ?? activationTTL
+        if let url = text("PUBLIC_BASE_URL") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw SettingsError("PUBLIC_BASE_URL must start with http:// or https://, not \"\(url)\"")
+            }
+            publicBaseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        paymentWebhookSecret = text("PAYMENT_WEBHOOK_SECRET", secret: true)
+        resultsAPIKey = text("RESULTS_API_KEY", secret: true)
+        anonymousBets = try boolean("ANONYMOUS_BETS") ?? anonymousBets
+        loginMaxFailures = try integer("LOGIN_MAX_FAILURES", in: 1...1000) ?? loginMaxFailures
+        seedAdminPassword = text("SEED_ADMIN_PASSWORD", secret: true)
+        seedPlayerPassword = text("SEED_PLAYER_PASSWORD", secret: true)
+        loginLockout = try integer("LOGIN_LOCKOUT_SECONDS", in: 1...86_400).map { .seconds($0) } ?? loginLockout
 
         settlementBatchSize = try integer("SETTLEMENT_BATCH_SIZE", in: 1...Settler.maximumBatchSize) ?? settlementBatchSize
         settlementPause = try milliseconds("SETTLEMENT_PAUSE_MS", in: 0...60_000) ?? settlementPause
@@ -130,6 +192,41 @@ public struct Settings: Sendable {
         workerMaxDeliveries = try integer("WORKER_MAX_DELIVERIES", in: 1...1000) ?? workerMaxDeliveries
         workerHTTPHost = text("WORKER_HTTP_HOST") ?? workerHTTPHost
         workerHTTPPort = try integer("WORKER_HTTP_PORT", in: 0...65535) ?? workerHTTPPort
+    }
+
+    /// The payment provider's example secret from the product brief: fine for trying the webhook out,
+    /// refused outside development mode because everybody knows it.
+    public static let publicTestWebhookSecret = "gfdmhghif38yrf9ew0jkf32"
+
+    /// The shortest JWT secret accepted outside development mode: 256 bits, as RFC 8725 asks of HS256.
+    public static let minimumJWTSecretBytes = 32
+
+    /// What stops the API from serving with these settings: a missing or short JWT secret, unless in
+    /// development mode. Warnings name what is allowed but unsafe.
+    public func servingProblems() -> (errors: [String], warnings: [String]) {
+        var errors: [String] = []
+        var warnings: [String] = []
+        let secretBytes = jwtSecret?.utf8.count ?? 0
+        if secretBytes < Self.minimumJWTSecretBytes {
+            let problem =
+                jwtSecret == nil
+                ? "JWT_SECRET is not set" : "JWT_SECRET is \(secretBytes) bytes; at least \(Self.minimumJWTSecretBytes) are needed"
+            if developmentMode {
+                warnings.append("\(problem); DEVELOPMENT_MODE uses a random secret, so tokens do not survive a restart")
+            } else {
+                errors.append("\(problem) (set DEVELOPMENT_MODE=true on a developer's machine)")
+            }
+        }
+        if paymentWebhookSecret == nil { warnings.append("PAYMENT_WEBHOOK_SECRET is not set: the payment webhook refuses every delivery") }
+        if paymentWebhookSecret == Self.publicTestWebhookSecret {
+            let problem = "PAYMENT_WEBHOOK_SECRET is the published test secret, with which anyone can sign a deposit"
+            if developmentMode { warnings.append(problem) } else { errors.append("\(problem); set your payment provider's secret") }
+        }
+        if resultsAPIKey == nil {
+            warnings.append("RESULTS_API_KEY is not set: anyone may report event results (PUT /events/{id}) without a token")
+        }
+        if developmentMode { warnings.append("DEVELOPMENT_MODE is on: not for production") }
+        return (errors, warnings)
     }
 
     static func hostname() -> String {
@@ -144,8 +241,16 @@ public struct SettingsError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-extension String {
-    fileprivate var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+extension StringProtocol where UTF8View: BidirectionalCollection {
+    /// Without leading and trailing spaces and tabs. Walks the UTF-8 bytes, never characters: it runs on
+    /// every authenticated request's token.
+    public var trimmingSpaces: String {
+        let utf8 = self.utf8
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = utf8.firstIndex(where: { !isBlank($0) }), let last = utf8.lastIndex(where: { !isBlank($0) }) else {
+            return ""
+        }
+        // A blank is one byte, so the bytes next to one are character boundaries.
+        return String(self[first..<utf8.index(after: last)])
     }
 }

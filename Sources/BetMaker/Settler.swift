@@ -5,9 +5,10 @@ import RedisClient
 public struct Settler: Sendable {
     public let redis: RedisClient
     public let keys: RedisKeys
-    /// Bets flipped by one script call. Bounded so a call stays short (and Lua's `unpack` stays under
-    /// its argument limit).
+    /// The work of one script call, in bets flipped: bounded so a call stays short. A won bet with
+    /// money costs `payoutCost` (its status, the payout read, the credit and the ledger entry).
     public let batchSize: Int
+    public static let payoutCost = 4
     /// Rest between batches, to leave Redis room for other clients; zero by default.
     public let pause: Duration
 
@@ -27,6 +28,8 @@ public struct Settler: Sendable {
         /// The event's counts once settled: all its bets, whoever flipped them.
         public let won: Int
         public let lost: Int
+        /// Credited to the accounts of the event's won bets with money, whoever settled them.
+        public let paidOut: Money
         /// Bets this call flipped (fewer than won + lost when settlement resumed or another worker helped).
         public let flipped: Int
         public let batches: Int
@@ -47,13 +50,30 @@ public struct Settler: Sendable {
     ) async throws -> Report {
         let connection = try await redis.anyConnection()
         let fixedKeys = [keys.event(eventID), keys.eventBets(eventID)]
-        let betKeyPrefix = keys.bet("")
         let list = keys.eventBets(eventID)
 
-        func settleCommand(start: Int, ids: [String]) -> RedisCommand {
+        func settleCommand(start: Int, entries: [String]) -> RedisCommand {
             Scripts.settleBatch.evalshaCommand(
-                keys: fixedKeys + ids.map(keys.bet),
-                arguments: [result.rawValue, String(start), String(currentMilliseconds()), betKeyPrefix])
+                keys: fixedKeys + batchKeys(entries),
+                arguments: [result.rawValue, String(start), String(currentMilliseconds()), keys.prefix, String(entries.count)])
+        }
+        /// A window of entries read from `start`, cut into consecutive batches of at most `batchSize`
+        /// work, so a window full of winners with money does not make one long call.
+        func batchesOfWork(from start: Int, _ entries: [String]) -> [(start: Int, entries: [String])] {
+            guard result == .win else { return entries.isEmpty ? [] : [(start, entries)] }
+            var cut: [(start: Int, entries: [String])] = []
+            var first = 0
+            var work = 0
+            for (index, entry) in entries.enumerated() {
+                let cost = entry.utf8.contains(UInt8(ascii: ":")) ? Self.payoutCost : 1
+                if work + cost > batchSize, index > first {
+                    cut.append((start + first, Array(entries[first..<index])))
+                    (first, work) = (index, 0)
+                }
+                work += cost
+            }
+            if first < entries.count { cut.append((start + first, Array(entries[first...]))) }
+            return cut
         }
         func readCommand(start: Int) -> RedisCommand {
             RedisCommand("LRANGE", list, start, start + batchSize - 1)
@@ -67,36 +87,38 @@ public struct Settler: Sendable {
                 batches += 1
             }
             guard outcome.finished else { return nil }
-            return Report(eventID: eventID, result: result, won: outcome.won, lost: outcome.lost, flipped: flipped, batches: batches)
+            return Report(
+                eventID: eventID, result: result, won: outcome.won, lost: outcome.lost, paidOut: outcome.paidOut, flipped: flipped,
+                batches: batches)
         }
 
         while true {
             // Where settlement stands (a call without bets), and the ids of the first two batches.
             let plan = try Outcome(
                 try await redis.eval(
-                    Scripts.settleBatch, keys: fixedKeys, arguments: [result.rawValue, "-1", String(currentMilliseconds()), betKeyPrefix]))
+                    Scripts.settleBatch, keys: fixedKeys,
+                    arguments: [result.rawValue, "-1", String(currentMilliseconds()), keys.prefix, "0"]))
             if let report = note(plan, count: 0) { return report }
             let firstReads = try await connection.pipeline([
                 readCommand(start: plan.position), readCommand(start: plan.position + batchSize),
             ])
-            var upcoming: [(start: Int, ids: [String])] = []
+            var upcoming: [(start: Int, entries: [String])] = []
             for (offset, reply) in firstReads.enumerated() {
-                let ids = try reply.get().strings(for: "LRANGE")
-                if !ids.isEmpty { upcoming.append((plan.position + offset * batchSize, ids)) }
+                upcoming += batchesOfWork(from: plan.position + offset * batchSize, try reply.get().strings(for: "LRANGE"))
             }
             var readFrom = plan.position + 2 * batchSize
             var inFlight: [(count: Int, reads: Int?, batch: SubmittedBatch)] = []
             while true {
                 while inFlight.count < 2, !upcoming.isEmpty {
                     let next = upcoming.removeFirst()
-                    var commands = [settleCommand(start: next.start, ids: next.ids)]
+                    var commands = [settleCommand(start: next.start, entries: next.entries)]
                     var reads: Int?
                     if readFrom < plan.total {
                         commands.append(readCommand(start: readFrom))
                         reads = readFrom
                         readFrom += batchSize
                     }
-                    inFlight.append((next.ids.count, reads, connection.submit(commands)))
+                    inFlight.append((next.entries.count, reads, connection.submit(commands)))
                 }
                 guard !inFlight.isEmpty else { break }
                 let (count, reads, batch) = inFlight.removeFirst()
@@ -114,13 +136,31 @@ public struct Settler: Sendable {
                     break
                 }
                 if let reads, replies.count > 1 {
-                    let ids = try replies[1].get().strings(for: "LRANGE")
-                    if !ids.isEmpty { upcoming.append((reads, ids)) }
+                    upcoming += batchesOfWork(from: reads, try replies[1].get().strings(for: "LRANGE"))
                 }
                 try await afterBatch()
                 if pause > .zero { try await Task.sleep(for: pause) }
             }
         }
+    }
+
+    /// The KEYS of a batch after the event's two: each entry's bet hash, then the accounts and ledger
+    /// of each bet with money, in list order (as `settle_batch` checks them).
+    func batchKeys(_ entries: [String]) -> [String] {
+        var betKeys: [String] = []
+        var walletKeys: [String] = []
+        betKeys.reserveCapacity(entries.count)
+        for text in entries {
+            guard let entry = EventListEntry(text) else {
+                // A damaged entry: the script refuses the batch, and the stream entry is retried until
+                // it is dead-lettered.
+                betKeys.append(keys.bet(text))
+                continue
+            }
+            betKeys.append(keys.bet(entry.betID))
+            if let owner = entry.owner { walletKeys += [keys.accounts(owner.userID), keys.ledger(owner.userID)] }
+        }
+        return betKeys + walletKeys
     }
 
     /// One `settle_batch` reply.
@@ -131,15 +171,17 @@ public struct Settler: Sendable {
         let finished: Bool
         let won: Int
         let lost: Int
+        let paidOut: Money
 
         init(_ reply: RESPValue) throws {
             let values = try reply.array(for: "settle_batch")
             let numbers = values.dropFirst().compactMap { $0.string.flatMap(Int.init) }
-            guard values.count == 6, numbers.count == 5, let state = values[0].string, state == "applied" || state == "stale" else {
+            guard values.count == 7, numbers.count == 6, let state = values[0].string, state == "applied" || state == "stale" else {
                 throw reply.unexpected("settle_batch")
             }
             applied = state == "applied"
             (position, total, finished, won, lost) = (numbers[0], numbers[1], numbers[2] == 1, numbers[3], numbers[4])
+            paidOut = Money(cents: Int64(numbers[5]))
         }
     }
 }

@@ -11,11 +11,11 @@ import RedisClient
 /// `metrics` is the registry `/metrics` renders (the one `MetricsSetup.bootstrap()` made).
 public func buildApplication(
     settings: Settings, logger: Logger, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
-) -> some ApplicationProtocol {
+) async throws -> some ApplicationProtocol {
     var redisConfiguration = settings.redis
     redisConfiguration.clientName = redisConfiguration.clientName ?? "betmaker-api"
     let redis = RedisClient(configuration: redisConfiguration, logger: logger.with(label: "redis"))
-    let router = buildRouter(settings: settings, redis: redis, metrics: metrics)
+    let router = try await buildRouter(settings: settings, redis: redis, metrics: metrics)
     return Application(
         router: router,
         server: .http1(
@@ -31,13 +31,32 @@ public func buildApplication(
 /// The router alone, for tests that drive it without a socket.
 public func buildRouter(
     settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
-) -> Router<APIRequestContext> {
+) async throws -> Router<APIRequestContext> {
     let store = BetStore(redis: redis, keys: settings.keys, ids: BetIDGenerator(node: settings.nodeID))
+    let accounts = AccountStore(redis: redis, keys: settings.keys, activationTTL: settings.activationTTL)
+    let tokens = try await TokenAuthority(secret: jwtSecret(settings), lifetime: settings.accessTokenLifetime)
+    let passwords = try await Passwords(cost: settings.bcryptCost)
     let router = Router(context: APIRequestContext.self)
     // Outermost, so it counts the status the client finally gets, problems included.
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: RequestMiddleware(maximumBodyBytes: settings.maximumBodyBytes))
-    BetRoutes(store: store, maximumStake: settings.maximumStake, maximumBodyBytes: settings.maximumBodyBytes).register(on: router)
+    // Only the routes that care who is calling look at tokens: health, metrics, the documentation, the
+    // webhook and logging in or out work whatever credentials a client (or a stale cookie) sends.
+    let authenticated = router.group().add(middleware: AuthenticationMiddleware(tokens: tokens, accounts: accounts))
+    BetRoutes(
+        store: store, maximumStake: settings.maximumStake, maximumBodyBytes: settings.maximumBodyBytes,
+        anonymousBets: settings.anonymousBets, resultsAPIKey: settings.resultsAPIKey
+    ).register(public: router, authenticated: authenticated)
+    AccountRoutes(accounts: accounts, passwords: passwords, tokens: tokens, settings: settings)
+        .register(public: router, authenticated: authenticated)
+    PaymentRoutes(
+        accounts: accounts, secret: settings.paymentWebhookSecret, maximumBodyBytes: settings.maximumBodyBytes,
+        maximumDeposit: settings.maximumDeposit
+    ).register(on: router)
+    AdminRoutes(
+        accounts: accounts, catalogue: CatalogueStore(redis: redis, keys: settings.keys), maximumBodyBytes: settings.maximumBodyBytes
+    )
+    .register(public: router, authenticated: authenticated)
     let streamGauges = StreamGauges(redis: redis, keys: settings.keys)
     OperationsRoutes(redis: redis, keys: settings.keys, metrics: metrics, beforeMetrics: streamGauges.sample).register(on: router)
     DocsRoutes().register(on: router)
@@ -49,11 +68,23 @@ public func buildRouter(
         }
     }
     router.methodsNotAllowed([
-        "/bets": [.get, .post], "/bets/{id}": [.get], "/events/{event_id}": [.get, .put],
+        "/bets": [.get, .post], "/bets/{id}": [.get], "/events": [.get], "/events/{event_id}": [.get, .put],
+        "/users": [.post], "/users/activate/{token}": [.get], "/users/me": [.get], "/accounts/{account_id}": [.get],
+        "/auth": [.post, .delete], "/payment/webhook": [.post],
+        "/admin/users": [.get], "/admin/users/{user_id}": [.patch], "/admin/events": [.get, .post],
+        "/admin/events/{event_id}": [.patch, .delete],
         "/health/live": [.get], "/health/ready": [.get], "/metrics": [.get],
         "/openapi.json": [.get], "/docs": [.get],
     ])
     return router
+}
+
+/// The configured JWT secret, or in development mode without one a random secret for this process.
+/// (Serving without a strong secret outside development mode is refused before this, by the command.)
+func jwtSecret(_ settings: Settings) -> [UInt8] {
+    if let secret = settings.jwtSecret { return Array(secret.utf8) }
+    var generator = SystemRandomNumberGenerator()
+    return (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
 }
 
 extension Router where Context == APIRequestContext {

@@ -10,41 +10,66 @@ struct BetRoutes {
     let store: BetStore
     let maximumStake: Money
     let maximumBodyBytes: Int
-    let betsPlaced = Counter(label: "bets_placed_total")
+    let anonymousBets: Bool
+    /// With it, reporting results needs an operator's token or this key in `X-API-Key`.
+    let resultsAPIKey: String?
+    let betsPlaced = Counter(label: "bets_placed_total", dimensions: [("kind", "anonymous")])
+    let walletBetsPlaced = Counter(label: "bets_placed_total", dimensions: [("kind", "wallet")])
 
     static let defaultLimit = 100
     static let maximumLimit = 1000
 
-    func register(on router: Router<APIRequestContext>) {
-        router.post("/bets", use: placeBet)
-        router.get("/bets", use: listBets)
-        router.get("/bets/{id}", use: getBet)
-        router.put("/events/{event_id}", use: reportResult)
+    func register(public router: some RouterMethods<APIRequestContext>, authenticated: some RouterMethods<APIRequestContext>) {
+        authenticated.post("/bets", use: placeBet)
+        authenticated.get("/bets", use: listBets)
+        authenticated.get("/bets/{id}", use: getBet)
+        authenticated.put("/events/{event_id}", use: reportResult)
         router.get("/events/{event_id}", use: getEvent)
     }
 
     // MARK: Bets
 
+    /// With a token, a bet with money from the user's account on an open catalogue event; without
+    /// one, an anonymous bet on any event id, as in the original API (unless turned off).
     @Sendable func placeBet(_ request: Request, context: APIRequestContext) async throws -> Response {
+        guard context.identity != nil || anonymousBets else {
+            throw Problem.authenticationRequired("Bets need an access token here: Authorization: Bearer <token> (from POST /auth).")
+        }
         let body = try await Input.json(request, limit: maximumBodyBytes)
         var errors: [Problem.FieldError] = []
-        let fields = try Input.object(body, allowed: ["event_id", "amount"], errors: &errors)
+        let fields = try Input.object(body, allowed: ["event_id", "amount", "account_id"], errors: &errors)
         let eventID = Input.eventID(fields["event_id"]).collect(into: &errors)
         let amount = Input.stake(fields["amount"], maximum: maximumStake).collect(into: &errors)
-        guard let eventID, let amount, errors.isEmpty else { throw Problem.validation(errors) }
-        let idempotency = try Input.idempotencyKey(request).map {
-            BetStore.IdempotencyKey(key: "anonymous:" + $0, fingerprint: "\(eventID)\n\(amount.cents)")
+        var accountID: Int?
+        if fields["account_id"] != nil {
+            if context.identity == nil {
+                errors.append(.init("account_id", "needs an access token: only a logged-in user's bets move money"))
+            } else {
+                accountID = Input.identifier(fields["account_id"], field: "account_id").collect(into: &errors)?.value
+            }
         }
-
-        switch try await store.place(eventID: eventID, amount: amount, idempotency: idempotency) {
+        guard let eventID, let amount, errors.isEmpty else { throw Problem.validation(errors) }
+        let idempotencyKey = try Input.idempotencyKey(request)
+        let outcome: BetStore.PlaceOutcome
+        if let identity = context.identity {
+            let idempotency = idempotencyKey.map {
+                BetStore.IdempotencyKey(key: "user:\(identity.userID):" + $0, fingerprint: "\(eventID)\n\(amount.cents)\n\(accountID ?? 0)")
+            }
+            outcome = try await store.place(
+                eventID: eventID, amount: amount, userID: identity.userID, accountID: accountID, idempotency: idempotency)
+        } else {
+            let idempotency = idempotencyKey.map {
+                BetStore.IdempotencyKey(key: "anonymous:" + $0, fingerprint: "\(eventID)\n\(amount.cents)")
+            }
+            outcome = try await store.place(eventID: eventID, amount: amount, idempotency: idempotency)
+        }
+        switch outcome {
         case .placed(let bet):
-            betsPlaced.increment()
+            (bet.wager == nil ? betsPlaced : walletBetsPlaced).increment()
             context.logger.debug("Bet placed", metadata: ["bet_id": "\(bet.id)", "event_id": "\(eventID)", "amount": "\(amount)"])
-            return created(json: bet.json, id: bet.id)
-        case .replayed(let saved):
-            var response = created(json: Array(saved.utf8), id: Self.id(inBetJSON: saved))
-            response.headers[.idempotentReplayed] = "true"
-            return response
+            return .json(.created, bet.json, headers: [.location: "/bets/" + bet.id])
+        case .replayed(let bet):
+            return .json(.created, bet.json, headers: [.location: "/bets/" + bet.id, .idempotentReplayed: "true"])
         case .idempotencyKeyReused:
             throw Problem.validation(
                 "Idempotency-Key", "was already used for a different request within the last 24 hours; use a new key for a new bet")
@@ -54,22 +79,25 @@ struct BetRoutes {
                 detail: "Event \(eventID) already has its result (\(result.rawValue)); bets on it are no longer accepted.")
             problem.extensions = [("event_result", result.rawValue)]
             throw problem
+        case .inactiveUser:
+            throw Problem.accountDisabled()
+        case .notInCatalogue:
+            throw Problem.validation("event_id", "is not an event in the catalogue (GET /events lists those open for bets)")
+        case .notOpen:
+            throw Problem.conflict(
+                "event-not-open", title: "The event does not take bets", detail: "Event \(eventID) is closed for bets by the operator.")
+        case .noAccount:
+            throw Problem.validation("account_id", accountID == nil ? "you have no account to bet from" : "is not one of your accounts")
+        case .insufficientFunds(let balance):
+            var problem = Problem.conflict(
+                "insufficient-funds", title: "Insufficient funds",
+                detail: "The stake \(amount) is more than the account's balance \(balance); nothing was debited.")
+            problem.extensions = [("balance", balance.description), ("stake", amount.description)]
+            throw problem
         }
     }
 
-    private func created(json: [UInt8], id: String?) -> Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let id { headers[.location] = "/bets/" + id }
-        return Response(status: .created, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json)))
-    }
-
-    private static func id(inBetJSON json: String) -> String? {
-        guard case .object(let members) = try? JSONParser.parse(Array(json.utf8)),
-            case .string(let id) = members.first(where: { $0.key == "id" })?.value
-        else { return nil }
-        return id
-    }
-
+    /// Anonymous callers list the anonymous bets; a user lists their own.
     @Sendable func listBets(_ request: Request, context: APIRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
         var errors: [Problem.FieldError] = []
@@ -81,41 +109,39 @@ struct BetRoutes {
         if let eventID = query.get("event_id") {
             if EventID.isValid(eventID) { filter.eventID = eventID } else { errors.append(.init("event_id", "must be \(EventID.rule)")) }
         }
-        var limit = Self.defaultLimit
-        if let text = query.get("limit") {
-            if let number = Int(text), (1...Self.maximumLimit).contains(number) {
-                limit = number
-            } else {
-                errors.append(.init("limit", "must be a whole number from 1 to \(Self.maximumLimit)"))
-            }
-        }
-        let cursor = query.get("cursor")
-        if let cursor, errors.isEmpty, !BetStore.isValidCursor(cursor, for: filter) {
-            errors.append(.init("cursor", "is not a cursor from this listing; follow the Link header of the previous page"))
-        }
+        let page = Input.page(
+            request, defaultLimit: Self.defaultLimit, maximum: Self.maximumLimit, isValidCursor: BetStore.isValidCursor, errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }
-
-        let page = try await store.list(filter, limit: limit, cursor: cursor)
-        var json = JSONWriter(capacity: 64 + page.bets.count * 170)
+        let scope = context.identity.map { BetStore.Scope.user($0.userID) } ?? .anonymous
+        let found = try await store.list(filter, scope: scope, limit: page.limit, cursor: page.cursor)
+        var json = JSONWriter(capacity: 64 + found.bets.count * 200)
         json.beginArray()
-        for bet in page.bets { bet.write(to: &json) }
+        for bet in found.bets { bet.write(to: &json) }
         json.endArray()
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let next = page.nextCursor {
-            var link = "/bets?limit=\(limit)&cursor=\(next)"
-            if let status = filter.status { link += "&status=\(status.rawValue)" }
-            if let eventID = filter.eventID { link += "&event_id=\(eventID)" }
-            headers[.link] = "<\(link)>; rel=\"next\""
+        var headers: HTTPFields = [:]
+        if let next = found.nextCursor {
+            var parameters: [(String, String)] = []
+            if let status = filter.status { parameters.append(("status", status.rawValue)) }
+            if let eventID = filter.eventID { parameters.append(("event_id", eventID)) }
+            headers[.link] = Input.nextLink("/bets", limit: page.limit, cursor: next, parameters)
         }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json.bytes)))
+        return .json(.ok, json.bytes, headers: headers)
     }
 
+    /// Anonymous bets are public; a bet with money is shown to its owner and to administrators only
+    /// (to anyone else it does not exist).
     @Sendable func getBet(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
-        guard BetIDGenerator.isWellFormed(id), let bet = try await store.bet(id: id) else {
+        guard BetIDGenerator.isWellFormed(id), let bet = try await store.bet(id: id), Self.mayRead(bet, context.identity) else {
             throw Problem.notFound("There is no bet \(id).")
         }
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bet.json)))
+        return .json(.ok, bet.json)
+    }
+
+    static func mayRead(_ bet: Bet, _ identity: Identity?) -> Bool {
+        guard let wager = bet.wager else { return true }
+        guard let identity else { return false }
+        return identity.role == .admin || identity.userID == wager.userID
     }
 
     // MARK: Events
@@ -126,7 +152,27 @@ struct BetRoutes {
         return eventID
     }
 
+    /// Results come from an operator (an administrator's token) or a results feed (`X-API-Key`).
+    /// Without a configured key and without a token, reporting stays open, as in the original API.
+    private func authorizeReporting(_ request: Request, context: APIRequestContext) throws(Problem) {
+        if let identity = context.identity {
+            guard identity.role == .admin else { throw Problem.forbidden("Reporting results needs an operator's token.") }
+            return
+        }
+        guard let resultsAPIKey else { return }
+        guard let key = request.headers[.apiKey] else {
+            throw Problem.authenticationRequired("Report results with an operator's token or the results API key in X-API-Key.")
+        }
+        guard PaymentRoutes.constantTimeEquals(Array(key.utf8), Array(resultsAPIKey.utf8)) else {
+            var problem = Problem(
+                .unauthorized, "invalid-api-key", title: "Invalid API key", detail: "X-API-Key is not the results API key.")
+            problem.headers[.wwwAuthenticate] = "Bearer"
+            throw problem
+        }
+    }
+
     @Sendable func reportResult(_ request: Request, context: APIRequestContext) async throws -> Response {
+        try authorizeReporting(request, context: context)
         let eventID = try eventID(context)
         var errors: [Problem.FieldError] = []
         let fields = try Input.object(try await Input.json(request, limit: maximumBodyBytes), allowed: ["status"], errors: &errors)
@@ -154,10 +200,8 @@ struct BetRoutes {
     }
 
     private func eventResponse(_ summary: EventSummary, status: HTTPResponse.Status) -> Response {
-        var json = JSONWriter(capacity: 320)
-        summary.write(to: &json)
-        var headers: HTTPFields = [.contentType: "application/json"]
+        var headers: HTTPFields = [:]
         if status == .accepted { headers[.location] = "/events/" + summary.id }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json.bytes)))
+        return .json(status, headers: headers, capacity: 512) { summary.write(to: &$0) }
     }
 }

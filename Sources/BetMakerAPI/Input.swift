@@ -67,20 +67,83 @@ enum Input {
         }
     }
 
+    /// The exact text of a JSON number, or a string: how amounts, odds and ids are read, so that no
+    /// number ever passes through a binary float. `expected` names the accepted forms for the error.
+    static func numberText(_ value: JSONValue?, field: String, expected: String) -> Result<String, Problem.FieldError> {
+        switch value {
+        case nil: .failure(.init(field, "is required"))
+        case .number(let text), .string(let text): .success(text)
+        case .some(let other): .failure(.init(field, "must be \(expected), not \(other.typeName)"))
+        }
+    }
+
     /// An amount from a body: a JSON number or a decimal string, read from its exact text.
     static func stake(_ value: JSONValue?, maximum: Money, field: String = "amount") -> Result<Money, Problem.FieldError> {
-        let text: String
-        switch value {
-        case nil: return .failure(.init(field, "is required"))
-        case .number(let number): text = number
-        case .string(let string): text = string
-        case .some(let other): return .failure(.init(field, "must be a number or a decimal string, not \(other.typeName)"))
+        numberText(value, field: field, expected: "a number or a decimal string").flatMap { text in
+            do throws(Money.ParseError) {
+                return .success(try Money.stake(parsing: Substring(text), maximum: maximum))
+            } catch {
+                return .failure(.init(field, error.description))
+            }
         }
-        do {
-            return .success(try Money.stake(parsing: Substring(text), maximum: maximum))
-        } catch {
-            return .failure(.init(field, error.description))
+    }
+
+    /// A string of 1 to `maximumLength` characters without control characters.
+    static func text(_ value: JSONValue?, field: String, maximumLength: Int) -> Result<String, Problem.FieldError> {
+        guard let value else { return .failure(.init(field, "is required")) }
+        guard case .string(let text) = value else { return .failure(.init(field, "must be a string, not \(value.typeName)")) }
+        guard (1...maximumLength).contains(text.count), !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            return .failure(.init(field, "must be 1 to \(maximumLength) characters without control characters"))
         }
+        return .success(text)
+    }
+
+    /// A positive whole number, as a JSON number or a string of digits; with the text as sent, which
+    /// is what a signature covers.
+    static func identifier(_ value: JSONValue?, field: String) -> Result<(value: Int, text: String), Problem.FieldError> {
+        numberText(value, field: field, expected: "a positive whole number").flatMap { text in
+            let isDigits = text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+            guard text.utf8.count <= 15, isDigits, let number = Int(text), number > 0 else {
+                return .failure(.init(field, "must be a positive whole number"))
+            }
+            return .success((number, text))
+        }
+    }
+
+    static func boolean(_ value: JSONValue?, field: String) -> Result<Bool, Problem.FieldError> {
+        guard case .bool(let flag)? = value else {
+            return .failure(.init(field, value == nil ? "is required" : "must be true or false, not \(value!.typeName)"))
+        }
+        return .success(flag)
+    }
+
+    /// `?limit=` (1 to `maximum`, `defaultLimit` when absent) and `?cursor=`, checked by `isValidCursor`.
+    static func page(
+        _ request: Request, defaultLimit: Int = 100, maximum: Int = 1000, isValidCursor: (String) -> Bool,
+        errors: inout [Problem.FieldError]
+    ) -> (limit: Int, cursor: String?) {
+        let query = request.uri.queryParameters
+        var limit = defaultLimit
+        if let text = query.get("limit") {
+            if let number = Int(decimalDigits: text), (1...maximum).contains(number) {
+                limit = number
+            } else {
+                errors.append(.init("limit", "must be a whole number from 1 to \(maximum)"))
+            }
+        }
+        let cursor = query.get("cursor")
+        if let cursor, !isValidCursor(cursor) {
+            errors.append(.init("cursor", "is not a cursor from this listing; follow the Link header of the previous page"))
+        }
+        return (limit, cursor)
+    }
+
+    /// The `Link` header of a listing's next page: the path with its query, and the cursor.
+    static func nextLink(_ path: String, limit: Int, cursor: String, _ parameters: [(String, String)] = []) -> String {
+        var link = "\(path)?limit=\(limit)&cursor=\(cursor)"
+        for (name, value) in parameters { link += "&\(name)=\(value)" }
+        return "<\(link)>; rel=\"next\""
     }
 
     /// The Idempotency-Key header, if sent: 1 to 255 visible ASCII characters.

@@ -114,6 +114,61 @@ extension Problem {
         return problem
     }
 
+    static func conflict(_ slug: String, title: String, detail: String) -> Problem {
+        Problem(.conflict, slug, title: title, detail: detail)
+    }
+
+    static func authenticationRequired(
+        _ detail: String = "Send an access token: Authorization: Bearer <token> (from POST /auth)."
+    )
+        -> Problem
+    {
+        var problem = Problem(.unauthorized, "authentication-required", title: "Authentication required", detail: detail)
+        problem.headers[.wwwAuthenticate] = "Bearer"
+        return problem
+    }
+
+    static func invalidToken(
+        _ detail: String = "The access token is malformed, expired or not signed by this API; log in again."
+    )
+        -> Problem
+    {
+        var problem = Problem(.unauthorized, "invalid-token", title: "Invalid access token", detail: detail)
+        problem.headers[.wwwAuthenticate] = #"Bearer error="invalid_token""#
+        return problem
+    }
+
+    static func invalidCredentials() -> Problem {
+        var problem = Problem(
+            .unauthorized, "invalid-credentials", title: "Wrong login or password", detail: "The login or the password is wrong.")
+        problem.headers[.wwwAuthenticate] = "Bearer"
+        return problem
+    }
+
+    static func accountDisabled() -> Problem {
+        Problem(.forbidden, "account-disabled", title: "Account disabled", detail: "An administrator has disabled this account.")
+    }
+
+    static func accountNotActivated() -> Problem {
+        Problem(
+            .forbidden, "account-not-activated", title: "Account not activated",
+            detail: "Follow the activation link you received when you registered first.")
+    }
+
+    static func forbidden(_ detail: String) -> Problem {
+        Problem(.forbidden, "forbidden", title: "Forbidden", detail: detail)
+    }
+
+    static func tooManyLoginAttempts(retryAfter: Duration) -> Problem {
+        var problem = Problem(
+            .tooManyRequests, "too-many-login-attempts", title: "Too many failed logins",
+            detail: "This login is locked after too many failed attempts; try again later.")
+        // Whole seconds, rounded up, so a client that waits that long finds the lock gone.
+        let (seconds, attoseconds) = retryAfter.components
+        problem.headers[.retryAfter] = String(max(1, seconds + (attoseconds > 0 ? 1 : 0)))
+        return problem
+    }
+
     static func `internal`() -> Problem {
         Problem(.internalServerError, "internal", title: "Internal error", detail: "Something went wrong on our side; it has been logged.")
     }
@@ -124,4 +179,5 @@ extension HTTPField.Name {
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     static let link = HTTPField.Name("Link")!
     static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+    static let apiKey = HTTPField.Name("X-API-Key")!
 }

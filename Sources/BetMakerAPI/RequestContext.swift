@@ -1,14 +1,40 @@
+import BetMaker
 import Hummingbird
 import Logging
 
-/// The context of one API request: Hummingbird's core plus the request id the response echoes.
+/// The context of one API request: Hummingbird's core, the request id the response echoes, and who
+/// is calling.
 public struct APIRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The caller's `X-Request-Id` when it sent a usable one, otherwise Hummingbird's own.
     public var requestID: String
+    /// The user of a valid access token; nil for an anonymous request.
+    public var identity: Identity?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
+        self.identity = nil
     }
+
+    /// The caller, or 401 when the request carries no token.
+    func requireUser() throws(Problem) -> Identity {
+        guard let identity else { throw Problem.authenticationRequired() }
+        return identity
+    }
+
+    /// An administrator, or 401 without a token and 403 with a player's.
+    func requireAdmin() throws(Problem) -> Identity {
+        let identity = try requireUser()
+        guard identity.role == .admin else { throw Problem.forbidden("This needs an administrator's token.") }
+        return identity
+    }
+}
+
+/// Who a valid access token belongs to, as read from Redis for this request (so a role change or a
+/// disabled account takes effect at once).
+public struct Identity: Sendable, Equatable {
+    public let userID: Int
+    public let login: String
+    public let role: Role
 }

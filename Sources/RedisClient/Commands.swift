@@ -363,6 +363,15 @@ extension RedisCommandSender {
         for entry in try await send(command).array(for: "XRANGE") { entries.append(try StreamEntry(entry, command: "XRANGE")) }
         return entries
     }
+
+    /// `XREVRANGE key end start [COUNT n]`: entries newest first. `end` may be exclusive (`(id`).
+    public func xrevrange(_ key: String, end: String = "+", start: String = "-", count: Int? = nil) async throws -> [StreamEntry] {
+        var command = RedisCommand("XREVRANGE", key, end, start)
+        if let count { command.append("COUNT"); command.append(count) }
+        var entries: [StreamEntry] = []
+        for entry in try await send(command).array(for: "XREVRANGE") { entries.append(try StreamEntry(entry, command: "XREVRANGE")) }
+        return entries
+    }
 }
 
 /// When `SET` writes: always, only if the key is new (`NX`), or only if it exists (`XX`).

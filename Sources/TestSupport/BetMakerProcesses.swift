@@ -23,9 +23,17 @@ public enum BetMakerProcesses {
         return path
     }
 
+    /// The JWT secret of processes under test, so a test can make its own tokens (forged ones too).
+    public static let testJWTSecret = "test-secret-of-at-least-thirty-two-bytes"
+    /// The payment provider's secret of processes under test.
+    public static let testPaymentSecret = "test-payment-provider-secret"
+
     /// Environment for a process under test: the given settings, and nothing from a developer's .env.
     static func environment(_ settings: [String: String]) -> [String: String] {
-        var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LOG_LEVEL": "info"]
+        var environment = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LOG_LEVEL": "info", "JWT_SECRET": testJWTSecret,
+            "BCRYPT_COST": "10", "PAYMENT_WEBHOOK_SECRET": testPaymentSecret,
+        ]
         environment.merge(settings) { $1 }
         return environment
     }
@@ -47,6 +55,18 @@ public enum BetMakerProcesses {
             }
         }
         throw TestSupportError("betmaker-api found no free port")
+    }
+
+    /// Runs a subcommand of `executable` (e.g. `betmaker-api seed`) against `redis` to its end: its exit
+    /// status and output.
+    public static func run(
+        _ executable: String, _ arguments: [String], redis: RedisServer, settings: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
+        let process = try ChildProcess(
+            name: "\(executable) \(arguments.joined(separator: " "))", executable: try self.executable(executable),
+            arguments: arguments + ["--env-file", "/nonexistent/.env"],
+            environment: environment(["REDIS_URL": redis.url].merging(settings) { $1 }))
+        return await process.waitForCompletion(timeout: .seconds(120))
     }
 
     /// Runs `betmaker-worker check` against `redis` to its end: its exit status and output.

@@ -36,8 +36,13 @@ public struct BetMakerSystem: Sendable {
         }
     }
 
-    public func request(_ method: HTTPMethod, _ path: String, json: String? = nil) async throws -> Reply {
-        try await request(method, url: baseURL + path, json: json)
+    public func request(_ method: HTTPMethod, _ path: String, json: String? = nil, headers: [(String, String)] = []) async throws -> Reply {
+        try await request(method, url: baseURL + path, json: json, headers: headers)
+    }
+
+    /// A request with an access token.
+    public func request(_ method: HTTPMethod, _ path: String, json: String? = nil, token: String) async throws -> Reply {
+        try await request(method, url: baseURL + path, json: json, headers: [("Authorization", "Bearer " + token)])
     }
 
     /// A GET of a full URL (another process's port).
@@ -45,9 +50,10 @@ public struct BetMakerSystem: Sendable {
         try await request(.GET, url: url)
     }
 
-    public func request(_ method: HTTPMethod, url: String, json: String? = nil) async throws -> Reply {
+    public func request(_ method: HTTPMethod, url: String, json: String? = nil, headers: [(String, String)] = []) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: json))

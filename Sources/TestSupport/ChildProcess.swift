@@ -12,6 +12,9 @@ public final class ChildProcess: Sendable {
         var output = ""
         var exited = false
         var watchers: [(pattern: String, continuation: CheckedContinuation<Bool, Never>)] = []
+        /// The child closed its output (it exited, or closed the pipe): nothing more will come.
+        var outputClosed = false
+        var closeWatchers: [CheckedContinuation<Void, Never>] = []
     }
 
     /// Starts `executable` with `arguments`; stdout and stderr are merged and kept.
@@ -31,6 +34,12 @@ public final class ChildProcess: Sendable {
             let data = handle.availableData
             guard !data.isEmpty else {
                 handle.readabilityHandler = nil
+                let waiting = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+                    state.outputClosed = true
+                    defer { state.closeWatchers = [] }
+                    return state.closeWatchers
+                }
+                for continuation in waiting { continuation.resume() }
                 return
             }
             let text = String(decoding: data, as: UTF8.self)
@@ -93,6 +102,33 @@ public final class ChildProcess: Sendable {
             return matching.map(\.continuation)
         }
         for continuation in released { continuation.resume(returning: false) }
+    }
+
+    /// Waits for the process to exit and for the last of its output, for commands that run to their
+    /// end: the exit status and everything the command printed.
+    public func waitForCompletion(timeout: Duration = .seconds(60)) async -> (status: Int32, output: String) {
+        let status = await waitForExit(timeout: timeout)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let closed = self.state.withLockedValue { state in
+                        if !state.outputClosed { state.closeWatchers.append(continuation) }
+                        return state.outputClosed
+                    }
+                    if closed { continuation.resume() }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: .seconds(5)) }
+            await group.next()
+            group.cancelAll()
+            // Whichever finished first, the other watcher must be released for the group to end.
+            let waiting = self.state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+                defer { state.closeWatchers = [] }
+                return state.closeWatchers
+            }
+            for continuation in waiting { continuation.resume() }
+        }
+        return (status, output)
     }
 
     /// Sends `signal` (SIGTERM by default) and waits for the process to exit.

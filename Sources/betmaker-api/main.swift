@@ -10,7 +10,7 @@ struct BetMakerAPICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "betmaker-api",
         abstract: "The bet-maker HTTP API.",
-        subcommands: [Serve.self, HealthCheck.self],
+        subcommands: [Serve.self, HealthCheck.self, SeedCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -21,17 +21,23 @@ struct Serve: AsyncParsableCommand {
     var envFile = ".env"
 
     func run() async throws {
-        let settings = try await loadSettings(envFile: envFile)
+        let settings = try await Settings.loadForCommand(envFile: envFile)
         bootstrapLogging(format: settings.logFormat, level: settings.logLevel)
         var logger = Logger(label: "betmaker-api")
         logger.logLevel = settings.logLevel
+        let (errors, warnings) = settings.servingProblems()
+        for warning in warnings { logger.warning("\(warning)") }
+        guard errors.isEmpty else {
+            for error in errors { logger.critical("Refusing to start: \(error)") }
+            throw ExitCode(2)
+        }
         logger.info(
             "Starting",
             metadata: [
                 "redis": "\(settings.redis.redactedURL)", "address": "\(settings.host):\(settings.port)",
                 "key_prefix": "\(settings.keyPrefix)",
             ])
-        let app = buildApplication(settings: settings, logger: logger, metrics: MetricsSetup.bootstrap())
+        let app = try await buildApplication(settings: settings, logger: logger, metrics: MetricsSetup.bootstrap())
         try await app.runService()
     }
 }
@@ -47,21 +53,33 @@ struct HealthCheck: AsyncParsableCommand {
     var path = "/health/ready"
 
     func run() async throws {
-        let settings = try await loadSettings(envFile: envFile)
-        let host = settings.host == "0.0.0.0" ? "127.0.0.1" : settings.host
-        let status = try await HealthProbe.status(host: host, port: settings.port, path: path)
-        guard status == 200 else {
-            print("\(path) answered \(status)")
-            throw ExitCode(1)
-        }
+        let settings = try await Settings.loadForCommand(envFile: envFile)
+        try await HealthProbe.check(host: settings.host, port: settings.port, path: path)
     }
 }
 
-func loadSettings(envFile: String) async throws -> Settings {
-    do {
-        return try await Settings.load(envFile: envFile)
-    } catch let error as SettingsError {
-        print("Invalid settings: \(error)")
-        throw ExitCode(2)
+/// Demo data: an administrator, a player with a funded account, open catalogue events. Idempotent.
+struct SeedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed", abstract: "Create an administrator, a demo player with a funded account, and open events (idempotent).")
+
+    @Option(help: "The .env file to read settings from, if it exists.")
+    var envFile = ".env"
+
+    func run() async throws {
+        let settings = try await Settings.loadForCommand(envFile: envFile)
+        var logger = Logger(label: "redis")
+        logger.logLevel = .critical
+        var logins = Seed.Logins()
+        if let password = settings.seedAdminPassword { logins.adminPassword = password }
+        if let password = settings.seedPlayerPassword { logins.playerPassword = password }
+        do {
+            try await RedisClient(configuration: settings.redis, logger: logger).withRunning { redis in
+                try await Seed.run(settings: settings, redis: redis, logins: logins) { print($0) }
+            }
+        } catch let error as RedisError where error.isConnectivity {
+            print("Cannot reach \(settings.redis.redactedURL): \(error)")
+            throw ExitCode(2)
+        }
     }
 }

@@ -25,13 +25,7 @@ struct Run: AsyncParsableCommand {
     var envFile = ".env"
 
     func run() async throws {
-        let settings: Settings
-        do {
-            settings = try await Settings.load(envFile: envFile)
-        } catch let error as SettingsError {
-            print("Invalid settings: \(error)")
-            throw ExitCode(2)
-        }
+        let settings = try await Settings.loadForCommand(envFile: envFile)
         bootstrapLogging(format: settings.logFormat, level: settings.logLevel)
         var logger = Logger(label: "betmaker-worker")
         logger.logLevel = settings.logLevel
@@ -80,19 +74,8 @@ struct HealthCheck: AsyncParsableCommand {
     var envFile = ".env"
 
     func run() async throws {
-        let settings: Settings
-        do {
-            settings = try await Settings.load(envFile: envFile)
-        } catch let error as SettingsError {
-            print("Invalid settings: \(error)")
-            throw ExitCode(2)
-        }
-        let host = settings.workerHTTPHost == "0.0.0.0" ? "127.0.0.1" : settings.workerHTTPHost
-        let status = try await HealthProbe.status(host: host, port: settings.workerHTTPPort, path: "/health/ready")
-        guard status == 200 else {
-            print("/health/ready answered \(status)")
-            throw ExitCode(1)
-        }
+        let settings = try await Settings.loadForCommand(envFile: envFile)
+        try await HealthProbe.check(host: settings.workerHTTPHost, port: settings.workerHTTPPort, path: "/health/ready")
     }
 }
 
@@ -106,13 +89,7 @@ struct Check: AsyncParsableCommand {
     var envFile = ".env"
 
     func run() async throws {
-        let settings: Settings
-        do {
-            settings = try await Settings.load(envFile: envFile)
-        } catch let error as SettingsError {
-            print("Invalid settings: \(error)")
-            throw ExitCode(2)
-        }
+        let settings = try await Settings.loadForCommand(envFile: envFile)
         var redisConfiguration = settings.redis
         redisConfiguration.clientName = "betmaker-worker:check"
         var redisLogger = Logger(label: "redis")

@@ -19,8 +19,11 @@ func withAPI(
         var settings = Settings()
         settings.redis = server.configuration
         settings.keyPrefix = "t:"
+        settings.bcryptCost = 10
+        settings.jwtSecret = BetMakerProcesses.testJWTSecret
+        settings.paymentWebhookSecret = BetMakerProcesses.testPaymentSecret
         configure(&settings)
-        let app = buildApplication(settings: settings, logger: Logger(label: "test"))
+        let app = try await buildApplication(settings: settings, logger: Logger(label: "test"))
         try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in
             try await app.test(.router) { client in try await body(client, server, redis) }
         }

@@ -9,13 +9,23 @@ import Testing
 @Suite struct InvariantCheckerTests {
     static let keys = RedisKeys(prefix: "t:")
 
-    /// Events in every state: settled (WIN and LOSE), settled part way, open, reported without bets.
+    /// Events in every state: settled (WIN and LOSE), settled part way, open, reported without bets;
+    /// and bets with money: two users with deposits (one into a second account a payment created),
+    /// on catalogue events won, lost and still open.
     struct Fixture {
         let redis: RedisClient
         /// Bet ids per event, in list order.
         let ids: [String: [String]]
         /// `settle_pos` of the event settled part way.
         let partlyAt: Int
+        /// The two users and their first accounts; `secondAccount` is the first user's other one.
+        let users: [Int]
+        let accounts: [Int]
+        let secondAccount: Int
+
+        func accountsKey(_ user: Int) -> String { InvariantCheckerTests.keys.accounts(users[user]) }
+        func ledger(_ user: Int) -> String { InvariantCheckerTests.keys.ledger(users[user]) }
+        func userBets(_ user: Int) -> String { InvariantCheckerTests.keys.userBets(users[user]) }
 
         func id(_ event: String, _ index: Int = 0) -> String { ids[event]![index] }
         func bet(_ event: String, _ index: Int = 0) -> String { InvariantCheckerTests.keys.bet(id(event, index)) }
@@ -55,8 +65,56 @@ import Testing
         }
         let partlyAt = Int(try await redis.hget(keys.event("partly"), "settle_pos") ?? "0") ?? 0
         #expect(partlyAt > 0 && partlyAt < 12)
-        return Fixture(redis: redis, ids: ids, partlyAt: partlyAt)
+
+        // Money: two users, deposits, and bets with money won, lost and pending.
+        let accounts = AccountStore(redis: redis, keys: keys)
+        var users: [Int] = []
+        var firstAccounts: [Int] = []
+        for login in ["alice", "bob"] {
+            guard case .created(let user, let account, _) = try await accounts.register(login: login, passwordHash: "x", active: true)
+            else {
+                throw TestSupportError("\(login) not registered")
+            }
+            users.append(user.id)
+            firstAccounts.append(account.id)
+        }
+        let secondAccount = 900
+        for (payment, user, account, cents) in [
+            ("p-1", 0, firstAccounts[0], Int64(10_000)), ("p-2", 1, firstAccounts[1], 5_000), ("p-3", 0, secondAccount, 2_000),
+        ] {
+            guard
+                case .credited = try await accounts.deposit(
+                    transactionID: payment, userID: users[user], accountID: account, amount: Money(cents: cents))
+            else { throw TestSupportError("\(payment) not credited") }
+        }
+        let catalogue = CatalogueStore(redis: redis, keys: keys)
+        for (event, odds) in [("cat-win", Int64(185)), ("cat-lose", 200), ("cat-open", 150)] {
+            let entry = CatalogueEvent(
+                id: event, title: event, homeTeam: "A", awayTeam: "B", startsAt: 1_800_000_000_000, odds: Odds(hundredths: odds),
+                isOpen: true)
+            #expect(try await catalogue.create(entry) == .created(entry))
+        }
+        for (event, user, account, cents) in [
+            ("cat-win", 0, firstAccounts[0], Int64(1000)), ("cat-win", 1, firstAccounts[1], 300), ("cat-win", 0, firstAccounts[0], 555),
+            ("cat-lose", 0, secondAccount, 400), ("cat-open", 1, firstAccounts[1], 100),
+        ] {
+            guard
+                case .placed(let bet) = try await store.place(
+                    eventID: event, amount: Money(cents: cents), userID: users[user], accountID: account)
+            else { throw TestSupportError("bet with money on \(event) not placed") }
+            ids[event, default: []].append(bet.id)
+        }
+        #expect(try await store.report(eventID: "cat-win", result: .win) == .reported)
+        #expect(try await store.report(eventID: "cat-lose", result: .lose) == .reported)
+        let report = try await settler.settle(eventID: "cat-win", result: .win)
+        #expect(report.paidOut == Money(cents: 1850 + 555 + 1026))
+        _ = try await settler.settle(eventID: "cat-lose", result: .lose)
+        return Fixture(
+            redis: redis, ids: ids, partlyAt: partlyAt, users: users, accounts: firstAccounts, secondAccount: secondAccount)
     }
+
+    static let totalBets = 39
+    static let totalEvents = 8
 
     static func check(_ redis: RedisClient, pageSize: Int = 4) async throws -> InvariantChecker.Report {
         // A small page size makes the small fixture span several pages of every scan.
@@ -69,9 +127,15 @@ import Testing
             for pageSize in [1, 4, 1000] {
                 let report = try await Self.check(redis, pageSize: pageSize)
                 #expect(report.isClean, "\(report.violations)")
-                #expect(report.bets == 34)
-                #expect(report.events == 5)
-                #expect(report.indexedBets == 34)
+                #expect(report.bets == Self.totalBets)
+                #expect(report.events == Self.totalEvents)
+                #expect(report.indexedBets == Self.totalBets)
+                #expect(report.users == 2 && report.accounts == 3)
+                // 170.00 deposited; 14.55 + 3.00 + 4.00 + 1.00 staked; 18.50 + 10.26 + 5.55 paid out.
+                #expect(report.money.deposits == Money(cents: 17_000))
+                #expect(report.money.stakesHeld == Money(cents: 100))
+                #expect(report.money.houseResult == Money(cents: 2255 - 3431))
+                #expect(report.money.balances == Money(cents: 17_000 - 2355 + 3431))
             }
         }
     }
@@ -83,6 +147,9 @@ import Testing
         case betsCountOff, stakedOff, wonCountOff, settledAgainstTheResult, settledPastSettlePosition, pendingBeforeSettlePosition
         case betSettledWithoutResult, settlePositionWithoutResult, settledAtWhileIncomplete, unknownResult, settlePositionPastTheEnd
         case betKeyOfWrongType, eventListWithoutEventHash
+        case walletBetAmongAnonymousBets, walletBetMissingFromItsUsersList, listEntryWithoutItsOwner, malformedListEntry
+        case balanceOff, payoutCreditedTwice, stakeForNoBet, paymentRecordWithoutDeposit, depositWithoutPaymentRecord, paidOutOff
+        case payoutNotStakeTimesOdds, userMissingFromTheIndex, accountOwnedByAnotherUser, ledgerEntryForAnotherUsersAccount
 
         var expected: Set<InvariantChecker.Violation.Kind> {
             switch self {
@@ -101,6 +168,19 @@ import Testing
             case .settlePositionPastTheEnd: [.invalidEvent, .settledIncomplete]
             case .betKeyOfWrongType: [.wrongType]
             case .eventListWithoutEventHash: [.countMismatch]
+            case .walletBetAmongAnonymousBets: [.betInWrongIndex, .betIndexedTwice]
+            case .walletBetMissingFromItsUsersList: [.betNotIndexed]
+            case .listEntryWithoutItsOwner: [.ownerMismatch]
+            case .malformedListEntry: [.invalidListEntry]
+            case .balanceOff: [.balanceMismatch, .moneyNotConserved]
+            case .payoutCreditedTwice: [.payoutMismatch]
+            case .stakeForNoBet: [.stakeMismatch, .moneyNotConserved]
+            case .paymentRecordWithoutDeposit, .depositWithoutPaymentRecord: [.paymentMismatch]
+            case .paidOutOff: [.countMismatch]
+            case .payoutNotStakeTimesOdds: [.invalidBet, .payoutMismatch, .countMismatch]
+            case .userMissingFromTheIndex: [.invalidUser]
+            case .accountOwnedByAnotherUser: [.invalidAccount]
+            case .ledgerEntryForAnotherUsersAccount: [.ledgerMismatch]
             }
         }
 
@@ -123,9 +203,9 @@ import Testing
                 // No owner: it still sits in its list, so it is checked there.
                 try await f.run("HDEL", f.bet("open", 2), "event_id")
             case .betNotIndexed:
-                try await f.run("ZREM", InvariantCheckerTests.keys.allBets, f.id("partly", 11))
+                try await f.run("LREM", InvariantCheckerTests.keys.allBets, "1", f.id("partly", 11))
             case .indexWithoutHash:
-                try await f.run("ZADD", InvariantCheckerTests.keys.allBets, "0", "0000000000ZZ")
+                try await f.run("RPUSH", InvariantCheckerTests.keys.allBets, "0000000000ZZ")
             case .listEntryWithoutHash:
                 try await f.run("RPUSH", f.list("open"), "0000000000ZZ")
                 try await f.run("HINCRBY", f.event("open"), "bets", "1")
@@ -172,6 +252,46 @@ import Testing
                 try await f.run("SET", InvariantCheckerTests.keys.bet("0000000000ZZ"), "not a hash")
             case .eventListWithoutEventHash:
                 try await f.run("DEL", f.event("open"))
+            case .walletBetAmongAnonymousBets:
+                try await f.run("RPUSH", InvariantCheckerTests.keys.allBets, f.id("cat-win"))
+            case .walletBetMissingFromItsUsersList:
+                try await f.run("LREM", f.userBets(1), "1", f.id("cat-open"))
+            case .listEntryWithoutItsOwner:
+                try await f.run("LSET", f.list("cat-lose"), "0", f.id("cat-lose"))
+            case .malformedListEntry:
+                try await f.run("RPUSH", f.list("open"), "not:an:entry")
+                try await f.run("HINCRBY", f.event("open"), "bets", "1")
+            case .balanceOff:
+                try await f.run("HINCRBY", f.accountsKey(1), String(f.accounts[1]), "1")
+            case .payoutCreditedTwice:
+                // A second payout for the first won bet, with the balance raised to match.
+                let balance = try await f.run("HINCRBY", f.accountsKey(0), String(f.accounts[0]), "1850").int(for: "HINCRBY")
+                try await f.run(
+                    "XADD", f.ledger(0), "*", "type", "payout", "account_id", String(f.accounts[0]), "amount", "1850", "balance",
+                    String(balance), "bet_id", f.id("cat-win"))
+            case .stakeForNoBet:
+                let balance = try await f.run("HINCRBY", f.accountsKey(1), String(f.accounts[1]), "-100").int(for: "HINCRBY")
+                try await f.run(
+                    "XADD", f.ledger(1), "*", "type", "stake", "account_id", String(f.accounts[1]), "amount", "-100", "balance",
+                    String(balance), "bet_id", "0000000000ZZ")
+            case .paymentRecordWithoutDeposit:
+                try await f.run(
+                    "HSET", InvariantCheckerTests.keys.payment("p-9"), "user_id", String(f.users[0]), "account_id", String(f.accounts[0]),
+                    "amount", "1", "entry", "1-0")
+            case .depositWithoutPaymentRecord:
+                try await f.run("DEL", InvariantCheckerTests.keys.payment("p-2"))
+            case .paidOutOff:
+                try await f.run("HINCRBY", f.event("cat-win"), "paid", "1")
+            case .payoutNotStakeTimesOdds:
+                try await f.run("HSET", f.bet("cat-win", 1), "payout", "301")
+            case .userMissingFromTheIndex:
+                try await f.run("ZREM", InvariantCheckerTests.keys.users, String(f.users[1]))
+            case .accountOwnedByAnotherUser:
+                try await f.run("HSET", InvariantCheckerTests.keys.accountOwners, String(f.secondAccount), String(f.users[1]))
+            case .ledgerEntryForAnotherUsersAccount:
+                try await f.run(
+                    "XADD", f.ledger(0), "*", "type", "deposit", "account_id", String(f.accounts[1]), "amount", "1", "balance", "1",
+                    "transaction_id", "p-8")
             }
         }
     }
@@ -218,10 +338,10 @@ import Testing
             let settings = ["KEY_PREFIX": Self.keys.prefix]
             let clean = try await BetMakerProcesses.runCheck(redis: server, settings: settings)
             #expect(clean.status == 0, "\(clean.output)")
-            #expect(clean.output.contains("0 violation(s); 34 bets, 5 events"), "\(clean.output)")
+            #expect(clean.output.contains("0 violation(s); \(Self.totalBets) bets, \(Self.totalEvents) events"), "\(clean.output)")
 
             try await fixture.run("HINCRBY", fixture.event("won"), "won", "-1")
-            try await fixture.run("ZREM", Self.keys.allBets, fixture.id("open"))
+            try await fixture.run("LREM", Self.keys.allBets, "1", fixture.id("open"))
             let broken = try await BetMakerProcesses.runCheck(redis: server, settings: settings)
             #expect(broken.status == 1, "\(broken.output)")
             #expect(

@@ -3,7 +3,7 @@ import Foundation
 
 /// A small JSON Schema (2020-12) validator for the OpenAPI contract tests: it knows the keywords the
 /// document uses (`type` incl. arrays of types, `properties`, `required`, `additionalProperties`,
-/// `items`, `minItems`, `enum`, `const`, `pattern`, `minLength`/`maxLength`,
+/// `minProperties`, `items`, `minItems`, `enum`, `const`, `pattern`, `minLength`/`maxLength`,
 /// `minimum`/`maximum`/`exclusiveMinimum`, `oneOf`/`anyOf`, `$ref` to `#/...`) and ignores
 /// annotations (`format`, `description`, `examples`, `default`). An unknown assertion keyword is
 /// reported as an error rather than ignored, so the document cannot silently outgrow the validator.
@@ -15,7 +15,7 @@ struct JSONSchemaValidator {
         "description", "examples", "example", "format", "default", "title", "summary", "deprecated", "readOnly", "writeOnly",
     ]
     static let assertions: Set<String> = [
-        "$ref", "type", "properties", "required", "additionalProperties", "items", "minItems", "enum", "const", "pattern",
+        "$ref", "type", "properties", "required", "additionalProperties", "minProperties", "items", "minItems", "enum", "const", "pattern",
         "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "oneOf", "anyOf",
     ]
 
@@ -83,6 +83,9 @@ struct JSONSchemaValidator {
             }
         }
         if case .object(let members) = instance {
+            if let minimum = Self.number(schema["minProperties"]), Double(members.count) < minimum {
+                errors.append("\(path): fewer than \(Int(minimum)) members")
+            }
             var properties: [String: JSONValue] = [:]
             if case .object(let declared) = schema["properties"] {
                 for property in declared { properties[property.key] = property.value }

@@ -20,18 +20,43 @@ import Testing
         #expect(report.isClean, "\(report.violationCount) violations: \(report.violations.prefix(20))", sourceLocation: sourceLocation)
     }
 
-    /// Places `count` bets on each event through the store (the API's own code path), quicker than HTTP.
+    /// Places `count` bets on each event through the stores (the API's own code path), quicker than
+    /// HTTP. A fifth of them are bets with money from three funded users' accounts, on events that are
+    /// in the catalogue, so settlement under faults must also pay each winner exactly once.
     static func place(_ count: Int, onEach events: [String], _ system: BetMakerSystem) async throws {
         let store = BetStore(redis: system.redis, keys: keys, ids: BetIDGenerator(node: 7))
+        let accounts = AccountStore(redis: system.redis, keys: keys)
+        let catalogue = CatalogueStore(redis: system.redis, keys: keys)
+        for event in events {
+            let entry = CatalogueEvent(
+                id: event, title: event, homeTeam: "Home", awayTeam: "Away", startsAt: 1_800_000_000_000, odds: Odds(hundredths: 195),
+                isOpen: true)
+            guard case .created = try await catalogue.create(entry) else { throw TestSupportError("\(event) not in the catalogue") }
+        }
+        var wallets: [(userID: Int, accountID: Int)] = []
+        for index in 0..<3 {
+            guard
+                case .created(let user, let account, _) = try await accounts.register(
+                    login: "fault-\(index)", passwordHash: "x", active: true),
+                case .credited = try await accounts.deposit(
+                    transactionID: "fault-\(index)", userID: user.id, accountID: account.id, amount: Money(cents: 100_000_000))
+            else { throw TestSupportError("no funded user \(index)") }
+            wallets.append((user.id, account.id))
+        }
+        let funded = wallets
         try await withThrowingTaskGroup(of: Void.self) { group in
             for event in events {
                 for task in 0..<10 {
                     group.addTask {
                         for index in 0..<(count / 10) {
                             let amount = Money(cents: 100 + Int64(task * 7 + index % 13))
-                            guard case .placed = try await store.place(eventID: event, amount: amount) else {
-                                throw TestSupportError("bet on \(event) not placed")
-                            }
+                            let outcome =
+                                task < 2
+                                ? try await store.place(
+                                    eventID: event, amount: amount, userID: funded[index % 3].userID, accountID: funded[index % 3].accountID
+                                )
+                                : try await store.place(eventID: event, amount: amount)
+                            guard case .placed = outcome else { throw TestSupportError("bet on \(event) not placed: \(outcome)") }
                         }
                     }
                 }

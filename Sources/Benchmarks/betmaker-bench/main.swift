@@ -10,6 +10,7 @@
 //     /events/...), then settlement lag and the invariant checker.
 // Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C] [--soak SECONDS]
 import BetMaker
+import BetMakerAPI
 import Foundation
 import RedisClient
 import TestSupport
@@ -45,12 +46,14 @@ struct WrkResult {
 }
 
 /// Runs wrk with a Lua script whose `done` prints the figures as one line of text.
-func wrk(_ url: String, method: String = "GET", body: String? = nil, options: Options) throws -> WrkResult {
+func wrk(_ url: String, method: String = "GET", body: String? = nil, headers: [String: String] = [:], options: Options) throws -> WrkResult
+{
     var lua = """
         wrk.method = "\(method)"
         wrk.headers["Content-Type"] = "application/json"
 
         """
+    for (name, value) in headers { lua += "wrk.headers[\"\(name)\"] = \"\(value)\"\n" }
     if let body { lua += "wrk.body = '\(body)'\n" }
     return try wrk(url, lua: lua, seconds: options.duration, connections: options.connections)
 }
@@ -89,6 +92,21 @@ func row(_ name: String, _ result: WrkResult, baseline: WrkResult? = nil) -> Str
     return String(format: "| %@ | %.0f | %@ | %.2f | %.2f | %d |", name, result.rate, ratio, result.p50, result.p99, result.errors)
 }
 
+/// The longest script call in Redis's slow log (which keeps every call over 1 ms here) and its name.
+func longestScriptCall(_ redis: RedisClient) async throws -> (microseconds: Int, name: String) {
+    let names = Dictionary(uniqueKeysWithValues: Scripts.all.map { ($0.sha1, $0.name) })
+    var longest = (microseconds: 0, name: "none over 1 ms")
+    for entry in try await redis.send(RedisCommand("SLOWLOG", "GET", "-1")).array(for: "SLOWLOG") {
+        let fields = try entry.array(for: "SLOWLOG")
+        guard fields.count > 3, case .integer(let microseconds) = fields[2] else { continue }
+        let arguments = try fields[3].array(for: "SLOWLOG").compactMap(\.string)
+        if Int(microseconds) > longest.microseconds, arguments.first?.uppercased().hasPrefix("EVAL") == true {
+            longest = (Int(microseconds), arguments.count > 1 ? names[arguments[1]] ?? arguments[0] : arguments[0])
+        }
+    }
+    return longest
+}
+
 let options = Options(CommandLine.arguments)
 let keys = RedisKeys(prefix: "bm:")
 try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", "--slowlog-max-len", "100000"]) { server in
@@ -119,7 +137,25 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let noop = try wrk(baseURL + "/bench/noop", method: "POST", body: betBody, options: options)
         let post = try wrk(baseURL + "/bets", method: "POST", body: betBody, options: options)
         let list = try wrk(baseURL + "/bets?limit=100", options: options)
+        // Bets with money: a funded user, an open catalogue event, a bearer token checked per request.
+        let accounts = AccountStore(redis: redis, keys: keys)
+        guard case .created(let user, let account, _) = try await accounts.register(login: "bench", passwordHash: "x", active: true),
+            case .credited = try await accounts.deposit(
+                transactionID: "bench", userID: user.id, accountID: account.id, amount: Money(cents: 10_000_000_000))
+        else { throw TestSupportError("no funded bench user") }
+        let wrkEvent = CatalogueEvent(
+            id: "wrk-wallet", title: "wrk", homeTeam: "A", awayTeam: "B", startsAt: 1_800_000_000_000, odds: Odds(hundredths: 185),
+            isOpen: true)
+        _ = try await CatalogueStore(redis: redis, keys: keys).create(wrkEvent)
+        let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(3600))
+        let token = try await tokens.issue(userID: user.id).token
+        let walletPost = try wrk(
+            baseURL + "/bets", method: "POST", body: #"{"event_id": "wrk-wallet", "amount": "12.50"}"#,
+            headers: ["Authorization": "Bearer \(token)"], options: options)
+        // After the API stopped: requests still in flight when wrk ended have landed by then.
         await api.stop()
+        let placedWithMoney = try await redis.llen(keys.userBets(user.id))
+        let balanceAfter = try await accounts.accounts(userID: user.id).first?.balance.cents ?? -1
 
         // 3. Settling the million-bet event.
         _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
@@ -147,16 +183,51 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let redisBusy = Double(redisMicroseconds) / 10 / Double(settleMilliseconds)
 
         // 4. The longest script call, from Redis's own slow log (everything over 1 ms is kept).
-        let names = Dictionary(uniqueKeysWithValues: Scripts.all.map { ($0.sha1, $0.name) })
-        var longest = (microseconds: 0, name: "none over 1 ms")
-        for entry in try await redis.send(RedisCommand("SLOWLOG", "GET", "-1")).array(for: "SLOWLOG") {
-            let fields = try entry.array(for: "SLOWLOG")
-            guard fields.count > 3, case .integer(let microseconds) = fields[2] else { continue }
-            let arguments = try fields[3].array(for: "SLOWLOG").compactMap(\.string)
-            if Int(microseconds) > longest.microseconds, arguments.first?.uppercased().hasPrefix("EVAL") == true {
-                longest = (Int(microseconds), arguments.count > 1 ? names[arguments[1]] ?? arguments[0] : arguments[0])
-            }
+        let longest = try await longestScriptCall(redis)
+
+        // 5. An event whose bets all carry money, a tenth the size: each winner is paid (a balance
+        // credit and a ledger entry) in the call that settles its bet.
+        let walletBets = max(1000, options.bets / 10)
+        let walletStore = AccountStore(redis: redis, keys: keys)
+        var funded: [(userID: Int, accountID: Int)] = []
+        for index in 0..<100 {
+            guard
+                case .created(let user, let account, _) = try await walletStore.register(
+                    login: "payee-\(index)", passwordHash: "x", active: true),
+                case .credited = try await walletStore.deposit(
+                    transactionID: "payee-\(index)", userID: user.id, accountID: account.id, amount: Money(cents: 1_000_000_000))
+            else { throw TestSupportError("no funded user") }
+            funded.append((user.id, account.id))
         }
+        let payees = funded
+        _ = try await CatalogueStore(redis: redis, keys: keys).create(
+            CatalogueEvent(
+                id: "bench-wallet", title: "bench", homeTeam: "A", awayTeam: "B", startsAt: 1_800_000_000_000, odds: Odds(hundredths: 185),
+                isOpen: true))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<64 {
+                group.addTask {
+                    for index in stride(from: task, to: walletBets, by: 64) {
+                        let payee = payees[index % payees.count]
+                        _ = try await store.place(
+                            eventID: "bench-wallet", amount: Money(cents: Int64(100 + index % 10_000)), userID: payee.userID,
+                            accountID: payee.accountID)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
+        let walletWorker = try await BetMakerProcesses.startWorker(redis: server, name: "bench-wallet")
+        _ = try await store.report(eventID: "bench-wallet", result: .win)
+        let walletEvent = keys.event("bench-wallet")
+        guard await eventually(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(walletEvent, "settled_at") != nil })
+        else { throw TestSupportError("the event with money was not settled") }
+        let walletTimes = try await redis.hmget(walletEvent, ["reported_at", "settled_at", "won", "paid"])
+        let walletMilliseconds = max(1, (Int(walletTimes[1] ?? "0") ?? 0) - (Int(walletTimes[0] ?? "0") ?? 0))
+        let walletRate = Double(Int(walletTimes[2] ?? "0") ?? 0) / (Double(walletMilliseconds) / 1000)
+        let walletLongest = try await longestScriptCall(redis)
+        await walletWorker.stop()
 
         print("")
         print("HTTP, wrk -t2 -c\(options.connections) -d\(options.duration)s, \(options.bets) bets stored:")
@@ -166,6 +237,11 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         print(row("POST /bench/noop (baseline)", noop))
         print(row("POST /bets", post, baseline: noop))
         print(row("GET /bets?limit=100", list, baseline: noop))
+        print(row("POST /bets with a wallet (bearer token)", walletPost, baseline: noop))
+        print("")
+        print(
+            "\(placedWithMoney) bets with money placed; the balance is the deposit less exactly their stakes: "
+                + "\(balanceAfter == 10_000_000_000 - Int64(placedWithMoney) * 1250 ? "yes" : "NO")")
         print("")
         print("| figure | value | target |")
         print("|---|---|---|")
@@ -174,6 +250,15 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
                 format: "| settlement of a %d-bet event | %.0f bets/s (%d ms, Redis busy %.0f%%) | >= 200,000 bets/s |", options.bets,
                 settleRate, settleMilliseconds, redisBusy))
         print(String(format: "| longest script call | %.2f ms (%@) | <= 10 ms |", Double(longest.microseconds) / 1000, longest.name))
+        print(
+            String(
+                format: "| settlement of a %d-bet event, every bet with money and won | %.0f bets/s (%d ms), %@ paid out | - |", walletBets,
+                walletRate, walletMilliseconds, Money(cents: Int64(walletTimes[3] ?? "0") ?? 0).description))
+        print(
+            String(
+                format: "| longest script call settling bets with money | %.2f ms (%@) | <= 10 ms |",
+                Double(walletLongest.microseconds) / 1000,
+                walletLongest.name))
         print(String(format: "| Redis memory per bet | %.0f bytes | <= 300 bytes |", bytesPerBet))
 
         // 5. The soak, on an empty Redis: API and worker together under mixed load.

@@ -1,0 +1,482 @@
+import RedisClient
+
+public enum Role: String, Sendable, CaseIterable {
+    case player
+    /// Operator and administrator: reports results, manages users and the event catalogue.
+    case admin
+}
+
+public enum UserStatus: String, Sendable, CaseIterable {
+    /// Registered; waits for the activation link to be followed.
+    case pending
+    case active
+    /// Disabled by an administrator: cannot log in, and tokens issued before stop working.
+    case disabled
+}
+
+public struct User: Sendable, Equatable {
+    public let id: Int
+    public let login: String
+    public let role: Role
+    public let status: UserStatus
+    public let createdAt: Int64
+    public let activatedAt: Int64?
+
+    public init(id: Int, login: String, role: Role, status: UserStatus, createdAt: Int64, activatedAt: Int64?) {
+        self.id = id
+        self.login = login
+        self.role = role
+        self.status = status
+        self.createdAt = createdAt
+        self.activatedAt = activatedAt
+    }
+
+    /// The user's hash fields read for a `User`, in order.
+    static let storedFields = ["login", "role", "status", "created_at", "activated_at"]
+
+    init?(id: Int, fields: [String?]) {
+        guard fields.count == Self.storedFields.count, let login = fields[0], let role = fields[1].flatMap(Role.init(rawValue:)),
+            let status = fields[2].flatMap(UserStatus.init(rawValue:)), let createdAt = fields[3].flatMap({ Int64($0) })
+        else { return nil }
+        self.init(id: id, login: login, role: role, status: status, createdAt: createdAt, activatedAt: fields[4].flatMap { Int64($0) })
+    }
+
+    public func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.field("id", id)
+        json.field("login", login)
+        json.field("role", role.rawValue)
+        json.field("active", status == .active)
+        json.field("status", status.rawValue)
+        json.field("created_at", timestamp: createdAt)
+        json.field("activated_at", timestamp: activatedAt)
+        json.endObject()
+    }
+}
+
+/// Logins: 3 to 64 characters from a safe alphabet, unique whatever their case.
+public enum Login {
+    public static let rule = "3 to 64 characters from A-Z a-z 0-9 . _ @ + -"
+
+    public static func isValid(_ text: String) -> Bool {
+        (3...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                    UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "@"), UInt8(ascii: "+"), UInt8(ascii: "-"):
+                    true
+                default:
+                    false
+                }
+            }
+    }
+
+    /// The form logins are compared in.
+    public static func normalized(_ login: String) -> String {
+        String(decoding: login.utf8.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+}
+
+/// One wallet of a user.
+public struct Account: Sendable, Equatable {
+    public let id: Int
+    public let balance: Money
+
+    public init(id: Int, balance: Money) {
+        self.id = id
+        self.balance = balance
+    }
+
+    public func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.field("id", id)
+        json.field("balance", balance.description)
+        json.endObject()
+    }
+}
+
+/// One immutable entry of a user's ledger: every change of a balance is one.
+public struct Transaction: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Money from the payment provider.
+        case deposit
+        /// A bet's stake, debited when the bet is placed.
+        case stake
+        /// A won bet's payout.
+        case payout
+    }
+
+    /// The ledger stream's entry id; it orders the ledger and tells the time.
+    public let id: String
+    public let kind: Kind
+    public let accountID: Int
+    /// Signed: a stake is negative.
+    public let amount: Money
+    /// The account's balance right after this transaction.
+    public let balance: Money
+    /// The bet of a stake or payout.
+    public let betID: String?
+    /// The payment provider's id of a deposit.
+    public let paymentID: String?
+
+    public var createdAt: Int64 { Int64(id.prefix { $0 != "-" }) ?? 0 }
+
+    init?(_ entry: StreamEntry) {
+        guard let fields = entry.fields, let kind = fields["type"].flatMap(Kind.init(rawValue:)),
+            let accountID = fields["account_id"].flatMap({ Int($0) }), let amount = fields["amount"].flatMap({ Int64($0) }),
+            let balance = fields["balance"].flatMap({ Int64($0) })
+        else { return nil }
+        self.id = entry.id
+        self.kind = kind
+        self.accountID = accountID
+        self.amount = Money(cents: amount)
+        self.balance = Money(cents: balance)
+        self.betID = fields["bet_id"]
+        self.paymentID = fields["transaction_id"]
+    }
+
+    public func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.field("id", id)
+        json.field("type", kind.rawValue)
+        json.field("account_id", accountID)
+        json.field("amount", amount.description)
+        json.field("balance_after", balance.description)
+        json.field("bet_id", betID)
+        json.field("transaction_id", paymentID)
+        json.field("created_at", timestamp: createdAt)
+        json.endObject()
+    }
+}
+
+/// A deposit from the payment provider, as first credited.
+public struct Payment: Sendable, Equatable {
+    public let transactionID: String
+    public let userID: Int
+    public let accountID: Int
+    public let amount: Money
+    /// The account's balance right after the credit.
+    public let balance: Money
+    public let ledgerEntryID: String
+    public let creditedAt: Int64
+    public let accountCreated: Bool
+
+    /// From the deposit script's reply after its outcome word.
+    init?(transactionID: String, fields: ArraySlice<String>) {
+        let values = Array(fields)
+        guard values.count == 7, let userID = Int(values[0]), let accountID = Int(values[1]), let amount = Int64(values[2]),
+            let balance = Int64(values[3]), let creditedAt = Int64(values[5])
+        else { return nil }
+        self.transactionID = transactionID
+        self.userID = userID
+        self.accountID = accountID
+        self.amount = Money(cents: amount)
+        self.balance = Money(cents: balance)
+        self.ledgerEntryID = values[4]
+        self.creditedAt = creditedAt
+        self.accountCreated = values[6] == "1"
+    }
+
+    public func write(to json: inout JSONWriter, replayed: Bool) {
+        json.beginObject()
+        json.field("transaction_id", transactionID)
+        json.field("status", "credited")
+        json.field("user_id", userID)
+        json.field("account_id", accountID)
+        json.field("amount", amount.description)
+        json.field("balance_after", balance.description)
+        json.field("account_created", accountCreated)
+        json.field("credited_at", timestamp: creditedAt)
+        json.field("replayed", replayed)
+        json.endObject()
+    }
+}
+
+/// Users, their accounts and ledgers, and payments, in Redis. Every change of money is one script
+/// that also writes the ledger entry, so a balance always equals the sum of its account's entries.
+public struct AccountStore: Sendable {
+    public let redis: RedisClient
+    public let keys: RedisKeys
+    public let activationTTL: Duration
+
+    public init(redis: RedisClient, keys: RedisKeys, activationTTL: Duration = .seconds(48 * 3600)) {
+        self.redis = redis
+        self.keys = keys
+        self.activationTTL = activationTTL
+    }
+
+    // MARK: Users
+
+    public enum RegisterOutcome: Sendable, Equatable {
+        /// `activationToken` is nil for a user created active.
+        case created(User, account: Account, activationToken: String?)
+        case loginTaken(existingUserID: Int)
+    }
+
+    /// Creates a user with a first, empty account. A user created inactive gets an activation token,
+    /// of which Redis keeps only the digest.
+    public func register(login: String, passwordHash: String, role: Role = .player, active: Bool = false) async throws -> RegisterOutcome {
+        let normalized = Login.normalized(login)
+        for _ in 0..<5 {
+            let userID = try await redis.incr(keys.userIDs)
+            let accountID = try await redis.incr(keys.accountIDs)
+            let now = currentMilliseconds()
+            let token = active ? nil : Self.randomToken()
+            var scriptKeys = [keys.logins, keys.user(userID), keys.users, keys.accounts(userID), keys.accountOwners]
+            var arguments = [
+                String(userID), normalized, login, passwordHash, role.rawValue, (active ? UserStatus.active : .pending).rawValue,
+                String(now),
+                String(accountID),
+            ]
+            if let token {
+                scriptKeys.append(keys.activation(sha256Hex(token)))
+                arguments.append(String(activationTTL.inMilliseconds))
+            }
+            let reply = try await redis.eval(Scripts.registerUser, keys: scriptKeys, arguments: arguments).strings(for: "register_user")
+            switch reply.first {
+            case "created":
+                let user = User(
+                    id: userID, login: login, role: role, status: active ? .active : .pending, createdAt: now,
+                    activatedAt: active ? now : nil)
+                return .created(user, account: Account(id: accountID, balance: Money(cents: 0)), activationToken: token)
+            case "login_taken":
+                return .loginTaken(existingUserID: reply.count > 1 ? Int(reply[1]) ?? 0 : 0)
+            case "id_taken", "account_taken":
+                // A payment created an account with this id, or a counter was reset: draw again.
+                continue
+            default:
+                throw RedisError.unexpectedReply(command: "register_user", reply: "\(reply)")
+            }
+        }
+        throw RedisError.unexpectedReply(command: "register_user", reply: "no free user or account id after five tries")
+    }
+
+    /// 32 random bytes, base64url without padding: the activation token sent to the user.
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Base64URL.encode(bytes)
+    }
+
+    /// True when a user has this login, in any case.
+    public func isLoginTaken(_ login: String) async throws -> Bool {
+        try await redis.hget(keys.logins, Login.normalized(login)) != nil
+    }
+
+    public func user(id: Int) async throws -> User? {
+        User(id: id, fields: try await redis.hmget(keys.user(id), User.storedFields))
+    }
+
+    /// The user and the bcrypt hash of their password, for logging in.
+    public func credentials(login: String) async throws -> (user: User, passwordHash: String)? {
+        guard let id = try await redis.hget(keys.logins, Login.normalized(login)).flatMap({ Int($0) }) else { return nil }
+        let fields = try await redis.hmget(keys.user(id), User.storedFields + ["password"])
+        guard let user = User(id: id, fields: Array(fields.prefix(User.storedFields.count))), let hash = fields.last ?? nil else {
+            return nil
+        }
+        return (user, hash)
+    }
+
+    public enum ActivationOutcome: Sendable, Equatable {
+        case activated(User)
+        case alreadyActive
+        case disabled
+        /// Unknown, used or expired.
+        case invalid
+    }
+
+    public func activate(token: String) async throws -> ActivationOutcome {
+        let tokenKey = keys.activation(sha256Hex(token))
+        guard let userID = try await redis.get(tokenKey).flatMap({ Int($0) }) else { return .invalid }
+        let reply = try await redis.eval(
+            Scripts.activateUser, keys: [tokenKey, keys.user(userID)], arguments: [String(userID), String(currentMilliseconds())]
+        ).strings(for: "activate_user")
+        switch reply.first {
+        case "activated":
+            guard let user = try await user(id: userID) else { return .invalid }
+            return .activated(user)
+        case "already_active": return .alreadyActive
+        case "disabled": return .disabled
+        case "invalid": return .invalid
+        default: throw RedisError.unexpectedReply(command: "activate_user", reply: "\(reply)")
+        }
+    }
+
+    /// Enables or disables a user; nil when there is no such user.
+    public func setActive(userID: Int, _ active: Bool) async throws -> User? {
+        let reply = try await redis.eval(
+            Scripts.setUserActive, keys: [keys.user(userID)], arguments: [active ? "1" : "0", String(currentMilliseconds())]
+        ).strings(for: "set_user_active")
+        guard reply.first == "updated" else { return nil }
+        return try await user(id: userID)
+    }
+
+    /// Users by id, `limit` at most, after user `cursor`; with their accounts.
+    public func users(limit: Int, after cursor: Int?) async throws -> (users: [(User, [Account])], nextCursor: Int?) {
+        let ids = try await redis.zrangeByScore(
+            keys.users, min: cursor.map { .exclusive(Double($0)) } ?? .negativeInfinity, max: .positiveInfinity, limit: (0, limit + 1)
+        ).compactMap { Int($0.member) }
+        let page = Array(ids.prefix(limit))
+        var commands: [RedisCommand] = []
+        for id in page {
+            commands.append(RedisCommand("HMGET", arguments: [keys.user(id)] + User.storedFields))
+            commands.append(RedisCommand("HGETALL", keys.accounts(id)))
+        }
+        let replies = try await redis.pipeline(commands)
+        var users: [(User, [Account])] = []
+        for (index, id) in page.enumerated() {
+            guard let user = User(id: id, fields: try replies[2 * index].get().optionalStrings(for: "HMGET")) else { continue }
+            users.append((user, Self.accounts(try replies[2 * index + 1].get().stringMap(for: "HGETALL"))))
+        }
+        return (users, ids.count > limit ? page.last : nil)
+    }
+
+    // MARK: Accounts and the ledger
+
+    /// The user's accounts, by id.
+    public func accounts(userID: Int) async throws -> [Account] {
+        Self.accounts(try await redis.hgetall(keys.accounts(userID)))
+    }
+
+    static func accounts(_ balances: [String: String]) -> [Account] {
+        balances.compactMap { id, balance in
+            guard let id = Int(id), let cents = Int64(balance) else { return nil }
+            return Account(id: id, balance: Money(cents: cents))
+        }.sorted { $0.id < $1.id }
+    }
+
+    public static func isValidLedgerCursor(_ cursor: String) -> Bool {
+        let parts = cursor.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.count <= 20 && UInt64($0) != nil }
+    }
+
+    /// The user's transactions newest first, of one account or all, `limit` at most, older than
+    /// `cursor` (an entry id). For one account, at most `BetStore.maximumWindows` windows are read,
+    /// so the page may be short while its cursor goes on.
+    public func transactions(
+        userID: Int, accountID: Int? = nil, limit: Int, before cursor: String?
+    ) async throws -> (transactions: [Transaction], nextCursor: String?) {
+        var end = cursor.map { "(" + $0 } ?? "+"
+        var found: [Transaction] = []
+        var next: String?
+        for _ in 0..<BetStore.maximumWindows {
+            let entries = try await redis.xrevrange(keys.ledger(userID), end: end, count: limit - found.count + 1)
+            let window = entries.prefix(limit - found.count)
+            found += window.compactMap(Transaction.init).filter { accountID == nil || $0.accountID == accountID }
+            next = entries.count > window.count ? window.last?.id : nil
+            guard let last = next, found.count < limit else { break }
+            end = "(" + last
+        }
+        return (found, next)
+    }
+
+    // MARK: Payments
+
+    public enum DepositOutcome: Sendable, Equatable {
+        case credited(Payment)
+        /// This transaction id was credited before, with the same user, account and amount.
+        case replayed(Payment)
+        /// This transaction id was credited before with another user, account or amount.
+        case conflict(Payment)
+        case noSuchUser
+        case foreignAccount
+    }
+
+    public func deposit(transactionID: String, userID: Int, accountID: Int, amount: Money) async throws -> DepositOutcome {
+        let reply = try await redis.eval(
+            Scripts.deposit,
+            keys: [
+                keys.payment(transactionID), keys.accountOwners, keys.user(userID), keys.accounts(userID), keys.ledger(userID),
+                keys.accountIDs,
+            ],
+            arguments: [transactionID, String(userID), String(accountID), String(amount.cents), String(currentMilliseconds())]
+        ).strings(for: "deposit")
+        func payment() throws -> Payment {
+            guard let payment = Payment(transactionID: transactionID, fields: reply.dropFirst()) else {
+                throw RedisError.unexpectedReply(command: "deposit", reply: "\(reply)")
+            }
+            return payment
+        }
+        switch reply.first {
+        case "credited": return .credited(try payment())
+        case "replayed": return .replayed(try payment())
+        case "conflict": return .conflict(try payment())
+        case "no_user": return .noSuchUser
+        case "foreign_account": return .foreignAccount
+        default: throw RedisError.unexpectedReply(command: "deposit", reply: "\(reply)")
+        }
+    }
+
+    // MARK: Failed logins
+
+    /// Failed logins of `login` in the current window, and how long the window has left.
+    public func failedLogins(_ login: String) async throws -> (count: Int, lockedFor: Duration?) {
+        let key = keys.failedLogins(Login.normalized(login))
+        let replies = try await redis.pipeline([RedisCommand("GET", key), RedisCommand("PTTL", key)])
+        let count = try replies[0].get().optionalString(for: "GET").flatMap { Int($0) } ?? 0
+        let milliseconds = try replies[1].get().int(for: "PTTL")
+        return (count, milliseconds > 0 ? .milliseconds(milliseconds) : nil)
+    }
+
+    /// Counts one more failure; the count expires `window` after the first.
+    @discardableResult
+    public func noteFailedLogin(_ login: String, window: Duration) async throws -> Int {
+        try await redis.eval(
+            Scripts.noteFailedLogin, keys: [keys.failedLogins(Login.normalized(login))], arguments: [String(window.inMilliseconds)]
+        ).int(for: "note_failed_login")
+    }
+
+    public func clearFailedLogins(_ login: String) async throws {
+        _ = try await redis.del([keys.failedLogins(Login.normalized(login))])
+    }
+}
+
+/// Base64 with the URL alphabet and no padding (RFC 4648, section 5).
+public enum Base64URL {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var output: [UInt8] = []
+        output.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var index = 0
+        while index < bytes.count {
+            let chunk = bytes[index..<min(index + 3, bytes.count)]
+            var value = UInt32(0)
+            for (offset, byte) in chunk.enumerated() { value |= UInt32(byte) << (16 - 8 * offset) }
+            for position in 0...chunk.count { output.append(alphabet[Int(value >> (18 - 6 * position) & 63)]) }
+            index += 3
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}
+
+extension Base64URL {
+    /// Decodes base64url with or without padding; nil for anything else.
+    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+        var values: [UInt8] = []
+        values.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): values.append(byte - UInt8(ascii: "A"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): values.append(byte - UInt8(ascii: "a") + 26)
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): values.append(byte - UInt8(ascii: "0") + 52)
+            case UInt8(ascii: "-"): values.append(62)
+            case UInt8(ascii: "_"): values.append(63)
+            case UInt8(ascii: "="): continue
+            default: return nil
+            }
+        }
+        guard values.count % 4 != 1 else { return nil }
+        var output: [UInt8] = []
+        output.reserveCapacity(values.count * 3 / 4)
+        var index = 0
+        while index < values.count {
+            let chunk = values[index..<min(index + 4, values.count)]
+            var value = UInt32(0)
+            for (offset, digit) in chunk.enumerated() { value |= UInt32(digit) << (18 - 6 * offset) }
+            for position in 0..<(chunk.count - 1) { output.append(UInt8(truncatingIfNeeded: value >> (16 - 8 * position))) }
+            index += 4
+        }
+        return output
+    }
+}

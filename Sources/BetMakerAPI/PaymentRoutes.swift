@@ -1,0 +1,98 @@
+import BetMaker
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// `POST /payment/webhook`: deposits from the payment provider, signed with a shared secret.
+///
+/// The signature is the hex SHA-256 of the values of `account_id`, `amount`, `transaction_id` and
+/// `user_id` (keys in alphabetical order), each as the text sent, followed by the secret. It is
+/// compared in constant time. A transaction id is credited once, however often it is delivered.
+struct PaymentRoutes {
+    let accounts: AccountStore
+    let secret: String?
+    let maximumBodyBytes: Int
+    let maximumDeposit: Money
+
+    func register(on router: Router<APIRequestContext>) {
+        router.post("/payment/webhook", use: webhook)
+    }
+
+    static let fields = ["transaction_id", "user_id", "account_id", "amount", "signature"]
+
+    @Sendable func webhook(_ request: Request, context: APIRequestContext) async throws -> Response {
+        guard let secret else {
+            // No Retry-After: this lasts until an operator configures the secret.
+            throw Problem(
+                .serviceUnavailable, "payments-not-configured", title: "Payments are not configured",
+                detail: "This server has no PAYMENT_WEBHOOK_SECRET, so it cannot check deliveries; nothing was credited.")
+        }
+        var errors: [Problem.FieldError] = []
+        let fields = try Input.object(try await Input.json(request, limit: maximumBodyBytes), allowed: Self.fields, errors: &errors)
+        let transactionID = Input.text(fields["transaction_id"], field: "transaction_id", maximumLength: 128).collect(into: &errors)
+        if let transactionID, !EventID.isValid(transactionID) { errors.append(.init("transaction_id", "must be \(EventID.rule)")) }
+        let user = Input.identifier(fields["user_id"], field: "user_id").collect(into: &errors)
+        let account = Input.identifier(fields["account_id"], field: "account_id").collect(into: &errors)
+        // The amount's text as sent is what the provider signed.
+        let amountText = try? Input.numberText(fields["amount"], field: "amount", expected: "").get()
+        let amount = Input.stake(fields["amount"], maximum: maximumDeposit).collect(into: &errors)
+        let signature = Input.text(fields["signature"], field: "signature", maximumLength: 64).collect(into: &errors)
+        if let signature, signature.utf8.count != 64 || !signature.utf8.allSatisfy(Self.isHexDigit) {
+            errors.append(.init("signature", "must be 64 hexadecimal digits (a SHA-256)"))
+        }
+        guard let transactionID, let user, let account, let amount, let amountText, let signature, errors.isEmpty else {
+            throw Problem.validation(errors)
+        }
+        let expected = Self.signature(
+            accountID: account.text, amount: amountText, transactionID: transactionID, userID: user.text, secret: secret)
+        guard Self.constantTimeEquals(Array(signature.lowercased().utf8), Array(expected.utf8)) else {
+            context.logger.warning("Payment webhook with a bad signature", metadata: ["transaction_id": "\(transactionID)"])
+            throw Problem(
+                .badRequest, "invalid-signature", title: "The signature does not match",
+                detail:
+                    "The signature is not the SHA-256 of account_id, amount, transaction_id, user_id and the shared secret; nothing was credited."
+            )
+        }
+        switch try await accounts.deposit(transactionID: transactionID, userID: user.value, accountID: account.value, amount: amount) {
+        case .credited(let payment):
+            context.logger.info(
+                "Payment credited",
+                metadata: [
+                    "transaction_id": "\(transactionID)", "user_id": "\(user.value)", "account_id": "\(account.value)",
+                    "amount": "\(amount)",
+                ])
+            return .json { payment.write(to: &$0, replayed: false) }
+        case .replayed(let payment):
+            return .json { payment.write(to: &$0, replayed: true) }
+        case .conflict(let payment):
+            throw Problem.conflict(
+                "transaction-conflict", title: "The transaction was credited with other values",
+                detail:
+                    "Transaction \(transactionID) was credited as \(payment.amount) to account \(payment.accountID) of user \(payment.userID); this delivery differs and changed nothing."
+            )
+        case .noSuchUser:
+            throw Problem.validation("user_id", "is not a user of this service")
+        case .foreignAccount:
+            throw Problem.conflict(
+                "account-owned-by-another-user", title: "The account belongs to another user",
+                detail: "Account \(account.value) is not user \(user.value)'s; nothing was credited.")
+        }
+    }
+
+    /// The provider's signature: hex SHA-256 of the values in key order, then the secret.
+    static func signature(accountID: String, amount: String, transactionID: String, userID: String, secret: String) -> String {
+        sha256Hex(accountID + amount + transactionID + userID + secret)
+    }
+
+    /// Equal length and bytes, in a time that does not depend on where they differ.
+    static func constantTimeEquals(_ left: [UInt8], _ right: [UInt8]) -> Bool {
+        guard left.count == right.count else { return false }
+        var difference: UInt8 = 0
+        for index in left.indices { difference |= left[index] ^ right[index] }
+        return difference == 0
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20)
+    }
+}

@@ -1,0 +1,77 @@
+import BetMaker
+import RedisClient
+
+/// Demo data for a fresh installation: an administrator, a player with an account and a deposit, and
+/// a few open catalogue events. Idempotent: what exists is left as it is (passwords included), the
+/// deposit has a fixed transaction id, and the events fixed ids.
+public enum Seed {
+    public struct Logins: Sendable {
+        public var adminLogin = "admin"
+        public var adminPassword = "admin-password"
+        public var playerLogin = "demo"
+        public var playerPassword = "demo-password"
+
+        public init() {}
+    }
+
+    public static let demoDeposit = Money(cents: 100_000)
+    public static let depositTransactionID = "seed-demo-deposit"
+
+    /// Runs the seed; `report` gets one line per thing made or found.
+    public static func run(
+        settings: Settings, redis: RedisClient, logins: Logins = Logins(), now: Int64 = currentMilliseconds(),
+        report: (String) -> Void
+    ) async throws {
+        let accounts = AccountStore(redis: redis, keys: settings.keys, activationTTL: settings.activationTTL)
+        let passwords = try await Passwords(cost: settings.bcryptCost)
+
+        func user(_ login: String, _ password: String, role: Role) async throws -> Int {
+            if try await accounts.isLoginTaken(login), let existing = try await accounts.credentials(login: login) {
+                report("\(role.rawValue) \(login): exists (user \(existing.user.id), \(existing.user.status.rawValue); password unchanged)")
+                return existing.user.id
+            }
+            switch try await accounts.register(login: login, passwordHash: try await passwords.hash(password), role: role, active: true) {
+            case .created(let user, let account, _):
+                report("\(role.rawValue) \(login): created (user \(user.id), account \(account.id)), password \(password)")
+                return user.id
+            case .loginTaken(let id):
+                report("\(role.rawValue) \(login): exists (user \(id); password unchanged)")
+                return id
+            }
+        }
+        _ = try await user(logins.adminLogin, logins.adminPassword, role: .admin)
+        let playerID = try await user(logins.playerLogin, logins.playerPassword, role: .player)
+
+        if let account = try await accounts.accounts(userID: playerID).first {
+            switch try await accounts.deposit(
+                transactionID: depositTransactionID, userID: playerID, accountID: account.id, amount: demoDeposit)
+            {
+            case .credited(let payment): report("deposit of \(payment.amount) to account \(account.id): credited")
+            case .replayed, .conflict: report("deposit \(depositTransactionID): credited before")
+            case .noSuchUser, .foreignAccount: report("deposit \(depositTransactionID): refused")
+            }
+        }
+
+        let catalogue = CatalogueStore(redis: redis, keys: settings.keys)
+        let day: Int64 = 86_400_000
+        let events = [
+            CatalogueEvent(
+                id: "demo-derby", title: "City Derby", homeTeam: "Reds", awayTeam: "Blues", startsAt: now + day,
+                odds: Odds(hundredths: 185),
+                isOpen: true),
+            CatalogueEvent(
+                id: "demo-cup-final", title: "Cup Final", homeTeam: "Lions", awayTeam: "Eagles", startsAt: now + 2 * day,
+                odds: Odds(hundredths: 240), isOpen: true),
+            CatalogueEvent(
+                id: "demo-friendly", title: "Summer Friendly", homeTeam: "Harbour FC", awayTeam: "Hill United", startsAt: now + 3 * day,
+                odds: Odds(hundredths: 130), isOpen: true),
+        ]
+        for event in events {
+            switch try await catalogue.create(event) {
+            case .created: report("event \(event.id): created (odds \(event.odds))")
+            case .exists: report("event \(event.id): exists")
+            case .closed(let result): report("event \(event.id): has its result (\(result.rawValue))")
+            }
+        }
+    }
+}

@@ -1,0 +1,389 @@
+import BetMaker
+import BetMakerAPI
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import RedisClient
+import TestSupport
+import Testing
+
+/// Accounts, tokens, payments and administration through the API's router, against a real Redis.
+@Suite struct AuthAPITests {
+    static let password = "correct horse battery"
+
+    /// An active user made through the store (no activation round trip), and a token from `POST /auth`.
+    static func user(
+        _ login: String, role: Role = .player, redis: RedisClient, client: some TestClientProtocol
+    ) async throws -> (userID: Int, accountID: Int, token: String) {
+        let accounts = AccountStore(redis: redis, keys: RedisKeys(prefix: "t:"))
+        let hash = try await Passwords(cost: 10).hash(password)
+        guard
+            case .created(let user, let account, _) = try await accounts.register(
+                login: login, passwordHash: hash, role: role, active: true)
+        else { throw TestSupportError("\(login) not registered") }
+        let response = try await client.postJSON("/auth", #"{"login": "\#(login)", "password": "\#(password)"}"#)
+        guard response.status == .ok, let token = response["access_token"]?.string else {
+            throw TestSupportError("no token for \(login): \(response.status) \(response.text)")
+        }
+        return (user.id, account.id, token)
+    }
+
+    static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+
+    static func deposit(_ cents: Int64, to user: (userID: Int, accountID: Int, token: String), redis: RedisClient) async throws {
+        let accounts = AccountStore(redis: redis, keys: RedisKeys(prefix: "t:"))
+        _ = try await accounts.deposit(
+            transactionID: "deposit-\(user.userID)-\(cents)", userID: user.userID, accountID: user.accountID, amount: Money(cents: cents))
+    }
+
+    static func openEvent(_ id: String, admin: String, client: some TestClientProtocol) async throws {
+        let created = try await client.postJSON(
+            "/admin/events",
+            #"{"id": "\#(id)", "title": "Derby", "home_team": "Reds", "away_team": "Blues", "starts_at": "2030-01-01T18:00:00Z", "odds": "1.85"}"#,
+            headers: bearer(admin))
+        #expect(created.status == .created, "\(created.text)")
+    }
+
+    // MARK: Registration and logging in
+
+    @Test func registerActivateAndLogIn() async throws {
+        try await withAPI { client, _, _ in
+            let registered = try await client.postJSON("/users", #"{"login": "Alice", "password": "\#(Self.password)"}"#)
+            #expect(registered.status == .created, "\(registered.text)")
+            guard case .object(let user)? = registered["user"], case .string(let link)? = registered["activation_url"] else {
+                Issue.record("no user or activation_url: \(registered.text)")
+                return
+            }
+            #expect(user.first { $0.key == "active" }?.value == .bool(false))
+            #expect(!registered.text.contains("password"))
+            let login = #"{"login": "alice", "password": "\#(Self.password)"}"#
+            let early = try await client.postJSON("/auth", login)
+            #expect(early.status == .forbidden && early["type"]?.string == "/problems/account-not-activated")
+
+            #expect(link.hasPrefix("http://127.0.0.1:8080/users/activate/"))
+            let path = String(link.dropFirst("http://127.0.0.1:8080".count))
+            let activated = try await client.get(path)
+            #expect(activated.status == .ok, "\(activated.text)")
+            #expect(try await client.get(path).status == .notFound, "an activation link works once")
+
+            let loggedIn = try await client.postJSON("/auth", login)
+            #expect(loggedIn.status == .ok)
+            #expect(loggedIn["token_type"]?.string == "bearer" && loggedIn["expires_in"] == .number("3600"))
+            #expect(loggedIn.headers[.cacheControl] == "no-store")
+            let token = try #require(loggedIn["access_token"]?.string)
+            let me = try await client.get("/users/me", headers: Self.bearer(token))
+            #expect(me.status == .ok, "\(me.text)")
+            #expect(me.text.contains(#""login":"Alice""#) && me.text.contains(#""balance":"0.00""#))
+
+            let duplicate = try await client.postJSON("/users", #"{"login": "ALICE", "password": "another password"}"#)
+            #expect(duplicate.status == .conflict && duplicate["type"]?.string == "/problems/login-taken")
+        }
+    }
+
+    @Test func registrationRefusesBadInputAndFieldsNobodyMaySet() async throws {
+        try await withAPI { client, _, redis in
+            for (body, fields) in [
+                (#"{"login": "al", "password": "long enough"}"#, ["login"]),
+                (#"{"login": "a b c", "password": "long enough"}"#, ["login"]),
+                (#"{"login": "alice", "password": "short"}"#, ["password"]),
+                (#"{"login": "alice", "password": "\#(String(repeating: "x", count: 73))"}"#, ["password"]),
+                (#"{"login": "alice", "password": "long enough", "role": "admin"}"#, ["role"]),
+                (#"{"login": "alice", "password": "long enough", "active": true, "balance": "100"}"#, ["active", "balance"]),
+            ] {
+                let response = try await client.postJSON("/users", body)
+                #expect(response.status == .unprocessableContent, "\(body)")
+                #expect(Set(response.problemFields) == Set(fields), "\(body): \(response.text)")
+            }
+            #expect(try await redis.exists([RedisKeys(prefix: "t:").logins]) == 0)
+        }
+    }
+
+    @Test func wrongPasswordsAndUnknownLoginsGetTheSameAnswerAndALoginLocksAfterTooMany() async throws {
+        try await withAPI(configure: { $0.loginMaxFailures = 3 }) { client, _, redis in
+            _ = try await Self.user("alice", redis: redis, client: client)
+            let wrong = try await client.postJSON("/auth", #"{"login": "alice", "password": "not the password"}"#)
+            let unknown = try await client.postJSON("/auth", #"{"login": "nobody", "password": "not the password"}"#)
+            #expect(wrong.status == .unauthorized && unknown.status == .unauthorized)
+            #expect(wrong["detail"] == unknown["detail"] && wrong["type"] == unknown["type"])
+            _ = try await client.postJSON("/auth", #"{"login": "alice", "password": "not the password"}"#)
+            _ = try await client.postJSON("/auth", #"{"login": "ALICE", "password": "not the password"}"#)
+            let locked = try await client.postJSON("/auth", #"{"login": "alice", "password": "\#(Self.password)"}"#)
+            #expect(locked.status == .tooManyRequests, "\(locked.text)")
+            // The time left of the lock, at most the whole lockout.
+            #expect(locked.headers[.retryAfter].flatMap { Int($0) }.map { (1...900).contains($0) } == true)
+        }
+    }
+
+    @Test func theWebUIsCookieIsHttpOnlySecureStrictAndAccepted() async throws {
+        try await withAPI { client, _, redis in
+            _ = try await Self.user("alice", redis: redis, client: client)
+            let response = try await client.postJSON("/auth?cookie=true", #"{"login": "alice", "password": "\#(Self.password)"}"#)
+            #expect(response.status == .ok)
+            #expect(response["access_token"] == nil, "scripts must not see the token")
+            let cookie = try #require(response.headers[.setCookie])
+            for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age=3600"] {
+                #expect(cookie.contains(attribute), "\(cookie)")
+            }
+            let value = String(cookie.prefix { $0 != ";" })
+            #expect(try await client.get("/users/me", headers: [.cookie: "other=1; \(value)"]).status == .ok)
+            let loggedOut = try await client.execute(uri: "/auth", method: .delete)
+            #expect(loggedOut.status == .noContent && loggedOut.headers[.setCookie]?.contains("Max-Age=0") == true)
+        }
+    }
+
+    // MARK: Tokens
+
+    /// base64url of a JSON text, for hand-made tokens.
+    static func segment(_ json: String) -> String { Base64URL.encode(Array(json.utf8)) }
+
+    static func signed(header: String, claims: String, secret: String, sha512: Bool = false) -> String {
+        let input = segment(header) + "." + segment(claims)
+        let key = SymmetricKey(data: Array(secret.utf8))
+        let signature: [UInt8] =
+            sha512
+            ? Array(HMAC<SHA512>.authenticationCode(for: Array(input.utf8), using: key))
+            : Array(HMAC<SHA256>.authenticationCode(for: Array(input.utf8), using: key))
+        return input + "." + Base64URL.encode(signature)
+    }
+
+    @Test func forgedExpiredAndMalformedTokensAreRefused() async throws {
+        try await withAPI { client, _, redis in
+            let alice = try await Self.user("alice", redis: redis, client: client)
+            let now = Int(currentMilliseconds() / 1000)
+            let claims = #"{"sub":"\#(alice.userID)","iat":\#(now),"exp":\#(now + 600)}"#
+            let secret = BetMakerProcesses.testJWTSecret
+            #expect(
+                try await client.get(
+                    "/users/me", headers: Self.bearer(Self.signed(header: #"{"alg":"HS256","typ":"JWT"}"#, claims: claims, secret: secret))
+                ).status == .ok, "the hand-made token is right")
+            let refused: [(String, String)] = [
+                ("alg none", Self.segment(#"{"alg":"none","typ":"JWT"}"#) + "." + Self.segment(claims) + "."),
+                ("wrong key", Self.signed(header: #"{"alg":"HS256"}"#, claims: claims, secret: "another secret of thirty-two bytes!!")),
+                ("HS512", Self.signed(header: #"{"alg":"HS512"}"#, claims: claims, secret: secret, sha512: true)),
+                (
+                    "expired",
+                    Self.signed(
+                        header: #"{"alg":"HS256"}"#, claims: #"{"sub":"\#(alice.userID)","iat":\#(now - 7200),"exp":\#(now - 3600)}"#,
+                        secret: secret)
+                ),
+                ("no exp", Self.signed(header: #"{"alg":"HS256"}"#, claims: #"{"sub":"\#(alice.userID)","iat":\#(now)}"#, secret: secret)),
+                ("no sub", Self.signed(header: #"{"alg":"HS256"}"#, claims: #"{"iat":\#(now),"exp":\#(now + 600)}"#, secret: secret)),
+                (
+                    "unknown user",
+                    Self.signed(header: #"{"alg":"HS256"}"#, claims: #"{"sub":"999","iat":\#(now),"exp":\#(now + 600)}"#, secret: secret)
+                ),
+                ("garbage", "not.a.token"),
+                ("tampered", alice.token.dropLast(2) + "AA"),
+            ]
+            for (name, token) in refused {
+                let response = try await client.get("/users/me", headers: Self.bearer(token))
+                #expect(response.status == .unauthorized, "\(name): \(response.text)")
+                #expect(response.headers[.wwwAuthenticate] == #"Bearer error="invalid_token""#, "\(name)")
+                // A bad token is refused even where anonymous calls are welcome.
+                #expect(try await client.get("/bets", headers: Self.bearer(token)).status == .unauthorized, "\(name)")
+            }
+            #expect(try await client.get("/users/me", headers: [.authorization: "Basic YWxpY2U6eA=="]).status == .unauthorized)
+            #expect(try await client.get("/users/me").status == .unauthorized)
+            // Routes that do not care who calls ignore credentials: a stale cookie never locks anybody
+            // out of logging in again, and health checks and the webhook work whatever a client sends.
+            let stale: HTTPFields = [.cookie: "betmaker_token=expired.token.here", .authorization: "Bearer nonsense"]
+            #expect(try await client.get("/health/live", headers: stale).status == .ok)
+            #expect(try await client.get("/events", headers: stale).status == .ok)
+            let login = try await client.postJSON("/auth", #"{"login": "alice", "password": "\#(Self.password)"}"#, headers: stale)
+            #expect(login.status == .ok)
+            #expect(try await client.execute(uri: "/auth", method: .delete, headers: stale).status == .noContent)
+        }
+    }
+
+    @Test func disablingAUserEndsTheirTokensAtOnce() async throws {
+        try await withAPI { client, _, redis in
+            let admin = try await Self.user("root", role: .admin, redis: redis, client: client)
+            let alice = try await Self.user("alice", redis: redis, client: client)
+            #expect(try await client.get("/users/me", headers: Self.bearer(alice.token)).status == .ok)
+            let disabled = try await client.execute(
+                uri: "/admin/users/\(alice.userID)", method: .patch, headers: Self.bearer(admin.token) + [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"active": false}"#))
+            #expect(disabled.status == .ok, "\(disabled.text)")
+            let refused = try await client.get("/users/me", headers: Self.bearer(alice.token))
+            #expect(refused.status == .forbidden && refused["type"]?.string == "/problems/account-disabled")
+            let login = try await client.postJSON("/auth", #"{"login": "alice", "password": "\#(Self.password)"}"#)
+            #expect(login.status == .forbidden)
+            // An administrator cannot lock themselves out.
+            let selfDisable = try await client.execute(
+                uri: "/admin/users/\(admin.userID)", method: .patch, headers: Self.bearer(admin.token) + [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"active": false}"#))
+            #expect(selfDisable.status == .conflict)
+        }
+    }
+
+    // MARK: Who sees what
+
+    @Test func oneUserCannotSeeAnothersBetsAccountsOrTransactions() async throws {
+        try await withAPI { client, _, redis in
+            let admin = try await Self.user("root", role: .admin, redis: redis, client: client)
+            let alice = try await Self.user("alice", redis: redis, client: client)
+            let bob = try await Self.user("bob", redis: redis, client: client)
+            try await Self.deposit(10_000, to: alice, redis: redis)
+            try await Self.openEvent("derby", admin: admin.token, client: client)
+            let placed = try await client.postJSON("/bets", #"{"event_id": "derby", "amount": "10.00"}"#, headers: Self.bearer(alice.token))
+            #expect(placed.status == .created, "\(placed.text)")
+            let id = try #require(placed["id"]?.string)
+            #expect(placed["payout"]?.string == "18.50" && placed["odds"]?.string == "1.85")
+
+            #expect(try await client.get("/bets/\(id)", headers: Self.bearer(alice.token)).status == .ok)
+            #expect(try await client.get("/bets/\(id)", headers: Self.bearer(admin.token)).status == .ok)
+            for headers in [Self.bearer(bob.token), [:]] {
+                #expect(try await client.get("/bets/\(id)", headers: headers).status == .notFound)
+                #expect(try await client.get("/bets", headers: headers).text == "[]")
+                #expect(try await client.get("/bets?event_id=derby", headers: headers).text == "[]")
+            }
+            #expect(try await client.get("/accounts/\(alice.accountID)", headers: Self.bearer(bob.token)).status == .notFound)
+            #expect(try await client.get("/accounts/\(alice.accountID)", headers: Self.bearer(alice.token)).status == .ok)
+            let bobsView = try await client.get("/users/me", headers: Self.bearer(bob.token))
+            #expect(!bobsView.text.contains(id) && !bobsView.text.contains("\"deposit\""))
+            // Nor bet from another's account.
+            let theft = try await client.postJSON(
+                "/bets", #"{"event_id": "derby", "amount": "1.00", "account_id": \#(alice.accountID)}"#, headers: Self.bearer(bob.token))
+            #expect(theft.status == .unprocessableContent && theft.problemFields == ["account_id"])
+        }
+    }
+
+    @Test func noBodyCanSetBalanceRoleActiveOrOdds() async throws {
+        try await withAPI { client, _, redis in
+            let admin = try await Self.user("root", role: .admin, redis: redis, client: client)
+            let alice = try await Self.user("alice", redis: redis, client: client)
+            try await Self.deposit(10_000, to: alice, redis: redis)
+            try await Self.openEvent("derby", admin: admin.token, client: client)
+            let bet = try await client.postJSON(
+                "/bets", #"{"event_id": "derby", "amount": "1.00", "odds": "100.00", "status": "won"}"#, headers: Self.bearer(alice.token))
+            #expect(bet.status == .unprocessableContent && Set(bet.problemFields) == ["odds", "status"])
+            let patch = try await client.execute(
+                uri: "/admin/users/\(alice.userID)", method: .patch, headers: Self.bearer(admin.token) + [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"active": true, "role": "admin", "balance": "1000000"}"#))
+            #expect(patch.status == .unprocessableContent && Set(patch.problemFields) == ["role", "balance"])
+            // Players are not administrators.
+            let notAdmin = try await client.postJSON(
+                "/admin/events",
+                #"{"id": "x", "title": "t", "home_team": "a", "away_team": "b", "starts_at": "2030-01-01T00:00:00Z", "odds": 2}"#,
+                headers: Self.bearer(alice.token))
+            #expect(notAdmin.status == .forbidden)
+            #expect(try await client.get("/admin/users", headers: Self.bearer(alice.token)).status == .forbidden)
+            #expect(try await client.get("/admin/users").status == .unauthorized)
+            let me = try await client.get("/users/me", headers: Self.bearer(alice.token))
+            #expect(me.text.contains(#""balance":"100.00""#) && me.text.contains(#""role":"player""#))
+        }
+    }
+
+    // MARK: Bets with money
+
+    @Test func aBetWithMoneyNeedsFundsAnOpenCatalogueEventAndAnsersWithTheBalance() async throws {
+        try await withAPI { client, _, redis in
+            let admin = try await Self.user("root", role: .admin, redis: redis, client: client)
+            let alice = try await Self.user("alice", redis: redis, client: client)
+            try await Self.deposit(2000, to: alice, redis: redis)
+            try await Self.openEvent("derby", admin: admin.token, client: client)
+            let poor = try await client.postJSON("/bets", #"{"event_id": "derby", "amount": "20.01"}"#, headers: Self.bearer(alice.token))
+            #expect(poor.status == .conflict && poor["type"]?.string == "/problems/insufficient-funds")
+            #expect(poor["balance"]?.string == "20.00" && poor["stake"]?.string == "20.01")
+            let unknown = try await client.postJSON(
+                "/bets", #"{"event_id": "elsewhere", "amount": "1"}"#, headers: Self.bearer(alice.token))
+            #expect(unknown.status == .unprocessableContent && unknown.problemFields == ["event_id"])
+            let closing = try await client.execute(
+                uri: "/admin/events/derby", method: .patch, headers: Self.bearer(admin.token) + [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"open": false}"#))
+            #expect(closing.status == .ok && closing["open"] == .bool(false))
+            #expect(try await client.get("/events").text == "[]")
+            let shut = try await client.postJSON("/bets", #"{"event_id": "derby", "amount": "1"}"#, headers: Self.bearer(alice.token))
+            #expect(shut.status == .conflict && shut["type"]?.string == "/problems/event-not-open")
+            // Anonymous callers cannot name an account.
+            let anonymous = try await client.postJSON("/bets", #"{"event_id": "derby", "amount": "1", "account_id": 1}"#)
+            #expect(anonymous.status == .unprocessableContent && anonymous.problemFields == ["account_id"])
+            #expect(try await client.get("/users/me", headers: Self.bearer(alice.token)).text.contains(#""balance":"20.00""#))
+        }
+    }
+
+    @Test func anonymousBetsCanBeTurnedOff() async throws {
+        try await withAPI(configure: { $0.anonymousBets = false }) { client, _, _ in
+            let response = try await client.postJSON("/bets", #"{"event_id": "e", "amount": "1"}"#)
+            #expect(response.status == .unauthorized && response.headers[.wwwAuthenticate] == "Bearer")
+        }
+    }
+
+    // MARK: Results
+
+    @Test func withAResultsKeyReportingNeedsAnOperatorOrTheKey() async throws {
+        try await withAPI(configure: { $0.resultsAPIKey = "feed-key" }) { client, _, redis in
+            let admin = try await Self.user("root", role: .admin, redis: redis, client: client)
+            let alice = try await Self.user("alice", redis: redis, client: client)
+            func report(_ event: String, _ headers: HTTPFields) async throws -> TestResponse {
+                try await client.execute(
+                    uri: "/events/\(event)", method: .put, headers: headers + [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"status": "WIN"}"#))
+            }
+            #expect(try await report("a", [:]).status == .unauthorized)
+            #expect(try await report("a", [.init("X-API-Key")!: "wrong"]).status == .unauthorized)
+            #expect(try await report("a", Self.bearer(alice.token)).status == .forbidden)
+            #expect(try await report("a", Self.bearer(admin.token)).status == .accepted)
+            #expect(try await report("b", [.init("X-API-Key")!: "feed-key"]).status == .accepted)
+        }
+    }
+
+    // MARK: The payment webhook
+
+    @Test func theWebhookChecksTheSignatureOfTheBriefsKnownVectorAndCreditsOnce() async throws {
+        try await withAPI(configure: { $0.paymentWebhookSecret = Settings.publicTestWebhookSecret }) { client, _, redis in
+            // The first user gets user id 1 and account id 1, as in the brief's example.
+            let first = try await Self.user("alice", redis: redis, client: client)
+            #expect(first.userID == 1 && first.accountID == 1)
+            let body =
+                #"{"transaction_id": "5eae174f-7cd0-472c-bd36-35660f00132b", "user_id": 1, "account_id": 1, "amount": 100, "signature": "7b47e41efe564a062029da3367bde8844bea0fb049f894687cee5d57f2858bc8"}"#
+            let credited = try await client.postJSON("/payment/webhook", body)
+            #expect(credited.status == .ok, "\(credited.text)")
+            #expect(credited["balance_after"]?.string == "100.00" && credited["replayed"] == .bool(false))
+            let again = try await client.postJSON("/payment/webhook", body)
+            #expect(again.status == .ok && again["replayed"] == .bool(true) && again["balance_after"]?.string == "100.00")
+
+            // One character of the signature off, or the amount's text changed: nothing credited.
+            let badSignature = body.replacingOccurrences(of: "c8\"", with: "c9\"").replacingOccurrences(of: "5eae", with: "6eae")
+            let refused = try await client.postJSON("/payment/webhook", badSignature)
+            #expect(refused.status == .badRequest && refused["type"]?.string == "/problems/invalid-signature")
+            let otherText = body.replacingOccurrences(of: #""amount": 100"#, with: #""amount": 100.00"#)
+                .replacingOccurrences(of: "5eae", with: "7eae")
+            #expect(try await client.postJSON("/payment/webhook", otherText).status == .badRequest)
+            #expect(try await client.get("/users/me", headers: Self.bearer(first.token)).text.contains(#""balance":"100.00""#))
+
+            let invalid = try await client.postJSON(
+                "/payment/webhook", #"{"transaction_id": "", "user_id": 0, "amount": "1.001", "extra": 1}"#)
+            #expect(Set(invalid.problemFields) == ["transaction_id", "user_id", "account_id", "amount", "signature", "extra"])
+        }
+    }
+
+    @Test func withoutASecretTheWebhookRefusesEveryDelivery() async throws {
+        try await withAPI(configure: { $0.paymentWebhookSecret = nil }) { client, _, _ in
+            let response = try await client.postJSON("/payment/webhook", #"{}"#)
+            #expect(response.status == .serviceUnavailable && response["type"]?.string == "/problems/payments-not-configured")
+        }
+    }
+
+    // MARK: Settings
+
+    @Test func theAPIRefusesAWeakOrMissingSecretOutsideDevelopmentMode() throws {
+        func problems(_ values: [String: String]) throws -> (errors: [String], warnings: [String]) {
+            try Settings(reading: { name, _ in values[name] }).servingProblems()
+        }
+        #expect(try problems([:]).errors.count == 1)
+        #expect(try problems(["JWT_SECRET": "short"]).errors.first?.contains("5 bytes") == true)
+        #expect(try problems(["JWT_SECRET": String(repeating: "k", count: 32)]).errors.isEmpty)
+        let development = try problems(["DEVELOPMENT_MODE": "true"])
+        #expect(development.errors.isEmpty && development.warnings.contains { $0.contains("random secret") })
+        #expect(throws: SettingsError.self) { try problems(["DEVELOPMENT_MODE": "maybe"]) }
+        let strong = String(repeating: "k", count: 32)
+        let published = ["JWT_SECRET": strong, "PAYMENT_WEBHOOK_SECRET": Settings.publicTestWebhookSecret]
+        #expect(try problems(published).errors.first?.contains("published test secret") == true)
+        #expect(try problems(published.merging(["DEVELOPMENT_MODE": "true"]) { $1 }).errors.isEmpty)
+        #expect(throws: SettingsError.self) { try problems(["BCRYPT_COST": "4"]) }
+    }
+}
