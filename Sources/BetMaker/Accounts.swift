@@ -221,7 +221,8 @@ public struct AccountStore: Sendable {
             let userID = try await redis.incr(keys.userIDs)
             let accountID = try await redis.incr(keys.accountIDs)
             let now = currentMilliseconds()
-            let token = active ? nil : Self.randomToken()
+            // 32 random bytes, base64url: the activation token sent to the user.
+            let token = active ? nil : Base64URL.encode(randomBytes(32))
             var scriptKeys = [keys.logins, keys.user(userID), keys.users, keys.accounts(userID), keys.accountOwners]
             var arguments = [
                 String(userID), normalized, login, passwordHash, role.rawValue, (active ? UserStatus.active : .pending).rawValue,
@@ -249,13 +250,6 @@ public struct AccountStore: Sendable {
             }
         }
         throw RedisError.unexpectedReply(command: "register_user", reply: "no free user or account id after five tries")
-    }
-
-    /// 32 random bytes, base64url without padding: the activation token sent to the user.
-    static func randomToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Base64URL.encode(bytes)
     }
 
     /// True when a user has this login, in any case.

@@ -88,7 +88,7 @@ public struct BetStore: Sendable {
                 .strings(for: "place_wallet_bet")
             switch reply.first {
             case "placed":
-                guard reply.count == 5, let account = Int(reply[1]), let odds = Int64(reply[2]), let payout = Int64(reply[3]) else {
+                guard reply.count == 4, let account = Int(reply[1]), let odds = Int64(reply[2]), let payout = Int64(reply[3]) else {
                     throw RedisError.unexpectedReply(command: "place_wallet_bet", reply: "\(reply)")
                 }
                 let wager = Wager(userID: userID, accountID: account, odds: Odds(hundredths: odds), payout: Money(cents: payout))
@@ -266,9 +266,9 @@ public struct BetStore: Sendable {
     }
 
     public func event(id: String) async throws -> EventSummary {
-        let fields = try await redis.hmget(
-            keys.event(id), ["result", "reported_at", "settled_at", "bets", "won", "lost", "staked", "paid"] + CatalogueEvent.storedFields)
-        let catalogue = CatalogueEvent(id: id, fields: Array(fields.dropFirst(8)))
+        let counters = ["result", "reported_at", "settled_at", "bets", "won", "lost", "staked", "paid"]
+        let fields = try await redis.hmget(keys.event(id), counters + CatalogueEvent.storedFields)
+        let catalogue = CatalogueEvent(id: id, fields: Array(fields.dropFirst(counters.count)))
         return EventSummary(
             id: id, result: fields[0].flatMap(EventResult.init(rawValue:)), reportedAt: fields[1].flatMap { Int64($0) },
             settledAt: fields[2].flatMap { Int64($0) }, bets: fields[3].flatMap { Int($0) } ?? 0,

@@ -224,12 +224,13 @@ public struct InvariantChecker: Sendable {
         }
     }
 
-    /// What the ledger check needs of a bet with money.
+    /// What the index and ledger checks need of a bet with money (amount and status are nil when its
+    /// hash lacks them, which is reported on its own).
     struct WalletBet {
         let userID: Int
         let accountID: Int
-        let amount: Int64
-        let status: BetStatus
+        let amount: Int64?
+        let status: BetStatus?
         let payout: Int64
         var stakes = 0
         var payouts = 0
@@ -248,9 +249,7 @@ public struct InvariantChecker: Sendable {
         var unreadable = Set<String>()
         /// Bets seen in an index.
         var indexed = BetIDSet()
-        /// Every bet seen and whose it is: nil for anonymous.
-        var owners = BetIDMap<Int>()
-        /// Bets with money, for the ledger check.
+        /// The bets with money seen, for the index and ledger checks: every other bet is anonymous.
         var walletBets = BetIDMap<WalletBet>()
         var events = Set<String>()
         /// Deposit entries seen in the ledgers, by payment transaction id.
@@ -315,10 +314,9 @@ public struct InvariantChecker: Sendable {
 
         /// Notes who owns a bet that was read, for the index and ledger passes.
         mutating func remember(_ id: String, _ bet: BetRecord) {
-            owners[id] = bet.wager?.userID
-            if let wager = bet.wager, let amount = bet.amount, let status = bet.status {
+            if let wager = bet.wager {
                 walletBets[id] = WalletBet(
-                    userID: wager.userID, accountID: wager.accountID, amount: amount, status: status, payout: wager.payout)
+                    userID: wager.userID, accountID: wager.accountID, amount: bet.amount, status: bet.status, payout: wager.payout)
             }
         }
 
@@ -589,7 +587,7 @@ public struct InvariantChecker: Sendable {
                         record(.betIndexedTwice, index, "bet \(id) is indexed more than once (again at position \(start + offset))")
                         continue
                     }
-                    let betOwner = owners[id]
+                    let betOwner = walletBets[id]?.userID
                     if betOwner != owner {
                         record(
                             .betInWrongIndex, index,
@@ -603,7 +601,7 @@ public struct InvariantChecker: Sendable {
 
         mutating func checkEveryBetIndexed() {
             for id in listed.ids + unlisted.sorted() where !indexed.contains(id) && !unreadable.contains(id) {
-                let owner = owners[id]
+                let owner = walletBets[id]?.userID
                 record(.betNotIndexed, keys.bet(id), "is not in \(owner.map(keys.userBets) ?? keys.allBets)")
             }
         }
@@ -786,11 +784,15 @@ public struct InvariantChecker: Sendable {
                 }
                 let expected = bet.status == .won ? 1 : 0
                 if bet.payouts != expected {
-                    record(.payoutMismatch, keys.bet(id), "is \(bet.status.rawValue) with \(bet.payouts) payout entries, not \(expected)")
+                    record(
+                        .payoutMismatch, keys.bet(id),
+                        "is \(bet.status?.rawValue ?? "without a status") with \(bet.payouts) payout entries, not \(expected)")
                 }
+                let stake = Money(cents: bet.amount ?? 0)
                 switch bet.status {
-                case .pending: report.money.stakesHeld = report.money.stakesHeld + Money(cents: bet.amount)
-                case .won, .lost: report.money.settledStakes = report.money.settledStakes + Money(cents: bet.amount)
+                case .pending: report.money.stakesHeld = report.money.stakesHeld + stake
+                case .won, .lost: report.money.settledStakes = report.money.settledStakes + stake
+                case nil: break
                 }
             }
         }
@@ -821,9 +823,6 @@ extension Money {
         /// What the house won: stakes of settled bets, less what it paid out.
         public var houseResult: Money { settledStakes - payouts }
     }
-
-    static func + (lhs: Money, rhs: Money) -> Money { Money(cents: lhs.cents + rhs.cents) }
-    static func - (lhs: Money, rhs: Money) -> Money { Money(cents: lhs.cents - rhs.cents) }
 }
 
 /// Bet ids as their 60-bit numbers when they are well formed (8 bytes each instead of a string), so a

@@ -111,7 +111,7 @@ public struct Bet: Sendable, Equatable {
 /// One entry of an event's bet list: the bet id, and for a bet with money its user and account, so
 /// that settlement knows which wallets to pay from the list alone (a script must be given every key
 /// it touches, and the list is what the worker reads anyway). `<bet id>` or `<bet id>:<user>:<account>`.
-public struct EventListEntry: Sendable, Equatable {
+public struct EventListEntry: Sendable {
     public let betID: String
     public let owner: (userID: Int, accountID: Int)?
 
@@ -132,18 +132,10 @@ public struct EventListEntry: Sendable, Equatable {
             return nil
         }
     }
-
-    public var text: String {
-        guard let owner else { return betID }
-        return betID + ":" + String(owner.userID) + ":" + String(owner.accountID)
-    }
-
-    public static func == (lhs: EventListEntry, rhs: EventListEntry) -> Bool {
-        lhs.betID == rhs.betID && lhs.owner?.userID == rhs.owner?.userID && lhs.owner?.accountID == rhs.owner?.accountID
-    }
 }
 
-/// Decimal odds of the first team winning, in hundredths: `1.85` is 185. A win pays stake × odds.
+/// Decimal odds of the first team winning, in hundredths: `1.85` is 185. A win pays stake × odds,
+/// rounded down to the cent, computed by `place_wallet_bet` when the bet is placed.
 public struct Odds: Sendable, Hashable, CustomStringConvertible {
     public let hundredths: Int64
 
@@ -164,11 +156,6 @@ public struct Odds: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { Money(cents: hundredths).description }
-
-    /// What a won stake pays: stake × odds, rounded down to the cent (the scripts compute the same).
-    public func payout(for stake: Money) -> Money {
-        Money(cents: stake.cents * hundredths / 100)
-    }
 }
 
 /// What the API tells about one event.

@@ -9,6 +9,9 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public static func < (lhs: Money, rhs: Money) -> Bool { lhs.cents < rhs.cents }
 
+    public static func + (lhs: Money, rhs: Money) -> Money { Money(cents: lhs.cents + rhs.cents) }
+    public static func - (lhs: Money, rhs: Money) -> Money { Money(cents: lhs.cents - rhs.cents) }
+
     /// Two decimals always: `10.50`, `0.01`, `1000000.00`.
     public var description: String {
         let sign = cents < 0 ? "-" : ""

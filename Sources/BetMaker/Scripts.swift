@@ -18,13 +18,7 @@ public enum Scripts {
         name: "place_bet",
         source: """
             #!lua
-            if KEYS[5] then
-              local saved = redis.call('HMGET', KEYS[5], 'fingerprint', 'bet_id')
-              if saved[1] then
-                if saved[1] == ARGV[5] then return {'replayed', saved[2]} end
-                return {'idempotency_mismatch'}
-              end
-            end
+            \(replayIdempotentRequest(key: 5, fingerprint: 5))
             local result = redis.call('HGET', KEYS[1], 'result')
             if result then return {'closed', result} end
             if redis.call('EXISTS', KEYS[3]) == 1 then return {'id_taken'} end
@@ -33,12 +27,33 @@ public enum Scripts {
             redis.call('RPUSH', KEYS[4], ARGV[1])
             redis.call('HINCRBY', KEYS[1], 'bets', 1)
             redis.call('HINCRBY', KEYS[1], 'staked', ARGV[3])
-            if KEYS[5] then
-              redis.call('HSET', KEYS[5], 'fingerprint', ARGV[5], 'bet_id', ARGV[1])
-              redis.call('PEXPIRE', KEYS[5], ARGV[6])
-            end
+            \(saveIdempotentRequest(key: 5, fingerprint: 5))
             return {'placed'}
             """)
+
+    /// The placing scripts' answer to a request whose Idempotency-Key (`KEYS[key]`, optional) was
+    /// seen: the id of the bet it placed if `ARGV[fingerprint]` matches, else a refusal.
+    private static func replayIdempotentRequest(key: Int, fingerprint: Int) -> String {
+        """
+        if KEYS[\(key)] then
+          local saved = redis.call('HMGET', KEYS[\(key)], 'fingerprint', 'bet_id')
+          if saved[1] then
+            if saved[1] == ARGV[\(fingerprint)] then return {'replayed', saved[2]} end
+            return {'idempotency_mismatch'}
+          end
+        end
+        """
+    }
+
+    /// Keeps the bet id (`ARGV[1]`) under the Idempotency-Key for `ARGV[fingerprint + 1]` ms.
+    private static func saveIdempotentRequest(key: Int, fingerprint: Int) -> String {
+        """
+        if KEYS[\(key)] then
+          redis.call('HSET', KEYS[\(key)], 'fingerprint', ARGV[\(fingerprint)], 'bet_id', ARGV[1])
+          redis.call('PEXPIRE', KEYS[\(key)], ARGV[\(fingerprint + 1)])
+        end
+        """
+    }
 
     /// Places a bet with money: checks that the user is active, that the event is an open catalogue
     /// event without a result, and that the account is the user's and covers the stake; then debits
@@ -48,20 +63,14 @@ public enum Scripts {
     /// KEYS: event hash, event bet list, bet hash, user hash, user's accounts, user's ledger, user's
     ///       bet list [, idempotency key]
     /// ARGV: bet id, event id, amount (cents), created_at (ms), user id, account id or '' [, fingerprint, ttl (ms)]
-    /// Returns {'placed', account id, odds, payout, balance after} | {'replayed', bet id} |
+    /// Returns {'placed', account id, odds, payout} | {'replayed', bet id} |
     ///   {'idempotency_mismatch'} | {'inactive_user'} | {'closed', result} | {'not_in_catalogue'} |
     ///   {'not_open'} | {'no_account'} | {'insufficient_funds', balance} | {'id_taken'}
     public static let placeWalletBet = RedisScript(
         name: "place_wallet_bet",
         source: """
             #!lua
-            if KEYS[8] then
-              local saved = redis.call('HMGET', KEYS[8], 'fingerprint', 'bet_id')
-              if saved[1] then
-                if saved[1] == ARGV[7] then return {'replayed', saved[2]} end
-                return {'idempotency_mismatch'}
-              end
-            end
+            \(replayIdempotentRequest(key: 8, fingerprint: 7))
             if redis.call('HGET', KEYS[4], 'status') ~= 'active' then return {'inactive_user'} end
             local event = redis.call('HMGET', KEYS[1], 'result', 'catalogue', 'open', 'odds')
             if event[1] then return {'closed', event[1]} end
@@ -93,11 +102,8 @@ public enum Scripts {
             redis.call('RPUSH', KEYS[7], ARGV[1])
             redis.call('HINCRBY', KEYS[1], 'bets', 1)
             redis.call('HINCRBY', KEYS[1], 'staked', ARGV[3])
-            if KEYS[8] then
-              redis.call('HSET', KEYS[8], 'fingerprint', ARGV[7], 'bet_id', ARGV[1])
-              redis.call('PEXPIRE', KEYS[8], ARGV[8])
-            end
-            return {'placed', account, odds, payout, after}
+            \(saveIdempotentRequest(key: 8, fingerprint: 7))
+            return {'placed', account, odds, payout}
             """)
 
     /// Records an event's result and announces it on the events stream, once. The same result again

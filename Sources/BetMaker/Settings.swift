@@ -114,6 +114,14 @@ public struct Settings: Sendable {
             default: throw SettingsError("\(name) must be true or false, not \"\(raw)\"")
             }
         }
+        func money(_ name: String) throws(SettingsError) -> Money? {
+            guard let raw = text(name) else { return nil }
+            do {
+                return try Money.stake(parsing: Substring(raw), maximum: Money(cents: Int64.max))
+            } catch {
+                throw SettingsError("\(name) \(error) (got \"\(raw)\")")
+            }
+        }
         func milliseconds(_ name: String, in range: ClosedRange<Int>) throws(SettingsError) -> Duration? {
             try integer(name, in: range).map { .milliseconds($0) }
         }
@@ -134,20 +142,8 @@ public struct Settings: Sendable {
             guard EventID.isValid(prefix) else { throw SettingsError("KEY_PREFIX may hold only \(EventID.rule)") }
             keyPrefix = prefix
         }
-        if let maximum = text("MAX_BET_AMOUNT") {
-            do {
-                maximumStake = try Money.stake(parsing: Substring(maximum), maximum: Money(cents: Int64.max))
-            } catch {
-                throw SettingsError("MAX_BET_AMOUNT \(error) (got \"\(maximum)\")")
-            }
-        }
-        if let maximum = text("MAX_DEPOSIT_AMOUNT") {
-            do {
-                maximumDeposit = try Money.stake(parsing: Substring(maximum), maximum: Money(cents: Int64.max))
-            } catch {
-                throw SettingsError("MAX_DEPOSIT_AMOUNT \(error) (got \"\(maximum)\")")
-            }
-        }
+        maximumStake = try money("MAX_BET_AMOUNT") ?? maximumStake
+        maximumDeposit = try money("MAX_DEPOSIT_AMOUNT") ?? maximumDeposit
         maximumBodyBytes = try integer("MAX_BODY_BYTES", in: 1024...16_777_216) ?? maximumBodyBytes
         idleTimeout = try milliseconds("HTTP_IDLE_TIMEOUT_MS", in: 1000...3_600_000) ?? idleTimeout
         nodeID = try integer("NODE_ID", in: 0...(BetIDGenerator.nodeCount - 1))

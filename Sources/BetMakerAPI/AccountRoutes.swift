@@ -133,7 +133,7 @@ struct AccountRoutes {
         var errors: [Problem.FieldError] = []
         let page = Input.page(request, defaultLimit: 50, isValidCursor: AccountStore.isValidLedgerCursor, errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }
-        guard let user = try await accounts.user(id: identity.userID) else { throw Problem.invalidToken() }
+        let user = identity.user
         let userAccounts = try await accounts.accounts(userID: user.id)
         let ledger = try await accounts.transactions(userID: user.id, limit: page.limit, before: page.cursor)
         var headers: HTTPFields = [:]

@@ -79,12 +79,11 @@ public func buildRouter(
     return router
 }
 
-/// The configured JWT secret, or in development mode without one a random secret for this process.
-/// (Serving without a strong secret outside development mode is refused before this, by the command.)
+/// The configured JWT secret, or, when it is missing or too short (development mode only: serving so
+/// is refused otherwise, by the command), a random secret for this process, as the warning says.
 func jwtSecret(_ settings: Settings) -> [UInt8] {
-    if let secret = settings.jwtSecret { return Array(secret.utf8) }
-    var generator = SystemRandomNumberGenerator()
-    return (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    if let secret = settings.jwtSecret, secret.utf8.count >= Settings.minimumJWTSecretBytes { return Array(secret.utf8) }
+    return randomBytes(Settings.minimumJWTSecretBytes)
 }
 
 extension Router where Context == APIRequestContext {

@@ -68,19 +68,20 @@ public final class TokenAuthority: Sendable {
     public func verify(_ token: String) async throws(TokenError) -> Int {
         let now = Date()
         if let known = verified.withLock({ $0[token] }), known.expires > now { return known.userID }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let header = Base64URL.decode(parts[0]), case .object(let members) = try? JSONParser.parse(header) else {
+        let parsed: (header: JWTHeader, payload: Claims, signature: Data)
+        do {
+            parsed = try parser.parse(Array(token.utf8), as: Claims.self)
+        } catch {
             throw .malformed
         }
-        guard case .string(let named)? = members.first(where: { $0.key == "alg" })?.value else { throw .malformed }
-        guard named == "HS256" else { throw .algorithmNotAllowed(named) }
-        let claims: Claims
+        // The algorithm is pinned before the signature is looked at (RFC 8725).
+        guard parsed.header.alg == "HS256" else { throw .algorithmNotAllowed(parsed.header.alg ?? "none") }
+        let claims = parsed.payload
         do {
-            let (_, payload, signature) = try parser.parse(Array(token.utf8), as: Claims.self)
-            let signingInput = token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count)
-            guard try algorithm.verify(signature, signs: Array(signingInput)) else { throw TokenError.rejected }
-            try await payload.verify(using: algorithm)
-            claims = payload
+            // A parsed token has its three parts; the signature covers the first two.
+            let signingInput = token.utf8.prefix(upTo: token.utf8.lastIndex(of: UInt8(ascii: "."))!)
+            guard try algorithm.verify(parsed.signature, signs: Array(signingInput)) else { throw TokenError.rejected }
+            try await claims.verify(using: algorithm)
         } catch {
             throw .rejected
         }
@@ -105,7 +106,8 @@ public struct Passwords: Sendable {
 
     public init(cost: Int) async throws {
         self.cost = cost
-        self.decoy = try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(Passwords.randomText(), cost: UInt8(cost)) }
+        let text = Base64URL.encode(randomBytes(24))
+        self.decoy = try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(text, cost: UInt8(cost)) }
     }
 
     /// bcrypt reads at most 72 bytes; longer passwords are refused rather than silently cut.
@@ -122,11 +124,6 @@ public struct Passwords: Sendable {
         let decoy = decoy
         let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash ?? decoy) }
         return matches && hash != nil
-    }
-
-    static func randomText() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Base64URL.encode((0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 }
 
@@ -158,7 +155,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         case .pending: throw Problem.accountNotActivated()
         }
         var context = context
-        context.identity = Identity(userID: user.id, login: user.login, role: user.role)
+        context.identity = Identity(user: user)
         context.logger[metadataKey: "user_id"] = .string(String(user.id))
         return try await next(request, context)
     }

@@ -163,7 +163,7 @@ struct BetRoutes {
         guard let key = request.headers[.apiKey] else {
             throw Problem.authenticationRequired("Report results with an operator's token or the results API key in X-API-Key.")
         }
-        guard PaymentRoutes.constantTimeEquals(Array(key.utf8), Array(resultsAPIKey.utf8)) else {
+        guard constantTimeEquals(key, resultsAPIKey) else {
             var problem = Problem(
                 .unauthorized, "invalid-api-key", title: "Invalid API key", detail: "X-API-Key is not the results API key.")
             problem.headers[.wwwAuthenticate] = "Bearer"

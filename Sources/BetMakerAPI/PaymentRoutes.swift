@@ -45,7 +45,7 @@ struct PaymentRoutes {
         }
         let expected = Self.signature(
             accountID: account.text, amount: amountText, transactionID: transactionID, userID: user.text, secret: secret)
-        guard Self.constantTimeEquals(Array(signature.lowercased().utf8), Array(expected.utf8)) else {
+        guard constantTimeEquals(signature.lowercased(), expected) else {
             context.logger.warning("Payment webhook with a bad signature", metadata: ["transaction_id": "\(transactionID)"])
             throw Problem(
                 .badRequest, "invalid-signature", title: "The signature does not match",
@@ -82,14 +82,6 @@ struct PaymentRoutes {
     /// The provider's signature: hex SHA-256 of the values in key order, then the secret.
     static func signature(accountID: String, amount: String, transactionID: String, userID: String, secret: String) -> String {
         sha256Hex(accountID + amount + transactionID + userID + secret)
-    }
-
-    /// Equal length and bytes, in a time that does not depend on where they differ.
-    static func constantTimeEquals(_ left: [UInt8], _ right: [UInt8]) -> Bool {
-        guard left.count == right.count else { return false }
-        var difference: UInt8 = 0
-        for index in left.indices { difference |= left[index] ^ right[index] }
-        return difference == 0
     }
 
     private static func isHexDigit(_ byte: UInt8) -> Bool {

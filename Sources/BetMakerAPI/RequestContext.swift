@@ -34,7 +34,8 @@ public struct APIRequestContext: RequestContext {
 /// Who a valid access token belongs to, as read from Redis for this request (so a role change or a
 /// disabled account takes effect at once).
 public struct Identity: Sendable, Equatable {
-    public let userID: Int
-    public let login: String
-    public let role: Role
+    public let user: User
+
+    public var userID: Int { user.id }
+    public var role: Role { user.role }
 }

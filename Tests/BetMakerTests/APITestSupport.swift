@@ -16,17 +16,26 @@ func withAPI(
     _ body: @Sendable (any TestClientProtocol, RedisServer, RedisClient) async throws -> Void
 ) async throws {
     try await withRedisServer { server in
-        var settings = Settings()
-        settings.redis = server.configuration
-        settings.keyPrefix = "t:"
-        settings.bcryptCost = 10
-        settings.jwtSecret = BetMakerProcesses.testJWTSecret
-        settings.paymentWebhookSecret = BetMakerProcesses.testPaymentSecret
+        var settings = Settings.forTests(redis: server.configuration)
         configure(&settings)
         let app = try await buildApplication(settings: settings, logger: Logger(label: "test"))
         try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in
             try await app.test(.router) { client in try await body(client, server, redis) }
         }
+    }
+}
+
+extension Settings {
+    /// An API under test: this Redis, the tests' key prefix, bcrypt's lowest allowed cost (a test
+    /// logs in often), and the secrets the test processes use too.
+    static func forTests(redis: RedisConfiguration) -> Settings {
+        var settings = Settings()
+        settings.redis = redis
+        settings.keyPrefix = "t:"
+        settings.bcryptCost = 10
+        settings.jwtSecret = BetMakerProcesses.testJWTSecret
+        settings.paymentWebhookSecret = BetMakerProcesses.testPaymentSecret
+        return settings
     }
 }
 

@@ -116,12 +116,7 @@ import Testing
         _ body: @Sendable ([(HTTPRequest.Method, String)], any TestClientProtocol, RedisClient) async throws -> Void
     ) async throws {
         try await withRedisServer { server in
-            var settings = Settings()
-            settings.redis = server.configuration
-            settings.keyPrefix = "t:"
-            settings.bcryptCost = 10
-            settings.jwtSecret = BetMakerProcesses.testJWTSecret
-            settings.paymentWebhookSecret = BetMakerProcesses.testPaymentSecret
+            var settings = Settings.forTests(redis: server.configuration)
             settings.resultsAPIKey = Self.resultsAPIKey
             // Few failures lock a login, so the lockout costs few bcrypt checks.
             settings.loginMaxFailures = 3
@@ -571,11 +566,9 @@ import Testing
     @Test func answersWithoutRedisFitTheDocument() async throws {
         // Nothing listens on the port: every call that needs Redis is a 503 (storage-unavailable). A
         // valid token makes every operation need Redis: its user is read on every request.
-        var settings = Settings()
-        settings.redis = RedisConfiguration(port: freeLoopbackPort())
+        var settings = Settings.forTests(redis: RedisConfiguration(port: freeLoopbackPort()))
         settings.redis.connectTimeout = .milliseconds(200)
-        settings.bcryptCost = 10
-        settings.jwtSecret = BetMakerProcesses.testJWTSecret
+        settings.paymentWebhookSecret = nil
         let redis = RedisClient(configuration: settings.redis)
         let app = Application(router: try await buildRouter(settings: settings, redis: redis), services: [redis])
         let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(60))
