@@ -128,6 +128,8 @@ import Testing
                 await eventually {
                     try await system.request(.POST, "/bets", json: Self.bet, headers: [("Authorization", "Bearer \(token)")]).status == 201
                 })
+            // The test's own client reconnects with backoff too.
+            #expect(await eventually { try await system.redis.ping() == "PONG" })
             try await ProcessFaultTests.expectInvariantsHold(system)
         }
     }
