@@ -2,6 +2,7 @@ import BetMaker
 import HTTPTypes
 import Hummingbird
 import Logging
+import RedisClient
 
 /// Registration, activation, logging in and out, and a user's own view of their accounts:
 /// `POST /users`, `GET /users/activate/{token}`, `POST /auth`, `DELETE /auth`, `GET /users/me`,
@@ -65,7 +66,16 @@ struct AccountRoutes {
         let invalid = Problem.notFound("This activation link is unknown, used or expired.")
         // Tokens are 43 base64url characters; anything else is not worth a look in Redis.
         guard token.utf8.count == 43, Base64URL.decode(token) != nil else { throw invalid }
-        switch try await accounts.activate(token: token) {
+        let outcome: AccountStore.ActivationOutcome
+        do {
+            outcome = try await accounts.activate(token: token)
+        } catch let error as RedisError where error.isConnectivity && error.mayHaveRun {
+            // The one GET that writes: the account may be active now, and the link then used up.
+            throw Problem.outcomeUnknown(
+                "The bet store stopped answering after the request was sent, so the account may have been activated. "
+                    + "Try to log in; if that says the account is not activated, follow the link again.")
+        }
+        switch outcome {
         case .activated(let user):
             context.logger.info("User activated", metadata: ["user_id": "\(user.id)"])
             return .json { json in

@@ -5,6 +5,7 @@ import HummingbirdBcrypt
 import JWTKit
 import Logging
 import NIOPosix
+import RedisClient
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -148,7 +149,15 @@ struct AuthenticationMiddleware: RouterMiddleware {
             context.logger.info("Refused an access token", metadata: ["reason": "\(error)"])
             throw Problem.invalidToken()
         }
-        guard let user = try await accounts.user(id: userID) else { throw Problem.invalidToken() }
+        let found: User?
+        do {
+            found = try await accounts.user(id: userID)
+        } catch let error as RedisError where error.isConnectivity {
+            // Only this read has been sent, so nothing changed, whatever became of it: a retry is safe.
+            context.logger.warning("Redis unavailable", metadata: ["error": "\(error)"])
+            throw Problem.redisUnavailable()
+        }
+        guard let user = found else { throw Problem.invalidToken() }
         switch user.status {
         case .active: break
         case .disabled: throw Problem.accountDisabled()

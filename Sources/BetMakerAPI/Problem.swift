@@ -106,6 +106,19 @@ extension Problem {
         return problem
     }
 
+    /// A Redis command was sent but never answered (a timeout, or the connection lost while it was in
+    /// flight): the request may have taken effect. Telling the client "nothing was changed" here could
+    /// make it pay twice; telling it how to retry safely cannot.
+    static func outcomeUnknown(
+        _ detail: String = "The bet store stopped answering after the request was sent, so it may have taken effect. Retrying with "
+            + "the same Idempotency-Key (for a deposit, the same transaction_id) is safe and answers the first outcome; "
+            + "check before repeating other requests."
+    ) -> Problem {
+        var problem = Problem(.serviceUnavailable, "outcome-unknown", title: "Outcome unknown", detail: detail)
+        problem.headers[.retryAfter] = "1"
+        return problem
+    }
+
     static func storageFull() -> Problem {
         var problem = Problem(
             .serviceUnavailable, "storage-full", title: "Storage is full",

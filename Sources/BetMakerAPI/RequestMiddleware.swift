@@ -35,6 +35,12 @@ struct RequestMiddleware: RouterMiddleware {
         return value
     }
 
+    /// GET and HEAD change nothing, so a Redis command of theirs that went unanswered leaves nothing
+    /// to be unsure about. (The activation link, the one GET that writes, answers for itself.)
+    static func isReadOnly(_ request: Request) -> Bool {
+        request.method == .get || request.method == .head
+    }
+
     private func problem(for error: any Error, request: Request, context: Context) -> Problem {
         switch error {
         case let problem as Problem:
@@ -42,7 +48,11 @@ struct RequestMiddleware: RouterMiddleware {
         case let error as RedisError where error.serverCode == "OOM":
             context.logger.error("Redis refused a write: out of memory", metadata: ["error": "\(error)"])
             return .storageFull()
+        case let error as RedisError where error.isConnectivity && error.mayHaveRun && !Self.isReadOnly(request):
+            context.logger.warning("Redis did not answer; the request may have taken effect", metadata: ["error": "\(error)"])
+            return .outcomeUnknown()
         case let error as RedisError where error.isConnectivity:
+            // Never sent, or a GET/HEAD, which changes nothing whatever became of its commands.
             context.logger.warning("Redis unavailable", metadata: ["error": "\(error)"])
             return .redisUnavailable()
         case is NIOTooManyBytesError:

@@ -63,6 +63,11 @@ final class BatchCollector {
 /// Every pending command has a deadline. One timer, armed for the earliest deadline, watches the
 /// whole queue; when a deadline passes, the replies can no longer be trusted to arrive, so every
 /// pending command fails and the connection closes (the pool replaces it).
+///
+/// Failures say whether a command may have run (`RedisError.mayHaveRun`): a command refused because
+/// the connection had closed or was closing, or still waiting in `outbound` when it closed, was never
+/// written (`connectionUnavailable`); one written and not answered may have run (`connectionClosed`,
+/// `timeout`, `protocolError`).
 final class RedisCommandHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -79,9 +84,13 @@ final class RedisCommandHandler: ChannelInboundHandler {
     private var queue = CircularBuffer<Pending>(initialCapacity: 64)
     private var context: ChannelHandlerContext?
     private var timer: Scheduled<Void>?
+    /// When `timer` fires; a command with an earlier deadline moves it forward.
+    private var timerDeadline: NIODeadline?
     private let reader = HiredisReader()
     /// Commands formatted since the last flush.
     private var outbound = ByteBuffer()
+    /// How many entries at the tail of `queue` are still only in `outbound`, not written.
+    private var unflushed = 0
     private var flushScheduled = false
     private var closeWhenDrained = false
     private var closedReason: RedisError?
@@ -105,23 +114,30 @@ final class RedisCommandHandler: ChannelInboundHandler {
 
     func submit(_ command: RedisCommand, id: UInt64, sink: ReplySink, deadline: NIODeadline) {
         guard let context, closedReason == nil, !closeWhenDrained else {
-            fail(sink, with: closedReason ?? .connectionClosed("connection is closing"))
+            fail(sink, with: notSent)
             return
         }
-        enqueue(command, id: id, sink: sink, deadline: deadline, sent: .now(), context: context)
+        enqueue(command, id: id, sink: sink, deadline: deadline, sent: context.eventLoop.now, context: context)
         scheduleFlush(context)
     }
 
     func submit(batch commands: [RedisCommand], id: UInt64, collector: BatchCollector, deadline: NIODeadline) {
         guard let context, closedReason == nil, !closeWhenDrained else {
-            collector.fail(closedReason ?? RedisError.connectionClosed("connection is closing"))
+            collector.fail(notSent)
             return
         }
-        let now = NIODeadline.now()
+        let now = context.eventLoop.now
         for (index, command) in commands.enumerated() {
             enqueue(command, id: id, sink: .batch(collector, index: index), deadline: deadline, sent: now, context: context)
         }
         scheduleFlush(context)
+    }
+
+    /// Why a command submitted now is refused: the connection has closed or is closing, so the
+    /// command is never written and changes nothing. The pool gives out connections it believes
+    /// active, so a submission can lose the race with the close.
+    private var notSent: RedisError {
+        .connectionUnavailable("connection \(closedReason.map { "closed (\($0))" } ?? "closing"); the command was not sent")
     }
 
     private func enqueue(
@@ -138,7 +154,10 @@ final class RedisCommandHandler: ChannelInboundHandler {
             Pending(
                 id: id, command: command.name, sink: sink, isBlocking: command.isBlocking,
                 sent: sent, deadline: deadline))
-        if timer == nil { armTimer(at: deadline, context: context) }
+        unflushed += 1
+        // Deadlines mostly grow with submission time, so this rarely re-arms; but a short command
+        // behind a long one (a blocking read, a big batch) must not wait for the long one's deadline.
+        if timerDeadline.map({ deadline < $0 }) ?? true { armTimer(at: deadline, context: context) }
     }
 
     /// Many callers submit within one tick of the event loop; one write after all of them sends
@@ -149,6 +168,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
         context.eventLoop.assumeIsolated().execute {
             self.flushScheduled = false
             guard let context = self.context, self.outbound.readableBytes > 0 else { return }
+            self.unflushed = 0
             let bytes = self.outbound
             self.outbound = context.channel.allocator.buffer(capacity: max(1024, bytes.readableBytes))
             context.writeAndFlush(self.wrapOutboundOut(bytes), promise: nil)
@@ -199,7 +219,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
             try reader.feed(unwrapInboundIn(data))
             let replies = try reader.replies()
             if replies.isEmpty { return }
-            let now = NIODeadline.now()
+            let now = context.eventLoop.now
             for reply in replies {
                 try deliver(reply, at: now, context: context)
             }
@@ -248,6 +268,8 @@ final class RedisCommandHandler: ChannelInboundHandler {
     // MARK: Deadlines
 
     private func armTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        timer?.cancel()
+        timerDeadline = deadline
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
             self?.checkDeadlines()
         }
@@ -255,8 +277,9 @@ final class RedisCommandHandler: ChannelInboundHandler {
 
     private func checkDeadlines() {
         timer = nil
+        timerDeadline = nil
         guard let context, !queue.isEmpty else { return }
-        let now = NIODeadline.now()
+        let now = context.eventLoop.now
         if let expired = queue.first(where: { $0.deadline <= now }) {
             let waited = (now - expired.sent).nanoseconds / 1_000_000
             failAll(with: .timeout(command: expired.command, milliseconds: waited))
@@ -266,13 +289,21 @@ final class RedisCommandHandler: ChannelInboundHandler {
         }
     }
 
+    /// Fails every pending command. Those already written get `error` (they may have run); those
+    /// still in `outbound` are dropped unwritten and get `connectionUnavailable` (they cannot have).
     private func failAll(with error: RedisError) {
         if closedReason == nil { closedReason = error }
         timer?.cancel()
         timer = nil
+        timerDeadline = nil
+        var written = queue.count - unflushed
+        unflushed = 0
+        outbound.clear()
         while let pending = queue.popFirst() {
-            metrics.recordFailure(command: pending.command, error: error)
-            fail(pending.sink, with: error)
+            let failure = written > 0 ? error : notSent
+            written -= 1
+            metrics.recordFailure(command: pending.command, error: failure)
+            fail(pending.sink, with: failure)
         }
     }
 

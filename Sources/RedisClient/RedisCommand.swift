@@ -118,7 +118,7 @@ public struct RedisCommand: Sendable {
             }
         }
         if formatted < 0 {
-            throw .protocolError("hiredis could not format \(name)")
+            throw .invalidCommand("hiredis could not format \(name)")
         }
     }
 }

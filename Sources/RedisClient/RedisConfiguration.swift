@@ -28,9 +28,13 @@ public struct RedisConfiguration: Sendable, Equatable {
     }
 
     /// Parses `redis://[[user]:password@]host[:port][/db]`. Credentials may be percent-encoded.
+    ///
+    /// - Throws: `RedisConfigurationError` saying which part is wrong. Its text never quotes the URL or
+    ///   a part of it: a malformed URL can put the password anywhere (`redis://:secret` reads as host
+    ///   and port), and these errors end up in logs.
     public init(url: String) throws(RedisConfigurationError) {
         guard url.hasPrefix("redis://") else {
-            throw .init("REDIS_URL must start with redis:// (got \(url))")
+            throw .init("REDIS_URL must start with redis://")
         }
         var rest = Substring(url.dropFirst("redis://".count))
         var username: String?
@@ -51,7 +55,7 @@ public struct RedisConfiguration: Sendable, Equatable {
             let path = rest[rest.index(after: slash)...]
             rest = rest[..<slash]
             if !path.isEmpty {
-                guard let number = Int(path), number >= 0 else { throw .init("invalid database number in REDIS_URL: \(path)") }
+                guard let number = Int(path), number >= 0 else { throw .init("REDIS_URL has an invalid database number (after the /)") }
                 database = number
             }
         }
@@ -60,7 +64,7 @@ public struct RedisConfiguration: Sendable, Equatable {
         if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
             host = String(rest[..<colon])
             guard let number = Int(rest[rest.index(after: colon)...]), (1...65535).contains(number) else {
-                throw .init("invalid port in REDIS_URL: \(rest[rest.index(after: colon)...])")
+                throw .init("REDIS_URL has an invalid port (a number from 1 to 65535 after the host)")
             }
             port = number
         }

@@ -59,6 +59,10 @@ public final class RedisConnection: RedisCommandSender, Sendable {
         let connection = RedisConnection(channel: channel, handler: handler, configuration: configuration)
         do {
             try await connection.handshake(configuration)
+        } catch let error as RedisError where error.isConnectivity {
+            // Whatever became of the handshake, the caller's own commands were never sent.
+            try? await channel.close()
+            throw RedisError.connectionUnavailable("handshake with \(configuration.host):\(configuration.port) failed: \(error)")
         } catch {
             try? await channel.close()
             throw error
@@ -94,6 +98,14 @@ public final class RedisConnection: RedisCommandSender, Sendable {
     /// Completes when the connection has closed, for whatever reason.
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
+    /// Sends one command and waits for its reply.
+    ///
+    /// A task cancelled before the call gets `CancellationError` and sends nothing; cancelled while
+    /// waiting, it gets `CancellationError` at once and the reply is dropped when it comes (see
+    /// `RedisCommandHandler.cancel`).
+    ///
+    /// - Throws: `RedisError` (`mayHaveRun` tells whether the command may have been carried out), or
+    ///   `CancellationError`.
     public func send(_ command: RedisCommand) async throws -> RESPValue {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let deadline = NIODeadline.now() + (command.timeout.map(TimeAmount.init) ?? commandTimeout)
@@ -101,13 +113,24 @@ public final class RedisConnection: RedisCommandSender, Sendable {
         let eventLoop = channel.eventLoop
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
+                if Task.isCancelled { return continuation.resume(throwing: CancellationError()) }
                 eventLoop.execute {
                     handler.value.submit(command, id: id, sink: .single(continuation), deadline: deadline)
                 }
+                Self.cancelIfCancelledMeanwhile(id, handler, eventLoop)
             }
         } onCancel: {
             eventLoop.execute { handler.value.cancel(id: id) }
         }
+    }
+
+    /// `onCancel` runs as soon as the task is cancelled, possibly before the submission above was
+    /// queued on the event loop; its `cancel` then finds nothing and would be lost. Checking again
+    /// after queueing the submission closes that window: this `cancel` runs after the submission
+    /// (one event loop runs its tasks in order), and a second `cancel` of the same id does nothing.
+    @inline(__always)
+    private static func cancelIfCancelledMeanwhile(_ id: UInt64, _ handler: NIOLoopBound<RedisCommandHandler>, _ eventLoop: any EventLoop) {
+        if Task.isCancelled { eventLoop.execute { handler.value.cancel(id: id) } }
     }
 
     public func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RESPValue, RedisError>] {
@@ -119,10 +142,12 @@ public final class RedisConnection: RedisCommandSender, Sendable {
         let eventLoop = channel.eventLoop
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
+                if Task.isCancelled { return continuation.resume(throwing: CancellationError()) }
                 eventLoop.execute {
                     let collector = BatchCollector(count: commands.count, receiver: .continuation(continuation))
                     handler.value.submit(batch: commands, id: id, collector: collector, deadline: deadline)
                 }
+                Self.cancelIfCancelledMeanwhile(id, handler, eventLoop)
             }
         } onCancel: {
             eventLoop.execute { handler.value.cancel(id: id) }

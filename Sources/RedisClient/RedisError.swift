@@ -1,18 +1,26 @@
-/// Every failure the client reports. The cases tell apart what the caller can do about it:
-/// a server reply is final; a connection failure or a timeout may succeed on another try.
+/// Every failure the client reports. The cases tell apart what the caller can do about it: a server
+/// reply is final; a command that was never sent changed nothing and may simply be retried; a command
+/// that was sent but not answered (`mayHaveRun`) may have been carried out, so only an idempotent
+/// retry is safe.
 public enum RedisError: Error, Sendable, Hashable {
     /// Redis answered with an error reply (`NOSCRIPT`, `WRONGTYPE`, `OOM`, a script's own error, ...).
     case server(RedisServerError)
-    /// No connection is available: Redis is unreachable and the client is backing off, or it shut down.
+    /// The command was not sent: Redis is unreachable and the client is backing off, it shut down, or
+    /// the connection it was given had already closed or begun closing. Nothing was changed.
     case connectionUnavailable(String)
-    /// The connection closed while the command was waiting for its reply; it may or may not have run.
+    /// The connection closed after the command was written and before its reply: it may or may not
+    /// have run.
     case connectionClosed(String)
     /// No reply arrived before the command's deadline; the connection was closed and will be replaced.
+    /// The command may or may not have run.
     case timeout(command: String, milliseconds: Int64)
     /// The bytes from the server were not valid RESP; the connection was closed and will be replaced.
+    /// The commands waiting on it may or may not have run.
     case protocolError(String)
     /// The reply had a shape the typed command did not expect.
     case unexpectedReply(command: String, reply: String)
+    /// The command could not be formatted (hiredis refused it, e.g. past its size limits); it was not sent.
+    case invalidCommand(String)
 
     /// The server error code, when Redis answered with an error reply.
     public var serverCode: String? {
@@ -25,7 +33,18 @@ public enum RedisError: Error, Sendable, Hashable {
         switch self {
         case .connectionUnavailable, .connectionClosed, .timeout, .protocolError: true
         case .server(let error): error.code == "LOADING" || error.code == "MASTERDOWN"
-        case .unexpectedReply: false
+        case .unexpectedReply, .invalidCommand: false
+        }
+    }
+
+    /// True when the command was sent but its outcome is unknown: Redis may have carried it out (a
+    /// script may have debited a balance) although no reply says so. A caller must not report "nothing
+    /// changed" then; only a retry that Redis deduplicates (an idempotency key) is safe. False for
+    /// commands never sent and for commands Redis answered, successfully or not.
+    public var mayHaveRun: Bool {
+        switch self {
+        case .connectionClosed, .timeout, .protocolError: true
+        case .server, .connectionUnavailable, .unexpectedReply, .invalidCommand: false
         }
     }
 }
@@ -39,6 +58,7 @@ extension RedisError: CustomStringConvertible {
         case .timeout(let command, let milliseconds): "Redis command \(command) timed out after \(milliseconds) ms"
         case .protocolError(let reason): "Redis protocol error: \(reason)"
         case .unexpectedReply(let command, let reply): "Unexpected reply to \(command): \(reply)"
+        case .invalidCommand(let reason): "Invalid Redis command: \(reason)"
         }
     }
 }

@@ -21,6 +21,12 @@ public struct BetMakerSystem: Sendable {
         public let body: String
         public let headers: HTTPHeaders
 
+        public init(status: Int, body: String, headers: HTTPHeaders) {
+            self.status = status
+            self.body = body
+            self.headers = headers
+        }
+
         public var json: JSONValue? { try? JSONParser.parse(Array(body.utf8)) }
 
         public subscript(_ key: String) -> JSONValue? {

@@ -252,6 +252,9 @@ import Testing
         try await withAPI { client, server, _ in
             #expect(try await client.get("/health/ready").status == .ok)
             await server.kill()
+            // Until the client has seen its connections drop, a bet could still be written to one and
+            // answer outcome-unknown (truthfully: the client cannot tell that Redis was already gone).
+            #expect(await eventually { try await client.get("/health/ready").status == .serviceUnavailable })
             let placing = try await client.postJSON("/bets", #"{"event_id": "e", "amount": 1}"#)
             #expect(placing.status == .serviceUnavailable)
             #expect(placing["type"] == .string("/problems/storage-unavailable"))

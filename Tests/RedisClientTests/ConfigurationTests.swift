@@ -38,6 +38,30 @@ import Testing
         #expect(throws: RedisConfigurationError.self) { try RedisConfiguration(url: url) }
     }
 
+    /// A malformed URL can put the password anywhere: in what reads as the port, the database, the
+    /// scheme. No error may repeat it, since settings errors are printed and logged.
+    @Test(arguments: [
+        "http://alice:hunter2-pw@cache:6379/0",  // wrong scheme
+        "redis//alice:hunter2-pw@cache:6379",  // scheme without its colon
+        "redis://alice:hunter2-pw",  // no host: the password reads as a port
+        "redis://:hunter2-pw",
+        "redis://cache:6379/hunter2-pw",  // the password where the database goes
+        "redis://alice:hunter2-pw@cache:6379/0?password=hunter2-pw",
+        "redis://alice:hunter2-pw@cache:hunter2-pw",
+        "redis://alice:hunter2-pw@",
+        "redis://alice:hunter2-pw%zz@cache",  // bad percent-encoding in the password itself
+        "redis://alice:hunter2-pw@cache:99999",
+    ])
+    func invalidURLsNeverRepeatThePassword(url: String) {
+        do {
+            _ = try RedisConfiguration(url: url)
+            Issue.record("an invalid URL was accepted")
+        } catch {
+            #expect(!error.description.contains("hunter2"), "the error repeats the password: \(error.description)")
+            #expect(error.description.contains("REDIS_URL"), "the error names the setting: \(error.description)")
+        }
+    }
+
     @Test func backoffGrowsToItsCeiling() {
         var backoff = Backoff(.init(initial: .milliseconds(100), maximum: .seconds(1)))
         let delays = (0..<8).map { _ in backoff.next() }

@@ -23,6 +23,7 @@ import Testing
                     return
                 }
                 #expect(command == "PING")
+                #expect(error.mayHaveRun, "a command sent and not answered may have run")
             }
             server.signal(SIGCONT)
             #expect(await eventually { try await redis.ping() == "PONG" })
@@ -56,6 +57,7 @@ import Testing
             // Each failed because the connection closed, long before its 60 s deadline.
             #expect(errors.count == 50)
             #expect(errors.allSatisfy { if case .connectionClosed = $0 { true } else { false } })
+            #expect(errors.allSatisfy { $0?.mayHaveRun == true })
 
             // While Redis is down, calls fail at once instead of waiting.
             do {
@@ -63,6 +65,7 @@ import Testing
                 Issue.record("Redis is down")
             } catch let error as RedisError {
                 #expect(error.isConnectivity)
+                #expect(!error.mayHaveRun, "nothing can have been sent: \(error)")
                 if case .timeout = error { Issue.record("must fail fast, not time out") }
             }
 
@@ -85,6 +88,40 @@ import Testing
             // The reply to "first" still arrives and is dropped; the next caller gets its own reply.
             #expect(try await redis.send(RedisCommand("ECHO", "second")).string == "second")
             #expect(try await redis.send(RedisCommand("CLIENT", "ID")).int(for: "CLIENT") == connectionID)
+        }
+    }
+
+    /// Cancellation that comes before the command is handed to the connection: `onCancel` runs at
+    /// once, before the submission. The command must not be sent to wait out its block time.
+    @Test func aTaskCancelledBeforeItSendsABlockingCommandGetsCancellationErrorAndSendsNothing() async throws {
+        try await withRedis { (_, redis) async throws in
+            let connection = try await redis.dedicatedConnection()
+            let connectionID = try await connection.send(RedisCommand("CLIENT", "ID")).int(for: "CLIENT")
+            let blocking = {
+                var command = RedisCommand("BLPOP", "nothing-here", "8")
+                command.isBlocking = true
+                command.timeout = .seconds(13)
+                return command
+            }()
+            let single = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await connection.send(blocking)
+            }
+            await #expect(throws: CancellationError.self) { try await single.value }
+            let batch = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await connection.pipeline([blocking, RedisCommand("PING")])
+            }
+            await #expect(throws: CancellationError.self) { try await batch.value }
+
+            // Nothing waits on the connection, it is still open, and it answers in step.
+            #expect(await connection.pendingCount() == 0)
+            #expect(connection.isActive)
+            #expect(try await connection.send(RedisCommand("ECHO", "after")).string == "after")
+            #expect(try await connection.send(RedisCommand("CLIENT", "ID")).int(for: "CLIENT") == connectionID)
+            let stats = try await connection.send(RedisCommand("INFO", "commandstats")).string ?? ""
+            #expect(!stats.contains("cmdstat_blpop"), "BLPOP was sent: \(stats)")
+            await connection.close()
         }
     }
 
