@@ -6,7 +6,7 @@ public struct Settler: Sendable {
     public let redis: RedisClient
     public let keys: RedisKeys
     /// The work of one script call, in bets flipped: bounded so a call stays short. A won bet with
-    /// money costs `payoutCost` (besides its status: its balance read, the credit and the ledger entry).
+    /// money costs `payoutCost` (besides its status: its payout and balance reads, the credit and the ledger entry).
     public let batchSize: Int
     public static let payoutCost = 4
     /// Rest between batches, to leave Redis room for other clients; zero by default.

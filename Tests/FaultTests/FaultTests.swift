@@ -70,6 +70,17 @@ import Testing
         return wallets
     }
 
+    /// The API's settings for a results feed: events with bets with money take results only from an
+    /// operator or the feed's key.
+    static let resultsFeed = ["RESULTS_API_KEY": "fault-results-key"]
+
+    /// Reports `result` for `event` as the results feed; the answer's status.
+    static func report(_ event: String, _ result: EventResult, _ system: BetMakerSystem) async throws -> Int {
+        try await system.request(
+            .PUT, "/events/\(event)", json: #"{"status": "\#(result.rawValue)"}"#, headers: [("X-API-Key", resultsFeed["RESULTS_API_KEY"]!)]
+        ).status
+    }
+
     /// Each event's settle_pos, summed: how many bets have been settled so far.
     static func settledSoFar(_ events: [String], _ redis: RedisClient) async throws -> Int {
         let replies = try await redis.pipeline(events.map { RedisCommand("HGET", keys.event($0), "settle_pos") })
@@ -175,7 +186,7 @@ import Testing
     // MARK: Worker killed
 
     @Test func aWorkerKilledAtRandomMomentsSettlesEveryBetExactlyOnce() async throws {
-        try await withBetMakerSystem { system in
+        try await withBetMakerSystem(apiSettings: Self.resultsFeed) { system in
             let events = (1...5).map { "kill-\($0)" }
             let betsEach = 5000
             try await Self.place(betsEach, onEach: events, system)
@@ -185,8 +196,7 @@ import Testing
             let settings = ["SETTLEMENT_BATCH_SIZE": "50", "SETTLEMENT_PAUSE_MS": "5"]
             var worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "crashy", settings: settings)
             for event in events {
-                let reply = try await system.request(.PUT, "/events/\(event)", json: #"{"status": "\#(results[event]!.rawValue)"}"#)
-                #expect(reply.status == 202)
+                #expect(try await Self.report(event, results[event]!, system) == 202)
             }
             var killedAt: [Int] = []
             for _ in 0..<4 {
@@ -224,7 +234,7 @@ import Testing
     // MARK: Two workers, duplicate and malformed entries
 
     @Test func twoWorkersDuplicateAndMalformedEntriesSettleOnceAndDeadLetterTheBadOnes() async throws {
-        try await withBetMakerSystem { system in
+        try await withBetMakerSystem(apiSettings: Self.resultsFeed) { system in
             let events = (1...4).map { "pair-\($0)" }
             let betsEach = 2000
             try await Self.place(betsEach, onEach: events, system)
@@ -237,7 +247,7 @@ import Testing
             var malformed: Set<String> = []
             for event in events {
                 let result = results[event]!.rawValue
-                #expect(try await system.request(.PUT, "/events/\(event)", json: #"{"status": "\#(result)"}"#).status == 202)
+                #expect(try await Self.report(event, results[event]!, system) == 202)
                 // The same entry again, by hand: likely read by the other worker while the first settles.
                 try await system.redis.xadd(stream, fields: ["event_id": event, "result": result, "reported_at": "1"])
             }
