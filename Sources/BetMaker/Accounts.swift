@@ -340,8 +340,7 @@ public struct AccountStore: Sendable {
     }
 
     public static func isValidLedgerCursor(_ cursor: String) -> Bool {
-        let parts = cursor.split(separator: "-", omittingEmptySubsequences: false)
-        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.count <= 20 && UInt64($0) != nil }
+        StreamID.isValid(cursor)
     }
 
     /// The user's transactions newest first, of one account or all, `limit` at most, older than

@@ -249,18 +249,23 @@ public struct BetStore: Sendable {
         case reported
         case unchanged
         case conflict(current: EventResult)
+        /// An anonymous reporter named an event that carries money (a catalogue event): nothing changed.
+        case needsOperator
     }
 
-    /// Records the result and queues the event for settlement, atomically and once.
-    public func report(eventID: String, result: EventResult) async throws -> ReportOutcome {
+    /// Records the result and queues the event for settlement, atomically and once. An `anonymous`
+    /// reporter (neither an operator's token nor the results key) is refused for an event that
+    /// carries money, in the same step.
+    public func report(eventID: String, result: EventResult, anonymous: Bool = false) async throws -> ReportOutcome {
         let reply = try await redis.eval(
-            Scripts.reportResult, keys: [keys.event(eventID), keys.eventsStream, keys.openCatalogue],
-            arguments: [result.rawValue, String(currentMilliseconds()), eventID]
+            Scripts.reportResult, keys: [keys.event(eventID), keys.eventsStream, keys.openCatalogue, keys.unsettledEvents],
+            arguments: [result.rawValue, String(currentMilliseconds()), eventID, anonymous ? "1" : "0"]
         ).strings(for: "report_result")
         switch reply.first {
         case "reported": return .reported
         case "unchanged": return .unchanged
         case "conflict": return .conflict(current: EventResult(rawValue: reply.count > 1 ? reply[1] : "") ?? result)
+        case "needs_operator": return .needsOperator
         default: throw RedisError.unexpectedReply(command: "report_result", reply: "\(reply)")
         }
     }

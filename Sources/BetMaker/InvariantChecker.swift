@@ -10,6 +10,8 @@ import RedisClient
 /// 1. every event (`SCAN` for the event hashes and lists): its fields, and its list read in pages,
 ///    each page's bets read with one `read_bets` call; list entries must agree with their bets'
 ///    owners; counts, total staked, total paid out and settlement progress are compared with the bets;
+///    an event with bets with money must be in the catalogue; an event with a result and without
+///    `settled_at` must be in the index of unsettled events unless parked, and nothing else may be;
 /// 2. every bet hash (`SCAN`) that no event list holds;
 /// 3. the indexes: the list of anonymous bets and each user's list of bets with money, read in
 ///    pages; every bet must be in exactly the index its owner says, once;
@@ -94,6 +96,13 @@ public struct InvariantChecker: Sendable {
             case paymentMismatch = "payment-mismatch"
             /// Deposits are not balances + stakes held + the house's result.
             case moneyNotConserved = "money-not-conserved"
+            /// An event with bets with money that is not in the catalogue: its result could be
+            /// reported anonymously (bets with money are only taken on catalogue events, and a
+            /// catalogue event with bets cannot be deleted).
+            case moneyOffCatalogue = "money-off-catalogue"
+            /// An event with a result, not settled and not parked, missing from the index of unsettled
+            /// events (the worker would never queue it again), or an index member that is not such an event.
+            case unsettledIndexMismatch = "unsettled-index-mismatch"
         }
 
         public let kind: Kind
@@ -142,7 +151,9 @@ public struct InvariantChecker: Sendable {
     /// Scans everything; `onViolation` sees each violation as it is found (the command prints them).
     public func check(onViolation: @escaping @Sendable (Violation) -> Void = { _ in }) async throws -> Report {
         var scan = Scan(checker: self, onViolation: onViolation)
+        try await scan.readUnsettledIndex()
         try await scan.checkEvents()
+        scan.checkUnsettledIndexMembers()
         try await scan.checkUnlistedBets()
         let userIDs = try await scan.findUsers()
         try await scan.checkIndex(keys.allBets, owner: nil)
@@ -158,7 +169,9 @@ public struct InvariantChecker: Sendable {
         return scan.report
     }
 
-    static let eventFields = ["result", "reported_at", "bets", "staked", "won", "lost", "settle_pos", "settled_at", "paid"]
+    static let eventFields = [
+        "result", "reported_at", "bets", "staked", "won", "lost", "settle_pos", "settled_at", "paid", "catalogue", "parked",
+    ]
 
     /// A bet hash as read: the fields that parse, and what is wrong with it.
     struct BetRecord {
@@ -252,6 +265,8 @@ public struct InvariantChecker: Sendable {
         /// The bets with money seen, for the index and ledger checks: every other bet is anonymous.
         var walletBets = BetIDMap<WalletBet>()
         var events = Set<String>()
+        /// The members of the index of unsettled events.
+        var unsettledIndex = Set<String>()
         /// Deposit entries seen in the ledgers, by payment transaction id.
         var deposits: [String: (userID: Int, accountID: Int, amount: Int64, entryID: String)] = [:]
 
@@ -322,6 +337,32 @@ public struct InvariantChecker: Sendable {
 
         // MARK: Pass 1: events
 
+        /// The index of unsettled events, read in pages (it holds only events waiting for settlement).
+        mutating func readUnsettledIndex() async throws {
+            var start = 0
+            while true {
+                let members: [String]
+                do {
+                    members = try await redis.send(
+                        RedisCommand("ZRANGE", keys.unsettledEvents, start, start + checker.pageSize - 1)
+                    ).strings(for: "ZRANGE")
+                } catch let error as RedisError where error.serverCode == "WRONGTYPE" {
+                    record(.wrongType, keys.unsettledEvents, "is not a sorted set")
+                    return
+                }
+                unsettledIndex.formUnion(members)
+                guard members.count == checker.pageSize else { return }
+                start += members.count
+            }
+        }
+
+        /// Index members that name no event the scan found.
+        mutating func checkUnsettledIndexMembers() {
+            for member in unsettledIndex.sorted() where !events.contains(member) {
+                record(.unsettledIndexMismatch, keys.unsettledEvents, "holds \(member), which is no event")
+            }
+        }
+
         mutating func checkEvents() async throws {
             let opening = String(keys.event("").dropLast())  // "bm:{ev:"
             var pending: [String] = []
@@ -389,6 +430,15 @@ public struct InvariantChecker: Sendable {
             if settlePosition > length {
                 record(.invalidEvent, eventKey, "settle_pos \(settlePosition) is past the end of the list (\(length) bets)")
             }
+            let waiting = fields[0] != nil && settledAt == nil && fields[10] == nil
+            if waiting != unsettledIndex.contains(eventID) {
+                record(
+                    .unsettledIndexMismatch, eventKey,
+                    waiting
+                        ? "has a result and is neither settled nor parked, but is not in \(keys.unsettledEvents)"
+                        : "is in \(keys.unsettledEvents) but \(fields[0] == nil ? "has no result" : settledAt != nil ? "is settled" : "is parked")"
+                )
+            }
             if fields[0] == nil {
                 if settlePosition != 0 {
                     record(.settledWithoutResult, eventKey, "settle_pos is \(settlePosition) but the event has no result")
@@ -396,7 +446,7 @@ public struct InvariantChecker: Sendable {
                 if settledAt != nil { record(.settledWithoutResult, eventKey, "settled_at is set but the event has no result") }
             }
 
-            var counted = (staked: Int64(0), won: Int64(0), lost: Int64(0), pending: 0, paid: Int64(0))
+            var counted = (staked: Int64(0), won: Int64(0), lost: Int64(0), pending: 0, paid: Int64(0), withMoney: 0)
             var start = 0
             while start < length {
                 let entries = try await redis.lrange(listKey, start, start + checker.pageSize - 1)
@@ -438,6 +488,7 @@ public struct InvariantChecker: Sendable {
                         )
                     }
                     remember(id, bet)
+                    if bet.wager != nil { counted.withMoney += 1 }
                     counted.staked += bet.amount ?? 0
                     switch bet.status {
                     case .won:
@@ -470,6 +521,9 @@ public struct InvariantChecker: Sendable {
                 start += entries.count
             }
 
+            if counted.withMoney > 0 && fields[9] == nil {
+                record(.moneyOffCatalogue, eventKey, "has \(counted.withMoney) bet(s) with money but is not in the catalogue")
+            }
             if bets != length { record(.countMismatch, eventKey, "bets is \(bets) but the list holds \(length)") }
             if staked != counted.staked {
                 record(.countMismatch, eventKey, "staked is \(staked) cents but its bets sum to \(counted.staked)")

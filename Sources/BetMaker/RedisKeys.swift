@@ -34,6 +34,11 @@ public struct RedisKeys: Sendable {
     /// Stream of entries the workers gave up on.
     public var deadLetters: String { prefix + "events:dead" }
 
+    /// Sorted set of the events that have a result and are not settled yet, scored by `reported_at`
+    /// (ms): what the worker re-queues when it waits too long. An event whose entry was dead-lettered
+    /// after too many deliveries is taken out ("parked") until an administrator re-drives it.
+    public var unsettledEvents: String { prefix + "events:unsettled" }
+
     /// Saved response of a request made with an Idempotency-Key (the key's SHA-256 in hex).
     public func idempotency(_ digest: String) -> String { prefix + "idem:" + digest }
 

@@ -107,24 +107,32 @@ public enum Scripts {
             """)
 
     /// Records an event's result and announces it on the events stream, once. The same result again
-    /// changes nothing; a different one is refused. A catalogue event stops taking bets with it.
+    /// changes nothing; a different one is refused. A catalogue event stops taking bets with it, and
+    /// the event enters the index of unsettled events.
     ///
-    /// KEYS: event hash, events stream, index of open catalogue events
-    /// ARGV: result, reported_at (ms), event id
-    /// Returns {'reported'} | {'unchanged'} | {'conflict', current result}
+    /// An anonymous reporter (no token, no results key) may report only an event that carries no
+    /// money. That is decided here, atomically with the report: an event carries money exactly when
+    /// it is in the catalogue, because bets with money are taken only on catalogue events and a
+    /// catalogue event with bets cannot be deleted (docs/ARCHITECTURE.md, "Who may report").
+    ///
+    /// KEYS: event hash, events stream, index of open catalogue events, index of unsettled events
+    /// ARGV: result, reported_at (ms), event id, anonymous reporter ('1' or '0')
+    /// Returns {'reported'} | {'unchanged'} | {'conflict', current result} | {'needs_operator'}
     public static let reportResult = RedisScript(
         name: "report_result",
         source: """
             #!lua
-            local current = redis.call('HGET', KEYS[1], 'result')
+            local event = redis.call('HMGET', KEYS[1], 'result', 'catalogue')
+            if ARGV[4] == '1' and event[2] then return {'needs_operator'} end
+            local current = event[1]
             if current then
               if current == ARGV[1] then return {'unchanged'} end
               return {'conflict', current}
             end
             redis.call('HSET', KEYS[1], 'result', ARGV[1], 'reported_at', ARGV[2])
-            local member = redis.call('HGET', KEYS[1], 'catalogue')
-            if member then redis.call('ZREM', KEYS[3], member) end
+            if event[2] then redis.call('ZREM', KEYS[3], event[2]) end
             redis.call('XADD', KEYS[2], '*', 'event_id', ARGV[3], 'result', ARGV[1], 'reported_at', ARGV[2])
+            redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
             return {'reported'}
             """)
 
@@ -144,18 +152,34 @@ public enum Scripts {
     /// payout with a payout transaction in the same step that marks it won. A call without bets only
     /// reports where settlement stands.
     ///
-    /// KEYS: event hash, event bet list, bet hashes..., (user accounts, user ledger)...
-    /// ARGV: result, position of the batch, settled_at (ms), key prefix, number of bets
+    /// Redis does not roll a script back, so everything the writes need is read and checked before
+    /// the first one: each bet is pending; each payout to credit is a whole number of cents, each
+    /// balance it goes to exists and is one, each ledger is a stream; and the event's counters are
+    /// whole numbers (checked on every call). A batch failing any of that is refused whole
+    /// (`BATCH_INVALID`) and nothing is written, so its stream entry is retried and then
+    /// dead-lettered without paying anybody twice.
+    ///
+    /// Once the event is settled to the end it gets `settled_at` and leaves the index of unsettled
+    /// events.
+    ///
+    /// KEYS: event hash, event bet list, index of unsettled events, bet hashes..., (user accounts, user ledger)...
+    /// ARGV: result, position of the batch, settled_at (ms), key prefix, number of bets, event id
     /// Returns {'applied' | 'stale', position, total bets, finished (0|1), won, lost, paid out (cents)}
-    /// Errors: RESULT_MISMATCH (the entry's result is not the event's), STALE_BATCH (not the bets at that position)
+    /// Errors: RESULT_MISMATCH (the entry's result is not the event's), STALE_BATCH (not the bets at
+    /// that position), BATCH_INVALID (a bet, payout, balance, ledger or counter the batch needs is damaged)
     public static let settleBatch = RedisScript(
         name: "settle_batch",
         source: """
             #!lua
             local event = KEYS[1]
-            local state = redis.call('HMGET', event, 'result', 'settle_pos', 'settled_at')
+            local state = redis.call('HMGET', event, 'result', 'settle_pos', 'settled_at', 'won', 'lost', 'paid')
             if state[1] ~= ARGV[1] then
               return redis.error_reply('RESULT_MISMATCH the event result is ' .. tostring(state[1]) .. ', not ' .. ARGV[1])
+            end
+            for field = 4, 6 do
+              if state[field] and not string.match(state[field], '^%d+$') then
+                return redis.error_reply('BATCH_INVALID the event counter ' .. field .. ' is ' .. state[field])
+              end
             end
             local position = tonumber(state[2] or '0')
             local count = tonumber(ARGV[5])
@@ -164,7 +188,7 @@ public enum Scripts {
             if count > 0 and position == tonumber(ARGV[2]) then
               local entries = redis.call('LRANGE', KEYS[2], position, position + count - 1)
               local wallets = {}
-              local walletKey = 2 + count
+              local walletKey = 3 + count
               for i = 1, count do
                 local entry = entries[i] or ''
                 local id, owner = entry, nil
@@ -179,21 +203,52 @@ public enum Scripts {
                   wallets[i] = {walletKey + 1, walletKey + 2, account}
                   walletKey = walletKey + 2
                 end
-                if KEYS[2 + i] ~= prefix .. 'bet:' .. id then
-                  return redis.error_reply('STALE_BATCH ' .. KEYS[2 + i] .. ' is not the bet at position ' .. (position + i - 1))
+                if KEYS[3 + i] ~= prefix .. 'bet:' .. id then
+                  return redis.error_reply('STALE_BATCH ' .. KEYS[3 + i] .. ' is not the bet at position ' .. (position + i - 1))
                 end
               end
               if walletKey ~= #KEYS then return redis.error_reply('STALE_BATCH ' .. #KEYS .. ' keys for ' .. walletKey) end
               local status = (ARGV[1] == 'WIN') and 'won' or 'lost'
-              local paid = 0
+              -- Every read and check the writes need, before the first write.
+              local payouts = {}
+              local ledgers = {}
               for i = 1, count do
-                redis.call('HSET', KEYS[2 + i], 'status', status, 'settled_at', ARGV[3])
+                -- One HGET per bet: the status is all an anonymous bet needs, and this read is most
+                -- of what the check costs.
+                local current = redis.call('HGET', KEYS[3 + i], 'status')
+                if current ~= 'pending' then
+                  return redis.error_reply('BATCH_INVALID ' .. KEYS[3 + i] .. ' is ' .. tostring(current) .. ', not pending')
+                end
                 local wallet = wallets[i]
                 if wallet and status == 'won' then
-                  local payout = redis.call('HGET', KEYS[2 + i], 'payout')
+                  local payout = redis.call('HGET', KEYS[3 + i], 'payout')
+                  if not payout or not string.match(payout, '^%d+$') or #payout > 15 then
+                    return redis.error_reply('BATCH_INVALID the payout of ' .. KEYS[3 + i] .. ' is ' .. tostring(payout))
+                  end
+                  local balance = redis.call('HGET', KEYS[wallet[1]], wallet[3])
+                  if not balance or not string.match(balance, '^%-?%d+$') then
+                    return redis.error_reply('BATCH_INVALID account ' .. wallet[3] .. ' in ' .. KEYS[wallet[1]] .. ' has balance ' .. tostring(balance))
+                  end
+                  local ledger = KEYS[wallet[2]]
+                  if not ledgers[ledger] then
+                    local kind = redis.call('TYPE', ledger).ok
+                    if kind ~= 'stream' and kind ~= 'none' then
+                      return redis.error_reply('BATCH_INVALID ' .. ledger .. ' is a ' .. kind .. ', not a stream')
+                    end
+                    ledgers[ledger] = true
+                  end
+                  payouts[i] = payout
+                end
+              end
+              local paid = 0
+              for i = 1, count do
+                redis.call('HSET', KEYS[3 + i], 'status', status, 'settled_at', ARGV[3])
+                local payout = payouts[i]
+                if payout then
+                  local wallet = wallets[i]
                   local balance = redis.call('HINCRBY', KEYS[wallet[1]], wallet[3], payout)
                   redis.call('XADD', KEYS[wallet[2]], '*', 'type', 'payout', 'account_id', wallet[3], 'amount', payout,
-                    'balance', balance, 'bet_id', string.sub(KEYS[2 + i], #prefix + 5))
+                    'balance', balance, 'bet_id', string.sub(KEYS[3 + i], #prefix + 5))
                   paid = paid + tonumber(payout)
                 end
               end
@@ -207,6 +262,7 @@ public enum Scripts {
             local finished = 0
             if position >= total then
               if not state[3] then redis.call('HSET', event, 'settled_at', ARGV[3]) end
+              redis.call('ZREM', KEYS[3], ARGV[6])
               finished = 1
             end
             local counts = redis.call('HMGET', event, 'won', 'lost', 'paid')
@@ -245,22 +301,33 @@ public enum Scripts {
             """)
 
     /// Moves a stream entry the workers gave up on to the dead-letter stream and acknowledges it, in
-    /// one step, so it is neither lost nor handled again.
+    /// one step, so it is neither lost nor handled again. An entry given up on after too many
+    /// deliveries "parks" its event (unless it is settled meanwhile): the event leaves the index of
+    /// unsettled events, so the worker does not queue it again and again, and its hash names the
+    /// dead letter (`parked`) until an administrator re-drives it (`retry_dead_letter`).
     ///
-    /// KEYS: events stream, dead-letter stream
-    /// ARGV: group, entry id, reason, deliveries, dead-letter max length, then the entry's field/value pairs
+    /// KEYS: events stream, dead-letter stream [, index of unsettled events, event hash (to park)]
+    /// ARGV: group, entry id, reason, deliveries, dead-letter max length, event id to park or '',
+    ///       then the entry's field/value pairs
+    /// Returns the number of entries acknowledged (0 or 1)
     public static let deadLetter = RedisScript(
         name: "dead_letter",
         source: """
             #!lua
+            local park = ARGV[6] ~= '' and KEYS[4] ~= nil
+            local settled = park and redis.call('HGET', KEYS[4], 'settled_at')
             local fields = {'entry_id', ARGV[2], 'reason', ARGV[3], 'deliveries', ARGV[4]}
-            for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
-            redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', unpack(fields))
+            for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+            local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', unpack(fields))
+            if park and not settled then
+              redis.call('ZREM', KEYS[3], ARGV[6])
+              redis.call('HSET', KEYS[4], 'parked', id)
+            end
             return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
             """)
 
     /// Every script, for loading ahead and for readiness checks.
     public static var all: [RedisScript] {
-        [placeBet, placeWalletBet, reportResult, settleBatch, readBets, readTail, deadLetter] + walletScripts
+        [placeBet, placeWalletBet, reportResult, settleBatch, readBets, readTail, deadLetter] + queueScripts + walletScripts
     }
 }

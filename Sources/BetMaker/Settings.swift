@@ -41,7 +41,7 @@ public struct Settings: Sendable {
     /// The payment provider's shared secret; without it the webhook refuses every delivery.
     public var paymentWebhookSecret: String?
     /// Lets a results feed report results without an operator's token; without it (and without a
-    /// token) reporting stays open to anyone, as in the original API.
+    /// token) anyone may report events that carry no money, as in the original API.
     public var resultsAPIKey: String?
     /// Anonymous bets (no token, no money) as in the original API; off with `ANONYMOUS_BETS=false`.
     public var anonymousBets = true
@@ -59,6 +59,9 @@ public struct Settings: Sendable {
     public var workerClaimInterval: Duration = .seconds(10)
     public var workerClaimMinIdle: Duration = .seconds(60)
     public var workerMaxDeliveries = 10
+    /// An event reported this long ago and still unsettled is queued again by the worker, and counts
+    /// in `events_settlement_overdue`. More than `workerClaimMinIdle + workerClaimInterval`.
+    public var workerRequeueAfter: Duration = .seconds(120)
     /// Where the worker answers `/health/*` and `/metrics`; port 0 turns that off.
     public var workerHTTPHost = "127.0.0.1"
     public var workerHTTPPort = 8081
@@ -77,6 +80,7 @@ public struct Settings: Sendable {
         configuration.claimInterval = workerClaimInterval
         configuration.claimMinIdle = workerClaimMinIdle
         configuration.maxDeliveries = workerMaxDeliveries
+        configuration.requeueAfter = workerRequeueAfter
         return configuration
     }
 
@@ -186,6 +190,14 @@ public struct Settings: Sendable {
         workerClaimInterval = try milliseconds("WORKER_CLAIM_INTERVAL_MS", in: 10...3_600_000) ?? workerClaimInterval
         workerClaimMinIdle = try milliseconds("WORKER_CLAIM_MIN_IDLE_MS", in: 100...86_400_000) ?? workerClaimMinIdle
         workerMaxDeliveries = try integer("WORKER_MAX_DELIVERIES", in: 1...1000) ?? workerMaxDeliveries
+        workerRequeueAfter = try milliseconds("WORKER_REQUEUE_AFTER_MS", in: 1000...604_800_000) ?? workerRequeueAfter
+        // Re-queueing an entry a live or a dead worker still holds would only make duplicate work:
+        // the claim of a dead worker's entries must come first.
+        guard workerRequeueAfter > workerClaimMinIdle + workerClaimInterval else {
+            throw SettingsError(
+                "WORKER_REQUEUE_AFTER_MS (\(workerRequeueAfter.inMilliseconds)) must be more than WORKER_CLAIM_MIN_IDLE_MS + "
+                    + "WORKER_CLAIM_INTERVAL_MS (\((workerClaimMinIdle + workerClaimInterval).inMilliseconds))")
+        }
         workerHTTPHost = text("WORKER_HTTP_HOST") ?? workerHTTPHost
         workerHTTPPort = try integer("WORKER_HTTP_PORT", in: 0...65535) ?? workerHTTPPort
     }
@@ -219,7 +231,8 @@ public struct Settings: Sendable {
             if developmentMode { warnings.append(problem) } else { errors.append("\(problem); set your payment provider's secret") }
         }
         if resultsAPIKey == nil {
-            warnings.append("RESULTS_API_KEY is not set: anyone may report event results (PUT /events/{id}) without a token")
+            warnings.append(
+                "RESULTS_API_KEY is not set: anyone may report the results of events without money (PUT /events/{id}) without a token")
         }
         if developmentMode { warnings.append("DEVELOPMENT_MODE is on: not for production") }
         return (errors, warnings)

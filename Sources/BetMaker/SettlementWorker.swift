@@ -10,11 +10,14 @@ import ServiceLifecycle
 ///   the consumer name is stable per host, see `WORKER_NAME`).
 /// - It then reads new entries with a blocking read on a connection of its own.
 /// - Every `claimInterval` it takes over entries idle longer than `claimMinIdle` in dead consumers'
-///   hands (`XAUTOCLAIM`), and trims entries every consumer has acknowledged.
+///   hands (`XAUTOCLAIM`), trims what every consumer group is done with (one script), and queues
+///   again the events reported more than `requeueAfter` ago that are still unsettled (their entry
+///   was lost), at most once per `requeueAfter` each.
 /// - While settling a big event it resets its entry's idle time between batches, so nobody claims
 ///   an entry that is still being worked on.
 /// - An entry that cannot be settled (malformed, or delivered more than `maxDeliveries` times) goes
-///   to the dead-letter stream, acknowledged in the same step.
+///   to the dead-letter stream, acknowledged in the same step. One given up on after too many
+///   deliveries parks its event: it is not queued again until an administrator re-drives it.
 /// - On graceful shutdown it stops after the current batch; the entry stays pending and the next
 ///   start resumes the event where it stopped.
 public final class SettlementWorker: Service, Sendable {
@@ -27,6 +30,9 @@ public final class SettlementWorker: Service, Sendable {
         public var claimInterval: Duration = .seconds(10)
         public var claimMinIdle: Duration = .seconds(60)
         public var maxDeliveries = 10
+        /// An event reported this long ago and still unsettled is queued again (a new stream entry);
+        /// well above `claimMinIdle + claimInterval`, so an entry a dead worker held is claimed first.
+        public var requeueAfter: Duration = .seconds(120)
         public var deadLetterMaxLength = 100_000
         public var retryBackoff = Backoff.Policy(initial: .milliseconds(100), maximum: .seconds(5))
 
@@ -39,6 +45,7 @@ public final class SettlementWorker: Service, Sendable {
     private let keys: RedisKeys
     private let configuration: Configuration
     private let settler: Settler
+    private let queue: SettlementQueue
     private let logger: Logger
     private let metrics: WorkerMetrics
 
@@ -47,6 +54,9 @@ public final class SettlementWorker: Service, Sendable {
         self.keys = keys
         self.configuration = configuration
         self.settler = Settler(redis: redis, keys: keys, batchSize: configuration.batchSize, pause: configuration.pauseBetweenBatches)
+        var queue = SettlementQueue(redis: redis, keys: keys, group: configuration.group)
+        queue.deadLetterMaxLength = configuration.deadLetterMaxLength
+        self.queue = queue
         self.logger = logger
         self.metrics = WorkerMetrics()
     }
@@ -69,7 +79,8 @@ public final class SettlementWorker: Service, Sendable {
                 }
                 if ContinuousClock.now - lastMaintenance >= configuration.claimInterval {
                     try await reclaimIdleEntries()
-                    try await trimAcknowledged()
+                    try await queue.trim()
+                    try await requeueOverdue()
                     lastMaintenance = .now
                 }
                 if blocking?.isActive != true {
@@ -136,14 +147,16 @@ public final class SettlementWorker: Service, Sendable {
         } while cursor != "0-0" && !Task.isShuttingDownGracefully
     }
 
-    /// Drops the entries every consumer has acknowledged: those older than the oldest pending one, or
-    /// up to the last delivered one when nothing is pending. Unacknowledged entries are never trimmed.
-    private func trimAcknowledged() async throws {
-        let summary = try await redis.xpendingSummary(keys.eventsStream, group: configuration.group)
-        let groups = try await redis.xinfoGroups(keys.eventsStream)
-        let lowestOfGroups = groups.map(\.lastDeliveredID).min(by: StreamID.isOrderedBefore)
-        guard let bound = summary.lowestID ?? lowestOfGroups, bound != "0-0" else { return }
-        try await redis.xtrim(keys.eventsStream, minID: bound)
+    /// Events whose result waits longer than `requeueAfter` get a new stream entry; the next read
+    /// (this worker's or another's) settles them.
+    private func requeueOverdue() async throws {
+        let requeued = try await queue.requeueOverdue(after: configuration.requeueAfter)
+        if !requeued.isEmpty {
+            metrics.requeued.increment(by: requeued.count)
+            logger.warning(
+                "Re-queued events left unsettled",
+                metadata: ["event_ids": "\(requeued)", "after_ms": "\(configuration.requeueAfter.inMilliseconds)"])
+        }
     }
 
     // MARK: Handling
@@ -167,7 +180,8 @@ public final class SettlementWorker: Service, Sendable {
             return
         }
         if deliveries > configuration.maxDeliveries {
-            try await deadLetter(entry, reason: "delivered \(deliveries) times without being settled", deliveries: deliveries)
+            try await deadLetter(
+                entry, reason: "delivered \(deliveries) times without being settled", deliveries: deliveries, park: eventID)
             return
         }
         let started = ContinuousClock.now
@@ -200,30 +214,18 @@ public final class SettlementWorker: Service, Sendable {
             ])
     }
 
-    private func deadLetter(_ entry: StreamEntry, reason: String, deliveries: Int) async throws {
-        var arguments = [configuration.group, entry.id, reason, String(deliveries), String(configuration.deadLetterMaxLength)]
-        for (field, value) in (entry.fields ?? [:]).sorted(by: { $0.key < $1.key }) {
-            arguments += [field, value]
-        }
-        try await redis.eval(Scripts.deadLetter, keys: [keys.eventsStream, keys.deadLetters], arguments: arguments)
+    /// `park`: the event of an entry given up on after too many deliveries, which waits for an
+    /// administrator's re-drive instead of being queued again. A malformed entry or one contradicting
+    /// the recorded result parks nothing: the event's own entry may still settle it.
+    private func deadLetter(_ entry: StreamEntry, reason: String, deliveries: Int, park eventID: String? = nil) async throws {
+        try await queue.deadLetter(entry, reason: reason, deliveries: deliveries, park: eventID)
         metrics.deadLettered.increment()
         logger.error(
             "Stream entry moved to the dead-letter stream",
             metadata: [
                 "entry_id": "\(entry.id)", "reason": "\(reason)", "deliveries": "\(deliveries)", "fields": "\(entry.fields ?? [:])",
-                "dead_letters": "\(keys.deadLetters)",
+                "dead_letters": "\(keys.deadLetters)", "parked_event": "\(eventID ?? "")",
             ])
-    }
-}
-
-/// Stream entry ids (`<milliseconds>-<sequence>`) compared as numbers, not text.
-enum StreamID {
-    static func isOrderedBefore(_ left: String, _ right: String) -> Bool {
-        func parts(_ id: String) -> (UInt64, UInt64) {
-            let pieces = id.split(separator: "-")
-            return (pieces.first.flatMap { UInt64($0) } ?? 0, pieces.count > 1 ? UInt64(pieces[1]) ?? 0 : 0)
-        }
-        return parts(left) < parts(right)
     }
 }
 
@@ -233,6 +235,7 @@ struct WorkerMetrics: Sendable {
     let events = Counter(label: "events_settled_total")
     let lag = Timer(label: "settlement_lag_seconds")
     let deadLettered = Counter(label: "stream_dead_lettered_total")
+    let requeued = Counter(label: "events_requeued_total")
 
     func recordSettled(_ report: Settler.Report, reportedAt: Int64?) {
         events.increment()

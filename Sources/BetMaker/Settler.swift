@@ -6,7 +6,7 @@ public struct Settler: Sendable {
     public let redis: RedisClient
     public let keys: RedisKeys
     /// The work of one script call, in bets flipped: bounded so a call stays short. A won bet with
-    /// money costs `payoutCost` (its status, the payout read, the credit and the ledger entry).
+    /// money costs `payoutCost` (besides its status: its payout and balance reads, the credit and the ledger entry).
     public let batchSize: Int
     public static let payoutCost = 4
     /// Rest between batches, to leave Redis room for other clients; zero by default.
@@ -49,13 +49,13 @@ public struct Settler: Sendable {
         eventID: String, result: EventResult, afterBatch: () async throws -> Void = {}
     ) async throws -> Report {
         let connection = try await redis.anyConnection()
-        let fixedKeys = [keys.event(eventID), keys.eventBets(eventID)]
+        let fixedKeys = [keys.event(eventID), keys.eventBets(eventID), keys.unsettledEvents]
         let list = keys.eventBets(eventID)
 
         func settleCommand(start: Int, entries: [String]) -> RedisCommand {
             Scripts.settleBatch.evalshaCommand(
                 keys: fixedKeys + batchKeys(entries),
-                arguments: [result.rawValue, String(start), String(currentMilliseconds()), keys.prefix, String(entries.count)])
+                arguments: [result.rawValue, String(start), String(currentMilliseconds()), keys.prefix, String(entries.count), eventID])
         }
         /// A window of entries read from `start`, cut into consecutive batches of at most `batchSize`
         /// work, so a window full of winners with money does not make one long call.
@@ -97,7 +97,7 @@ public struct Settler: Sendable {
             let plan = try Outcome(
                 try await redis.eval(
                     Scripts.settleBatch, keys: fixedKeys,
-                    arguments: [result.rawValue, "-1", String(currentMilliseconds()), keys.prefix, "0"]))
+                    arguments: [result.rawValue, "-1", String(currentMilliseconds()), keys.prefix, "0", eventID]))
             if let report = note(plan, count: 0) { return report }
             let firstReads = try await connection.pipeline([
                 readCommand(start: plan.position), readCommand(start: plan.position + batchSize),
@@ -144,7 +144,7 @@ public struct Settler: Sendable {
         }
     }
 
-    /// The KEYS of a batch after the event's two: each entry's bet hash, then the accounts and ledger
+    /// The KEYS of a batch after the event's three: each entry's bet hash, then the accounts and ledger
     /// of each bet with money, in list order (as `settle_batch` checks them).
     func batchKeys(_ entries: [String]) -> [String] {
         var betKeys: [String] = []

@@ -57,7 +57,8 @@ public func buildRouter(
         accounts: accounts, catalogue: CatalogueStore(redis: redis, keys: settings.keys), maximumBodyBytes: settings.maximumBodyBytes
     )
     .register(public: router, authenticated: authenticated)
-    let streamGauges = StreamGauges(redis: redis, keys: settings.keys)
+    DeadLetterRoutes(queue: SettlementQueue(redis: redis, keys: settings.keys)).register(authenticated: authenticated)
+    let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
     OperationsRoutes(redis: redis, keys: settings.keys, metrics: metrics, beforeMetrics: streamGauges.sample).register(on: router)
     DocsRoutes().register(on: router)
     if settings.benchNoopEndpoint {
@@ -72,7 +73,7 @@ public func buildRouter(
         "/users": [.post], "/users/activate/{token}": [.get], "/users/me": [.get], "/accounts/{account_id}": [.get],
         "/auth": [.post, .delete], "/payment/webhook": [.post],
         "/admin/users": [.get], "/admin/users/{user_id}": [.patch], "/admin/events": [.get, .post],
-        "/admin/events/{event_id}": [.patch, .delete],
+        "/admin/events/{event_id}": [.patch, .delete], "/admin/dead-letters": [.get], "/admin/dead-letters/{id}/retry": [.post],
         "/health/live": [.get], "/health/ready": [.get], "/metrics": [.get],
         "/openapi.json": [.get], "/docs": [.get],
     ])

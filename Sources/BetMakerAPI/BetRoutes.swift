@@ -11,7 +11,8 @@ struct BetRoutes {
     let maximumStake: Money
     let maximumBodyBytes: Int
     let anonymousBets: Bool
-    /// With it, reporting results needs an operator's token or this key in `X-API-Key`.
+    /// With it, reporting results needs an operator's token or this key in `X-API-Key`; without it,
+    /// anonymous callers may report events that carry no money.
     let resultsAPIKey: String?
     let betsPlaced = Counter(label: "bets_placed_total", dimensions: [("kind", "anonymous")])
     let walletBetsPlaced = Counter(label: "bets_placed_total", dimensions: [("kind", "wallet")])
@@ -152,14 +153,16 @@ struct BetRoutes {
         return eventID
     }
 
-    /// Results come from an operator (an administrator's token) or a results feed (`X-API-Key`).
-    /// Without a configured key and without a token, reporting stays open, as in the original API.
-    private func authorizeReporting(_ request: Request, context: APIRequestContext) throws(Problem) {
+    /// Results come from an operator (an administrator's token) or a results feed (`X-API-Key`). A
+    /// player's token is refused. Without a configured key and without a token the caller is an
+    /// anonymous reporter, as in the original API: returns true, and `report_result` refuses such a
+    /// reporter for an event that carries money.
+    private func authorizeReporting(_ request: Request, context: APIRequestContext) throws(Problem) -> Bool {
         if let identity = context.identity {
             guard identity.role == .admin else { throw Problem.forbidden("Reporting results needs an operator's token.") }
-            return
+            return false
         }
-        guard let resultsAPIKey else { return }
+        guard let resultsAPIKey else { return true }
         guard let key = request.headers[.apiKey] else {
             throw Problem.authenticationRequired("Report results with an operator's token or the results API key in X-API-Key.")
         }
@@ -169,17 +172,18 @@ struct BetRoutes {
             problem.headers[.wwwAuthenticate] = "Bearer"
             throw problem
         }
+        return false
     }
 
     @Sendable func reportResult(_ request: Request, context: APIRequestContext) async throws -> Response {
-        try authorizeReporting(request, context: context)
+        let anonymous = try authorizeReporting(request, context: context)
         let eventID = try eventID(context)
         var errors: [Problem.FieldError] = []
         let fields = try Input.object(try await Input.json(request, limit: maximumBodyBytes), allowed: ["status"], errors: &errors)
         let result = fields["status"].flatMap { if case .string(let text) = $0 { EventResult(rawValue: text) } else { nil } }
         if result == nil { errors.append(.init("status", fields["status"] == nil ? "is required" : "must be WIN or LOSE")) }
         guard let result, errors.isEmpty else { throw Problem.validation(errors) }
-        switch try await store.report(eventID: eventID, result: result) {
+        switch try await store.report(eventID: eventID, result: result, anonymous: anonymous) {
         case .reported:
             context.logger.info("Result reported", metadata: ["event_id": "\(eventID)", "result": "\(result.rawValue)"])
         case .unchanged:
@@ -190,6 +194,10 @@ struct BetRoutes {
                 detail: "Event \(eventID) was reported as \(current.rawValue); a result cannot be changed.")
             problem.extensions = [("current_result", current.rawValue)]
             throw problem
+        case .needsOperator:
+            throw Problem.authenticationRequired(
+                "Event \(eventID) carries money (it is in the catalogue): its result needs an operator's token "
+                    + "(Authorization: Bearer <token>) or the results API key in X-API-Key. Nothing was changed.")
         }
         let summary = try await store.event(id: eventID)
         return eventResponse(summary, status: .accepted)

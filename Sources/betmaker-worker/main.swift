@@ -58,7 +58,7 @@ struct Run: AsyncParsableCommand {
 /// `/health/live`, `/health/ready` and `/metrics` of the worker, on a port of its own.
 func operationsServer(settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry, logger: Logger) -> some Service {
     let router = Router()
-    let streamGauges = StreamGauges(redis: redis, keys: settings.keys)
+    let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
     OperationsRoutes(redis: redis, keys: settings.keys, metrics: metrics, beforeMetrics: streamGauges.sample).register(on: router)
     return Application(
         router: router,

@@ -150,6 +150,7 @@ import Testing
         case walletBetAmongAnonymousBets, walletBetMissingFromItsUsersList, listEntryWithoutItsOwner, malformedListEntry
         case balanceOff, payoutCreditedTwice, stakeForNoBet, paymentRecordWithoutDeposit, depositWithoutPaymentRecord, paidOutOff
         case payoutNotStakeTimesOdds, userMissingFromTheIndex, accountOwnedByAnotherUser, ledgerEntryForAnotherUsersAccount
+        case walletBetsOnAnEventOutOfTheCatalogue, unsettledEventMissingFromTheIndex, settledEventInTheIndex, unknownEventInTheIndex
 
         var expected: Set<InvariantChecker.Violation.Kind> {
             switch self {
@@ -163,8 +164,8 @@ import Testing
             case .betsCountOff, .stakedOff, .wonCountOff: [.countMismatch]
             case .settledAgainstTheResult, .settledPastSettlePosition, .pendingBeforeSettlePosition: [.settlementMismatch]
             case .betSettledWithoutResult, .settlePositionWithoutResult: [.settledWithoutResult]
-            case .settledAtWhileIncomplete: [.settledIncomplete]
-            case .unknownResult: [.invalidEvent]
+            case .settledAtWhileIncomplete: [.settledIncomplete, .unsettledIndexMismatch]
+            case .unknownResult: [.invalidEvent, .unsettledIndexMismatch]
             case .settlePositionPastTheEnd: [.invalidEvent, .settledIncomplete]
             case .betKeyOfWrongType: [.wrongType]
             case .eventListWithoutEventHash: [.countMismatch]
@@ -181,6 +182,8 @@ import Testing
             case .userMissingFromTheIndex: [.invalidUser]
             case .accountOwnedByAnotherUser: [.invalidAccount]
             case .ledgerEntryForAnotherUsersAccount: [.ledgerMismatch]
+            case .walletBetsOnAnEventOutOfTheCatalogue: [.moneyOffCatalogue]
+            case .unsettledEventMissingFromTheIndex, .settledEventInTheIndex, .unknownEventInTheIndex: [.unsettledIndexMismatch]
             }
         }
 
@@ -292,6 +295,14 @@ import Testing
                 try await f.run(
                     "XADD", f.ledger(0), "*", "type", "deposit", "account_id", String(f.accounts[1]), "amount", "1", "balance", "1",
                     "transaction_id", "p-8")
+            case .walletBetsOnAnEventOutOfTheCatalogue:
+                try await f.run("HDEL", f.event("cat-open"), "catalogue")
+            case .unsettledEventMissingFromTheIndex:
+                try await f.run("ZREM", InvariantCheckerTests.keys.unsettledEvents, "partly")
+            case .settledEventInTheIndex:
+                try await f.run("ZADD", InvariantCheckerTests.keys.unsettledEvents, "1", "won")
+            case .unknownEventInTheIndex:
+                try await f.run("ZADD", InvariantCheckerTests.keys.unsettledEvents, "1", "ghost")
             }
         }
     }

@@ -485,6 +485,29 @@ import Testing
             #expect(final["total_paid_out"] == .string("12.50") && final["catalogue"]?["result"] == .string("WIN"))
             try await call(.conflict, .patch, "/admin/events/final", #"{"open": true}"#, headers: admin, problem: "event-has-result")
 
+            // Dead letters: what the workers gave up on, listed over two pages; one re-driven once, one
+            // that can never settle anything.
+            let queue = SettlementQueue(redis: redis, keys: RedisKeys(prefix: "t:"))
+            try await call(.ok, .get, "/admin/dead-letters", headers: admin)
+            try await queue.deadLetter(
+                StreamEntry(id: "1-0", fields: ["event_id": "final", "result": "WIN", "reported_at": "1"]),
+                reason: "delivered 11 times without being settled", deliveries: 11, park: "final")
+            try await queue.deadLetter(StreamEntry(id: "2-0", fields: ["event_id": "final"]), reason: "malformed entry", deliveries: 1)
+            let letters = try await call(.ok, .get, "/admin/dead-letters?limit=1", headers: admin)
+            let malformed = try #require(Self.elements(letters.json).first?["id"]?.string)
+            let parked = try #require(
+                Self.elements(try await call(.ok, .get, try Self.nextPage(letters), headers: admin).json).first?["id"]?.string)
+            let retried = try await call(.accepted, .post, "/admin/dead-letters/\(parked)/retry", headers: admin)
+            #expect(retried.headers[.location] == "/events/final" && retried["event_id"] == .string("final"))
+            try await call(.notFound, .post, "/admin/dead-letters/\(parked)/retry", headers: admin)
+            try await call(
+                .conflict, .post, "/admin/dead-letters/\(malformed)/retry", headers: admin, problem: "dead-letter-not-retryable")
+            try await call(.unprocessableContent, .get, "/admin/dead-letters?cursor=latest", headers: admin)
+            try await call(.unauthorized, .get, "/admin/dead-letters", problem: "authentication-required")
+            try await call(.forbidden, .get, "/admin/dead-letters", headers: asCarol, problem: "forbidden")
+            try await call(.unauthorized, .post, "/admin/dead-letters/\(malformed)/retry", problem: "authentication-required")
+            try await call(.forbidden, .post, "/admin/dead-letters/\(malformed)/retry", headers: asCarol, problem: "forbidden")
+
             // A player's own view: deposit, two stakes and a payout, in pages; one account; nobody else's.
             let me = try await call(.ok, .get, "/users/me?limit=2", headers: asCarol)
             #expect(Self.elements(me["transactions"]).first?["type"] == .string("payout"))
@@ -594,6 +617,8 @@ import Testing
                 (.post, "/admin/events", event, token),
                 (.patch, "/admin/events/x", #"{"open": false}"#, token),
                 (.delete, "/admin/events/x", nil, token),
+                (.get, "/admin/dead-letters", nil, token),
+                (.post, "/admin/dead-letters/1-0/retry", nil, token),
                 (.get, "/health/ready", nil, [:]),
             ]
             var answered: Set<String> = []

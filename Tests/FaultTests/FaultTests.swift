@@ -25,7 +25,6 @@ import Testing
     /// in the catalogue, so settlement under faults must also pay each winner exactly once.
     static func place(_ count: Int, onEach events: [String], _ system: BetMakerSystem) async throws {
         let store = BetStore(redis: system.redis, keys: keys, ids: BetIDGenerator(node: 7))
-        let accounts = AccountStore(redis: system.redis, keys: keys)
         let catalogue = CatalogueStore(redis: system.redis, keys: keys)
         for event in events {
             let entry = CatalogueEvent(
@@ -33,17 +32,7 @@ import Testing
                 isOpen: true)
             guard case .created = try await catalogue.create(entry) else { throw TestSupportError("\(event) not in the catalogue") }
         }
-        var wallets: [(userID: Int, accountID: Int)] = []
-        for index in 0..<3 {
-            guard
-                case .created(let user, let account, _) = try await accounts.register(
-                    login: "fault-\(index)", passwordHash: "x", active: true),
-                case .credited = try await accounts.deposit(
-                    transactionID: "fault-\(index)", userID: user.id, accountID: account.id, amount: Money(cents: 100_000_000))
-            else { throw TestSupportError("no funded user \(index)") }
-            wallets.append((user.id, account.id))
-        }
-        let funded = wallets
+        let funded = try await fundedUsers(3, system)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for event in events {
                 for task in 0..<10 {
@@ -63,6 +52,33 @@ import Testing
             }
             try await group.waitForAll()
         }
+    }
+
+    /// `count` active users, each with 1,000,000.00 in a first account.
+    static func fundedUsers(_ count: Int, _ system: BetMakerSystem) async throws -> [(userID: Int, accountID: Int)] {
+        let accounts = AccountStore(redis: system.redis, keys: keys)
+        var wallets: [(userID: Int, accountID: Int)] = []
+        for index in 0..<count {
+            guard
+                case .created(let user, let account, _) = try await accounts.register(
+                    login: "fault-\(index)", passwordHash: "x", active: true),
+                case .credited = try await accounts.deposit(
+                    transactionID: "fault-\(index)", userID: user.id, accountID: account.id, amount: Money(cents: 100_000_000))
+            else { throw TestSupportError("no funded user \(index)") }
+            wallets.append((user.id, account.id))
+        }
+        return wallets
+    }
+
+    /// The API's settings for a results feed: events with bets with money take results only from an
+    /// operator or the feed's key.
+    static let resultsFeed = ["RESULTS_API_KEY": "fault-results-key"]
+
+    /// Reports `result` for `event` as the results feed; the answer's status.
+    static func report(_ event: String, _ result: EventResult, _ system: BetMakerSystem) async throws -> Int {
+        try await system.request(
+            .PUT, "/events/\(event)", json: #"{"status": "\#(result.rawValue)"}"#, headers: [("X-API-Key", resultsFeed["RESULTS_API_KEY"]!)]
+        ).status
     }
 
     /// Each event's settle_pos, summed: how many bets have been settled so far.
@@ -177,7 +193,7 @@ import Testing
     // MARK: Worker killed
 
     @Test func aWorkerKilledAtRandomMomentsSettlesEveryBetExactlyOnce() async throws {
-        try await withBetMakerSystem { system in
+        try await withBetMakerSystem(apiSettings: Self.resultsFeed) { system in
             let events = (1...5).map { "kill-\($0)" }
             let betsEach = 5000
             try await Self.place(betsEach, onEach: events, system)
@@ -187,8 +203,7 @@ import Testing
             let settings = ["SETTLEMENT_BATCH_SIZE": "50", "SETTLEMENT_PAUSE_MS": "5"]
             var worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "crashy", settings: settings)
             for event in events {
-                let reply = try await system.request(.PUT, "/events/\(event)", json: #"{"status": "\#(results[event]!.rawValue)"}"#)
-                #expect(reply.status == 202)
+                #expect(try await Self.report(event, results[event]!, system) == 202)
             }
             var killedAt: [Int] = []
             for _ in 0..<4 {
@@ -226,7 +241,7 @@ import Testing
     // MARK: Two workers, duplicate and malformed entries
 
     @Test func twoWorkersDuplicateAndMalformedEntriesSettleOnceAndDeadLetterTheBadOnes() async throws {
-        try await withBetMakerSystem { system in
+        try await withBetMakerSystem(apiSettings: Self.resultsFeed) { system in
             let events = (1...4).map { "pair-\($0)" }
             let betsEach = 2000
             try await Self.place(betsEach, onEach: events, system)
@@ -239,7 +254,7 @@ import Testing
             var malformed: Set<String> = []
             for event in events {
                 let result = results[event]!.rawValue
-                #expect(try await system.request(.PUT, "/events/\(event)", json: #"{"status": "\#(result)"}"#).status == 202)
+                #expect(try await Self.report(event, results[event]!, system) == 202)
                 // The same entry again, by hand: likely read by the other worker while the first settles.
                 try await system.redis.xadd(stream, fields: ["event_id": event, "result": result, "reported_at": "1"])
             }
@@ -264,6 +279,79 @@ import Testing
             #expect(await second.stop() == 0)
             try await Self.expectInvariantsHold(system)
         }
+    }
+
+    // MARK: A damaged payout in the middle of a batch
+
+    /// Forty winners with money, settled in batches of ten; the fifteenth bet's payout is damaged.
+    /// Its batch is refused whole on every delivery, so after the entry is dead-lettered nobody was
+    /// paid twice (the old script paid the batch's first four again on each redelivery). Repaired
+    /// and re-driven by an administrator over HTTP, the event settles and every winner is paid once.
+    @Test func aDamagedPayoutMidBatchPaysNobodyTwiceAndTheReDrivenEntrySettlesOnce() async throws {
+        try await withBetMakerSystem { system in
+            #expect(try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer).status == 0)
+            let login = try await system.request(.POST, "/auth", json: #"{"login": "admin", "password": "admin-password"}"#)
+            let admin = try #require(login.string["access_token"], "\(login.body)")
+            let catalogue = CatalogueStore(redis: system.redis, keys: Self.keys)
+            let event = CatalogueEvent(
+                id: "damaged", title: "Damaged", homeTeam: "Home", awayTeam: "Away", startsAt: 1_800_000_000_000,
+                odds: Odds(hundredths: 195), isOpen: true)
+            #expect(try await catalogue.create(event) == .created(event))
+            let users = try await Self.fundedUsers(3, system)
+            let store = BetStore(redis: system.redis, keys: Self.keys, ids: BetIDGenerator(node: 8))
+            var bets: [Bet] = []
+            for index in 0..<40 {
+                let user = users[index % 3]
+                guard
+                    case .placed(let bet) = try await store.place(
+                        eventID: "damaged", amount: Money(cents: 100 + Int64(index)), userID: user.userID, accountID: user.accountID)
+                else { throw TestSupportError("bet \(index) not placed") }
+                bets.append(bet)
+            }
+            let victim = Self.keys.bet(bets[14].id)
+            _ = try await system.redis.hset(victim, ["payout": "abc"])
+
+            let worker = try await BetMakerProcesses.startWorker(
+                redis: system.redisServer, settings: ["SETTLEMENT_BATCH_SIZE": "40", "WORKER_MAX_DELIVERIES": "3"])
+            #expect(try await system.request(.PUT, "/events/damaged", json: #"{"status": "WIN"}"#, token: admin).status == 202)
+            #expect(await eventually(timeout: .seconds(60)) { try await system.redis.xlen(Self.keys.deadLetters) == 1 })
+
+            // Dead-lettered after four deliveries, its event parked; the first batch settled, nothing more.
+            let letter = try #require(try await system.redis.xrange(Self.keys.deadLetters).first)
+            #expect(letter.fields?["reason"] == "delivered 4 times without being settled", "\(letter)")
+            #expect(try await system.redis.hmget(Self.keys.event("damaged"), ["settle_pos", "parked"]) == ["10", letter.id])
+            #expect(try await system.redis.zscore(Self.keys.unsettledEvents, "damaged") == nil)
+            let early = try await Self.payoutsByBet(users, system.redis)
+            #expect(early.values.allSatisfy { $0 == 1 }, "a bet paid more than once: \(early.filter { $0.value > 1 })")
+            #expect(Set(early.keys) == Set(bets.prefix(10).map(\.id)), "exactly the first batch is paid")
+
+            // Repaired, listed and re-driven by an administrator: settled to the end, each winner paid once.
+            _ = try await system.redis.hset(victim, ["payout": String(bets[14].amount.cents * 195 / 100)])
+            let listed = try await system.request(.GET, "/admin/dead-letters", token: admin)
+            #expect(listed.status == 200 && listed.body.contains(#""id":"\#(letter.id)""#), "\(listed.body)")
+            let retried = try await system.request(.POST, "/admin/dead-letters/\(letter.id)/retry", token: admin)
+            #expect(retried.status == 202 && retried.string["event_id"] == "damaged", "\(retried.body)")
+            #expect(await eventually { try await Self.allSettled(["damaged"], system.redis) })
+            #expect(await eventually { try await system.redis.xpendingSummary(Self.keys.eventsStream, group: "settlement").count == 0 })
+            let paid = try await Self.payoutsByBet(users, system.redis)
+            #expect(paid == Dictionary(uniqueKeysWithValues: bets.map { ($0.id, 1) }))
+            #expect(try await system.redis.xlen(Self.keys.deadLetters) == 0)
+            #expect(try await system.redis.hget(Self.keys.event("damaged"), "parked") == nil)
+            #expect(try await system.request(.POST, "/admin/dead-letters/\(letter.id)/retry", token: admin).status == 404)
+            #expect(await worker.stop() == 0)
+            try await Self.expectInvariantsHold(system)
+        }
+    }
+
+    /// How many payout entries each bet has, over the users' ledgers.
+    static func payoutsByBet(_ users: [(userID: Int, accountID: Int)], _ redis: RedisClient) async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for user in users {
+            for entry in try await redis.xrange(keys.ledger(user.userID)) where entry.fields?["type"] == "payout" {
+                counts[entry.fields?["bet_id"] ?? "", default: 0] += 1
+            }
+        }
+        return counts
     }
 
     // MARK: Redis full
