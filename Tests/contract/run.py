@@ -218,7 +218,7 @@ def run_pass(role: str, arguments: argparse.Namespace, config: Path) -> bool:
             token = stack.log_in(login, password)
             log(f"{role} pass: API at {stack.base_url}, logged in as {login}")
             command = [
-                str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config), "--no-color",
+                arguments.schemathesis, "--config-file", str(config), "--no-color",
                 "run", stack.base_url + "/openapi.json",
                 "--checks", "all",
                 "--header", f"Authorization: Bearer {token}",
@@ -254,12 +254,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--products", type=Path, default=ROOT / ".build" / "debug", help="folder of betmaker-api and betmaker-worker")
     parser.add_argument("--roles", default="admin,player", help="passes to run, comma-separated (admin, player)")
-    parser.add_argument("--max-examples", type=int, default=int(os.environ.get("CONTRACT_MAX_EXAMPLES", "40")))
+    parser.add_argument("--max-examples", type=int, default=int(os.environ.get("CONTRACT_MAX_EXAMPLES", "100")))
     parser.add_argument("--seed", type=int, default=int(os.environ.get("CONTRACT_SEED", "20261123")))
     parser.add_argument("--timeout", type=int, default=int(os.environ.get("CONTRACT_TIMEOUT", "300")), help="seconds per pass")
     parser.add_argument("--report-dir", default=os.environ.get("CONTRACT_REPORT_DIR"), help="write JUnit reports here")
     arguments = parser.parse_args()
     arguments.products = arguments.products.resolve()
+    if arguments.report_dir:
+        arguments.report_dir = str(Path(arguments.report_dir).resolve())
+    # The schemathesis of the virtual environment this script runs in (`make contract`), else one on PATH.
+    beside = Path(sys.executable).with_name("schemathesis")
+    arguments.schemathesis = str(beside) if os.access(beside, os.X_OK) else shutil.which("schemathesis")
+    if arguments.schemathesis is None:
+        parser.error("schemathesis is not installed here; run `make contract`, which makes its virtual environment")
     roles = [role for role in arguments.roles.split(",") if role]
     unknown = [role for role in roles if role not in USERS]
     if unknown:
