@@ -8,6 +8,11 @@ APT_PACKAGES := redis-server libhiredis-dev
 # Extra tools for `make bench` and for validating the compose file.
 APT_BENCH_PACKAGES := wrk redis-tools
 APT_COMPOSE_PACKAGES := docker-compose
+# `make contract` makes a Python virtual environment (Debian's python3 needs python3-venv for that).
+APT_CONTRACT_PACKAGES := python3 python3-venv
+PYTHON ?= python3
+# schemathesis and its dependencies, pinned in Tests/contract/requirements.txt, live here (ignored by git).
+CONTRACT_VENV := .build-tools/venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # `make run` starts a Redis of its own on this port, with its data under var/redis.
@@ -19,7 +24,7 @@ RUN_DEVELOPMENT_SETTINGS := DEVELOPMENT_MODE=$${DEVELOPMENT_MODE:-true} \
 # `docker compose` (v2) if present, else the older docker-compose.
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
-.PHONY: help deps bench-deps compose-deps build build-release test lint format run seed up down logs bench bench-redis clean
+.PHONY: help deps bench-deps compose-deps contract-deps build build-release test contract lint format run seed up down logs bench bench-redis clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -42,15 +47,32 @@ bench-deps: deps
 compose-deps:
 	$(call apt_install,$(APT_COMPOSE_PACKAGES))
 
+contract-deps: deps
+	$(call apt_install,$(APT_CONTRACT_PACKAGES))
+
+# Made again whenever the pins change; a half-made environment is removed rather than reused.
+$(CONTRACT_VENV)/installed: Tests/contract/requirements.txt
+	rm -rf $(CONTRACT_VENV)
+	$(PYTHON) -m venv $(CONTRACT_VENV)
+	$(CONTRACT_VENV)/bin/pip install --quiet --disable-pip-version-check --no-input -r Tests/contract/requirements.txt \
+		|| { rm -rf $(CONTRACT_VENV); exit 1; }
+	touch $@
+
 build: deps ## Debug build of everything
 	$(SWIFT) build --build-tests
 
 build-release: deps ## Release build of the executables
 	$(SWIFT) build -c release
 
-test: deps compose-deps ## Run every test against real redis-server and bet-maker processes
+test: deps compose-deps ## Run every test against real redis-server and bet-maker processes, then `make contract`
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory contract
+
+contract: contract-deps $(CONTRACT_VENV)/installed ## schemathesis (--checks all) against a live API, as administrator and as player
+	$(SWIFT) build --product betmaker-api
+	$(SWIFT) build --product betmaker-worker
+	$(CONTRACT_VENV)/bin/python Tests/contract/run.py --products .build/debug
 
 run: deps ## Run Redis, the API and the worker here, no Docker; Ctrl-C stops all three
 	$(SWIFT) build --product betmaker-api
@@ -95,4 +117,4 @@ bench-redis: bench-deps ## Redis client against redis-benchmark, same server, sa
 	.build/release/redis-bench
 
 clean:
-	rm -rf .build var
+	rm -rf .build .build-tools var

@@ -339,6 +339,9 @@ public struct AccountStore: Sendable {
         }.sorted { $0.id < $1.id }
     }
 
+    /// True when `cursor` is a ledger entry id a listing could have handed out: `<ms>-<seq>`, each
+    /// part 1 to 19 digits (so it fits 64 bits), and not `0-0`: the page below it is read with the
+    /// exclusive bound `(<cursor>`, which Redis refuses for `0-0`, as nothing is below it.
     public static func isValidLedgerCursor(_ cursor: String) -> Bool {
         StreamID.isValid(cursor)
     }
@@ -400,26 +403,22 @@ public struct AccountStore: Sendable {
         }
     }
 
-    // MARK: Failed logins
+    // MARK: Login attempts
 
-    /// Failed logins of `login` in the current window, and how long the window has left.
-    public func failedLogins(_ login: String) async throws -> (count: Int, lockedFor: Duration?) {
-        let key = keys.failedLogins(Login.normalized(login))
-        let replies = try await redis.pipeline([RedisCommand("GET", key), RedisCommand("PTTL", key)])
-        let count = try replies[0].get().optionalString(for: "GET").flatMap { Int($0) } ?? 0
-        let milliseconds = try replies[1].get().int(for: "PTTL")
-        return (count, milliseconds > 0 ? .milliseconds(milliseconds) : nil)
+    /// Counts an attempt to log in as `login` (before its password is checked): the attempts since the
+    /// last successful login within `window`, this one included, and how long the window has left.
+    public func countLoginAttempt(_ login: String, window: Duration) async throws -> (attempts: Int, windowLeft: Duration) {
+        let reply = try await redis.eval(
+            Scripts.countLoginAttempt, keys: [keys.failedLogins(Login.normalized(login))], arguments: [String(window.inMilliseconds)]
+        ).array(for: "count_login_attempt")
+        guard reply.count == 2 else { throw RedisError.unexpectedReply(command: "count_login_attempt", reply: "\(reply)") }
+        let attempts = try reply[0].int(for: "count_login_attempt")
+        let milliseconds = try reply[1].int(for: "count_login_attempt")
+        return (attempts, milliseconds > 0 ? .milliseconds(milliseconds) : window)
     }
 
-    /// Counts one more failure; the count expires `window` after the first.
-    @discardableResult
-    public func noteFailedLogin(_ login: String, window: Duration) async throws -> Int {
-        try await redis.eval(
-            Scripts.noteFailedLogin, keys: [keys.failedLogins(Login.normalized(login))], arguments: [String(window.inMilliseconds)]
-        ).int(for: "note_failed_login")
-    }
-
-    public func clearFailedLogins(_ login: String) async throws {
+    /// A successful login: the count starts again.
+    public func clearLoginAttempts(_ login: String) async throws {
         _ = try await redis.del([keys.failedLogins(Login.normalized(login))])
     }
 }

@@ -50,16 +50,21 @@ public struct BetStore: Sendable {
     public func place(eventID: String, amount: Money, idempotency: IdempotencyKey? = nil) async throws -> PlaceOutcome {
         // A fresh id is drawn if the first collides (possible only across processes, see BetIDGenerator).
         for _ in 0..<3 {
-            let bet = Bet(id: ids.next(), eventID: eventID, amount: amount, status: .pending, createdAt: currentMilliseconds())
-            var scriptKeys = [keys.event(eventID), keys.eventBets(eventID), keys.bet(bet.id), keys.allBets]
-            var arguments = [bet.id, eventID, String(amount.cents), String(bet.createdAt)]
+            let id = ids.next()
+            var scriptKeys = [keys.event(eventID), keys.eventBets(eventID), keys.bet(id), keys.allBets]
+            var arguments = [id, eventID, String(amount.cents)]
             if let idempotency {
                 scriptKeys.append(keys.idempotency(sha256Hex(idempotency.key)))
                 arguments += [idempotency.fingerprint, String(idempotencyTTL.inMilliseconds)]
             }
             let reply = try await redis.eval(Scripts.placeBet, keys: scriptKeys, arguments: arguments).strings(for: "place_bet")
             switch reply.first {
-            case "placed": return .placed(bet)
+            case "placed":
+                // created_at is Redis's clock when the script ran (see Scripts.placeBet).
+                guard reply.count == 2, let createdAt = Int64(reply[1]) else {
+                    throw RedisError.unexpectedReply(command: "place_bet", reply: "\(reply)")
+                }
+                return .placed(Bet(id: id, eventID: eventID, amount: amount, status: .pending, createdAt: createdAt))
             case "id_taken": continue
             default: return try await refusal(reply, script: "place_bet")
             }
@@ -74,12 +79,11 @@ public struct BetStore: Sendable {
     ) async throws -> PlaceOutcome {
         for _ in 0..<3 {
             let id = ids.next()
-            let createdAt = currentMilliseconds()
             var scriptKeys = [
                 keys.event(eventID), keys.eventBets(eventID), keys.bet(id), keys.user(userID), keys.accounts(userID),
                 keys.ledger(userID), keys.userBets(userID),
             ]
-            var arguments = [id, eventID, String(amount.cents), String(createdAt), String(userID), accountID.map { String($0) } ?? ""]
+            var arguments = [id, eventID, String(amount.cents), String(userID), accountID.map { String($0) } ?? ""]
             if let idempotency {
                 scriptKeys.append(keys.idempotency(sha256Hex(idempotency.key)))
                 arguments += [idempotency.fingerprint, String(idempotencyTTL.inMilliseconds)]
@@ -88,7 +92,9 @@ public struct BetStore: Sendable {
                 .strings(for: "place_wallet_bet")
             switch reply.first {
             case "placed":
-                guard reply.count == 4, let account = Int(reply[1]), let odds = Int64(reply[2]), let payout = Int64(reply[3]) else {
+                guard reply.count == 5, let account = Int(reply[1]), let odds = Int64(reply[2]), let payout = Int64(reply[3]),
+                    let createdAt = Int64(reply[4])
+                else {
                     throw RedisError.unexpectedReply(command: "place_wallet_bet", reply: "\(reply)")
                 }
                 let wager = Wager(userID: userID, accountID: account, odds: Odds(hundredths: odds), payout: Money(cents: payout))

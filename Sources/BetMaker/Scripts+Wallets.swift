@@ -114,18 +114,21 @@ extension Scripts {
             return {'credited', unpack(record)}
             """)
 
-    /// Counts a failed login; the count expires a window after the first failure.
+    /// Counts a login attempt before its password is checked; a successful login deletes the count,
+    /// and it expires a window after the first attempt. Counting first and comparing after (rather
+    /// than reading, checking, then counting a failure) means that parallel guesses each get their own
+    /// number, so no more than the limit of them are ever checked.
     ///
-    /// KEYS: failed logins of the login
+    /// KEYS: login attempts of the login
     /// ARGV: window (ms)
-    /// Returns the failures within the window, this one included
-    public static let noteFailedLogin = RedisScript(
-        name: "note_failed_login",
+    /// Returns {attempts within the window, this one included; milliseconds left of the window}
+    public static let countLoginAttempt = RedisScript(
+        name: "count_login_attempt",
         source: """
             #!lua
-            local failures = redis.call('INCR', KEYS[1])
-            if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-            return failures
+            local attempts = redis.call('INCR', KEYS[1])
+            if attempts == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+            return {attempts, redis.call('PTTL', KEYS[1])}
             """)
 
     /// Adds an event to the catalogue, unless it is there already or has a result.
@@ -205,7 +208,7 @@ extension Scripts {
 
     static var walletScripts: [RedisScript] {
         [
-            registerUser, activateUser, setUserActive, deposit, noteFailedLogin, createCatalogueEvent, updateCatalogueEvent,
+            registerUser, activateUser, setUserActive, deposit, countLoginAttempt, createCatalogueEvent, updateCatalogueEvent,
             deleteCatalogueEvent,
         ]
     }

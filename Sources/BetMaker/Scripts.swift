@@ -12,24 +12,35 @@ public enum Scripts {
     /// same key is refused.
     ///
     /// KEYS: event hash, event bet list, bet hash, list of anonymous bets [, idempotency key]
-    /// ARGV: bet id, event id, amount (cents), created_at (ms) [, fingerprint, ttl (ms)]
-    /// Returns {'placed'} | {'replayed', bet id} | {'idempotency_mismatch'} | {'closed', result} | {'id_taken'}
+    /// ARGV: bet id, event id, amount (cents) [, fingerprint, ttl (ms)]
+    /// Returns {'placed', created_at (ms)} | {'replayed', bet id} | {'idempotency_mismatch'} | {'closed', result} | {'id_taken'}
     public static let placeBet = RedisScript(
         name: "place_bet",
         source: """
             #!lua
-            \(replayIdempotentRequest(key: 5, fingerprint: 5))
+            \(replayIdempotentRequest(key: 5, fingerprint: 4))
             local result = redis.call('HGET', KEYS[1], 'result')
             if result then return {'closed', result} end
             if redis.call('EXISTS', KEYS[3]) == 1 then return {'id_taken'} end
-            redis.call('HSET', KEYS[3], 'event_id', ARGV[2], 'amount', ARGV[3], 'status', 'pending', 'created_at', ARGV[4])
+            \(redisNow)
+            redis.call('HSET', KEYS[3], 'event_id', ARGV[2], 'amount', ARGV[3], 'status', 'pending', 'created_at', now)
             redis.call('RPUSH', KEYS[2], ARGV[1])
             redis.call('RPUSH', KEYS[4], ARGV[1])
             redis.call('HINCRBY', KEYS[1], 'bets', 1)
             redis.call('HINCRBY', KEYS[1], 'staked', ARGV[3])
-            \(saveIdempotentRequest(key: 5, fingerprint: 5))
-            return {'placed'}
+            \(saveIdempotentRequest(key: 5, fingerprint: 4))
+            return {'placed', now}
             """)
+
+    /// `local now`: Redis's clock in milliseconds since 1970, as decimal text. The placing scripts
+    /// stamp `created_at` with it rather than taking the API's: scripts run one at a time, so the
+    /// times follow the order the bets enter their lists, and "newest first" and `created_at` agree
+    /// even for bets that several API processes place at once (as long as the Redis host's clock does
+    /// not step back).
+    private static let redisNow = """
+        local clock = redis.call('TIME')
+        local now = clock[1] .. string.format('%03d', math.floor(tonumber(clock[2]) / 1000))
+        """
 
     /// The placing scripts' answer to a request whose Idempotency-Key (`KEYS[key]`, optional) was
     /// seen: the id of the bet it placed if `ARGV[fingerprint]` matches, else a refusal.
@@ -62,21 +73,21 @@ public enum Scripts {
     ///
     /// KEYS: event hash, event bet list, bet hash, user hash, user's accounts, user's ledger, user's
     ///       bet list [, idempotency key]
-    /// ARGV: bet id, event id, amount (cents), created_at (ms), user id, account id or '' [, fingerprint, ttl (ms)]
-    /// Returns {'placed', account id, odds, payout} | {'replayed', bet id} |
+    /// ARGV: bet id, event id, amount (cents), user id, account id or '' [, fingerprint, ttl (ms)]
+    /// Returns {'placed', account id, odds, payout, created_at (ms)} | {'replayed', bet id} |
     ///   {'idempotency_mismatch'} | {'inactive_user'} | {'closed', result} | {'not_in_catalogue'} |
     ///   {'not_open'} | {'no_account'} | {'insufficient_funds', balance} | {'id_taken'}
     public static let placeWalletBet = RedisScript(
         name: "place_wallet_bet",
         source: """
             #!lua
-            \(replayIdempotentRequest(key: 8, fingerprint: 7))
+            \(replayIdempotentRequest(key: 8, fingerprint: 6))
             if redis.call('HGET', KEYS[4], 'status') ~= 'active' then return {'inactive_user'} end
             local event = redis.call('HMGET', KEYS[1], 'result', 'catalogue', 'open', 'odds')
             if event[1] then return {'closed', event[1]} end
             if not event[2] then return {'not_in_catalogue'} end
             if event[3] ~= '1' then return {'not_open'} end
-            local account = ARGV[6]
+            local account = ARGV[5]
             if account == '' then
               local lowest
               for _, id in ipairs(redis.call('HKEYS', KEYS[5])) do
@@ -91,19 +102,20 @@ public enum Scripts {
             if tonumber(balance) < stake then return {'insufficient_funds', balance} end
             if redis.call('EXISTS', KEYS[3]) == 1 then return {'id_taken'} end
             local odds = event[4]
+            \(redisNow)
             local gross = stake * tonumber(odds)
             local payout = string.format('%.0f', (gross - gross % 100) / 100)
             local after = redis.call('HINCRBY', KEYS[5], account, -stake)
             redis.call('XADD', KEYS[6], '*', 'type', 'stake', 'account_id', account, 'amount', '-' .. ARGV[3],
               'balance', after, 'bet_id', ARGV[1])
-            redis.call('HSET', KEYS[3], 'event_id', ARGV[2], 'amount', ARGV[3], 'status', 'pending', 'created_at', ARGV[4],
-              'user_id', ARGV[5], 'account_id', account, 'odds', odds, 'payout', payout)
-            redis.call('RPUSH', KEYS[2], ARGV[1] .. ':' .. ARGV[5] .. ':' .. account)
+            redis.call('HSET', KEYS[3], 'event_id', ARGV[2], 'amount', ARGV[3], 'status', 'pending', 'created_at', now,
+              'user_id', ARGV[4], 'account_id', account, 'odds', odds, 'payout', payout)
+            redis.call('RPUSH', KEYS[2], ARGV[1] .. ':' .. ARGV[4] .. ':' .. account)
             redis.call('RPUSH', KEYS[7], ARGV[1])
             redis.call('HINCRBY', KEYS[1], 'bets', 1)
             redis.call('HINCRBY', KEYS[1], 'staked', ARGV[3])
-            \(saveIdempotentRequest(key: 8, fingerprint: 7))
-            return {'placed', account, odds, payout}
+            \(saveIdempotentRequest(key: 8, fingerprint: 6))
+            return {'placed', account, odds, payout, now}
             """)
 
     /// Records an event's result and announces it on the events stream, once. The same result again

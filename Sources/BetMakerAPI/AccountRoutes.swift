@@ -31,9 +31,9 @@ struct AccountRoutes {
             try await Input.json(request, limit: settings.maximumBodyBytes), allowed: ["login", "password"], errors: &errors)
         let login = Input.text(fields["login"], field: "login", maximumLength: 64).collect(into: &errors)
         if let login, !Login.isValid(login) { errors.append(.init("login", "must be \(Login.rule)")) }
-        let password = Input.text(fields["password"], field: "password", maximumLength: Passwords.maximumBytes).collect(into: &errors)
-        if let password, password.count < Passwords.minimumCharacters || password.utf8.count > Passwords.maximumBytes {
-            errors.append(.init("password", "must be \(Passwords.minimumCharacters) characters to \(Passwords.maximumBytes) bytes long"))
+        let password = Input.text(fields["password"], field: "password", maximumLength: Passwords.maximumCharacters).collect(into: &errors)
+        if let password, password.unicodeScalars.count < Passwords.minimumCharacters {
+            errors.append(.init("password", "must be \(Passwords.minimumCharacters) to \(Passwords.maximumCharacters) characters long"))
         }
         guard let login, let password, errors.isEmpty else { throw Problem.validation(errors) }
         return (login, password)
@@ -62,7 +62,7 @@ struct AccountRoutes {
     }
 
     @Sendable func activate(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let token = context.parameters.get("token") ?? ""
+        let token = try context.parameter("token")
         let invalid = Problem.notFound("This activation link is unknown, used or expired.")
         // Tokens are 43 base64url characters; anything else is not worth a look in Redis.
         guard token.utf8.count == 43, Base64URL.decode(token) != nil else { throw invalid }
@@ -95,18 +95,19 @@ struct AccountRoutes {
 
     @Sendable func logIn(_ request: Request, context: APIRequestContext) async throws -> Response {
         let (login, password) = try await credentials(request, context: context)
-        let failures = try await accounts.failedLogins(login)
-        if failures.count >= settings.loginMaxFailures {
-            throw Problem.tooManyLoginAttempts(retryAfter: failures.lockedFor ?? settings.loginLockout)
+        // Counted before the password is checked, so parallel guesses cannot get more checks than the
+        // limit between them; a success starts the count again.
+        let attempt = try await accounts.countLoginAttempt(login, window: settings.loginLockout)
+        if attempt.attempts > settings.loginMaxFailures {
+            throw Problem.tooManyLoginAttempts(retryAfter: attempt.windowLeft)
         }
         let found = try await accounts.credentials(login: login)
         // The same work and the same answer whether or not the login exists.
         guard try await passwords.verify(password, hash: found?.passwordHash), let user = found?.user else {
-            try await accounts.noteFailedLogin(login, window: settings.loginLockout)
             context.logger.info("Failed login", metadata: ["login": "\(Login.normalized(login))"])
             throw Problem.invalidCredentials()
         }
-        try await accounts.clearFailedLogins(login)
+        try await accounts.clearLoginAttempts(login)
         switch user.status {
         case .active: break
         case .pending: throw Problem.accountNotActivated()
@@ -168,7 +169,7 @@ struct AccountRoutes {
     /// did not exist.
     @Sendable func account(_ request: Request, context: APIRequestContext) async throws -> Response {
         let identity = try context.requireUser()
-        let text = context.parameters.get("account_id") ?? ""
+        let text = try context.parameter("account_id")
         var errors: [Problem.FieldError] = []
         let page = Input.page(request, defaultLimit: 50, isValidCursor: AccountStore.isValidLedgerCursor, errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }

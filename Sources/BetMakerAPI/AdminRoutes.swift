@@ -51,7 +51,7 @@ struct AdminRoutes {
 
     @Sendable func updateUser(_ request: Request, context: APIRequestContext) async throws -> Response {
         let admin = try context.requireAdmin()
-        let text = context.parameters.get("user_id") ?? ""
+        let text = try context.parameter("user_id")
         var errors: [Problem.FieldError] = []
         let fields = try Input.object(try await Input.json(request, limit: maximumBodyBytes), allowed: ["active"], errors: &errors)
         let active = Input.boolean(fields["active"], field: "active").collect(into: &errors)
@@ -125,7 +125,7 @@ struct AdminRoutes {
 
     @Sendable func updateEvent(_ request: Request, context: APIRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
-        let id = context.parameters.get("event_id") ?? ""
+        let id = try context.parameter("event_id")
         var errors: [Problem.FieldError] = []
         let fields = try Input.object(
             try await Input.json(request, limit: maximumBodyBytes), allowed: Array(Self.eventFields.dropFirst()), errors: &errors)
@@ -160,7 +160,7 @@ struct AdminRoutes {
 
     @Sendable func deleteEvent(_ request: Request, context: APIRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
-        let id = context.parameters.get("event_id") ?? ""
+        let id = try context.parameter("event_id")
         guard EventID.isValid(id) else { throw Problem.notFound("There is no catalogue event \(id).") }
         switch try await catalogue.delete(id: id) {
         case .deleted:
@@ -175,15 +175,18 @@ struct AdminRoutes {
         }
     }
 
+    /// An RFC 3339 date-time written with a year from 1971 to 2285: whatever its offset, it then falls
+    /// within what the catalogue's index stores (0 to `CatalogueEvent.latestStart` ms), and the
+    /// document can say so with a pattern.
     static func startTime(_ value: JSONValue?) -> Result<Int64, Problem.FieldError> {
-        guard case .string(let text)? = value, let milliseconds = Timestamp.parseRFC3339(text),
-            (0...CatalogueEvent.latestStart).contains(milliseconds)
+        guard case .string(let text)? = value, let year = Int(decimalDigits: text.prefix(4)), (1971...2285).contains(year),
+            let milliseconds = Timestamp.parseRFC3339(text), (0...CatalogueEvent.latestStart).contains(milliseconds)
         else {
             return .failure(
                 .init(
                     "starts_at",
                     value == nil
-                        ? "is required" : "must be an RFC 3339 date-time between 1970 and 2286, such as 2026-12-01T18:30:00Z"))
+                        ? "is required" : "must be an RFC 3339 date-time with a year from 1971 to 2285, such as 2026-12-01T18:30:00Z"))
         }
         return .success(milliseconds)
     }

@@ -36,10 +36,12 @@ public func buildRouter(
     let accounts = AccountStore(redis: redis, keys: settings.keys, activationTTL: settings.activationTTL)
     let tokens = try await TokenAuthority(secret: jwtSecret(settings), lifetime: settings.accessTokenLifetime)
     let passwords = try await Passwords(cost: settings.bcryptCost)
-    let router = Router(context: APIRequestContext.self)
+    // HEAD is answered wherever GET is (RFC 9110 asks every server for both).
+    let router = Router(context: APIRequestContext.self, options: .autoGenerateHeadEndpoints)
+    let routeMethods = RouteMethods()
     // Outermost, so it counts the status the client finally gets, problems included.
     router.add(middleware: MetricsMiddleware())
-    router.add(middleware: RequestMiddleware(maximumBodyBytes: settings.maximumBodyBytes))
+    router.add(middleware: RequestMiddleware(maximumBodyBytes: settings.maximumBodyBytes, routes: routeMethods))
     // Only the routes that care who is calling look at tokens: health, metrics, the documentation, the
     // webhook and logging in or out work whatever credentials a client (or a stale cookie) sends.
     let authenticated = router.group().add(middleware: AuthenticationMiddleware(tokens: tokens, accounts: accounts))
@@ -68,15 +70,8 @@ public func buildRouter(
                 status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"ok":true}"#)))
         }
     }
-    router.methodsNotAllowed([
-        "/bets": [.get, .post], "/bets/{id}": [.get], "/events": [.get], "/events/{event_id}": [.get, .put],
-        "/users": [.post], "/users/activate/{token}": [.get], "/users/me": [.get], "/accounts/{account_id}": [.get],
-        "/auth": [.post, .delete], "/payment/webhook": [.post],
-        "/admin/users": [.get], "/admin/users/{user_id}": [.patch], "/admin/events": [.get, .post],
-        "/admin/events/{event_id}": [.patch, .delete], "/admin/dead-letters": [.get], "/admin/dead-letters/{id}/retry": [.post],
-        "/health/live": [.get], "/health/ready": [.get], "/metrics": [.get],
-        "/openapi.json": [.get], "/docs": [.get],
-    ])
+    // Last, once every route is there: a method a path does not serve is 405 with Allow.
+    routeMethods.load(router.routes, servesHead: true)
     return router
 }
 
@@ -85,21 +80,6 @@ public func buildRouter(
 func jwtSecret(_ settings: Settings) -> [UInt8] {
     if let secret = settings.jwtSecret, secret.utf8.count >= Settings.minimumJWTSecretBytes { return Array(secret.utf8) }
     return randomBytes(Settings.minimumJWTSecretBytes)
-}
-
-extension Router where Context == APIRequestContext {
-    /// Answers 405 with an Allow header for the methods a path does not support (Hummingbird alone
-    /// would answer 404, as if the path did not exist).
-    func methodsNotAllowed(_ allowedByPath: [String: [HTTPRequest.Method]]) {
-        let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
-        for (path, allowed) in allowedByPath {
-            for method in methods where !allowed.contains(method) {
-                on(RouterPath(path), method: method) { request, _ -> Response in
-                    throw Problem.methodNotAllowed(request.method, allowed: allowed)
-                }
-            }
-        }
-    }
 }
 
 extension Logger {

@@ -71,9 +71,11 @@ struct BetRoutes {
             return .json(.created, bet.json, headers: [.location: "/bets/" + bet.id])
         case .replayed(let bet):
             return .json(.created, bet.json, headers: [.location: "/bets/" + bet.id, .idempotentReplayed: "true"])
+        // Refusals that depend on what is stored are 409 (422 is for requests invalid in themselves).
         case .idempotencyKeyReused:
-            throw Problem.validation(
-                "Idempotency-Key", "was already used for a different request within the last 24 hours; use a new key for a new bet")
+            throw Problem.conflict(
+                "idempotency-key-reused", title: "The Idempotency-Key was used for another request",
+                detail: "This Idempotency-Key was already used for a different bet within the last 24 hours; use a new key for a new bet.")
         case .eventClosed(let result):
             var problem = Problem(
                 .conflict, "event-closed", title: "The event is closed for betting",
@@ -83,12 +85,18 @@ struct BetRoutes {
         case .inactiveUser:
             throw Problem.accountDisabled()
         case .notInCatalogue:
-            throw Problem.validation("event_id", "is not an event in the catalogue (GET /events lists those open for bets)")
+            throw Problem.conflict(
+                "event-not-in-catalogue", title: "The event is not in the catalogue",
+                detail:
+                    "Event \(eventID) is not in the catalogue; bets with money are taken on its events only (GET /events lists those open)."
+            )
         case .notOpen:
             throw Problem.conflict(
                 "event-not-open", title: "The event does not take bets", detail: "Event \(eventID) is closed for bets by the operator.")
         case .noAccount:
-            throw Problem.validation("account_id", accountID == nil ? "you have no account to bet from" : "is not one of your accounts")
+            throw Problem.conflict(
+                "no-such-account", title: "No such account",
+                detail: accountID.map { "Account \($0) is not one of your accounts." } ?? "You have no account to bet from.")
         case .insufficientFunds(let balance):
             var problem = Problem.conflict(
                 "insufficient-funds", title: "Insufficient funds",
@@ -132,7 +140,7 @@ struct BetRoutes {
     /// Anonymous bets are public; a bet with money is shown to its owner and to administrators only
     /// (to anyone else it does not exist).
     @Sendable func getBet(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let id = context.parameters.get("id") ?? ""
+        let id = try context.parameter("id")
         guard BetIDGenerator.isWellFormed(id), let bet = try await store.bet(id: id), Self.mayRead(bet, context.identity) else {
             throw Problem.notFound("There is no bet \(id).")
         }
@@ -148,7 +156,7 @@ struct BetRoutes {
     // MARK: Events
 
     private func eventID(_ context: APIRequestContext) throws(Problem) -> String {
-        let eventID = context.parameters.get("event_id") ?? ""
+        let eventID = try context.parameter("event_id")
         guard EventID.isValid(eventID) else { throw Problem.validation("event_id", "must be \(EventID.rule)") }
         return eventID
     }

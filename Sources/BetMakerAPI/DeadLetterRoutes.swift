@@ -33,7 +33,7 @@ struct DeadLetterRoutes {
     /// step: 202 with the new entry; the event's status shows when it is settled.
     @Sendable func retry(_ request: Request, context: APIRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
-        let id = context.parameters.get("id") ?? ""
+        let id = try context.parameter("id")
         let outcome: SettlementQueue.RetryOutcome =
             StreamID.isValid(id) ? try await queue.retryDeadLetter(id: id) : .missing
         switch outcome {

@@ -59,9 +59,10 @@ enum Input {
         case .string(let text):
             return EventID.isValid(text) ? .success(text) : .failure(.init(field, "must be \(EventID.rule)"))
         case .number(let text):
-            let isInteger = text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-            return isInteger && EventID.isValid(text)
-                ? .success(text) : .failure(.init(field, "must be a non-negative whole number or a string"))
+            guard let digits = wholeNumber(text), EventID.isValid(digits) else {
+                return .failure(.init(field, "must be a non-negative whole number or a string"))
+            }
+            return .success(digits)
         case .some(let other):
             return .failure(.init(field, "must be a string or a non-negative whole number, not \(other.typeName)"))
         }
@@ -88,27 +89,49 @@ enum Input {
         }
     }
 
-    /// A string of 1 to `maximumLength` characters without control characters.
+    /// A string of 1 to `maximumLength` characters without control characters. Characters are
+    /// Unicode code points, as JSON Schema's `maxLength` counts them, so the document can state the
+    /// limit exactly (`"e\u{301}"` is two).
     static func text(_ value: JSONValue?, field: String, maximumLength: Int) -> Result<String, Problem.FieldError> {
         guard let value else { return .failure(.init(field, "is required")) }
         guard case .string(let text) = value else { return .failure(.init(field, "must be a string, not \(value.typeName)")) }
-        guard (1...maximumLength).contains(text.count), !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        guard (1...maximumLength).contains(text.unicodeScalars.count),
+            !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else {
             return .failure(.init(field, "must be 1 to \(maximumLength) characters without control characters"))
         }
         return .success(text)
     }
 
-    /// A positive whole number, as a JSON number or a string of digits; with the text as sent, which
-    /// is what a signature covers.
+    /// A positive whole number, as a JSON number (`3`, or `3.0`: JSON Schema's integers include it)
+    /// or a string of digits without leading zeros; with the text as sent, which is what a signature
+    /// covers. (The webhook's signature joins values without separators, so a string `03` would sign
+    /// like `0` + `3`: see docs/ARCHITECTURE.md.)
     static func identifier(_ value: JSONValue?, field: String) -> Result<(value: Int, text: String), Problem.FieldError> {
-        numberText(value, field: field, expected: "a positive whole number").flatMap { text in
-            let isDigits = text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
-            guard text.utf8.count <= 15, isDigits, let number = Int(text), number > 0 else {
-                return .failure(.init(field, "must be a positive whole number"))
+        let digits: String?
+        switch value {
+        case .number(let text)?: digits = wholeNumber(text)
+        case .string(let text)?: digits = text
+        default: digits = nil
+        }
+        return numberText(value, field: field, expected: "a positive whole number").flatMap { text in
+            guard let digits, digits.utf8.count <= 15, digits.utf8.first != UInt8(ascii: "0"),
+                digits.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let number = Int(digits), number > 0
+            else {
+                return .failure(.init(field, "must be a positive whole number without leading zeros"))
             }
             return .success((number, text))
         }
+    }
+
+    /// The digits of a JSON number's text that is a whole number written plainly: `42`, or `42.0`
+    /// (JSON Schema counts 42.0 as the integer 42, and so do generators). Nil otherwise.
+    static func wholeNumber(_ text: String) -> String? {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+        guard let whole = parts.first, !whole.isEmpty, whole.utf8.allSatisfy(isDigit) else { return nil }
+        if parts.count == 2 { guard !parts[1].isEmpty, parts[1].utf8.allSatisfy({ $0 == UInt8(ascii: "0") }) else { return nil } }
+        return String(whole)
     }
 
     static func boolean(_ value: JSONValue?, field: String) -> Result<Bool, Problem.FieldError> {
@@ -137,6 +160,32 @@ enum Input {
             errors.append(.init("cursor", "is not a cursor from this listing; follow the Link header of the previous page"))
         }
         return (limit, cursor)
+    }
+
+    /// `text` with every `%XX` replaced by its byte, once; nil when an escape is not two hexadecimal
+    /// digits or the bytes are not UTF-8. (`+` is a plus sign in a path, not a space.)
+    static func percentDecoded(_ text: some StringProtocol) -> String? {
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
+        func hexValue(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
     }
 
     /// The `Link` header of a listing's next page: the path with its query, and the cursor.

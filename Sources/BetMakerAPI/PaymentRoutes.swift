@@ -71,7 +71,8 @@ struct PaymentRoutes {
                     "Transaction \(transactionID) was credited as \(payment.amount) to account \(payment.accountID) of user \(payment.userID); this delivery differs and changed nothing."
             )
         case .noSuchUser:
-            throw Problem.validation("user_id", "is not a user of this service")
+            throw Problem.conflict(
+                "unknown-user", title: "No such user", detail: "User \(user.value) is not a user of this service; nothing was credited.")
         case .foreignAccount:
             throw Problem.conflict(
                 "account-owned-by-another-user", title: "The account belongs to another user",

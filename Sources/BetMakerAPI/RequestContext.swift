@@ -23,6 +23,18 @@ public struct APIRequestContext: RequestContext {
         return identity
     }
 
+    /// A path parameter, percent-decoded once (RFC 3986): Hummingbird hands parameters over as sent,
+    /// so `/events/nba%3A2026` would otherwise name the event `nba%3A2026`. Every route reads its path
+    /// parameters through here. An invalid encoding (`%zz`, a lone `%`, bytes that are not UTF-8) is a
+    /// 422 naming the parameter.
+    func parameter(_ name: String) throws(Problem) -> String {
+        let raw = parameters.get(name) ?? ""
+        guard let decoded = Input.percentDecoded(raw) else {
+            throw Problem.validation(name, "is not validly percent-encoded UTF-8")
+        }
+        return decoded
+    }
+
     /// An administrator, or 401 without a token and 403 with a player's.
     func requireAdmin() throws(Problem) -> Identity {
         let identity = try requireUser()

@@ -12,6 +12,8 @@ struct RequestMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
 
     let maximumBodyBytes: Int
+    /// The methods each path serves, for answering the others with 405.
+    let routes: RouteMethods
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -26,7 +28,8 @@ struct RequestMiddleware: RouterMiddleware {
             response = try problem.response(from: request, context: context)
         }
         response.headers[.requestID] = requestID
-        return response
+        // An answer to HEAD has no body, problems included (the GET routes' own HEAD answers have none).
+        return request.method == .head ? response.createHeadResponse() : response
     }
 
     /// Up to 128 visible ASCII characters; anything else is replaced, so logs stay clean.
@@ -58,6 +61,11 @@ struct RequestMiddleware: RouterMiddleware {
         case is NIOTooManyBytesError:
             return .bodyTooLarge(maximumBodyBytes)
         case let error as HTTPError where error.status == .notFound:
+            // The router found no route for the method; if the path has others, say which.
+            if let (pattern, allowed) = routes.allowed(at: request.uri.path) {
+                context.coreContext.endpointPath.value = pattern
+                return .methodNotAllowed(request.method, allowed: allowed)
+            }
             return .notFound("There is no \(request.method.rawValue) \(request.uri.path).")
         case let error as HTTPError:
             return Problem(error.status, "http", title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)

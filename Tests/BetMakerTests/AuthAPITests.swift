@@ -117,6 +117,44 @@ import Testing
         }
     }
 
+    @Test func aLongPasswordOfNonASCIICharactersCountsEveryCharacter() async throws {
+        try await withAPI { client, _, redis in
+            // 72 characters, 144 bytes: more than bcrypt reads, so it is hashed as its SHA-256 first.
+            let password = String(repeating: "é", count: 71) + "a"
+            let registered = try await client.postJSON("/users", #"{"login": "erin", "password": "\#(password)"}"#)
+            #expect(registered.status == .created, "\(registered.text)")
+            guard case .number(let id)? = registered["user"]?["id"], let userID = Int(id) else {
+                Issue.record("no user id: \(registered.text)")
+                return
+            }
+            _ = try await AccountStore(redis: redis, keys: RedisKeys(prefix: "t:")).setActive(userID: userID, true)
+            let right = try await client.postJSON("/auth", #"{"login": "erin", "password": "\#(password)"}"#)
+            #expect(right.status == .ok, "\(right.text)")
+            // The same first 71 characters (beyond bcrypt's 72 bytes already) with another last one.
+            let wrong = try await client.postJSON("/auth", #"{"login": "erin", "password": "\#(String(password.dropLast()))b"}"#)
+            #expect(wrong.status == .unauthorized, "\(wrong.text)")
+        }
+    }
+
+    @Test func parallelGuessesGetNoMorePasswordChecksThanTheLimit() async throws {
+        try await withAPI(configure: { $0.loginMaxFailures = 3 }) { client, _, redis in
+            _ = try await Self.user("bob", redis: redis, client: client)
+            // Twenty wrong passwords at once: each attempt is counted before its password is checked,
+            // so exactly three are checked (401) and the others are refused unchecked (429).
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for index in 0..<20 {
+                    group.addTask { try await client.postJSON("/auth", #"{"login": "bob", "password": "wrong guess \#(index)"}"#).status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .unauthorized }.count == 3, "\(statuses)")
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 17, "\(statuses)")
+            // While locked, the right password is refused too.
+            let correct = try await client.postJSON("/auth", #"{"login": "bob", "password": "\#(Self.password)"}"#)
+            #expect(correct.status == .tooManyRequests, "\(correct.text)")
+        }
+    }
+
     @Test func theWebUIsCookieIsHttpOnlySecureStrictAndAccepted() async throws {
         try await withAPI { client, _, redis in
             _ = try await Self.user("alice", redis: redis, client: client)
@@ -247,7 +285,7 @@ import Testing
             // Nor bet from another's account.
             let theft = try await client.postJSON(
                 "/bets", #"{"event_id": "derby", "amount": "1.00", "account_id": \#(alice.accountID)}"#, headers: Self.bearer(bob.token))
-            #expect(theft.status == .unprocessableContent && theft.problemFields == ["account_id"])
+            #expect(theft.status == .conflict && theft["type"]?.string == "/problems/no-such-account", "\(theft.text)")
         }
     }
 
@@ -290,7 +328,7 @@ import Testing
             #expect(poor["balance"]?.string == "20.00" && poor["stake"]?.string == "20.01")
             let unknown = try await client.postJSON(
                 "/bets", #"{"event_id": "elsewhere", "amount": "1"}"#, headers: Self.bearer(alice.token))
-            #expect(unknown.status == .unprocessableContent && unknown.problemFields == ["event_id"])
+            #expect(unknown.status == .conflict && unknown["type"]?.string == "/problems/event-not-in-catalogue", "\(unknown.text)")
             let closing = try await client.execute(
                 uri: "/admin/events/derby", method: .patch, headers: Self.bearer(admin.token) + [.contentType: "application/json"],
                 body: ByteBuffer(string: #"{"open": false}"#))

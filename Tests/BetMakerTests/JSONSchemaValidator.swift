@@ -4,7 +4,8 @@ import Foundation
 /// A small JSON Schema (2020-12) validator for the OpenAPI contract tests: it knows the keywords the
 /// document uses (`type` incl. arrays of types, `properties`, `required`, `additionalProperties`,
 /// `minProperties`, `items`, `minItems`, `enum`, `const`, `pattern`, `minLength`/`maxLength`,
-/// `minimum`/`maximum`/`exclusiveMinimum`, `oneOf`/`anyOf`, `$ref` to `#/...`) and ignores
+/// `minimum`/`maximum`/`exclusiveMinimum`, `multipleOf` (exactly, in decimal), `oneOf`/`anyOf`, `$ref`
+/// to `#/...`) and ignores
 /// annotations (`format`, `description`, `examples`, `default`). An unknown assertion keyword is
 /// reported as an error rather than ignored, so the document cannot silently outgrow the validator.
 struct JSONSchemaValidator {
@@ -16,7 +17,7 @@ struct JSONSchemaValidator {
     ]
     static let assertions: Set<String> = [
         "$ref", "type", "properties", "required", "additionalProperties", "minProperties", "items", "minItems", "enum", "const", "pattern",
-        "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "oneOf", "anyOf",
+        "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "multipleOf", "oneOf", "anyOf",
     ]
 
     /// Every way `instance` breaks `schema`, as "path: reason"; empty when it validates.
@@ -80,6 +81,17 @@ struct JSONSchemaValidator {
             if let maximum = Self.number(schema["maximum"]), value > maximum { errors.append("\(path): \(value) is above \(maximum)") }
             if let bound = Self.number(schema["exclusiveMinimum"]), value <= bound {
                 errors.append("\(path): \(value) is not above \(bound)")
+            }
+            // In decimal, from the numbers' text: 0.07 is a multiple of 0.01, whatever binary floats say.
+            if case .number(let stepText) = schema["multipleOf"], case .number(let valueText) = instance {
+                if let step = Decimal(string: stepText), let exact = Decimal(string: valueText), step > 0 {
+                    var quotient = exact / step
+                    var whole = Decimal()
+                    NSDecimalRound(&whole, &quotient, 0, .plain)
+                    if whole != quotient { errors.append("\(path): \(valueText) is not a multiple of \(stepText)") }
+                } else {
+                    errors.append("\(path): multipleOf \(stepText) cannot be checked")
+                }
             }
         }
         if case .object(let members) = instance {

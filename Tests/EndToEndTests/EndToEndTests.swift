@@ -41,7 +41,10 @@ import Testing
                 #expect(bet["settled_at"] != nil)
             }
             let won = try await system.request(.GET, "/bets?status=won")
-            guard case .array(let wonBets) = won.json else { return }
+            guard case .array(let wonBets) = won.json else {
+                Issue.record("not a list: \(won.body)")
+                return
+            }
             #expect(wonBets.count == 2)
             #expect(worker.output.contains("Event settled"))
             #expect(await worker.stop() == 0)
@@ -82,6 +85,61 @@ import Testing
             let event = try await system.request(.GET, "/events/race")
             #expect(event.body.contains(#""pending":0"#))
             #expect(await worker.stop() == 0)
+        }
+    }
+
+    @Test func concurrentBetsAreListedNewestFirstWithTheCreationTimesTheirAnswersGave() async throws {
+        try await withSystem { system in
+            let seed = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer)
+            #expect(seed.status == 0, "\(seed.output)")
+            let player = try await WalletEndToEndTests.logIn(system, "demo", "demo-password")
+            // 250 bets at once on one catalogue event, every other one with the player's money.
+            let placed = try await withThrowingTaskGroup(of: (id: String, createdAt: String, player: Bool).self) { group in
+                for index in 0..<250 {
+                    group.addTask {
+                        let body = #"{"event_id": "demo-derby", "amount": "1.\#(index % 90 + 10)"}"#
+                        let withMoney = index % 2 == 0
+                        let reply =
+                            withMoney
+                            ? try await system.request(.POST, "/bets", json: body, token: player)
+                            : try await system.request(.POST, "/bets", json: body)
+                        guard reply.status == 201, let id = reply.string["id"], let createdAt = reply.string["created_at"] else {
+                            throw TestSupportError("bet \(index) refused: \(reply.status) \(reply.body)")
+                        }
+                        return (id, createdAt, withMoney)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            // Each listing of the event (anonymous bets, the player's), over pages: newest first, so
+            // created_at never increases, and each bet shows the created_at its POST answered.
+            for (scope, token) in [("anonymous", nil), ("player", player)] {
+                let answered = Dictionary(uniqueKeysWithValues: placed.filter { $0.player == (token != nil) }.map { ($0.id, $0.createdAt) })
+                var listed: [(id: String, createdAt: String)] = []
+                var next: String? = "/bets?event_id=demo-derby&limit=40"
+                while let path = next {
+                    let page = try await system.request(.GET, path, headers: token.map { [("Authorization", "Bearer " + $0)] } ?? [])
+                    guard page.status == 200, case .array(let bets) = page.json else {
+                        Issue.record("\(scope): listing failed: \(page.status) \(page.body)")
+                        return
+                    }
+                    for case .object(let members) in bets {
+                        var bet: [String: String] = [:]
+                        for member in members { if case .string(let text) = member.value { bet[member.key] = text } }
+                        listed.append((bet["id"] ?? "", bet["created_at"] ?? ""))
+                    }
+                    next = page.headers.first(name: "Link").flatMap { $0.split(separator: ">").first.map { String($0.dropFirst()) } }
+                }
+                #expect(listed.count == 125, "\(scope)")
+                #expect(Set(listed.map(\.id)) == Set(answered.keys), "\(scope)")
+                for (newer, older) in zip(listed, listed.dropFirst()) {
+                    // RFC 3339 with milliseconds in UTC: text order is time order.
+                    #expect(newer.createdAt >= older.createdAt, "\(scope): \(newer) is listed before \(older)")
+                }
+                for bet in listed {
+                    #expect(answered[bet.id] == bet.createdAt, "\(scope): \(bet.id) was answered with \(answered[bet.id] ?? "nothing")")
+                }
+            }
         }
     }
 

@@ -81,6 +81,27 @@ import Testing
         ).status
     }
 
+    /// The stream entries a worker's JSON log says it settled (with the event and the bets it flipped)
+    /// and dead-lettered.
+    static func handledEntries(_ output: String) -> (settled: [(entryID: String, eventID: String, flipped: Int)], deadLettered: [String]) {
+        var settled: [(entryID: String, eventID: String, flipped: Int)] = []
+        var deadLettered: [String] = []
+        for line in output.split(separator: "\n") where line.hasPrefix("{") {
+            guard case .object(let members)? = try? JSONParser.parse(Array(line.utf8)) else { continue }
+            var fields: [String: String] = [:]
+            for member in members { if case .string(let text) = member.value { fields[member.key] = text } }
+            switch fields["message"] {
+            case "Event settled":
+                settled.append((fields["entry_id"] ?? "", fields["event_id"] ?? "", Int(fields["flipped"] ?? "") ?? -1))
+            case "Stream entry moved to the dead-letter stream":
+                deadLettered.append(fields["entry_id"] ?? "")
+            default:
+                break
+            }
+        }
+        return (settled, deadLettered)
+    }
+
     /// Each event's settle_pos, summed: how many bets have been settled so far.
     static func settledSoFar(_ events: [String], _ redis: RedisClient) async throws -> Int {
         let replies = try await redis.pipeline(events.map { RedisCommand("HGET", keys.event($0), "settle_pos") })
@@ -246,7 +267,8 @@ import Testing
             let betsEach = 2000
             try await Self.place(betsEach, onEach: events, system)
             let results = Dictionary(uniqueKeysWithValues: events.enumerated().map { ($1, $0 % 2 == 0 ? EventResult.lose : .win) })
-            let settings = ["SETTLEMENT_BATCH_SIZE": "100", "SETTLEMENT_PAUSE_MS": "1"]
+            // JSON logs, so the test can read exactly which entries each worker handled.
+            let settings = ["SETTLEMENT_BATCH_SIZE": "100", "SETTLEMENT_PAUSE_MS": "1", "LOG_FORMAT": "json"]
             let first = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "first", settings: settings)
             let second = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "second", settings: settings)
 
@@ -272,11 +294,27 @@ import Testing
             #expect(Set(dead.compactMap { $0.fields?["entry_id"] }) == malformed, "\(dead)")
             #expect(dead.count == malformed.count)
             try await Self.expectSettledExactlyOnce(results, betsEach: betsEach, system.redis)
-            // Both workers took part: each read entries and logged what it settled or dead-lettered.
-            #expect(first.output.contains("Event settled") || first.output.contains("dead-letter"), "\(first.output)")
-            #expect(second.output.contains("Event settled") || second.output.contains("dead-letter"), "\(second.output)")
             #expect(await first.stop() == 0)
             #expect(await second.stop() == 0)
+
+            // What each worker did, from its log: between them, every good entry (each event's report
+            // and its copy) was settled once, every bad one dead-lettered once, none handled by both,
+            // each bet flipped by exactly one of them; and both took part.
+            let logs = [Self.handledEntries(first.output), Self.handledEntries(second.output)]
+            let settledEntries = logs.flatMap(\.settled)
+            let deadEntries = logs.flatMap(\.deadLettered)
+            #expect(Set(deadEntries) == malformed && deadEntries.count == malformed.count, "\(logs)")
+            #expect(Set(settledEntries.map(\.entryID)).count == 2 * events.count, "\(logs)")
+            #expect(settledEntries.count == 2 * events.count, "no entry settled twice: \(logs)")
+            #expect(Set(settledEntries.map(\.entryID)).isDisjoint(with: malformed))
+            for event in events {
+                let handled = settledEntries.filter { $0.eventID == event }
+                #expect(handled.count == 2, "\(event): \(handled)")
+                #expect(handled.reduce(0) { $0 + $1.flipped } == betsEach, "\(event): every bet flipped once, \(handled)")
+            }
+            for (name, log) in zip(["first", "second"], logs) {
+                #expect(!log.settled.isEmpty || !log.deadLettered.isEmpty, "\(name) handled no entry")
+            }
             try await Self.expectInvariantsHold(system)
         }
     }

@@ -163,7 +163,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let worker = try await BetMakerProcesses.startWorker(redis: server, name: "bench")
         _ = try await store.report(eventID: "bench-1m", result: .win)
         let event = keys.event("bench-1m")
-        guard await eventually(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(event, "settled_at") != nil })
+        guard await poll(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(event, "settled_at") != nil }).held
         else {
             throw TestSupportError("the event was not settled")
         }
@@ -221,7 +221,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let walletWorker = try await BetMakerProcesses.startWorker(redis: server, name: "bench-wallet")
         _ = try await store.report(eventID: "bench-wallet", result: .win)
         let walletEvent = keys.event("bench-wallet")
-        guard await eventually(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(walletEvent, "settled_at") != nil })
+        guard await poll(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(walletEvent, "settled_at") != nil }).held
         else { throw TestSupportError("the event with money was not settled") }
         let walletTimes = try await redis.hmget(walletEvent, ["reported_at", "settled_at", "won", "paid"])
         let walletMilliseconds = max(1, (Int(walletTimes[1] ?? "0") ?? 0) - (Int(walletTimes[0] ?? "0") ?? 0))
@@ -302,7 +302,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         var lags: [Int] = []
         for eventID in events {
             let event = keys.event(eventID)
-            guard await eventually(timeout: .seconds(120), every: .milliseconds(20), { try await redis.hget(event, "settled_at") != nil })
+            guard await poll(timeout: .seconds(120), every: .milliseconds(20), { try await redis.hget(event, "settled_at") != nil }).held
             else { throw TestSupportError("\(eventID) was not settled") }
             let times = try await redis.hmget(event, ["reported_at", "settled_at", "bets"])
             if (Int(times[2] ?? "0") ?? 0) > 0, let reported = times[0].flatMap({ Int($0) }), let settled = times[1].flatMap({ Int($0) }) {
