@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        // Already in the graph through jwt-kit; base64url for tokens.
+        .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
     ],
     targets: [
         // Debian's libhiredis-dev 0.14.1: only its RESP reader and command formatter are used.
@@ -51,34 +53,61 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The product's core, shared by the API and the worker: money, ids, the Redis layout, the Lua
-        // scripts, the store, settlement and configuration.
+        // The domain and its Redis stores: money, ids, bets, accounts, the catalogue, settlement, the
+        // Redis layout and its Lua scripts, the invariant checker. No HTTP, no configuration, no JSON
+        // output: what the API and the worker have in common lives here or in BetMakerRuntime.
         .target(
             name: "BetMaker",
             dependencies: [
                 "RedisClient",
-                .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
-        // The HTTP API on Hummingbird: routes, validation, problem+json, authentication.
+        // The outside world behind protocols the domain defines, one folder each with a fake for tests:
+        // today the payment provider's webhook signature.
         .target(
-            name: "BetMakerAPI",
+            name: "Adapters",
+            dependencies: ["BetMaker"],
+            swiftSettings: strict
+        ),
+        // What both executables need to run: settings, logging, metrics, the health and metrics routes,
+        // the strict JSON codec and RFC 3339 times, the command-line helpers.
+        .target(
+            name: "BetMakerRuntime",
             dependencies: [
                 "BetMaker",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // The HTTP API on Hummingbird: routes, validation, problem+json, JSON output, authentication.
+        .target(
+            name: "BetMakerAPI",
+            dependencies: [
+                "BetMaker",
+                "BetMakerRuntime",
+                "Adapters",
+                "RedisClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -87,10 +116,26 @@ let package = Package(
             resources: [.embedInCode("openapi.json")],
             swiftSettings: strict
         ),
+        // The settlement worker: the stream consumer, its maintenance and its operations server. It
+        // must not link the API's authentication stack (jwt-kit, bcrypt).
+        .target(
+            name: "BetMakerWorker",
+            dependencies: [
+                "BetMaker",
+                "BetMakerRuntime",
+                "RedisClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "betmaker-api",
             dependencies: [
-                "BetMakerAPI", "BetMaker", "RedisClient",
+                "BetMakerAPI", "BetMakerRuntime", "BetMaker", "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -100,9 +145,7 @@ let package = Package(
         .executableTarget(
             name: "betmaker-worker",
             dependencies: [
-                "BetMaker", "BetMakerAPI", "RedisClient",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
+                "BetMakerWorker", "BetMakerRuntime", "BetMaker", "RedisClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -113,7 +156,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "RedisClient", "BetMaker",
+                "RedisClient", "BetMaker", "BetMakerRuntime", "Adapters",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -129,7 +172,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "betmaker-bench",
-            dependencies: ["BetMaker", "BetMakerAPI", "RedisClient", "TestSupport"],
+            dependencies: ["BetMaker", "BetMakerAPI", "BetMakerRuntime", "RedisClient", "TestSupport"],
             path: "Sources/Benchmarks/betmaker-bench",
             swiftSettings: strict
         ),
@@ -147,9 +190,10 @@ let package = Package(
         .testTarget(
             name: "BetMakerTests",
             dependencies: [
-                "BetMaker", "BetMakerAPI", "RedisClient", "TestSupport",
+                "BetMaker", "BetMakerAPI", "BetMakerRuntime", "BetMakerWorker", "Adapters", "RedisClient", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ],
             swiftSettings: strict
         ),
@@ -157,7 +201,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "TestSupport", "RedisClient", "BetMaker",
+                "TestSupport", "RedisClient", "BetMaker", "BetMakerRuntime", "Adapters",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -169,7 +213,7 @@ let package = Package(
         .testTarget(
             name: "FaultTests",
             dependencies: [
-                "TestSupport", "RedisClient", "BetMaker",
+                "TestSupport", "RedisClient", "BetMaker", "BetMakerRuntime", "Adapters",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

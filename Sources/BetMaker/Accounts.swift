@@ -40,18 +40,6 @@ public struct User: Sendable, Equatable {
         else { return nil }
         self.init(id: id, login: login, role: role, status: status, createdAt: createdAt, activatedAt: fields[4].flatMap { Int64($0) })
     }
-
-    public func write(to json: inout JSONWriter) {
-        json.beginObject()
-        json.field("id", id)
-        json.field("login", login)
-        json.field("role", role.rawValue)
-        json.field("active", status == .active)
-        json.field("status", status.rawValue)
-        json.field("created_at", timestamp: createdAt)
-        json.field("activated_at", timestamp: activatedAt)
-        json.endObject()
-    }
 }
 
 /// Logins: 3 to 64 characters from a safe alphabet, unique whatever their case.
@@ -85,13 +73,6 @@ public struct Account: Sendable, Equatable {
     public init(id: Int, balance: Money) {
         self.id = id
         self.balance = balance
-    }
-
-    public func write(to json: inout JSONWriter) {
-        json.beginObject()
-        json.field("id", id)
-        json.field("balance", balance.description)
-        json.endObject()
     }
 }
 
@@ -134,19 +115,6 @@ public struct Transaction: Sendable, Equatable {
         self.betID = fields["bet_id"]
         self.paymentID = fields["transaction_id"]
     }
-
-    public func write(to json: inout JSONWriter) {
-        json.beginObject()
-        json.field("id", id)
-        json.field("type", kind.rawValue)
-        json.field("account_id", accountID)
-        json.field("amount", amount.description)
-        json.field("balance_after", balance.description)
-        json.field("bet_id", betID)
-        json.field("transaction_id", paymentID)
-        json.field("created_at", timestamp: createdAt)
-        json.endObject()
-    }
 }
 
 /// A deposit from the payment provider, as first credited.
@@ -175,20 +143,6 @@ public struct Payment: Sendable, Equatable {
         self.ledgerEntryID = values[4]
         self.creditedAt = creditedAt
         self.accountCreated = values[6] == "1"
-    }
-
-    public func write(to json: inout JSONWriter, replayed: Bool) {
-        json.beginObject()
-        json.field("transaction_id", transactionID)
-        json.field("status", "credited")
-        json.field("user_id", userID)
-        json.field("account_id", accountID)
-        json.field("amount", amount.description)
-        json.field("balance_after", balance.description)
-        json.field("account_created", accountCreated)
-        json.field("credited_at", timestamp: creditedAt)
-        json.field("replayed", replayed)
-        json.endObject()
     }
 }
 
@@ -420,55 +374,5 @@ public struct AccountStore: Sendable {
     /// A successful login: the count starts again.
     public func clearLoginAttempts(_ login: String) async throws {
         _ = try await redis.del([keys.failedLogins(Login.normalized(login))])
-    }
-}
-
-/// Base64 with the URL alphabet and no padding (RFC 4648, section 5).
-public enum Base64URL {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    public static func encode(_ bytes: [UInt8]) -> String {
-        var output: [UInt8] = []
-        output.reserveCapacity((bytes.count * 4 + 2) / 3)
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<min(index + 3, bytes.count)]
-            var value = UInt32(0)
-            for (offset, byte) in chunk.enumerated() { value |= UInt32(byte) << (16 - 8 * offset) }
-            for position in 0...chunk.count { output.append(alphabet[Int(value >> (18 - 6 * position) & 63)]) }
-            index += 3
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
-}
-
-extension Base64URL {
-    /// Decodes base64url with or without padding; nil for anything else.
-    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        var values: [UInt8] = []
-        values.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): values.append(byte - UInt8(ascii: "A"))
-            case UInt8(ascii: "a")...UInt8(ascii: "z"): values.append(byte - UInt8(ascii: "a") + 26)
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): values.append(byte - UInt8(ascii: "0") + 52)
-            case UInt8(ascii: "-"): values.append(62)
-            case UInt8(ascii: "_"): values.append(63)
-            case UInt8(ascii: "="): continue
-            default: return nil
-            }
-        }
-        guard values.count % 4 != 1 else { return nil }
-        var output: [UInt8] = []
-        output.reserveCapacity(values.count * 3 / 4)
-        var index = 0
-        while index < values.count {
-            let chunk = values[index..<min(index + 4, values.count)]
-            var value = UInt32(0)
-            for (offset, digit) in chunk.enumerated() { value |= UInt32(digit) << (18 - 6 * offset) }
-            for position in 0..<(chunk.count - 1) { output.append(UInt8(truncatingIfNeeded: value >> (16 - 8 * position))) }
-            index += 4
-        }
-        return output
     }
 }

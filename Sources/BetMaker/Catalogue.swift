@@ -64,19 +64,6 @@ public struct CatalogueEvent: Sendable, Equatable {
         guard bytes.count > 14, bytes[13] == UInt8(ascii: "-") else { return false }
         return bytes[..<13].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } && EventID.isValid(cursor.dropFirst(14))
     }
-
-    public func write(to json: inout JSONWriter) {
-        json.beginObject()
-        json.field("id", id)
-        json.field("title", title)
-        json.field("home_team", homeTeam)
-        json.field("away_team", awayTeam)
-        json.field("starts_at", timestamp: startsAt)
-        json.field("odds", odds.description)
-        json.field("open", takesBets)
-        json.field("result", result?.rawValue)
-        json.endObject()
-    }
 }
 
 /// The event catalogue in Redis: what administrators create, edit and delete, and what players list.

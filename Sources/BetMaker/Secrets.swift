@@ -1,4 +1,5 @@
 import Crypto
+import ExtrasBase64
 
 /// The SHA-256 of a text's UTF-8 bytes in lower-case hex: the payment provider's signature, and the
 /// form secrets (idempotency keys, activation tokens) are stored in.
@@ -23,4 +24,17 @@ public func constantTimeEquals(_ left: some StringProtocol, _ right: some String
 public func randomBytes(_ count: Int) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
     return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+}
+
+/// Base64 with the URL alphabet and no padding (RFC 4648, section 5), as tokens are written;
+/// swift-extras-base64 does the work.
+public enum Base64URL {
+    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+        Base64.encodeToString(bytes: bytes, options: [.base64UrlAlphabet, .omitPaddingCharacter])
+    }
+
+    /// Decodes base64url with or without padding; nil for anything else.
+    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+        try? Base64.decode(string: String(text), options: [.base64UrlAlphabet, .omitPaddingCharacter])
+    }
 }

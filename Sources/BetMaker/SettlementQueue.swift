@@ -9,10 +9,12 @@ public struct SettlementQueue: Sendable {
     public let keys: RedisKeys
     /// The workers' consumer group.
     public let group: String
+    /// The consumer group the workers read the events stream through, unless configured otherwise.
+    public static let consumerGroup = "settlement"
     /// The dead-letter stream is capped near this many entries (`MAXLEN ~`).
     public var deadLetterMaxLength = 100_000
 
-    public init(redis: RedisClient, keys: RedisKeys, group: String = SettlementWorker.Configuration(consumer: "").group) {
+    public init(redis: RedisClient, keys: RedisKeys, group: String = SettlementQueue.consumerGroup) {
         self.redis = redis
         self.keys = keys
         self.group = group
@@ -200,21 +202,5 @@ public struct DeadLetter: Sendable, Equatable {
     public static func == (left: DeadLetter, right: DeadLetter) -> Bool {
         left.id == right.id && left.entryID == right.entryID && left.reason == right.reason && left.deliveries == right.deliveries
             && left.fields.map(\.name) == right.fields.map(\.name) && left.fields.map(\.value) == right.fields.map(\.value)
-    }
-
-    /// The dead letter as administrators see it; a field name repeated in the entry is shown once.
-    public func write(to json: inout JSONWriter) {
-        json.beginObject()
-        json.field("id", id)
-        json.field("dead_lettered_at", timestamp: deadLetteredAt)
-        json.field("entry_id", entryID)
-        json.field("reason", reason)
-        json.field("deliveries", deliveries)
-        json.key("fields")
-        json.beginObject()
-        var written = Set<String>()
-        for (name, value) in fields where written.insert(name).inserted { json.field(name, value) }
-        json.endObject()
-        json.endObject()
     }
 }

@@ -14,9 +14,7 @@ public struct StreamGauges: Sendable {
     let deadLetters = Gauge(label: "events_dead_letter_length")
     let overdue = Gauge(label: "events_settlement_overdue")
 
-    public init(
-        redis: RedisClient, keys: RedisKeys, overdueAfter: Duration, group: String = SettlementWorker.Configuration(consumer: "").group
-    ) {
+    public init(redis: RedisClient, keys: RedisKeys, overdueAfter: Duration, group: String = SettlementQueue.consumerGroup) {
         self.redis = redis
         self.queue = SettlementQueue(redis: redis, keys: keys, group: group)
         self.overdueAfter = overdueAfter

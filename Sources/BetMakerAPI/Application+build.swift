@@ -1,4 +1,6 @@
+import Adapters
 import BetMaker
+import BetMakerRuntime
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -52,8 +54,8 @@ public func buildRouter(
     AccountRoutes(accounts: accounts, passwords: passwords, tokens: tokens, settings: settings)
         .register(public: router, authenticated: authenticated)
     PaymentRoutes(
-        accounts: accounts, secret: settings.paymentWebhookSecret, maximumBodyBytes: settings.maximumBodyBytes,
-        maximumDeposit: settings.maximumDeposit
+        accounts: accounts, provider: settings.paymentWebhookSecret.map(SignedWebhookProvider.init(secret:)),
+        maximumBodyBytes: settings.maximumBodyBytes, maximumDeposit: settings.maximumDeposit
     ).register(on: router)
     AdminRoutes(
         accounts: accounts, catalogue: CatalogueStore(redis: redis, keys: settings.keys), maximumBodyBytes: settings.maximumBodyBytes
@@ -61,7 +63,10 @@ public func buildRouter(
     .register(public: router, authenticated: authenticated)
     DeadLetterRoutes(queue: SettlementQueue(redis: redis, keys: settings.keys)).register(authenticated: authenticated)
     let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
-    OperationsRoutes(redis: redis, keys: settings.keys, metrics: metrics, beforeMetrics: streamGauges.sample).register(on: router)
+    OperationsRoutes(
+        metrics: metrics, readiness: ReadinessCheck.store(redis: redis, keys: settings.keys), beforeMetrics: streamGauges.sample
+    )
+    .register(on: router)
     DocsRoutes().register(on: router)
     if settings.benchNoopEndpoint {
         router.post("/bench/noop") { request, _ -> Response in

@@ -1,4 +1,5 @@
 import BetMaker
+import BetMakerRuntime
 import Crypto
 import HTTPTypes
 import Hummingbird

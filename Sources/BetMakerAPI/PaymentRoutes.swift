@@ -1,16 +1,16 @@
 import BetMaker
+import BetMakerRuntime
 import HTTPTypes
 import Hummingbird
 import Logging
 
-/// `POST /payment/webhook`: deposits from the payment provider, signed with a shared secret.
-///
-/// The signature is the hex SHA-256 of the values of `account_id`, `amount`, `transaction_id` and
-/// `user_id` (keys in alphabetical order), each as the text sent, followed by the secret. It is
-/// compared in constant time. A transaction id is credited once, however often it is delivered.
+/// `POST /payment/webhook`: deposits from the payment provider, signed by it. The provider checks
+/// the signature (`SignedWebhookProvider`: the brief's SHA-256 over the values as sent and the shared
+/// secret). A transaction id is credited once, however often it is delivered.
 struct PaymentRoutes {
     let accounts: AccountStore
-    let secret: String?
+    /// Nil without `PAYMENT_WEBHOOK_SECRET`: every delivery is then refused.
+    let provider: (any PaymentProvider)?
     let maximumBodyBytes: Int
     let maximumDeposit: Money
 
@@ -21,7 +21,7 @@ struct PaymentRoutes {
     static let fields = ["transaction_id", "user_id", "account_id", "amount", "signature"]
 
     @Sendable func webhook(_ request: Request, context: APIRequestContext) async throws -> Response {
-        guard let secret else {
+        guard let provider else {
             // No Retry-After: this lasts until an operator configures the secret.
             throw Problem(
                 .serviceUnavailable, "payments-not-configured", title: "Payments are not configured",
@@ -43,9 +43,8 @@ struct PaymentRoutes {
         guard let transactionID, let user, let account, let amount, let amountText, let signature, errors.isEmpty else {
             throw Problem.validation(errors)
         }
-        let expected = Self.signature(
-            accountID: account.text, amount: amountText, transactionID: transactionID, userID: user.text, secret: secret)
-        guard constantTimeEquals(signature.lowercased(), expected) else {
+        let delivery = DepositDelivery(transactionID: transactionID, userID: user.text, accountID: account.text, amount: amountText)
+        guard provider.isAuthentic(delivery, signature: signature) else {
             context.logger.warning("Payment webhook with a bad signature", metadata: ["transaction_id": "\(transactionID)"])
             throw Problem(
                 .badRequest, "invalid-signature", title: "The signature does not match",
@@ -78,11 +77,6 @@ struct PaymentRoutes {
                 "account-owned-by-another-user", title: "The account belongs to another user",
                 detail: "Account \(account.value) is not user \(user.value)'s; nothing was credited.")
         }
-    }
-
-    /// The provider's signature: hex SHA-256 of the values in key order, then the secret.
-    static func signature(accountID: String, amount: String, transactionID: String, userID: String, secret: String) -> String {
-        sha256Hex(accountID + amount + transactionID + userID + secret)
     }
 
     private static func isHexDigit(_ byte: UInt8) -> Bool {

@@ -1,4 +1,5 @@
 import BetMaker
+import BetMakerRuntime
 import RedisClient
 
 /// Demo data for a fresh installation: an administrator, a player with an account and a deposit, and

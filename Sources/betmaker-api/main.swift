@@ -1,6 +1,7 @@
 import ArgumentParser
 import BetMaker
 import BetMakerAPI
+import BetMakerRuntime
 import Hummingbird
 import Logging
 import RedisClient

@@ -1,12 +1,10 @@
 import ArgumentParser
 import BetMaker
-import BetMakerAPI
-import Hummingbird
+import BetMakerRuntime
+import BetMakerWorker
 import Logging
-import Prometheus
 import RedisClient
 import ServiceLifecycle
-import UnixSignals
 
 @main
 struct BetMakerWorkerCommand: AsyncParsableCommand {
@@ -29,41 +27,14 @@ struct Run: AsyncParsableCommand {
         bootstrapLogging(format: settings.logFormat, level: settings.logLevel)
         var logger = Logger(label: "betmaker-worker")
         logger.logLevel = settings.logLevel
-        var redisConfiguration = settings.redis
-        redisConfiguration.clientName = "betmaker-worker:\(settings.workerName)"
-        let redis = RedisClient(configuration: redisConfiguration, logger: Logger(label: "redis"))
         let metrics = MetricsSetup.bootstrap()
-        let worker = SettlementWorker(redis: redis, keys: settings.keys, configuration: settings.workerConfiguration, logger: logger)
         logger.info(
             "Starting",
             metadata: [
                 "redis": "\(settings.redis.redactedURL)", "consumer": "\(settings.workerName)", "key_prefix": "\(settings.keyPrefix)",
             ])
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: redis)]
-        if settings.workerHTTPPort != 0 {
-            services.append(.init(service: operationsServer(settings: settings, redis: redis, metrics: metrics, logger: logger)))
-        }
-        // The worker stops first on SIGTERM, so it can still acknowledge what it finished.
-        services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                cancellationSignals: [],
-                logger: logger))
-        try await group.run()
+        try await buildWorker(settings: settings, logger: logger, metrics: metrics).run()
     }
-}
-
-/// `/health/live`, `/health/ready` and `/metrics` of the worker, on a port of its own.
-func operationsServer(settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry, logger: Logger) -> some Service {
-    let router = Router()
-    let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
-    OperationsRoutes(redis: redis, keys: settings.keys, metrics: metrics, beforeMetrics: streamGauges.sample).register(on: router)
-    return Application(
-        router: router,
-        configuration: .init(address: .hostname(settings.workerHTTPHost, port: settings.workerHTTPPort), serverName: "bet-maker-worker"),
-        logger: logger)
 }
 
 /// Exit code 0 when the worker's `GET /health/ready` answers 200; for container health checks.

@@ -1,5 +1,6 @@
 import BetMaker
 import BetMakerAPI
+import BetMakerRuntime
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting

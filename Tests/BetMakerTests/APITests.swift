@@ -1,4 +1,5 @@
 import BetMaker
+import BetMakerRuntime
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore

@@ -1,4 +1,5 @@
 import BetMaker
+import BetMakerRuntime
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

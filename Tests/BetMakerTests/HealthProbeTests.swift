@@ -1,4 +1,4 @@
-import BetMakerAPI
+import BetMakerRuntime
 import TestSupport
 import Testing
 

@@ -1,4 +1,5 @@
 import BetMaker
+import BetMakerRuntime
 import Foundation
 
 /// A small JSON Schema (2020-12) validator for the OpenAPI contract tests: it knows the keywords the

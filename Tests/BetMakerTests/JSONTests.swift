@@ -1,4 +1,5 @@
 import BetMaker
+import BetMakerRuntime
 import Testing
 
 @Suite struct JSONTests {

@@ -1,5 +1,7 @@
+import Adapters
 import BetMaker
 import BetMakerAPI
+import BetMakerRuntime
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -408,11 +410,9 @@ import Testing
                 _ status: HTTPResponse.Status, _ transaction: String, user: Int, account: Int, amount: String, problem: String? = nil,
                 sourceLocation: SourceLocation = #_sourceLocation
             ) async throws -> TestResponse {
-                let signature = sha256Hex("\(account)\(amount)\(transaction)\(user)" + BetMakerProcesses.testPaymentSecret)
-                return try await call(
-                    status, .post, "/payment/webhook",
-                    #"{"transaction_id": "\#(transaction)", "user_id": \#(user), "account_id": \#(account), "amount": \#(amount), "signature": "\#(signature)"}"#,
-                    problem: problem, sourceLocation: sourceLocation)
+                let body = SimulatedPaymentProvider(secret: BetMakerProcesses.testPaymentSecret).webhookBody(
+                    transactionID: transaction, userID: user, accountID: account, amount: amount)
+                return try await call(status, .post, "/payment/webhook", body, problem: problem, sourceLocation: sourceLocation)
             }
             try await deposit(.ok, "pay-1", user: carol.id, account: carolAccount, amount: "100")
             #expect(try await deposit(.ok, "pay-1", user: carol.id, account: carolAccount, amount: "100")["replayed"] == .bool(true))

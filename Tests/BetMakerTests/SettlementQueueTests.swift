@@ -1,3 +1,5 @@
+import BetMakerRuntime
+import BetMakerWorker
 import RedisClient
 import TestSupport
 import Testing

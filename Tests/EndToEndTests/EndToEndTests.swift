@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BetMaker
+import BetMakerRuntime
 import Foundation
 import NIOHTTP1
 import RedisClient

@@ -1,4 +1,6 @@
+import Adapters
 import BetMaker
+import BetMakerRuntime
 import Foundation
 import NIOHTTP1
 import RedisClient
@@ -9,9 +11,8 @@ import Testing
 @Suite struct WalletEndToEndTests {
     /// A deposit as the payment provider sends it, signed with the provider's secret.
     static func webhookBody(transactionID: String, userID: Int, accountID: Int, amount: String) -> String {
-        let signature = sha256Hex("\(accountID)\(amount)\(transactionID)\(userID)" + BetMakerProcesses.testPaymentSecret)
-        return
-            #"{"transaction_id": "\#(transactionID)", "user_id": \#(userID), "account_id": \#(accountID), "amount": \#(amount), "signature": "\#(signature)"}"#
+        SimulatedPaymentProvider(secret: BetMakerProcesses.testPaymentSecret).webhookBody(
+            transactionID: transactionID, userID: userID, accountID: accountID, amount: amount)
     }
 
     static func logIn(_ system: System, _ login: String, _ password: String) async throws -> String {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BetMaker
+import BetMakerRuntime
 import Foundation
 import NIOCore
 import NIOHTTP1

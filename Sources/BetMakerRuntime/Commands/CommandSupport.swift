@@ -1,5 +1,4 @@
 import ArgumentParser
-import BetMaker
 
 extension Settings {
     /// The settings of a command-line command: invalid settings print what is wrong and end the

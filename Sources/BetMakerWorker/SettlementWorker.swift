@@ -1,3 +1,4 @@
+import BetMaker
 import Logging
 import Metrics
 import RedisClient
@@ -22,7 +23,7 @@ import ServiceLifecycle
 ///   start resumes the event where it stopped.
 public final class SettlementWorker: Service, Sendable {
     public struct Configuration: Sendable {
-        public var group = "settlement"
+        public var group = SettlementQueue.consumerGroup
         public var consumer: String
         public var batchSize = 1000
         public var pauseBetweenBatches: Duration = .zero
@@ -226,20 +227,5 @@ public final class SettlementWorker: Service, Sendable {
                 "entry_id": "\(entry.id)", "reason": "\(reason)", "deliveries": "\(deliveries)", "fields": "\(entry.fields ?? [:])",
                 "dead_letters": "\(keys.deadLetters)", "parked_event": "\(eventID ?? "")",
             ])
-    }
-}
-
-struct WorkerMetrics: Sendable {
-    let won = Counter(label: "bets_settled_total", dimensions: [("outcome", "won")])
-    let lost = Counter(label: "bets_settled_total", dimensions: [("outcome", "lost")])
-    let events = Counter(label: "events_settled_total")
-    let lag = Timer(label: "settlement_lag_seconds")
-    let deadLettered = Counter(label: "stream_dead_lettered_total")
-    let requeued = Counter(label: "events_requeued_total")
-
-    func recordSettled(_ report: Settler.Report, reportedAt: Int64?) {
-        events.increment()
-        if report.result == .win { won.increment(by: report.flipped) } else { lost.increment(by: report.flipped) }
-        if let reportedAt { lag.recordMilliseconds(max(0, currentMilliseconds() - reportedAt)) }
     }
 }

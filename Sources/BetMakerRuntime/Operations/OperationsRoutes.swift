@@ -1,31 +1,29 @@
-import BetMaker
 import Hummingbird
 import NIOCore
 import Prometheus
-import RedisClient
 
 /// What an orchestrator and a monitoring system ask of a process, the API's and the worker's alike:
 ///
 /// - `/health/live`: the process answers;
-/// - `/health/ready`: it can do its job, i.e. Redis answers, the scripts are loaded and the
-///   settlement stream's consumer group exists. Readiness repairs what it can (loads scripts after a
-///   Redis restart flushed them, creates the group) before it answers;
+/// - `/health/ready`: it can do its job: its readiness checks pass, in order (for both processes
+///   `ReadinessCheck.store`: Redis answers, the scripts are loaded and the settlement stream's
+///   consumer group exists). A check repairs what it can (loads scripts after a Redis restart flushed
+///   them, creates the group) before it answers;
 /// - `/metrics`: the process's metrics in Prometheus's text format.
+///
+/// It takes its checks and gauges from the process that serves it, so it needs nothing of the API.
 public struct OperationsRoutes: Sendable {
-    public let redis: RedisClient
-    public let keys: RedisKeys
     public let metrics: PrometheusCollectorRegistry
-    /// The settlement stream's consumer group.
-    public let group = SettlementWorker.Configuration(consumer: "").group
+    /// `/health/ready` runs them in order and stops at the first that fails.
+    public let readiness: [ReadinessCheck]
     /// Runs before `/metrics` is rendered, to refresh gauges that are sampled rather than counted.
     public let beforeMetrics: @Sendable () async -> Void
 
     public init(
-        redis: RedisClient, keys: RedisKeys, metrics: PrometheusCollectorRegistry, beforeMetrics: @escaping @Sendable () async -> Void = {}
+        metrics: PrometheusCollectorRegistry, readiness: [ReadinessCheck], beforeMetrics: @escaping @Sendable () async -> Void = {}
     ) {
-        self.redis = redis
-        self.keys = keys
         self.metrics = metrics
+        self.readiness = readiness
         self.beforeMetrics = beforeMetrics
     }
 
@@ -36,7 +34,7 @@ public struct OperationsRoutes: Sendable {
             Response(
                 status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }
-        router.get("/health/ready") { _, _ in try await ready() }
+        router.get("/health/ready") { _, _ in await ready() }
         router.get("/metrics") { _, _ in
             await beforeMetrics()
             return Response(
@@ -45,19 +43,18 @@ public struct OperationsRoutes: Sendable {
         }
     }
 
-    private func ready() async throws -> Response {
+    private func ready() async -> Response {
         var checks: [(String, String)] = []
         var healthy = true
-        do {
-            _ = try await redis.ping()
-            checks.append(("redis", "ok"))
-            if try await !redis.scriptsExist(Scripts.all) { try await redis.load(Scripts.all) }
-            checks.append(("scripts", "ok"))
-            try await redis.xgroupCreate(keys.eventsStream, group: group, startingAt: "0")
-            checks.append(("consumer_group", "ok"))
-        } catch {
-            healthy = false
-            checks.append((["redis", "scripts", "consumer_group"][checks.count], "\(error)"))
+        for check in readiness {
+            do {
+                try await check.run()
+                checks.append((check.name, "ok"))
+            } catch {
+                healthy = false
+                checks.append((check.name, "\(error)"))
+                break
+            }
         }
         var json = JSONWriter()
         json.beginObject()

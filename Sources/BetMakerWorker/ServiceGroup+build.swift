@@ -1,0 +1,44 @@
+import BetMaker
+import BetMakerRuntime
+import Hummingbird
+import Logging
+import Prometheus
+import RedisClient
+import ServiceLifecycle
+import UnixSignals
+
+/// Builds the worker from its settings: the Redis client, the operations server (unless
+/// `WORKER_HTTP_PORT` is 0) and the settlement worker, as one service group. On SIGTERM or SIGINT the
+/// worker stops first, so it can still acknowledge what it finished, and the Redis client last.
+/// `metrics` is the registry `/metrics` renders (the one `MetricsSetup.bootstrap()` made).
+public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusCollectorRegistry) -> ServiceGroup {
+    var redisConfiguration = settings.redis
+    redisConfiguration.clientName = "betmaker-worker:\(settings.workerName)"
+    let redis = RedisClient(configuration: redisConfiguration, logger: Logger(label: "redis"))
+    let worker = SettlementWorker(redis: redis, keys: settings.keys, configuration: settings.workerConfiguration, logger: logger)
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: redis)]
+    if settings.workerHTTPPort != 0 {
+        services.append(.init(service: operationsServer(settings: settings, redis: redis, metrics: metrics, logger: logger)))
+    }
+    services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
+    return ServiceGroup(
+        configuration: .init(
+            services: services,
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [],
+            logger: logger))
+}
+
+/// `/health/live`, `/health/ready` and `/metrics` of the worker, on a port of its own.
+func operationsServer(settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry, logger: Logger) -> some Service {
+    let router = Router()
+    let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
+    OperationsRoutes(
+        metrics: metrics, readiness: ReadinessCheck.store(redis: redis, keys: settings.keys), beforeMetrics: streamGauges.sample
+    )
+    .register(on: router)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.workerHTTPHost, port: settings.workerHTTPPort), serverName: "bet-maker-worker"),
+        logger: logger)
+}
