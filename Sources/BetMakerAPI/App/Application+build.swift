@@ -46,22 +46,32 @@ public func buildRouter(
     router.add(middleware: RequestMiddleware(maximumBodyBytes: settings.maximumBodyBytes, routes: routeMethods))
     // Only the routes that care who is calling look at tokens: health, metrics, the documentation, the
     // webhook and logging in or out work whatever credentials a client (or a stale cookie) sends.
-    let authenticated = router.group().add(middleware: AuthenticationMiddleware(tokens: tokens, accounts: accounts))
+    let authentication = AuthenticationMiddleware(tokens: tokens, accounts: accounts)
+    func authenticated(_ group: RouterGroup<APIRequestContext>) -> RouterGroup<APIRequestContext> {
+        group.group().add(middleware: authentication)
+    }
+    // One group per path prefix; each prefix is written here once.
+    let events = router.group("/events")
+    let users = router.group("/users")
+    let admin = authenticated(router.group("/admin")).add(middleware: AdministratorsOnly())
+    let catalogue = CatalogueStore(redis: redis, keys: settings.keys)
     BetRoutes(
         store: store, maximumStake: settings.maximumStake, maximumBodyBytes: settings.maximumBodyBytes,
-        anonymousBets: settings.anonymousBets, resultsAPIKey: settings.resultsAPIKey
-    ).register(public: router, authenticated: authenticated)
-    AccountRoutes(accounts: accounts, passwords: passwords, tokens: tokens, settings: settings)
-        .register(public: router, authenticated: authenticated)
+        anonymousBets: settings.anonymousBets
+    ).register(authenticated: authenticated(router.group("/bets")))
+    EventRoutes(store: store, maximumBodyBytes: settings.maximumBodyBytes, resultsAPIKey: settings.resultsAPIKey)
+        .register(public: events, authenticated: authenticated(events))
+    CatalogueRoutes(catalogue: catalogue, maximumBodyBytes: settings.maximumBodyBytes).register(
+        public: events, admin: admin.group("events"))
+    UserRoutes(accounts: accounts, passwords: passwords, settings: settings).register(public: users, authenticated: authenticated(users))
+    AuthRoutes(accounts: accounts, passwords: passwords, tokens: tokens, settings: settings).register(on: router.group("/auth"))
+    AccountRoutes(accounts: accounts).register(authenticated: authenticated(router.group("/accounts")))
     PaymentRoutes(
         accounts: accounts, provider: settings.paymentWebhookSecret.map(SignedWebhookProvider.init(secret:)),
         maximumBodyBytes: settings.maximumBodyBytes, maximumDeposit: settings.maximumDeposit
-    ).register(on: router)
-    AdminRoutes(
-        accounts: accounts, catalogue: CatalogueStore(redis: redis, keys: settings.keys), maximumBodyBytes: settings.maximumBodyBytes
-    )
-    .register(public: router, authenticated: authenticated)
-    DeadLetterRoutes(queue: SettlementQueue(redis: redis, keys: settings.keys)).register(authenticated: authenticated)
+    ).register(on: router.group("/payment"))
+    AdminRoutes(accounts: accounts, maximumBodyBytes: settings.maximumBodyBytes).register(admin: admin.group("users"))
+    DeadLetterRoutes(queue: SettlementQueue(redis: redis, keys: settings.keys)).register(admin: admin.group("dead-letters"))
     let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
     OperationsRoutes(
         metrics: metrics, readiness: ReadinessCheck.store(redis: redis, keys: settings.keys), beforeMetrics: streamGauges.sample

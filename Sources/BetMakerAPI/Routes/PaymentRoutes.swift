@@ -14,8 +14,8 @@ struct PaymentRoutes {
     let maximumBodyBytes: Int
     let maximumDeposit: Money
 
-    func register(on router: Router<APIRequestContext>) {
-        router.post("/payment/webhook", use: webhook)
+    func register(on payment: some RouterMethods<APIRequestContext>) {
+        payment.post("webhook", use: webhook)
     }
 
     static let fields = ["transaction_id", "user_id", "account_id", "amount", "signature"]

@@ -4,80 +4,26 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Administration: users and the event catalogue (`/admin/...`, administrators only), and the public
-/// list of open catalogue events (`GET /events`).
-struct AdminRoutes {
-    let accounts: AccountStore
+/// The event catalogue: the events open for bets with money (`GET /events`, public), and its
+/// administration (`/admin/events`, administrators only: the `/admin` group's `AdministratorsOnly`).
+struct CatalogueRoutes {
     let catalogue: CatalogueStore
     let maximumBodyBytes: Int
 
-    func register(public router: some RouterMethods<APIRequestContext>, authenticated: some RouterMethods<APIRequestContext>) {
-        router.get("/events", use: listOpenEvents)
-        authenticated.get("/admin/users", use: listUsers)
-        authenticated.patch("/admin/users/{user_id}", use: updateUser)
-        authenticated.get("/admin/events", use: listAllEvents)
-        authenticated.post("/admin/events", use: createEvent)
-        authenticated.patch("/admin/events/{event_id}", use: updateEvent)
-        authenticated.delete("/admin/events/{event_id}", use: deleteEvent)
+    func register(public events: some RouterMethods<APIRequestContext>, admin: some RouterMethods<APIRequestContext>) {
+        events.get(use: listOpenEvents)
+        admin.get(use: listAllEvents)
+        admin.post(use: createEvent)
+        admin.patch("{event_id}", use: updateEvent)
+        admin.delete("{event_id}", use: deleteEvent)
     }
-
-    // MARK: Users
-
-    @Sendable func listUsers(_ request: Request, context: APIRequestContext) async throws -> Response {
-        _ = try context.requireAdmin()
-        var errors: [Problem.FieldError] = []
-        let page = Input.page(request, isValidCursor: { Int(decimalDigits: $0).map { $0 > 0 } ?? false }, errors: &errors)
-        guard errors.isEmpty else { throw Problem.validation(errors) }
-        let (users, next) = try await accounts.users(limit: page.limit, after: page.cursor.flatMap { Int(decimalDigits: $0) })
-        var headers: HTTPFields = [:]
-        if let next { headers[.link] = Input.nextLink("/admin/users", limit: page.limit, cursor: String(next)) }
-        return .json(headers: headers, capacity: 64 + users.count * 250) { json in
-            json.beginArray()
-            for (user, userAccounts) in users { Self.write(user, userAccounts, to: &json) }
-            json.endArray()
-        }
-    }
-
-    /// A user as administrators see them: the user's fields and their accounts.
-    static func write(_ user: User, _ accounts: [Account], to json: inout JSONWriter) {
-        json.beginObject()
-        json.key("user")
-        user.write(to: &json)
-        json.key("accounts")
-        json.beginArray()
-        for account in accounts { account.write(to: &json) }
-        json.endArray()
-        json.endObject()
-    }
-
-    @Sendable func updateUser(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let admin = try context.requireAdmin()
-        let text = try context.parameter("user_id")
-        var errors: [Problem.FieldError] = []
-        let fields = try Input.object(try await Input.json(request, limit: maximumBodyBytes), allowed: ["active"], errors: &errors)
-        let active = Input.boolean(fields["active"], field: "active").collect(into: &errors)
-        guard let active, errors.isEmpty else { throw Problem.validation(errors) }
-        guard let userID = Int(decimalDigits: text), userID > 0 else { throw Problem.notFound("There is no user \(text).") }
-        if userID == admin.userID && !active {
-            throw Problem.conflict(
-                "cannot-disable-self", title: "You cannot disable yourself",
-                detail: "Another administrator must do that, so the service always keeps one.")
-        }
-        guard let user = try await accounts.setActive(userID: userID, active) else { throw Problem.notFound("There is no user \(text).") }
-        context.logger.notice("User \(active ? "enabled" : "disabled")", metadata: ["target_user_id": "\(userID)"])
-        let userAccounts = try await accounts.accounts(userID: userID)
-        return .json { Self.write(user, userAccounts, to: &$0) }
-    }
-
-    // MARK: The event catalogue
 
     @Sendable func listOpenEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
         try await listEvents(request, openOnly: true, path: "/events")
     }
 
     @Sendable func listAllEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
-        _ = try context.requireAdmin()
-        return try await listEvents(request, openOnly: false, path: "/admin/events")
+        try await listEvents(request, openOnly: false, path: "/admin/events")
     }
 
     private func listEvents(_ request: Request, openOnly: Bool, path: String) async throws -> Response {
@@ -97,7 +43,6 @@ struct AdminRoutes {
     static let eventFields = ["id", "title", "home_team", "away_team", "starts_at", "odds", "open"]
 
     @Sendable func createEvent(_ request: Request, context: APIRequestContext) async throws -> Response {
-        _ = try context.requireAdmin()
         var errors: [Problem.FieldError] = []
         let fields = try Input.object(try await Input.json(request, limit: maximumBodyBytes), allowed: Self.eventFields, errors: &errors)
         let id = Input.eventID(fields["id"], field: "id").collect(into: &errors)
@@ -125,7 +70,6 @@ struct AdminRoutes {
     }
 
     @Sendable func updateEvent(_ request: Request, context: APIRequestContext) async throws -> Response {
-        _ = try context.requireAdmin()
         let id = try context.parameter("event_id")
         var errors: [Problem.FieldError] = []
         let fields = try Input.object(
@@ -160,7 +104,6 @@ struct AdminRoutes {
     }
 
     @Sendable func deleteEvent(_ request: Request, context: APIRequestContext) async throws -> Response {
-        _ = try context.requireAdmin()
         let id = try context.parameter("event_id")
         guard EventID.isValid(id) else { throw Problem.notFound("There is no catalogue event \(id).") }
         switch try await catalogue.delete(id: id) {

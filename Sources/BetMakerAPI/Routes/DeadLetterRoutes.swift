@@ -4,19 +4,18 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// The dead-letter stream for administrators: what the workers gave up on, and re-driving an entry
-/// once its cause is repaired (`/admin/dead-letters...`).
+/// `/admin/dead-letters`: what the workers gave up on, and re-driving an entry once its cause is
+/// repaired. Administrators only (the `/admin` group's `AdministratorsOnly`).
 struct DeadLetterRoutes {
     let queue: SettlementQueue
 
-    func register(authenticated: some RouterMethods<APIRequestContext>) {
-        authenticated.get("/admin/dead-letters", use: list)
-        authenticated.post("/admin/dead-letters/{id}/retry", use: retry)
+    func register(admin deadLetters: some RouterMethods<APIRequestContext>) {
+        deadLetters.get(use: list)
+        deadLetters.post("{id}/retry", use: retry)
     }
 
     /// Newest first, paged by the dead letters' ids.
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
-        _ = try context.requireAdmin()
         var errors: [Problem.FieldError] = []
         let page = Input.page(request, isValidCursor: StreamID.isValid, errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }
@@ -33,7 +32,6 @@ struct DeadLetterRoutes {
     /// Queues the dead letter's event again (a new stream entry) and deletes the dead letter, in one
     /// step: 202 with the new entry; the event's status shows when it is settled.
     @Sendable func retry(_ request: Request, context: APIRequestContext) async throws -> Response {
-        _ = try context.requireAdmin()
         let id = try context.parameter("id")
         let outcome: SettlementQueue.RetryOutcome =
             StreamID.isValid(id) ? try await queue.retryDeadLetter(id: id) : .missing

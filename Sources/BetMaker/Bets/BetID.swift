@@ -1,9 +1,5 @@
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Bet ids: unique, ordered by creation time, and the same length always, so that their text sorts
 /// like their time (Redis indexes them by text, see docs/ARCHITECTURE.md).
 ///
@@ -67,11 +63,4 @@ public final class BetIDGenerator: Sendable {
     public static func isWellFormed(_ text: some StringProtocol) -> Bool {
         text.utf8.count == length && text.utf8.allSatisfy { alphabet.contains($0) }
     }
-}
-
-/// Milliseconds since 1970 by the wall clock.
-public func currentMilliseconds() -> Int64 {
-    var time = timespec()
-    clock_gettime(CLOCK_REALTIME, &time)
-    return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
 }

@@ -1,0 +1,65 @@
+/// An event in the catalogue that players can bet on with money: two teams, a start time, and the
+/// decimal odds of the first team (`home_team`) winning. Its fields live in the event's hash, beside
+/// the result and the settlement counters.
+public struct CatalogueEvent: Sendable, Equatable {
+    public let id: String
+    public var title: String
+    public var homeTeam: String
+    public var awayTeam: String
+    /// Milliseconds since 1970.
+    public var startsAt: Int64
+    public var odds: Odds
+    /// The operator's switch: bets are taken only while it is on and the event has no result.
+    public var isOpen: Bool
+    public var result: EventResult?
+
+    public init(
+        id: String, title: String, homeTeam: String, awayTeam: String, startsAt: Int64, odds: Odds, isOpen: Bool,
+        result: EventResult? = nil
+    ) {
+        self.id = id
+        self.title = title
+        self.homeTeam = homeTeam
+        self.awayTeam = awayTeam
+        self.startsAt = startsAt
+        self.odds = odds
+        self.isOpen = isOpen
+        self.result = result
+    }
+
+    /// Whether bets with money are taken now.
+    public var takesBets: Bool { isOpen && result == nil }
+
+    /// The hash fields read for a catalogue event, in order.
+    public static let storedFields = ["catalogue", "open", "title", "home_team", "away_team", "starts_at", "odds", "result"]
+    /// The fields `DELETE` removes besides `catalogue` and `open` (the result stays).
+    static let descriptiveFields = ["title", "home_team", "away_team", "starts_at", "odds"]
+
+    /// Nil when the event is not in the catalogue (or its fields are damaged).
+    init?(id: String, fields: [String?]) {
+        guard fields.count == Self.storedFields.count, fields[0] != nil, let title = fields[2], let home = fields[3],
+            let away = fields[4], let startsAt = fields[5].flatMap({ Int64($0) }), let odds = fields[6].flatMap({ Int64($0) })
+        else { return nil }
+        self.init(
+            id: id, title: title, homeTeam: home, awayTeam: away, startsAt: startsAt, odds: Odds(hundredths: odds),
+            isOpen: fields[1] == "1", result: fields[7].flatMap(EventResult.init(rawValue:)))
+    }
+
+    /// The latest start time a catalogue event may have: its member keeps 13 digits of milliseconds
+    /// (2286-11-20), so that the members sort by time.
+    public static let latestStart: Int64 = 9_999_999_999_999
+
+    /// The event's member in the catalogue indexes: the start time as 13 digits, then the id, so the
+    /// members sort by start time and a listing can go on after any one of them.
+    public static func member(id: String, startsAt: Int64) -> String {
+        let digits = String(max(0, startsAt))
+        return String(repeating: "0", count: max(0, 13 - digits.count)) + digits + "-" + id
+    }
+
+    /// True for a listing cursor: a member as `member(id:startsAt:)` makes it.
+    public static func isValidCursor(_ cursor: String) -> Bool {
+        let bytes = Array(cursor.utf8)
+        guard bytes.count > 14, bytes[13] == UInt8(ascii: "-") else { return false }
+        return bytes[..<13].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } && EventID.isValid(cursor.dropFirst(14))
+    }
+}

@@ -1,0 +1,14 @@
+/// Stream entry ids: `<milliseconds>-<sequence>`.
+public enum StreamID {
+    /// True when `id` has the shape of an entry id (a listing's cursor, a dead letter's id): digits,
+    /// a dash, digits, and not `0-0`, which no entry has and which is no valid exclusive bound.
+    public static func isValid(_ id: String) -> Bool {
+        let parts = id.split(separator: "-", omittingEmptySubsequences: false)
+        // UInt64("+1") is 1; an entry id is digits only.
+        let numbers = parts.compactMap { part in
+            (1...19).contains(part.utf8.count) && part.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+                ? UInt64(part) : nil
+        }
+        return parts.count == 2 && numbers.count == 2 && numbers != [0, 0]
+    }
+}
