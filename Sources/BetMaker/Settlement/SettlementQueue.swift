@@ -3,7 +3,8 @@ import RedisClient
 /// The events stream as a queue, around what the worker reads and settles: trimming what every
 /// consumer group is done with, queueing again the events left unsettled, and the dead letters
 /// (moving an entry there, listing them, re-driving one). The worker and the administrators' API
-/// use it; each change is one script (`Scripts+Queue.swift`, `Scripts.deadLetter`).
+/// use it; each change is one script (`Storage/Scripts`: `trim_stream`, `requeue_overdue`,
+/// `dead_letter`, `retry_dead_letter`).
 public struct SettlementQueue: Sendable {
     public let redis: RedisClient
     public let keys: RedisKeys

@@ -1,0 +1,55 @@
+import RedisClient
+
+extension Scripts {
+    /// Places a bet with money: checks that the user is active, that the event is an open catalogue
+    /// event without a result, and that the account is the user's and covers the stake; then debits
+    /// the stake, records the stake transaction and writes the bet with the odds locked in, all in
+    /// one step. Without an account id the user's first account (lowest id) pays.
+    ///
+    /// KEYS: event hash, event bet list, bet hash, user hash, user's accounts, user's ledger, user's
+    ///       bet list [, idempotency key]
+    /// ARGV: bet id, event id, amount (cents), user id, account id or '' [, fingerprint, ttl (ms)]
+    /// Returns {'placed', account id, odds, payout, created_at (ms)} | {'replayed', bet id} |
+    ///   {'idempotency_mismatch'} | {'inactive_user'} | {'closed', result} | {'not_in_catalogue'} |
+    ///   {'not_open'} | {'no_account'} | {'insufficient_funds', balance} | {'id_taken'}
+    public static let placeWalletBet = RedisScript(
+        name: "place_wallet_bet",
+        source: """
+            #!lua
+            \(replayIdempotentRequest(key: 8, fingerprint: 6))
+            if redis.call('HGET', KEYS[4], 'status') ~= 'active' then return {'inactive_user'} end
+            local event = redis.call('HMGET', KEYS[1], 'result', 'catalogue', 'open', 'odds')
+            if event[1] then return {'closed', event[1]} end
+            if not event[2] then return {'not_in_catalogue'} end
+            if event[3] ~= '1' then return {'not_open'} end
+            local account = ARGV[5]
+            if account == '' then
+              local lowest
+              for _, id in ipairs(redis.call('HKEYS', KEYS[5])) do
+                if not lowest or tonumber(id) < lowest then lowest = tonumber(id) end
+              end
+              if not lowest then return {'no_account'} end
+              account = string.format('%d', lowest)
+            end
+            local balance = redis.call('HGET', KEYS[5], account)
+            if not balance then return {'no_account'} end
+            local stake = tonumber(ARGV[3])
+            if tonumber(balance) < stake then return {'insufficient_funds', balance} end
+            if redis.call('EXISTS', KEYS[3]) == 1 then return {'id_taken'} end
+            local odds = event[4]
+            \(redisNow)
+            local gross = stake * tonumber(odds)
+            local payout = string.format('%.0f', (gross - gross % 100) / 100)
+            local after = redis.call('HINCRBY', KEYS[5], account, -stake)
+            redis.call('XADD', KEYS[6], '*', 'type', 'stake', 'account_id', account, 'amount', '-' .. ARGV[3],
+              'balance', after, 'bet_id', ARGV[1])
+            redis.call('HSET', KEYS[3], 'event_id', ARGV[2], 'amount', ARGV[3], 'status', 'pending', 'created_at', now,
+              'user_id', ARGV[4], 'account_id', account, 'odds', odds, 'payout', payout)
+            redis.call('RPUSH', KEYS[2], ARGV[1] .. ':' .. ARGV[4] .. ':' .. account)
+            redis.call('RPUSH', KEYS[7], ARGV[1])
+            redis.call('HINCRBY', KEYS[1], 'bets', 1)
+            redis.call('HINCRBY', KEYS[1], 'staked', ARGV[3])
+            \(saveIdempotentRequest(key: 8, fingerprint: 6))
+            return {'placed', account, odds, payout, now}
+            """)
+}

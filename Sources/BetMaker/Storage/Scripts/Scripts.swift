@@ -1,0 +1,61 @@
+import RedisClient
+
+/// Every Lua script of bet-maker, one file each (`Scripts+<name>.swift`, its KEYS, ARGV and replies
+/// at its top). Each is one atomic step; each checks everything before it writes (Redis does not roll
+/// a script back), and each touches only keys passed in KEYS.
+///
+/// The `#!lua` line makes Redis treat a script as a whole: one that may write is refused before it
+/// starts when Redis is out of memory (`OOM`), instead of failing halfway with some writes made; one
+/// marked `no-writes` still runs then, so reading works while writing cannot.
+///
+/// The scripts are Swift string literals, so the executables carry them and need no resource files.
+public enum Scripts {
+    /// Every script, for loading ahead and for readiness checks.
+    public static var all: [RedisScript] {
+        [
+            // Bets and results.
+            placeBet, placeWalletBet, reportResult, readBets, readTail,
+            // Settlement and the events stream as a queue (docs/ARCHITECTURE.md, "The stream protocol").
+            settleBatch, deadLetter, trimStream, requeueOverdue, retryDeadLetter,
+            // Users, wallets, payments and the catalogue.
+            registerUser, activateUser, setUserActive, deposit, countLoginAttempt, createCatalogueEvent, updateCatalogueEvent,
+            deleteCatalogueEvent,
+        ]
+    }
+
+    // MARK: Snippets shared by the placing scripts
+
+    /// `local now`: Redis's clock in milliseconds since 1970, as decimal text. The placing scripts
+    /// stamp `created_at` with it rather than taking the API's: scripts run one at a time, so the
+    /// times follow the order the bets enter their lists, and "newest first" and `created_at` agree
+    /// even for bets that several API processes place at once (as long as the Redis host's clock does
+    /// not step back).
+    static let redisNow = """
+        local clock = redis.call('TIME')
+        local now = clock[1] .. string.format('%03d', math.floor(tonumber(clock[2]) / 1000))
+        """
+
+    /// The placing scripts' answer to a request whose Idempotency-Key (`KEYS[key]`, optional) was
+    /// seen: the id of the bet it placed if `ARGV[fingerprint]` matches, else a refusal.
+    static func replayIdempotentRequest(key: Int, fingerprint: Int) -> String {
+        """
+        if KEYS[\(key)] then
+          local saved = redis.call('HMGET', KEYS[\(key)], 'fingerprint', 'bet_id')
+          if saved[1] then
+            if saved[1] == ARGV[\(fingerprint)] then return {'replayed', saved[2]} end
+            return {'idempotency_mismatch'}
+          end
+        end
+        """
+    }
+
+    /// Keeps the bet id (`ARGV[1]`) under the Idempotency-Key for `ARGV[fingerprint + 1]` ms.
+    static func saveIdempotentRequest(key: Int, fingerprint: Int) -> String {
+        """
+        if KEYS[\(key)] then
+          redis.call('HSET', KEYS[\(key)], 'fingerprint', ARGV[\(fingerprint)], 'bet_id', ARGV[1])
+          redis.call('PEXPIRE', KEYS[\(key)], ARGV[\(fingerprint + 1)])
+        end
+        """
+    }
+}
