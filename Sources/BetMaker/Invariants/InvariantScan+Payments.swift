@@ -1,0 +1,59 @@
+import RedisClient
+
+/// Pass 5 of the invariant checker: payment records against deposits, each bet with money against
+/// its stake and payout entries, and the conservation of money.
+extension InvariantChecker.Scan {
+    mutating func checkPayments() async throws {
+        let prefix = keys.payment("")
+        var seen = Set<String>()
+        for key in try await scanAll(prefix + "*") {
+            let transactionID = String(key.dropFirst(prefix.count))
+            seen.insert(transactionID)
+            let fields = try await redis.hmget(key, ["user_id", "account_id", "amount", "entry"])
+            guard let deposit = deposits[transactionID] else {
+                record(.paymentMismatch, key, "has no deposit entry in any ledger")
+                continue
+            }
+            if fields != [String(deposit.userID), String(deposit.accountID), String(deposit.amount), deposit.entryID] {
+                record(
+                    .paymentMismatch, key,
+                    "records \(fields) but the ledger credited user \(deposit.userID), account \(deposit.accountID), \(deposit.amount) in entry \(deposit.entryID)"
+                )
+            }
+        }
+        for (transactionID, deposit) in deposits.sorted(by: { $0.key < $1.key }) where !seen.contains(transactionID) {
+            record(
+                .paymentMismatch, keys.ledger(deposit.userID), "deposit \(deposit.entryID) of \(transactionID) has no payment record")
+        }
+    }
+
+    mutating func checkWalletBetsInLedgers() {
+        for (id, bet) in walletBets.sorted {
+            if bet.stakes != 1 {
+                record(.stakeMismatch, keys.bet(id), "has \(bet.stakes) stake entries in \(keys.ledger(bet.userID)), not one")
+            }
+            let expected = bet.status == .won ? 1 : 0
+            if bet.payouts != expected {
+                record(
+                    .payoutMismatch, keys.bet(id),
+                    "is \(bet.status?.rawValue ?? "without a status") with \(bet.payouts) payout entries, not \(expected)")
+            }
+            let stake = Money(cents: bet.amount ?? 0)
+            switch bet.status {
+            case .pending: report.money.stakesHeld = report.money.stakesHeld + stake
+            case .won, .lost: report.money.settledStakes = report.money.settledStakes + stake
+            case nil: break
+            }
+        }
+    }
+
+    mutating func checkConservation() {
+        let money = report.money
+        if money.deposits != money.balances + money.stakesHeld + money.houseResult {
+            record(
+                .moneyNotConserved, keys.prefix,
+                "deposits \(money.deposits) are not balances \(money.balances) + stakes held \(money.stakesHeld) + house result \(money.houseResult)"
+            )
+        }
+    }
+}
