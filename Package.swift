@@ -187,14 +187,28 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The domain and its stores against a real redis-server.
         .testTarget(
             name: "BetMakerTests",
             dependencies: [
-                "BetMaker", "BetMakerAPI", "BetMakerRuntime", "BetMakerWorker", "Adapters", "RedisClient", "TestSupport",
+                "BetMaker", "BetMakerRuntime", "BetMakerWorker", "RedisClient", "TestSupport",
+            ],
+            swiftSettings: strict
+        ),
+        // The API's router (no socket) against a real redis-server, and the OpenAPI document against the router.
+        .testTarget(
+            name: "BetMakerAPITests",
+            dependencies: [
+                "BetMaker", "BetMakerAPI", "BetMakerRuntime", "Adapters", "RedisClient", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ],
+            swiftSettings: strict
+        ),
+        // The JSON codec, the health probe, the compose file.
+        .testTarget(
+            name: "BetMakerRuntimeTests",
+            dependencies: ["BetMakerRuntime", "TestSupport"],
             swiftSettings: strict
         ),
         // Starts the real betmaker-api and betmaker-worker executables and talks HTTP to them.

@@ -41,6 +41,8 @@ import Testing
             #expect(workerMetrics.value("bets_settled_total", ["outcome": "won"]) == 1)
             #expect(workerMetrics.value("events_settled_total") == 1)
             #expect(workerMetrics.value("settlement_lag_seconds_count") == 1)
+            // The worker's own Redis commands, which README lists for both processes: settling runs `settle_batch`.
+            #expect(workerMetrics.value("redis_commands_total", ["command": "EVALSHA"]).map { $0 >= 1 } == true)
             #expect(try await system.get(workerURL + "/health/live").status == 200)
             #expect(try await system.get(workerURL + "/health/ready").status == 200)
 

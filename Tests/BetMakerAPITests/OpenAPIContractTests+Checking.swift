@@ -1,0 +1,115 @@
+import BetMaker
+import BetMakerRuntime
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import RedisClient
+import TestSupport
+import Testing
+
+extension OpenAPIContractTests {
+    /// The URL of the next page, from the `Link` header.
+    static func nextPage(_ response: TestResponse, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let link = try #require(response.headers[.linkTest], "a page with more after it has a Link header", sourceLocation: sourceLocation)
+        return String(link.dropFirst().prefix { $0 != ">" })
+    }
+
+    static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+
+    static func integer(_ value: JSONValue?) -> Int? {
+        if case .number(let text)? = value { Int(text) } else { nil }
+    }
+
+    static func elements(_ value: JSONValue?) -> [JSONValue] {
+        if case .array(let elements)? = value { elements } else { [] }
+    }
+
+    // MARK: Checking one answer
+
+    /// Checks an answer against the document: the operation documents its status and media type,
+    /// its body fits the schema, every required header is there, every documented header fits its
+    /// schema, and every header the API sets on purpose is documented for this answer.
+    static func check(
+        _ response: TestResponse, method: String, path: String, response documentedResponse: JSONValue? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let what = "\(method) \(path) \(response.status.code)"
+        let documented: JSONValue
+        if let documentedResponse {
+            documented = documentedResponse
+        } else {
+            let operation = try #require(
+                Self.document["paths"]?[path]?[method.lowercased()], "\(method) \(path) is not documented", sourceLocation: sourceLocation)
+            documented = try #require(
+                Self.resolved(operation["responses"]?[String(response.status.code)]), "\(what) is not documented",
+                sourceLocation: sourceLocation)
+        }
+        if documented["content"] == nil {
+            // An answer documented without content (204) has none.
+            #expect(response.body.readableBytes == 0, "\(what) has a body", sourceLocation: sourceLocation)
+            #expect(response.headers[.contentType] == nil, "\(what) has a Content-Type", sourceLocation: sourceLocation)
+        } else {
+            let contentType = try #require(response.headers[.contentType], "\(what) has no Content-Type", sourceLocation: sourceLocation)
+            let mediaType = String(contentType.prefix { $0 != ";" })
+            let media = try #require(
+                documented["content"]?[mediaType], "\(what): \(mediaType) is not documented", sourceLocation: sourceLocation)
+            let schema = try #require(media["schema"], sourceLocation: sourceLocation)
+            let body: JSONValue
+            if mediaType.hasSuffix("json") {
+                body = try JSONParser.parse(response.body.readableBytesView, maximumDepth: 64)
+            } else {
+                body = .string(String(buffer: response.body))
+            }
+            let errors = Self.validator.errors(body, against: schema)
+            #expect(errors.isEmpty, "\(what): \(errors)", sourceLocation: sourceLocation)
+        }
+
+        let headers = documented["headers"]?.members ?? []
+        for header in headers {
+            let definition = try #require(Self.resolved(header.value), sourceLocation: sourceLocation)
+            let value = response.headers[HTTPField.Name(header.key)!]
+            if definition["required"] == .bool(true) {
+                #expect(value != nil, "\(what) has no \(header.key) header", sourceLocation: sourceLocation)
+            }
+            if let value, let schema = definition["schema"] {
+                let errors = Self.validator.errors(.string(value), against: schema)
+                #expect(errors.isEmpty, "\(what) \(header.key): \(errors)", sourceLocation: sourceLocation)
+            }
+        }
+        for name in [
+            "Location", "Link", "Idempotent-Replayed", "Retry-After", "Allow", "X-Request-Id", "WWW-Authenticate", "Set-Cookie",
+            "Cache-Control", "Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy",
+        ]
+        where response.headers[HTTPField.Name(name)!] != nil {
+            #expect(headers.contains { $0.key == name }, "\(what) sends \(name), undocumented", sourceLocation: sourceLocation)
+        }
+    }
+
+    static func component(_ kind: String, _ name: String) -> JSONValue? {
+        validator.resolve("#/components/\(kind)/\(name)")
+    }
+
+    /// Follows a `$ref`, if `value` is one.
+    static func resolved(_ value: JSONValue?) -> JSONValue? {
+        guard let value else { return nil }
+        if let reference = value["$ref"]?.string { return validator.resolve(reference) }
+        return value
+    }
+}
+
+extension HTTPFields {
+    static func + (lhs: HTTPFields, rhs: HTTPFields) -> HTTPFields {
+        var fields = lhs
+        fields.append(contentsOf: rhs)
+        return fields
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKeyTest = HTTPField.Name("Idempotency-Key")!
+    static let idempotentReplayedTest = HTTPField.Name("Idempotent-Replayed")!
+    static let linkTest = HTTPField.Name("Link")!
+    static let requestIDTest = HTTPField.Name("X-Request-Id")!
+    static let apiKeyTest = HTTPField.Name("X-API-Key")!
+}
