@@ -79,9 +79,3 @@ extension TestResponse {
 
     var isProblem: Bool { headers[.contentType] == "application/problem+json" }
 }
-
-extension HTTPField.Name {
-    static let testRequestID = HTTPField.Name("X-Request-Id")!
-    static let testIdempotencyKey = HTTPField.Name("Idempotency-Key")!
-    static let testLink = HTTPField.Name("Link")!
-}

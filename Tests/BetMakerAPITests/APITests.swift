@@ -1,4 +1,5 @@
 import BetMaker
+import BetMakerAPI
 import BetMakerRuntime
 import HTTPTypes
 import HummingbirdTesting
@@ -127,38 +128,38 @@ import Testing
 
     @Test func echoesTheCallersRequestIDOrMakesOne() async throws {
         try await withAPI { client, _, _ in
-            let echoed = try await client.get("/health/live", headers: [.testRequestID: "abc-123"])
-            #expect(echoed.headers[.testRequestID] == "abc-123")
+            let echoed = try await client.get("/health/live", headers: [.requestID: "abc-123"])
+            #expect(echoed.headers[.requestID] == "abc-123")
             let made = try await client.get("/health/live")
-            #expect((made.headers[.testRequestID]?.count ?? 0) >= 16)
-            let onError = try await client.get("/bets/nope", headers: [.testRequestID: "err-1"])
-            #expect(onError.headers[.testRequestID] == "err-1")
-            let unusable = try await client.get("/health/live", headers: [.testRequestID: String(repeating: "x", count: 200)])
-            #expect(unusable.headers[.testRequestID]?.count != 200)
+            #expect((made.headers[.requestID]?.count ?? 0) >= 16)
+            let onError = try await client.get("/bets/nope", headers: [.requestID: "err-1"])
+            #expect(onError.headers[.requestID] == "err-1")
+            let unusable = try await client.get("/health/live", headers: [.requestID: String(repeating: "x", count: 200)])
+            #expect(unusable.headers[.requestID]?.count != 200)
         }
     }
 
     @Test func replaysARequestWithTheSameIdempotencyKey() async throws {
         try await withAPI { client, _, redis in
             let body = #"{"event_id": "e1", "amount": "25.00"}"#
-            let first = try await client.postJSON("/bets", body, headers: [.testIdempotencyKey: "order-77"])
+            let first = try await client.postJSON("/bets", body, headers: [.idempotencyKey: "order-77"])
             #expect(first.status == .created)
-            let retry = try await client.postJSON("/bets", body, headers: [.testIdempotencyKey: "order-77"])
+            let retry = try await client.postJSON("/bets", body, headers: [.idempotencyKey: "order-77"])
             #expect(retry.status == .created)
             #expect(retry.text == first.text)
             #expect(retry.headers[.location] == first.headers[.location])
-            #expect(retry.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            #expect(retry.headers[.idempotentReplayed] == "true")
             // The same amount written differently is the same request.
             let sameValue = try await client.postJSON(
-                "/bets", #"{"amount": 25, "event_id": "e1"}"#, headers: [.testIdempotencyKey: "order-77"])
+                "/bets", #"{"amount": 25, "event_id": "e1"}"#, headers: [.idempotencyKey: "order-77"])
             #expect(sameValue.text == first.text)
             #expect(try await redis.llen("t:{ev:e1}:bets") == 1)
 
             let different = try await client.postJSON(
-                "/bets", #"{"event_id": "e1", "amount": 26}"#, headers: [.testIdempotencyKey: "order-77"])
+                "/bets", #"{"event_id": "e1", "amount": 26}"#, headers: [.idempotencyKey: "order-77"])
             #expect(different.status == .conflict)
             #expect(different["type"] == .string("/problems/idempotency-key-reused"))
-            let tooLong = try await client.postJSON("/bets", body, headers: [.testIdempotencyKey: String(repeating: "k", count: 256)])
+            let tooLong = try await client.postJSON("/bets", body, headers: [.idempotencyKey: String(repeating: "k", count: 256)])
             #expect(tooLong.status == .unprocessableContent)
             #expect(try await redis.llen("t:{ev:e1}:bets") == 1)
         }
@@ -228,7 +229,7 @@ import Testing
                 for case .object(let members) in bets {
                     if case .string(let id) = members.first(where: { $0.key == "id" })?.value { ids.append(id) }
                 }
-                next = page.headers[.testLink].flatMap { link in
+                next = page.headers[.link].flatMap { link in
                     link.split(separator: ">").first.map { String($0.dropFirst()) }
                 }
             }

@@ -1,4 +1,5 @@
 import BetMaker
+import BetMakerAPI
 import BetMakerRuntime
 import Foundation
 import HTTPTypes
@@ -11,7 +12,7 @@ import Testing
 extension OpenAPIContractTests {
     /// The URL of the next page, from the `Link` header.
     static func nextPage(_ response: TestResponse, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        let link = try #require(response.headers[.linkTest], "a page with more after it has a Link header", sourceLocation: sourceLocation)
+        let link = try #require(response.headers[.link], "a page with more after it has a Link header", sourceLocation: sourceLocation)
         return String(link.dropFirst().prefix { $0 != ">" })
     }
 
@@ -104,12 +105,4 @@ extension HTTPFields {
         fields.append(contentsOf: rhs)
         return fields
     }
-}
-
-extension HTTPField.Name {
-    static let idempotencyKeyTest = HTTPField.Name("Idempotency-Key")!
-    static let idempotentReplayedTest = HTTPField.Name("Idempotent-Replayed")!
-    static let linkTest = HTTPField.Name("Link")!
-    static let requestIDTest = HTTPField.Name("X-Request-Id")!
-    static let apiKeyTest = HTTPField.Name("X-API-Key")!
 }

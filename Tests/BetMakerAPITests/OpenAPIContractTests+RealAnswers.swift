@@ -52,19 +52,19 @@ extension OpenAPIContractTests {
                 let path = try #require(url.range(of: "/users/activate/").map { String(url[$0.lowerBound...]) })
                 return (try #require(Self.integer(registered["user"]?["id"])), path)
             }
-            let key: HTTPFields = [.apiKeyTest: Self.resultsAPIKey]
+            let key: HTTPFields = [.apiKey: Self.resultsAPIKey]
 
             // Anonymous bets (the original API): placed, replayed, read, listed over two pages.
             let placed = try await call(
-                .created, .post, "/bets", #"{"event_id": 42, "amount": 10.5}"#, headers: [.idempotencyKeyTest: "key-1"])
+                .created, .post, "/bets", #"{"event_id": 42, "amount": 10.5}"#, headers: [.idempotencyKey: "key-1"])
             let id = try #require(placed["id"]?.string)
             let replayed = try await call(
-                .created, .post, "/bets", #"{"event_id": 42, "amount": 10.5}"#, headers: [.idempotencyKeyTest: "key-1"])
-            #expect(replayed.headers[.idempotentReplayedTest] == "true")
+                .created, .post, "/bets", #"{"event_id": 42, "amount": 10.5}"#, headers: [.idempotencyKey: "key-1"])
+            #expect(replayed.headers[.idempotentReplayed] == "true")
             try await call(.created, .post, "/bets", #"{"event_id": "42", "amount": "3"}"#)
             try await call(.ok, .get, "/bets/\(id)")
             let last = try await call(.ok, .get, try Self.nextPage(try await call(.ok, .get, "/bets?limit=1")))
-            #expect(last.headers[.linkTest] == nil)
+            #expect(last.headers[.link] == nil)
             try await call(.ok, .get, "/bets?event_id=42&status=pending")
 
             // Events: reported by the results feed, reported again, closed for bets, a conflicting result.
@@ -77,12 +77,12 @@ extension OpenAPIContractTests {
             // A server with a results key takes no anonymous results, nor a wrong key.
             try await call(.unauthorized, .put, "/events/7", #"{"status": "WIN"}"#, problem: "authentication-required")
             try await call(
-                .unauthorized, .put, "/events/7", #"{"status": "WIN"}"#, headers: [.apiKeyTest: "not-the-key"], problem: "invalid-api-key")
+                .unauthorized, .put, "/events/7", #"{"status": "WIN"}"#, headers: [.apiKey: "not-the-key"], problem: "invalid-api-key")
 
             // Refusals of anonymous requests.
             try await call(.unprocessableContent, .post, "/bets", #"{"amount": 10.123, "status": "won"}"#)
             try await call(
-                .conflict, .post, "/bets", #"{"event_id": 43, "amount": 1}"#, headers: [.idempotencyKeyTest: "key-1"],
+                .conflict, .post, "/bets", #"{"event_id": 43, "amount": 1}"#, headers: [.idempotencyKey: "key-1"],
                 problem: "idempotency-key-reused")
             try await call(.unprocessableContent, .post, "/bets", #"{"event_id": 43, "amount": 1, "account_id": 1}"#)
             try await call(.unprocessableContent, .put, "/events/7", #"{"result": "WIN"}"#, headers: key)
@@ -183,11 +183,11 @@ extension OpenAPIContractTests {
             // Bets with money: the stake is debited and the odds locked in. Idempotency keys are per
             // caller, so carol's "key-1" is not the anonymous one.
             let wagerBody = #"{"event_id": "derby", "amount": "10.00"}"#
-            let wager = try await call(.created, .post, "/bets", wagerBody, headers: asCarol + [.idempotencyKeyTest: "key-1"])
+            let wager = try await call(.created, .post, "/bets", wagerBody, headers: asCarol + [.idempotencyKey: "key-1"])
             #expect(wager["odds"] == .string("2.00") && wager["payout"] == .string("20.00") && wager["account_id"] != nil)
             let wagerID = try #require(wager["id"]?.string)
-            let again = try await call(.created, .post, "/bets", wagerBody, headers: asCarol + [.idempotencyKeyTest: "key-1"])
-            #expect(again.headers[.idempotentReplayedTest] == "true" && again["id"]?.string == wagerID)
+            let again = try await call(.created, .post, "/bets", wagerBody, headers: asCarol + [.idempotencyKey: "key-1"])
+            #expect(again.headers[.idempotentReplayed] == "true" && again["id"]?.string == wagerID)
             let poor = try await call(
                 .conflict, .post, "/bets", #"{"event_id": "derby", "amount": 1000}"#, headers: asCarol, problem: "insufficient-funds")
             #expect(poor["balance"] == .string("90.00") && poor["stake"] == .string("1000.00"))
@@ -305,7 +305,7 @@ extension OpenAPIContractTests {
 
             // Operations and documentation.
             for path in ["/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs", "/docs/init.js"] {
-                try await call(.ok, .get, path, headers: [.requestIDTest: "contract-1"])
+                try await call(.ok, .get, path, headers: [.requestID: "contract-1"])
             }
             // A path parameter that is not validly percent-encoded, where no other 422 is possible.
             try await call(.unprocessableContent, .get, "/bets/%ZZ", problem: "validation")

@@ -2,16 +2,10 @@
 /// it was sent as, since that text, not the number it stands for, is what the provider signs (`100`
 /// and `100.00` sign differently).
 public struct DepositDelivery: Sendable, Equatable {
-    public let transactionID: String
-    public let userID: String
-    public let accountID: String
-    public let amount: String
+    public let transactionID, userID, accountID, amount: String
 
     public init(transactionID: String, userID: String, accountID: String, amount: String) {
-        self.transactionID = transactionID
-        self.userID = userID
-        self.accountID = accountID
-        self.amount = amount
+        (self.transactionID, self.userID, self.accountID, self.amount) = (transactionID, userID, accountID, amount)
     }
 }
 

@@ -163,6 +163,16 @@ enum Input {
         return (limit, cursor)
     }
 
+    /// The same for a listing that takes no other query parameters: 422 naming what is wrong.
+    static func page(
+        _ request: Request, defaultLimit: Int = 100, maximum: Int = 1000, isValidCursor: (String) -> Bool
+    ) throws(Problem) -> (limit: Int, cursor: String?) {
+        var errors: [Problem.FieldError] = []
+        let page = page(request, defaultLimit: defaultLimit, maximum: maximum, isValidCursor: isValidCursor, errors: &errors)
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        return page
+    }
+
     /// `text` with every `%XX` replaced by its byte, once; nil when an escape is not two hexadecimal
     /// digits or the bytes are not UTF-8. (`+` is a plus sign in a path, not a space.)
     static func percentDecoded(_ text: some StringProtocol) -> String? {

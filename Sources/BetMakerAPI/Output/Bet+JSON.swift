@@ -4,7 +4,14 @@ import BetMakerRuntime
 // Hand-written with `JSONWriter`, field by field: a listing writes a hundred of these per request
 // (docs/PERFORMANCE.md).
 extension Bet {
-    /// The bet as the API shows it.
+    /// The bet as a response body of its own.
+    var json: [UInt8] {
+        var writer = JSONWriter(capacity: 200)
+        write(to: &writer)
+        return writer.bytes
+    }
+
+    /// The bet as the API shows it, in a body of its own or in a listing.
     func write(to json: inout JSONWriter) {
         json.beginObject()
         json.field("id", id)
@@ -19,11 +26,5 @@ extension Bet {
             json.field("payout", wager.payout.description)
         }
         json.endObject()
-    }
-
-    var json: [UInt8] {
-        var writer = JSONWriter(capacity: 200)
-        write(to: &writer)
-        return writer.bytes
     }
 }

@@ -188,10 +188,11 @@ extension Problem {
     }
 }
 
+/// The API's own header names; `package` so that its tests use the same ones.
 extension HTTPField.Name {
-    static let requestID = HTTPField.Name("X-Request-Id")!
-    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
-    static let link = HTTPField.Name("Link")!
-    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
-    static let apiKey = HTTPField.Name("X-API-Key")!
+    package static let requestID = HTTPField.Name("X-Request-Id")!
+    package static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    package static let link = HTTPField.Name("Link")!
+    package static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+    package static let apiKey = HTTPField.Name("X-API-Key")!
 }

@@ -16,9 +16,7 @@ struct AccountRoutes {
     @Sendable func account(_ request: Request, context: APIRequestContext) async throws -> Response {
         let identity = try context.requireUser()
         let text = try context.parameter("account_id")
-        var errors: [Problem.FieldError] = []
-        let page = Input.page(request, defaultLimit: 50, isValidCursor: AccountStore.isValidLedgerCursor, errors: &errors)
-        guard errors.isEmpty else { throw Problem.validation(errors) }
+        let page = try Input.page(request, defaultLimit: 50, isValidCursor: AccountStore.isValidLedgerCursor)
         guard let accountID = Int(decimalDigits: text), accountID > 0,
             let account = try await accounts.accounts(userID: identity.userID).first(where: { $0.id == accountID })
         else {

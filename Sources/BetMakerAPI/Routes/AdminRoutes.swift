@@ -16,9 +16,7 @@ struct AdminRoutes {
     }
 
     @Sendable func listUsers(_ request: Request, context: APIRequestContext) async throws -> Response {
-        var errors: [Problem.FieldError] = []
-        let page = Input.page(request, isValidCursor: { Int(decimalDigits: $0).map { $0 > 0 } ?? false }, errors: &errors)
-        guard errors.isEmpty else { throw Problem.validation(errors) }
+        let page = try Input.page(request, isValidCursor: { Int(decimalDigits: $0).map { $0 > 0 } ?? false })
         let (users, next) = try await accounts.users(limit: page.limit, after: page.cursor.flatMap { Int(decimalDigits: $0) })
         var headers: HTTPFields = [:]
         if let next { headers[.link] = Input.nextLink("/admin/users", limit: page.limit, cursor: String(next)) }

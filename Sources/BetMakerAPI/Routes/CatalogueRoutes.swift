@@ -27,9 +27,7 @@ struct CatalogueRoutes {
     }
 
     private func listEvents(_ request: Request, openOnly: Bool, path: String) async throws -> Response {
-        var errors: [Problem.FieldError] = []
-        let page = Input.page(request, isValidCursor: CatalogueEvent.isValidCursor, errors: &errors)
-        guard errors.isEmpty else { throw Problem.validation(errors) }
+        let page = try Input.page(request, isValidCursor: CatalogueEvent.isValidCursor)
         let (events, next) = try await catalogue.list(openOnly: openOnly, limit: page.limit, after: page.cursor)
         var headers: HTTPFields = [:]
         if let next { headers[.link] = Input.nextLink(path, limit: page.limit, cursor: next) }

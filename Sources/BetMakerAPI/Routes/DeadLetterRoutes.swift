@@ -16,9 +16,7 @@ struct DeadLetterRoutes {
 
     /// Newest first, paged by the dead letters' ids.
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
-        var errors: [Problem.FieldError] = []
-        let page = Input.page(request, isValidCursor: StreamID.isValid, errors: &errors)
-        guard errors.isEmpty else { throw Problem.validation(errors) }
+        let page = try Input.page(request, isValidCursor: StreamID.isValid)
         let (letters, next) = try await queue.deadLetters(limit: page.limit, before: page.cursor)
         var headers: HTTPFields = [:]
         if let next { headers[.link] = Input.nextLink("/admin/dead-letters", limit: page.limit, cursor: next) }

@@ -76,9 +76,7 @@ struct UserRoutes {
 
     @Sendable func me(_ request: Request, context: APIRequestContext) async throws -> Response {
         let identity = try context.requireUser()
-        var errors: [Problem.FieldError] = []
-        let page = Input.page(request, defaultLimit: 50, isValidCursor: AccountStore.isValidLedgerCursor, errors: &errors)
-        guard errors.isEmpty else { throw Problem.validation(errors) }
+        let page = try Input.page(request, defaultLimit: 50, isValidCursor: AccountStore.isValidLedgerCursor)
         let user = identity.user
         let userAccounts = try await accounts.accounts(userID: user.id)
         let ledger = try await accounts.transactions(userID: user.id, limit: page.limit, before: page.cursor)

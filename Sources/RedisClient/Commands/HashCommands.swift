@@ -29,8 +29,6 @@ extension RedisCommandSender {
 
     @discardableResult
     public func hdel(_ key: String, _ fields: [String]) async throws -> Int {
-        var command = RedisCommand("HDEL", key)
-        command.append(contentsOf: fields)
-        return try await send(command).int(for: "HDEL")
+        try await send(RedisCommand("HDEL", arguments: [key] + fields)).int(for: "HDEL")
     }
 }

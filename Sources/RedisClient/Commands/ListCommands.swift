@@ -2,9 +2,7 @@
 extension RedisCommandSender {
     @discardableResult
     public func rpush(_ key: String, _ values: [String]) async throws -> Int {
-        var command = RedisCommand("RPUSH", key)
-        command.append(contentsOf: values)
-        return try await send(command).int(for: "RPUSH")
+        try await send(RedisCommand("RPUSH", arguments: [key] + values)).int(for: "RPUSH")
     }
 
     public func lrange(_ key: String, _ start: Int, _ stop: Int) async throws -> [String] {

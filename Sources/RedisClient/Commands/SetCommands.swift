@@ -2,16 +2,12 @@
 extension RedisCommandSender {
     @discardableResult
     public func sadd(_ key: String, _ members: [String]) async throws -> Int {
-        var command = RedisCommand("SADD", key)
-        command.append(contentsOf: members)
-        return try await send(command).int(for: "SADD")
+        try await send(RedisCommand("SADD", arguments: [key] + members)).int(for: "SADD")
     }
 
     @discardableResult
     public func srem(_ key: String, _ members: [String]) async throws -> Int {
-        var command = RedisCommand("SREM", key)
-        command.append(contentsOf: members)
-        return try await send(command).int(for: "SREM")
+        try await send(RedisCommand("SREM", arguments: [key] + members)).int(for: "SREM")
     }
 
     public func sismember(_ key: String, _ member: String) async throws -> Bool {

@@ -9,9 +9,7 @@ extension RedisCommandSender {
 
     @discardableResult
     public func zrem(_ key: String, _ members: [String]) async throws -> Int {
-        var command = RedisCommand("ZREM", key)
-        command.append(contentsOf: members)
-        return try await send(command).int(for: "ZREM")
+        try await send(RedisCommand("ZREM", arguments: [key] + members)).int(for: "ZREM")
     }
 
     public func zcard(_ key: String) async throws -> Int {
