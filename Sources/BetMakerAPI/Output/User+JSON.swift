@@ -14,4 +14,15 @@ extension User {
         json.field("activated_at", timestamp: activatedAt)
         json.endObject()
     }
+
+    /// The `user` and `accounts` members of an object that is already open: what `/admin/users` and
+    /// `/users/me` both show of a user.
+    func writeMembers(accounts: [Account], to json: inout JSONWriter) {
+        json.key("user")
+        write(to: &json)
+        json.key("accounts")
+        json.beginArray()
+        for account in accounts { account.write(to: &json) }
+        json.endArray()
+    }
 }

@@ -30,12 +30,7 @@ struct AdminRoutes {
     /// A user as administrators see them: the user's fields and their accounts.
     static func write(_ user: User, _ accounts: [Account], to json: inout JSONWriter) {
         json.beginObject()
-        json.key("user")
-        user.write(to: &json)
-        json.key("accounts")
-        json.beginArray()
-        for account in accounts { account.write(to: &json) }
-        json.endArray()
+        user.writeMembers(accounts: accounts, to: &json)
         json.endObject()
     }
 

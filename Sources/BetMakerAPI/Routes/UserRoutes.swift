@@ -84,12 +84,7 @@ struct UserRoutes {
         if let next = ledger.nextCursor { headers[.link] = Input.nextLink("/users/me", limit: page.limit, cursor: next) }
         return .json(headers: headers, capacity: 512 + ledger.transactions.count * 200) { json in
             json.beginObject()
-            json.key("user")
-            user.write(to: &json)
-            json.key("accounts")
-            json.beginArray()
-            for account in userAccounts { account.write(to: &json) }
-            json.endArray()
+            user.writeMembers(accounts: userAccounts, to: &json)
             json.key("transactions")
             json.beginArray()
             for transaction in ledger.transactions { transaction.write(to: &json) }
