@@ -134,8 +134,8 @@ public final class FakeESPServer: Sendable {
 
         func countCall(_ head: HTTPRequestHead) {
             let parts = head.uri.split(separator: "/")
-            guard parts.count >= 6 else { return }
-            state.withLockedValue { $0.calls["\(head.method.rawValue) \(parts[5])", default: 0] += 1 }
+            guard parts.count >= 5 else { return }
+            state.withLockedValue { $0.calls["\(head.method.rawValue) \(parts[4])", default: 0] += 1 }
         }
 
         /// Status, body and headers for one request.
