@@ -271,7 +271,8 @@ extension OpenAPIContractTests {
             #expect(secondPlay["in_db"] == .bool(true) && secondPlay["game_count"] == .number("2"))
             try await call(.ok, .post, "/plays", #"{"email": "sam@example.org"}"#)
             try await call(.unprocessableContent, .post, "/plays", #"{"email": "not an address"}"#, problem: "validation")
-            try await call(.ok, .get, try Self.nextPage(try await call(.ok, .get, "/admin/contacts?limit=1", headers: admin)), headers: admin)
+            try await call(
+                .ok, .get, try Self.nextPage(try await call(.ok, .get, "/admin/contacts?limit=1", headers: admin)), headers: admin)
             try await call(.unprocessableContent, .get, "/admin/contacts?cursor=Jo.Player%40example.com", headers: admin)
             try await call(.noContent, .delete, "/admin/contacts/Jo.Player%40example.com", headers: admin)
             try await call(.notFound, .delete, "/admin/contacts/jo.player%40example.com", headers: admin)

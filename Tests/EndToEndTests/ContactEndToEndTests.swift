@@ -32,7 +32,8 @@ import Testing
                 #expect(first["in_esp_note"] == nil, "\(first.body)")
 
                 let held = try await Self.play(system, "HELD@example.com")
-                #expect(held["in_esp"] == .bool(true) && held["in_db"] == .bool(false) && held["game_count"] == .number("1"), "\(held.body)")
+                #expect(
+                    held["in_esp"] == .bool(true) && held["in_db"] == .bool(false) && held["game_count"] == .number("1"), "\(held.body)")
 
                 let again = try await Self.play(system, "new.player@example.com")
                 #expect(again["in_db"] == .bool(true) && again["game_count"] == .number("2"), "\(again.body)")
@@ -48,7 +49,8 @@ import Testing
 
                 // Known now, and created: the answer says so without asking the ESP again.
                 let third = try await Self.play(system, "NEW.player@example.com")
-                #expect(third["in_esp"] == .bool(true) && third["in_db"] == .bool(true) && third["game_count"] == .number("3"), "\(third.body)")
+                #expect(
+                    third["in_esp"] == .bool(true) && third["in_db"] == .bool(true) && third["game_count"] == .number("3"), "\(third.body)")
                 #expect(esp.calls("GET", "new.player@example.com") == 1)
                 #expect(esp.calls("GET") == 2 && esp.calls("PUT") == 1 && esp.calls("POST") == 0)
                 // Logs never carry a whole address.
@@ -174,7 +176,8 @@ import Testing
                 let link = try #require(page.headers.first(name: "Link"))
                 #expect(link == #"</admin/contacts?limit=1&cursor=a%40example.com>; rel="next""#)
                 let next = try await system.request(.GET, "/admin/contacts?limit=1&cursor=a%40example.com", token: admin)
-                #expect(next.status == 200 && next.body.contains(#""email":"b+tag@example.com","game_count":1,"user_id":2"#), "\(next.body)")
+                #expect(
+                    next.status == 200 && next.body.contains(#""email":"b+tag@example.com","game_count":1,"user_id":2"#), "\(next.body)")
                 #expect(next.body.contains(#""sync_state":"synced""#) && next.headers.first(name: "Link") == nil, "\(next.body)")
 
                 let erased = try await system.request(.DELETE, "/admin/contacts/B%2Btag%40Example.com", token: admin)
@@ -188,7 +191,8 @@ import Testing
                 #expect(!listing.body.contains("b+tag") && listing.body.contains("a@example.com"), "\(listing.body)")
                 // A new play of the erased address starts it over.
                 let back = try await Self.play(system, "b+tag@example.com")
-                #expect(back["in_db"] == .bool(false) && back["in_esp"] == .bool(false) && back["game_count"] == .number("1"), "\(back.body)")
+                #expect(
+                    back["in_db"] == .bool(false) && back["in_esp"] == .bool(false) && back["game_count"] == .number("1"), "\(back.body)")
                 #expect(await worker.stop() == 0)
             }
         }

@@ -49,7 +49,8 @@ public struct ContactStore: Sendable {
         guard reply.count == 3, reply[0] == "known" || reply[0] == "new", let plays = Int(reply[1]) else {
             throw RedisError.unexpectedReply(command: "record_play", reply: "\(reply)")
         }
-        return Play(address: address, inESP: Contact.inESP(reply[2]), wasKnown: reply[0] == "known", plays: plays, lookupFailed: lookupFailed)
+        return Play(
+            address: address, inESP: Contact.inESP(reply[2]), wasKnown: reply[0] == "known", plays: plays, lookupFailed: lookupFailed)
     }
 
     /// The contact stored for `address`, if any.

@@ -33,7 +33,8 @@ struct PlayRoutes {
             do {
                 return try await esp.hasContact(address, timeout: lookupTimeout)
             } catch {
-                logger.warning("The ESP gave no answer about a new address", metadata: ["contact": "\(address.masked)", "error": "\(error)"])
+                logger.warning(
+                    "The ESP gave no answer about a new address", metadata: ["contact": "\(address.masked)", "error": "\(error)"])
                 return nil
             }
         }
