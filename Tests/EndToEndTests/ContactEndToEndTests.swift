@@ -198,3 +198,41 @@ import Testing
         }
     }
 }
+
+extension ContactEndToEndTests {
+    @Test func retriesHonourRetryAfterAndGiveUpAfterTheConfiguredAttempts() async throws {
+        try await withFakeESP { esp in
+            let settings = esp.settings.merging([
+                "ESP_RETRY_INITIAL_MS": "10", "ESP_RETRY_MAX_MS": "20", "ESP_MAX_ATTEMPTS": "3",
+            ]) { $1 }
+            try await withSystem(apiSettings: settings) { system in
+                // 429 with Retry-After: 30 s: the retry waits that long, not the 10-20 ms backoff.
+                #expect(try await Self.play(system, "limited@example.com").status == 200)
+                esp.setBehaviour(.init(status: 429, retryAfter: 30))
+                let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, settings: settings)
+                #expect(await eventually { try await system.redis.zcard(Self.keys.contactOutboxRetries) == 1 })
+                let due = try #require(
+                    try await system.redis.zrangeByScore(
+                        Self.keys.contactOutboxRetries, min: .negativeInfinity, max: .positiveInfinity, limit: (0, 1)
+                    ).first?.score)
+                #expect(Int64(due) - currentMilliseconds() > 25_000, "due in \(Int64(due) - currentMilliseconds()) ms")
+                #expect(try await Self.contactField(system, "limited@example.com", "last_error") == "HTTP 429, Retry-After 30 s")
+                #expect(esp.calls("PUT", "limited@example.com") == 1)
+
+                // 500 every time: three calls (ESP_MAX_ATTEMPTS), then the dead letter and `failed`.
+                esp.setBehaviour(.init(status: 500))
+                #expect(try await Self.play(system, "doomed@example.com").status == 200)
+                #expect(await eventually { try await Self.contactField(system, "doomed@example.com", "sync") == "failed" })
+                #expect(esp.calls("PUT", "doomed@example.com") == 3)
+                #expect(try await Self.contactField(system, "doomed@example.com", "last_error") == "HTTP 500 after 3 attempts")
+                let dead = try await system.redis.xrange(Self.keys.contactOutboxDeadLetters)
+                #expect(dead.count == 1 && dead.first?.fields?["op"] == "create" && dead.first?.fields?["attempts"] == "3")
+                #expect(dead.first?.fields?.values.contains { $0.contains("doomed") } == false, "no address in the dead letter")
+                // The limited one still waits for its turn, untouched by the other's failures.
+                #expect(esp.calls("PUT", "limited@example.com") == 1)
+                #expect(worker.output.contains("moved to the dead-letter stream") && worker.output.contains("d***@example.com"))
+                #expect(await worker.stop() == 0)
+            }
+        }
+    }
+}
