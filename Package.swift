@@ -68,10 +68,17 @@ let package = Package(
             swiftSettings: strict
         ),
         // The outside world behind protocols the domain defines, one folder each with a fake for tests:
-        // today the payment provider's webhook signature.
+        // the payment provider's webhook signature, the email service provider (ESP).
         .target(
             name: "Adapters",
-            dependencies: ["BetMaker"],
+            dependencies: [
+                "BetMaker", "RedisClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         // What both executables need to run: settings, logging, metrics, the health and metrics routes,
@@ -116,12 +123,12 @@ let package = Package(
             resources: [.embedInCode("openapi.json")],
             swiftSettings: strict
         ),
-        // The settlement worker: the stream consumer, its maintenance and its operations server. It
-        // must not link the API's authentication stack (jwt-kit, bcrypt).
+        // The settlement worker and the ESP outbox's relay: the stream consumers, their maintenance and
+        // the operations server. It must not link the API's authentication stack (jwt-kit, bcrypt).
         .target(
             name: "BetMakerWorker",
             dependencies: [
-                "BetMaker",
+                "BetMaker", "Adapters",
                 "BetMakerRuntime",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -161,6 +168,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -1,3 +1,4 @@
+import Adapters
 import BetMaker
 import BetMakerRuntime
 import Hummingbird
@@ -8,8 +9,9 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Builds the worker from its settings: the Redis client, the operations server (unless
-/// `WORKER_HTTP_PORT` is 0) and the settlement worker, as one service group. On SIGTERM or SIGINT the
-/// worker stops first, so it can still acknowledge what it finished, and the Redis client last.
+/// `WORKER_HTTP_PORT` is 0), the settlement worker and the ESP outbox's relay, as one service group.
+/// On SIGTERM or SIGINT the relay and the settlement worker stop first, so they can still acknowledge
+/// what they finished, and the Redis client last.
 /// `metrics` is the registry `/metrics` renders (the one `MetricsSetup.bootstrap()` made).
 public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusCollectorRegistry) -> ServiceGroup {
     var redisConfiguration = settings.redis
@@ -20,6 +22,10 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
     if settings.workerHTTPPort != 0 {
         services.append(.init(service: operationsServer(settings: settings, redis: redis, metrics: metrics, logger: logger)))
     }
+    let relay = ContactRelay(
+        redis: redis, keys: settings.keys, esp: emailServiceProvider(settings: settings, redis: redis),
+        configuration: settings.contactRelayConfiguration, logger: logger)
+    services.append(.init(service: relay, successTerminationBehavior: .gracefullyShutdownGroup))
     services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
     return ServiceGroup(
         configuration: .init(
@@ -29,12 +35,24 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
             logger: logger))
 }
 
+/// The configured ESP (`ESP_URL`), or the simulated one in Redis, with metrics.
+func emailServiceProvider(settings: Settings, redis: RedisClient) -> MeasuredEmailServiceProvider {
+    MeasuredEmailServiceProvider.configured(
+        url: settings.espURL, listID: settings.espListID, apiKey: settings.espAPIKey, timeout: settings.espTimeout, redis: redis,
+        keys: settings.keys)
+}
+
 /// `/health/live`, `/health/ready` and `/metrics` of the worker, on a port of its own.
 func operationsServer(settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry, logger: Logger) -> some Service {
     let router = Router()
     let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
+    let outboxGauges = ContactOutboxGauges(redis: redis, keys: settings.keys)
     OperationsRoutes(
-        metrics: metrics, readiness: ReadinessCheck.store(redis: redis, keys: settings.keys), beforeMetrics: streamGauges.sample
+        metrics: metrics, readiness: ReadinessCheck.store(redis: redis, keys: settings.keys),
+        beforeMetrics: {
+            await streamGauges.sample()
+            await outboxGauges.sample()
+        }
     )
     .register(on: router)
     return Application(

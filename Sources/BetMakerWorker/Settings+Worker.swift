@@ -13,4 +13,16 @@ extension Settings {
         configuration.requeueAfter = workerRequeueAfter
         return configuration
     }
+
+    /// The ESP outbox relay's part of the settings.
+    public var contactRelayConfiguration: ContactRelay.Configuration {
+        var configuration = ContactRelay.Configuration(consumer: workerName)
+        configuration.block = min(workerBlock, .milliseconds(500))
+        configuration.claimInterval = workerClaimInterval
+        configuration.claimMinIdle = workerClaimMinIdle
+        configuration.maxAttempts = espMaxAttempts
+        configuration.retryInitial = espRetryInitial
+        configuration.retryMaximum = espRetryMaximum
+        return configuration
+    }
 }

@@ -264,6 +264,20 @@ extension OpenAPIContractTests {
                 .conflict, .patch, "/admin/users/\(adminUser.id)", #"{"active": false}"#, headers: admin, problem: "cannot-disable-self")
             try await call(.unprocessableContent, .patch, "/admin/users/\(carol.id)", #"{"active": "no", "role": "admin"}"#, headers: admin)
 
+            // Email sign-up (the simulated ESP, in Redis), and the contacts' administration.
+            let firstPlay = try await call(.ok, .post, "/plays", #"{"email": " Jo.Player@Example.com "}"#)
+            #expect(firstPlay["in_db"] == .bool(false) && firstPlay["email"] == .string("jo.player@example.com"))
+            let secondPlay = try await call(.ok, .post, "/plays", #"{"email": "JO.player@example.com"}"#, headers: asCarol)
+            #expect(secondPlay["in_db"] == .bool(true) && secondPlay["game_count"] == .number("2"))
+            try await call(.ok, .post, "/plays", #"{"email": "sam@example.org"}"#)
+            try await call(.unprocessableContent, .post, "/plays", #"{"email": "not an address"}"#, problem: "validation")
+            try await call(
+                .ok, .get, try Self.nextPage(try await call(.ok, .get, "/admin/contacts?limit=1", headers: admin)), headers: admin)
+            try await call(.unprocessableContent, .get, "/admin/contacts?cursor=Jo.Player%40example.com", headers: admin)
+            try await call(.noContent, .delete, "/admin/contacts/Jo.Player%40example.com", headers: admin)
+            try await call(.notFound, .delete, "/admin/contacts/jo.player%40example.com", headers: admin)
+            try await call(.unprocessableContent, .delete, "/admin/contacts/%ZZ", headers: admin, problem: "validation")
+
             // Every operation that checks tokens refuses a bad one (401) and a disabled user's (403)
             // before anything else; the cookie is checked like the header. A token of a user who never
             // activated (only a forged one could exist) is refused too.

@@ -44,6 +44,9 @@ extension OpenAPIContractTests {
                 (.delete, "/admin/events/x", nil, token),
                 (.get, "/admin/dead-letters", nil, token),
                 (.post, "/admin/dead-letters/1-0/retry", nil, token),
+                (.post, "/plays", #"{"email": "jo@example.com"}"#, [:]),
+                (.get, "/admin/contacts", nil, token),
+                (.delete, "/admin/contacts/jo%40example.com", nil, token),
                 (.get, "/health/ready", nil, [:]),
             ]
             var answered: Set<String> = []

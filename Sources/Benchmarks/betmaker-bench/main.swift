@@ -3,7 +3,8 @@
 // Starts its own redis-server, stores a million bets on one event, then measures with wrk (release
 // builds of betmaker-api and betmaker-worker, next to this executable):
 //   - POST /bets and GET /bets?limit=100 beside POST /bench/noop, a JSON endpoint of the same server
-//     that only parses the body;
+//     that only parses the body; POST /plays for a known address (which must not call the ESP) and
+//     for new ones (one lookup each at the fake ESP, a local HTTP server);
 //   - the settlement rate of the million-bet event;
 //   - the longest single script call (SLOWLOG), and Redis memory per bet.
 //   - a soak: mixed load on the API and the worker together (80% POST /bets, 15% GET /bets, 5% PUT
@@ -131,8 +132,9 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         print("Stored \(options.bets) bets in about \(Int(seedSeconds)) s through BetStore.place (64 callers).")
 
         // 2. The API under wrk.
+        let esp = try await FakeESPServer.start()
         let (api, baseURL) = try await BetMakerProcesses.startAPI(
-            redis: server, settings: ["BENCH_NOOP_ENDPOINT": "true"])
+            redis: server, settings: esp.settings.merging(["BENCH_NOOP_ENDPOINT": "true"]) { $1 })
         let betBody = #"{"event_id": "wrk", "amount": "12.50"}"#
         let noop = try wrk(baseURL + "/bench/noop", method: "POST", body: betBody, options: options)
         let post = try wrk(baseURL + "/bets", method: "POST", body: betBody, options: options)
@@ -152,8 +154,28 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let walletPost = try wrk(
             baseURL + "/bets", method: "POST", body: #"{"event_id": "wrk-wallet", "amount": "12.50"}"#,
             headers: ["Authorization": "Bearer \(token)"], options: options)
+        // Email plays: one address played over and over (known after the first play), then a new
+        // address every request.
+        let known = #"{"email": "known.player@bench.example"}"#
+        _ = try wrk(baseURL + "/plays", method: "POST", body: known, options: Options(["", "--duration", "1"]))
+        let lookupsBefore = esp.calls("GET")
+        let knownPlays = try wrk(baseURL + "/plays", method: "POST", body: known, options: options)
+        let lookupsDuringKnown = esp.calls("GET") - lookupsBefore
+        let newPlays = try wrk(
+            baseURL + "/plays",
+            lua: """
+                local counter = 0
+                local salt = tostring(math.random(1, 1000000000))
+                request = function()
+                  counter = counter + 1
+                  return wrk.format("POST", "/plays", {["Content-Type"] = "application/json"},
+                    '{"email": "p' .. counter .. '.' .. salt .. '@bench.example"}')
+                end
+
+                """, seconds: options.duration, connections: options.connections)
         // After the API stopped: requests still in flight when wrk ended have landed by then.
         await api.stop()
+        await esp.stop()
         let placedWithMoney = try await redis.llen(keys.userBets(user.id))
         let balanceAfter = try await accounts.accounts(userID: user.id).first?.balance.cents ?? -1
 
@@ -238,6 +260,10 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         print(row("POST /bets", post, baseline: noop))
         print(row("GET /bets?limit=100", list, baseline: noop))
         print(row("POST /bets with a wallet (bearer token)", walletPost, baseline: noop))
+        print(row("POST /plays, a known address", knownPlays, baseline: noop))
+        print(row("POST /plays, a new address each time (lookup at the fake ESP)", newPlays, baseline: noop))
+        print("")
+        print("ESP lookups while a known address was played: \(lookupsDuringKnown) (must be 0)")
         print("")
         print(
             "\(placedWithMoney) bets with money placed; the balance is the deposit less exactly their stakes: "

@@ -86,4 +86,28 @@ public struct RedisKeys: Sendable {
 
     /// Failed logins of one login (lower case) within the lockout window.
     public func failedLogins(_ login: String) -> String { prefix + "auth:failures:" + login }
+
+    // MARK: Contacts and the ESP outbox
+
+    /// Hash of one email contact, named by its subscriber hash (`EmailAddress.subscriberHash`), so no
+    /// key spells an address: email, plays, user_id, in_esp, created_at, last_played_at, and the ESP
+    /// sync state (sync, attempts, last_error, synced_at).
+    public func contact(_ subscriberHash: String) -> String { prefix + "contact:" + subscriberHash }
+
+    /// Sorted set of every stored address (score 0, so by address), for the administrators' listing.
+    public var contacts: String { prefix + "contacts" }
+
+    /// Stream of changes the ESP must learn (`op` create or erase, the subscriber `hash`, `attempt`),
+    /// read by the workers' consumer group `esp`.
+    public var contactOutbox: String { prefix + "esp:outbox" }
+
+    /// Sorted set of outbox messages waiting to be tried again, scored by when (ms).
+    public var contactOutboxRetries: String { prefix + "esp:outbox:retries" }
+
+    /// Stream of outbox messages the workers gave up on.
+    public var contactOutboxDeadLetters: String { prefix + "esp:outbox:dead" }
+
+    /// Set of the subscriber hashes the simulated ESP holds (used when `ESP_URL` is unset), shared by
+    /// the API and the workers through Redis.
+    public var simulatedESP: String { prefix + "esp:simulated" }
 }

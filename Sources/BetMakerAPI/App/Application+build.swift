@@ -72,9 +72,21 @@ public func buildRouter(
     ).register(on: router.group("/payment"))
     AdminRoutes(accounts: accounts, maximumBodyBytes: settings.maximumBodyBytes).register(admin: admin.group("users"))
     DeadLetterRoutes(queue: SettlementQueue(redis: redis, keys: settings.keys)).register(admin: admin.group("dead-letters"))
+    let contacts = ContactStore(redis: redis, keys: settings.keys)
+    let esp = MeasuredEmailServiceProvider.configured(
+        url: settings.espURL, listID: settings.espListID, apiKey: settings.espAPIKey, timeout: settings.espTimeout, redis: redis,
+        keys: settings.keys)
+    PlayRoutes(contacts: contacts, esp: esp, lookupTimeout: settings.espLookupTimeout, maximumBodyBytes: settings.maximumBodyBytes)
+        .register(authenticated: authenticated(router.group("/plays")))
+    ContactRoutes(contacts: contacts).register(admin: admin.group("contacts"))
     let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
+    let outboxGauges = ContactOutboxGauges(redis: redis, keys: settings.keys)
     OperationsRoutes(
-        metrics: metrics, readiness: ReadinessCheck.store(redis: redis, keys: settings.keys), beforeMetrics: streamGauges.sample
+        metrics: metrics, readiness: ReadinessCheck.store(redis: redis, keys: settings.keys),
+        beforeMetrics: {
+            await streamGauges.sample()
+            await outboxGauges.sample()
+        }
     )
     .register(on: router)
     DocsRoutes().register(on: router)

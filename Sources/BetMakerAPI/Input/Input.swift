@@ -199,6 +199,34 @@ enum Input {
         return String(validating: bytes, as: UTF8.self)
     }
 
+    /// An email address from a body: blanks around it are dropped, then it must be an
+    /// `EmailAddress` (stored lower-cased). The text as sent is at most 254 characters, blanks
+    /// included, which is what the document's `maxLength` can state.
+    static func email(_ value: JSONValue?, field: String = "email") -> Result<EmailAddress, Problem.FieldError> {
+        guard let value else { return .failure(.init(field, "is required")) }
+        guard case .string(let text) = value else { return .failure(.init(field, "must be a string, not \(value.typeName)")) }
+        guard text.unicodeScalars.count <= EmailAddress.maximumLength, let address = EmailAddress(normalizing: text.trimmingSpaces)
+        else {
+            return .failure(.init(field, "must be \(EmailAddress.rule)"))
+        }
+        return .success(address)
+    }
+
+    /// `text` with every byte but RFC 3986's unreserved characters percent-encoded: for values put
+    /// into a link's query (an address may hold `&`, `+`, `%` or `#`).
+    static func percentEncoded(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        for byte in text.utf8 {
+            if EmailAddress.isLetterOrDigit(byte) || "-._~".utf8.contains(byte) {
+                bytes.append(byte)
+            } else {
+                bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// The `Link` header of a listing's next page: the path with its query, and the cursor.
     static func nextLink(_ path: String, limit: Int, cursor: String, _ parameters: [(String, String)] = []) -> String {
         var link = "\(path)?limit=\(limit)&cursor=\(cursor)"

@@ -53,6 +53,24 @@ public struct Settings: Sendable {
     public var seedAdminPassword: String?
     public var seedPlayerPassword: String?
 
+    // The email service provider (ESP) and its outbox.
+    /// The ESP's base URL (Mailchimp-shaped, without `/3.0`); unset: the simulated ESP in Redis.
+    public var espURL: String?
+    /// Required with `espURL`.
+    public var espListID: String?
+    public var espAPIKey: String?
+    /// How long `POST /plays` waits for the ESP's answer about a new address before answering
+    /// `in_esp: null`.
+    public var espLookupTimeout: Duration = .milliseconds(300)
+    /// The deadline of the worker's creates and erasures.
+    public var espTimeout: Duration = .seconds(5)
+    /// ESP calls for one outbox message before it is dead-lettered.
+    public var espMaxAttempts = 8
+    /// The delay before the first retry; it doubles up to `espRetryMaximum` (a `Retry-After` wins
+    /// when longer).
+    public var espRetryInitial: Duration = .seconds(1)
+    public var espRetryMaximum: Duration = .seconds(300)
+
     public var settlementBatchSize = 1000
     public var settlementPause: Duration = .zero
     public var workerName = Settings.hostname()
@@ -171,6 +189,22 @@ public struct Settings: Sendable {
         seedAdminPassword = text("SEED_ADMIN_PASSWORD", secret: true)
         seedPlayerPassword = text("SEED_PLAYER_PASSWORD", secret: true)
         loginLockout = try integer("LOGIN_LOCKOUT_SECONDS", in: 1...86_400).map { .seconds($0) } ?? loginLockout
+
+        if let url = text("ESP_URL") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw SettingsError("ESP_URL must start with http:// or https://, not \"\(url)\"")
+            }
+            guard let list = text("ESP_LIST_ID"), list.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }) else {
+                throw SettingsError("ESP_URL needs ESP_LIST_ID: the list's id, printable ASCII without spaces or /")
+            }
+            guard let key = text("ESP_API_KEY", secret: true) else { throw SettingsError("ESP_URL needs ESP_API_KEY") }
+            (espURL, espListID, espAPIKey) = (url, list, key)
+        }
+        espLookupTimeout = try milliseconds("ESP_LOOKUP_TIMEOUT_MS", in: 10...10_000) ?? espLookupTimeout
+        espTimeout = try milliseconds("ESP_TIMEOUT_MS", in: 100...120_000) ?? espTimeout
+        espMaxAttempts = try integer("ESP_MAX_ATTEMPTS", in: 1...100) ?? espMaxAttempts
+        espRetryInitial = try milliseconds("ESP_RETRY_INITIAL_MS", in: 10...3_600_000) ?? espRetryInitial
+        espRetryMaximum = try milliseconds("ESP_RETRY_MAX_MS", in: 10...86_400_000) ?? espRetryMaximum
 
         settlementBatchSize = try integer("SETTLEMENT_BATCH_SIZE", in: 1...Settler.maximumBatchSize) ?? settlementBatchSize
         settlementPause = try milliseconds("SETTLEMENT_PAUSE_MS", in: 0...60_000) ?? settlementPause

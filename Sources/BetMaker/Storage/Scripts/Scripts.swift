@@ -20,6 +20,8 @@ public enum Scripts {
             // Users, wallets, payments and the catalogue.
             registerUser, activateUser, setUserActive, deposit, countLoginAttempt, createCatalogueEvent, updateCatalogueEvent,
             deleteCatalogueEvent,
+            // Email contacts and the ESP outbox.
+            recordPlay, eraseContact, outboxDelivered, outboxRetryLater, outboxDeadLetter, outboxRelease,
         ]
     }
 
