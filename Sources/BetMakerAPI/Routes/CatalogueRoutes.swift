@@ -4,13 +4,15 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// The event catalogue: the events open for bets with money (`GET /events`, public), and its
-/// administration (`/admin/events`, administrators only: the `/admin` group's `AdministratorsOnly`).
+/// The event catalogue: the events open for bets with money (`GET /events`, public; with `status=`
+/// those in a workflow state, with `trader=me` the caller's), and its administration (`/admin/events`,
+/// administrators only: the `/admin` group's `AdministratorsOnly`).
 struct CatalogueRoutes {
     let catalogue: CatalogueStore
     let maximumBodyBytes: Int
 
-    func register(public events: some RouterMethods<APIRequestContext>, admin: some RouterMethods<APIRequestContext>) {
+    /// `events` carries `AuthenticationMiddleware` (for `trader=me`); anonymous callers list as before.
+    func register(events: some RouterMethods<APIRequestContext>, admin: some RouterMethods<APIRequestContext>) {
         events.get(use: listOpenEvents)
         admin.get(use: listAllEvents)
         admin.post(use: createEvent)
@@ -18,19 +20,50 @@ struct CatalogueRoutes {
         admin.delete("{event_id}", use: deleteEvent)
     }
 
+    /// Without `status` and `trader`, the events that take bets now. `status=` lists the catalogue
+    /// events in that workflow state (open for bets or not); `trader=me` those assigned to or taken by
+    /// the caller (a token is needed).
     @Sendable func listOpenEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
-        try await listEvents(request, openOnly: true, path: "/events")
+        let query = request.uri.queryParameters
+        var errors: [Problem.FieldError] = []
+        var filter = CatalogueStore.Filter()
+        var parameters: [(String, String)] = []
+        if let status = query.get("status") {
+            filter.state = EventState(rawValue: status)
+            if filter.state == nil {
+                errors.append(.init("status", "must be one of \(EventState.allCases.map(\.rawValue).joined(separator: ", "))"))
+            } else {
+                parameters.append(("status", status))
+            }
+        }
+        var needsToken = false
+        if let trader = query.get("trader") {
+            if trader != "me" {
+                errors.append(.init("trader", "must be me"))
+            } else if let identity = context.identity {
+                filter.traderID = identity.userID
+                parameters.append(("trader", "me"))
+            } else {
+                needsToken = true
+            }
+        }
+        let page = Input.page(request, isValidCursor: CatalogueEvent.isValidCursor, errors: &errors)
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        if needsToken { throw Problem.authenticationRequired("trader=me lists the caller's events: send a trader's token.") }
+        return try await listEvents(openOnly: filter.isEmpty, filter: filter, page: page, path: "/events", parameters)
     }
 
     @Sendable func listAllEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
-        try await listEvents(request, openOnly: false, path: "/admin/events")
+        try await listEvents(openOnly: false, page: try Input.page(request, isValidCursor: CatalogueEvent.isValidCursor), path: "/admin/events")
     }
 
-    private func listEvents(_ request: Request, openOnly: Bool, path: String) async throws -> Response {
-        let page = try Input.page(request, isValidCursor: CatalogueEvent.isValidCursor)
-        let (events, next) = try await catalogue.list(openOnly: openOnly, limit: page.limit, after: page.cursor)
+    private func listEvents(
+        openOnly: Bool, filter: CatalogueStore.Filter = .init(), page: (limit: Int, cursor: String?), path: String,
+        _ parameters: [(String, String)] = []
+    ) async throws -> Response {
+        let (events, next) = try await catalogue.list(openOnly: openOnly, filter: filter, limit: page.limit, after: page.cursor)
         var headers: HTTPFields = [:]
-        if let next { headers[.link] = Input.nextLink(path, limit: page.limit, cursor: next) }
+        if let next { headers[.link] = Input.nextLink(path, limit: page.limit, cursor: next, parameters) }
         return .json(headers: headers, capacity: 64 + events.count * 250) { json in
             json.beginArray()
             for event in events { event.write(to: &json) }
