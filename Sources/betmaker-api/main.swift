@@ -62,7 +62,8 @@ struct HealthCheck: AsyncParsableCommand {
 /// Demo data: an administrator, a player with a funded account, open catalogue events. Idempotent.
 struct SeedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "seed", abstract: "Create an administrator, two traders, a demo player with a funded account, and open events (idempotent).")
+        commandName: "seed",
+        abstract: "Create an administrator, two traders, a demo player with a funded account, and open events (idempotent).")
 
     @Option(help: "The .env file to read settings from, if it exists.")
     var envFile = ".env"

@@ -320,7 +320,8 @@ extension OpenAPIContractTests {
                 return
             }
             try await call(
-                .conflict, .patch, "/admin/users/\(adminUser.id)", #"{"role": "player"}"#, headers: admin, problem: "cannot-change-own-role")
+                .conflict, .patch, "/admin/users/\(adminUser.id)", #"{"role": "player"}"#, headers: admin, problem: "cannot-change-own-role"
+            )
             try await call(
                 .conflict, .patch, "/admin/users/\(boss.id)", #"{"role": "player"}"#, headers: admin, problem: "cannot-change-admin-role")
             try await call(.created, .post, "/admin/events", event("match", day: 5), headers: admin)
@@ -353,10 +354,12 @@ extension OpenAPIContractTests {
             #expect(refunds.voided == 1 && refunds.refunded == Money(cents: 1000))
             #expect(Self.elements(try await call(.ok, .get, "/bets?status=void", headers: asCarol).json).count == 1)
             #expect(Self.elements(try await call(.ok, .get, "/events?status=void").json).first?["id"] == .string("derby"))
-            let tessEvents = try await call(.ok, .get, "/events?status=resulted&trader=me", headers: asTess)
+            let tessEvents = try await call(.ok, .get, "/traders/me/events?status=resulted", headers: asTess)
             #expect(Self.elements(tessEvents.json).map { $0["id"] } == [.string("match")])
-            try await call(.unauthorized, .get, "/events?trader=me", problem: "authentication-required")
-            try await call(.unprocessableContent, .get, "/events?status=done&trader=you")
+            #expect(Self.elements(try await call(.ok, .get, "/traders/me/events", headers: asTroy).json).isEmpty)
+            try await call(.unauthorized, .get, "/traders/me/events", problem: "authentication-required")
+            try await call(.unprocessableContent, .get, "/traders/me/events?status=done", headers: asTess)
+            try await call(.unprocessableContent, .get, "/events?status=done")
 
             // Operations and documentation.
             for path in ["/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs", "/docs/init.js"] {

@@ -34,6 +34,7 @@ extension OpenAPIContractTests {
                 (.post, "/events/1/assign", #"{"trader_id": 2}"#, token),
                 (.post, "/events/1/take", nil, token),
                 (.post, "/events/1/void", #"{"reason": "abandoned"}"#, token),
+                (.get, "/traders/me/events", nil, token),
                 (.post, "/users", credentials, [:]),
                 (.get, "/users/activate/" + String(repeating: "A", count: 43), nil, [:]),
                 (.post, "/auth", credentials, [:]),

@@ -30,7 +30,8 @@ extension WorkflowTests {
                 if state == .resulted { steps.append((.PUT, "", #"{"status": "LOSE"}"#, a.token)) }
                 if state == .void { steps.append((.POST, "void", #"{"reason": "abandoned"}"#, admin)) }
                 for (method, action, body, token) in steps {
-                    let reply = try await system.request(method, "/events/\(event)" + (action.isEmpty ? "" : "/" + action), json: body, token: token)
+                    let reply = try await system.request(
+                        method, "/events/\(event)" + (action.isEmpty ? "" : "/" + action), json: body, token: token)
                     guard (200...299).contains(reply.status) else { throw TestSupportError("\(event) \(action): \(reply.body)") }
                 }
                 #expect(try await system.request(.GET, "/events/\(event)").string["state"] == state.rawValue)
@@ -50,7 +51,9 @@ extension WorkflowTests {
                     expected: [.open: (200, nil), .assigned: (200, nil), .inProgress: conflict, .resulted: conflict, .void: conflict]),
                 Transition(
                     name: "assign by a trader",
-                    send: { try await system.request(.POST, "/events/\($0)/assign", json: #"{"trader_id": \#(b.userID)}"#, token: a.token) },
+                    send: {
+                        try await system.request(.POST, "/events/\($0)/assign", json: #"{"trader_id": \#(b.userID)}"#, token: a.token)
+                    },
                     expected: all(forbidden)),
                 Transition(
                     name: "take by another trader", send: { try await system.request(.POST, "/events/\($0)/take", token: b.token) },
@@ -69,7 +72,9 @@ extension WorkflowTests {
                     expected: [.open: notYours, .assigned: conflict, .inProgress: (202, nil), .resulted: resultConflict, .void: conflict]),
                 Transition(
                     name: "report by an administrator", send: { try await system.request(.PUT, "/events/\($0)", json: win, token: admin) },
-                    expected: [.open: (202, nil), .assigned: (202, nil), .inProgress: (202, nil), .resulted: resultConflict, .void: conflict]),
+                    expected: [
+                        .open: (202, nil), .assigned: (202, nil), .inProgress: (202, nil), .resulted: resultConflict, .void: conflict,
+                    ]),
                 Transition(
                     name: "report by a player", send: { try await system.request(.PUT, "/events/\($0)", json: win, token: player.token) },
                     expected: all(forbidden)),

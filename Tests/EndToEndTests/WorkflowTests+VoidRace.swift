@@ -24,7 +24,8 @@ extension WorkflowTests {
                 let event = "vr-\(round)"
                 try await Self.createEvent(event, system, admin: admin)
                 for _ in 0..<3 {
-                    let bet = try await system.request(.POST, "/bets", json: #"{"event_id": "\#(event)", "amount": "10.00"}"#, token: player.token)
+                    let bet = try await system.request(
+                        .POST, "/bets", json: #"{"event_id": "\#(event)", "amount": "10.00"}"#, token: player.token)
                     #expect(bet.status == 201, "\(bet.body)")
                 }
                 #expect(try await system.request(.POST, "/events/\(event)/take", token: trader.token).status == 200)
@@ -38,7 +39,10 @@ extension WorkflowTests {
                 #expect(loser.string["current_state"] == (voidReply.status == 202 ? "void" : "resulted"), "\(loser.body)")
                 voided[event] = voidReply.status == 202
             }
-            #expect(await eventually { try await (0..<rounds).asyncAllSatisfy { try await system.request(.GET, "/events/vr-\($0)").json?.settled == true } })
+            #expect(
+                await eventually {
+                    try await (0..<rounds).asyncAllSatisfy { try await system.request(.GET, "/events/vr-\($0)").json?.settled == true }
+                })
 
             var balance = 1000 * 100
             for (event, wasVoided) in voided {
@@ -76,7 +80,9 @@ extension Sequence {
 extension JSONValue {
     /// `settled` of an event, `count` of an array: what the test reads of a reply.
     fileprivate var settled: Bool? {
-        guard case .object(let members) = self, case .bool(let flag)? = members.first(where: { $0.key == "settled" })?.value else { return nil }
+        guard case .object(let members) = self, case .bool(let flag)? = members.first(where: { $0.key == "settled" })?.value else {
+            return nil
+        }
         return flag
     }
 

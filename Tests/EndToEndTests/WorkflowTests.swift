@@ -20,7 +20,9 @@ import Testing
     }
 
     /// `count` registered players made traders by the administrator: user id and token each.
-    static func traders(_ count: Int, prefix: String = "trader", _ system: System, admin: String) async throws -> [(userID: Int, token: String)] {
+    static func traders(
+        _ count: Int, prefix: String = "trader", _ system: System, admin: String
+    ) async throws -> [(userID: Int, token: String)] {
         var traders: [(userID: Int, token: String)] = []
         for index in 0..<count {
             let player = try await Wallet.player(system, "\(prefix)-\(index)")
@@ -50,7 +52,8 @@ import Testing
         try await withSystem { system in
             let admin = try await Self.seededAdmin(system, settings: ["SEED_TRADER_PASSWORD": "the traders' password"])
             let seeded = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer)
-            #expect(seeded.output.contains("trader trader1: exists") && seeded.output.contains("trader trader2: exists"), "\(seeded.output)")
+            #expect(
+                seeded.output.contains("trader trader1: exists") && seeded.output.contains("trader trader2: exists"), "\(seeded.output)")
             for login in ["trader1", "trader2"] {
                 let token = try await Wallet.logIn(system, login, "the traders' password")
                 #expect(try await system.request(.GET, "/users/me", token: token).body.contains(#""role":"trader""#))
@@ -63,7 +66,8 @@ import Testing
             #expect(made.status == 200 && made.body.contains(#""role":"trader""#), "\(made.body)")
             // Tokens carry no role: carol's token from before works as a trader's at once, and stops at once.
             #expect(try await take().status == 200)
-            #expect(try await system.request(.PATCH, "/admin/users/\(carol.userID)", json: #"{"role": "player"}"#, token: admin).status == 200)
+            #expect(
+                try await system.request(.PATCH, "/admin/users/\(carol.userID)", json: #"{"role": "player"}"#, token: admin).status == 200)
             let report = try await system.request(.PUT, "/events/roles", json: #"{"status": "WIN"}"#, token: carol.token)
             #expect(report.status == 403 && report.string["type"] == "/problems/forbidden", "\(report.body)")
             #expect(try await system.request(.GET, "/events/roles").string["state"] == "in_progress")
@@ -94,10 +98,15 @@ import Testing
                 #expect(winners.count == 1, "\(replies.map(\.1.status))")
                 let losers = replies.filter { $0.1.status == 409 }
                 #expect(losers.count == 19, "\(replies.map(\.1.status))")
-                #expect(losers.allSatisfy { $0.1.string["type"] == "/problems/event-state-conflict" && $0.1.string["current_state"] == "in_progress" })
+                #expect(
+                    losers.allSatisfy {
+                        $0.1.string["type"] == "/problems/event-state-conflict" && $0.1.string["current_state"] == "in_progress"
+                    })
                 let winner = try #require(winners.first?.0)
                 let state = try await system.request(.GET, "/events/\(event)")
-                #expect(state.string["state"] == "in_progress" && state.body.contains(#""trader_id":\#(traders[winner].userID),"#), "\(state.body)")
+                #expect(
+                    state.string["state"] == "in_progress" && state.body.contains(#""trader_id":\#(traders[winner].userID),"#),
+                    "\(state.body)")
 
                 // A trader reporting an event another trader took: 403, and nothing changes.
                 let loser = traders[(winner + 1) % traders.count]
@@ -107,7 +116,9 @@ import Testing
                 #expect(report.string["current_state"] == "in_progress")
                 #expect(try await system.request(.GET, "/events/\(event)").string["status"] == "open")
                 #expect(try await system.redis.xlen(Self.keys.eventsStream) == stream)
-                #expect(try await system.request(.PUT, "/events/\(event)", json: #"{"status": "WIN"}"#, token: traders[winner].token).status == 202)
+                #expect(
+                    try await system.request(.PUT, "/events/\(event)", json: #"{"status": "WIN"}"#, token: traders[winner].token).status
+                        == 202)
             }
 
             // An assigned event is its trader's: another trader taking it gets 403 and changes nothing.

@@ -44,7 +44,8 @@ extension ProcessFaultTests {
             #expect(await eventually { try await system.redis.xpendingSummary(Self.keys.eventsStream, group: "settlement").count == 0 })
             #expect(killedAt.allSatisfy { $0 > 0 && $0 < total }, "every kill fell mid-refund: \(killedAt)")
 
-            let fields = try await system.redis.hmget(Self.keys.event(event), ["bets", "void", "won", "lost", "settle_pos", "refunded", "paid"])
+            let fields = try await system.redis.hmget(
+                Self.keys.event(event), ["bets", "void", "won", "lost", "settle_pos", "refunded", "paid"])
             #expect(fields[0...4].map { $0 } == [String(total), String(total), nil, nil, String(total)], "\(fields)")
             #expect(fields[6] == nil, "nothing paid out: \(fields)")
             // A fifth of the bets have money (`place`); their stakes, and only theirs, came back.

@@ -56,7 +56,8 @@ public struct EventWorkflow: Sendable, Equatable {
         precondition(fields.count == Self.storedFields.count)
         self.init(
             state: EventState(result: fields[0], state: fields[1]), traderID: fields[2].flatMap { Int($0) },
-            assignedAt: fields[3].flatMap { Int64($0) }, takenAt: fields[4].flatMap { Int64($0) }, voidedAt: fields[5].flatMap { Int64($0) },
+            assignedAt: fields[3].flatMap { Int64($0) }, takenAt: fields[4].flatMap { Int64($0) },
+            voidedAt: fields[5].flatMap { Int64($0) },
             voidReason: fields[6])
     }
 }

@@ -65,7 +65,7 @@ public func buildRouter(
     )
     .register(public: events, authenticated: authenticated(events))
     CatalogueRoutes(catalogue: catalogue, maximumBodyBytes: settings.maximumBodyBytes).register(
-        events: authenticated(events), admin: admin.group("events"))
+        public: events, traders: authenticated(router.group("/traders")), admin: admin.group("events"))
     UserRoutes(accounts: accounts, passwords: passwords, settings: settings).register(public: users, authenticated: authenticated(users))
     AuthRoutes(accounts: accounts, passwords: passwords, tokens: tokens, settings: settings).register(on: router.group("/auth"))
     AccountRoutes(accounts: accounts).register(authenticated: authenticated(router.group("/accounts")))

@@ -43,8 +43,9 @@ public enum Seed {
             }
         }
         _ = try await user(logins.adminLogin, logins.adminPassword, role: .admin)
-        for login in logins.traderLogins { _ = try await user(login, logins.traderPassword, role: .trader) }
         let playerID = try await user(logins.playerLogin, logins.playerPassword, role: .player)
+        // After the player, so the first users keep the ids they had before traders were seeded.
+        for login in logins.traderLogins { _ = try await user(login, logins.traderPassword, role: .trader) }
 
         if let account = try await accounts.accounts(userID: playerID).first {
             switch try await accounts.deposit(

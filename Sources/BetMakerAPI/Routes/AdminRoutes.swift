@@ -79,8 +79,11 @@ struct AdminRoutes {
                 detail: "User \(userID) is an administrator; administrators are not made or unmade over the API. Nothing was changed.")
         }
         context.logger.notice(
-            "User changed", metadata: ["target_user_id": "\(userID)", "active": "\(active.map { "\($0)" } ?? "unchanged")",
-                "role": "\(role?.rawValue ?? "unchanged")"])
+            "User changed",
+            metadata: [
+                "target_user_id": "\(userID)", "active": "\(active.map { "\($0)" } ?? "unchanged")",
+                "role": "\(role?.rawValue ?? "unchanged")",
+            ])
         let userAccounts = try await accounts.accounts(userID: userID)
         return .json { Self.write(user, userAccounts, to: &$0) }
     }

@@ -79,7 +79,8 @@ struct EventRoutes {
                     + "(Authorization: Bearer <token>) or the results API key in X-API-Key. Nothing was changed.")
         case .wrongState(let state):
             throw Self.stateConflict(
-                eventID, state, state == .void ? "a void event takes no result" : "a trader reports only an event they took (POST /events/\(eventID)/take)")
+                eventID, state,
+                state == .void ? "a void event takes no result" : "a trader reports only an event they took (POST /events/\(eventID)/take)")
         case .notYours(let state):
             throw Self.notYourEvent(eventID, state, "report its result")
         case .notATrader:
