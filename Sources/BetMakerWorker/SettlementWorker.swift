@@ -209,7 +209,7 @@ public final class SettlementWorker: Service, Sendable {
             "Event settled",
             metadata: [
                 "event_id": "\(eventID)", "result": "\(result.rawValue)", "won": "\(report.won)", "lost": "\(report.lost)",
-                "paid_out": "\(report.paidOut)",
+                "paid_out": "\(report.paidOut)", "void": "\(report.voided)", "refunded": "\(report.refunded)",
                 "flipped": "\(report.flipped)", "batches": "\(report.batches)", "duration_ms": "\(duration.inMilliseconds)",
                 "entry_id": "\(entry.id)",
             ])

@@ -5,6 +5,7 @@ import Metrics
 struct WorkerMetrics: Sendable {
     let won = Counter(label: "bets_settled_total", dimensions: [("outcome", "won")])
     let lost = Counter(label: "bets_settled_total", dimensions: [("outcome", "lost")])
+    let voided = Counter(label: "bets_settled_total", dimensions: [("outcome", "void")])
     let events = Counter(label: "events_settled_total")
     let lag = Timer(label: "settlement_lag_seconds")
     let deadLettered = Counter(label: "stream_dead_lettered_total")
@@ -12,7 +13,11 @@ struct WorkerMetrics: Sendable {
 
     func recordSettled(_ report: Settler.Report, reportedAt: Int64?) {
         events.increment()
-        if report.result == .win { won.increment(by: report.flipped) } else { lost.increment(by: report.flipped) }
+        switch report.result {
+        case .win: won.increment(by: report.flipped)
+        case .lose: lost.increment(by: report.flipped)
+        case .void: voided.increment(by: report.flipped)
+        }
         if let reportedAt { lag.recordMilliseconds(max(0, currentMilliseconds() - reportedAt)) }
     }
 }

@@ -62,7 +62,8 @@ struct HealthCheck: AsyncParsableCommand {
 /// Demo data: an administrator, a player with a funded account, open catalogue events. Idempotent.
 struct SeedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "seed", abstract: "Create an administrator, a demo player with a funded account, and open events (idempotent).")
+        commandName: "seed",
+        abstract: "Create an administrator, two traders, a demo player with a funded account, and open events (idempotent).")
 
     @Option(help: "The .env file to read settings from, if it exists.")
     var envFile = ".env"
@@ -74,6 +75,7 @@ struct SeedCommand: AsyncParsableCommand {
         var logins = Seed.Logins()
         if let password = settings.seedAdminPassword { logins.adminPassword = password }
         if let password = settings.seedPlayerPassword { logins.playerPassword = password }
+        if let password = settings.seedTraderPassword { logins.traderPassword = password }
         do {
             try await RedisClient(configuration: settings.redis, logger: logger).withRunning { redis in
                 try await Seed.run(settings: settings, redis: redis, logins: logins) { print($0) }

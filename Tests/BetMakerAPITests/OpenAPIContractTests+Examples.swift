@@ -106,7 +106,7 @@ extension OpenAPIContractTests {
             ),
             (
                 "enum",
-                #"{"id":"0QZ7M3R1K8A0","event_id":"42","amount":"10.50","status":"void","created_at":"2026-11-22T21:30:05.042Z","settled_at":null}"#
+                #"{"id":"0QZ7M3R1K8A0","event_id":"42","amount":"10.50","status":"cancelled","created_at":"2026-11-22T21:30:05.042Z","settled_at":null}"#
             ),
             (
                 "type",

@@ -317,6 +317,64 @@ extension OpenAPIContractTests {
                     .contentTooLarge, method, uri, "{}" + String(repeating: " ", count: 70_000), headers: admin, problem: "body-too-large")
             }
 
+            // The resulting workflow: an administrator makes traders and assigns; traders take and report;
+            // an administrator voids, and the Settler refunds (docs/ARCHITECTURE.md, "The event workflow").
+            let (tess, troy) = (try await register("tess"), try await register("troy"))
+            for trader in [tess, troy] {
+                try await call(.ok, .get, trader.activation)
+                let made = try await call(.ok, .patch, "/admin/users/\(trader.id)", #"{"role": "trader"}"#, headers: admin)
+                #expect(made["user"]?["role"] == .string("trader"))
+            }
+            let (asTess, asTroy) = (try await logIn("tess"), try await logIn("troy"))
+            guard
+                case .created(let boss, _, _) = try await AccountStore(redis: redis, keys: RedisKeys(prefix: "t:"))
+                    .register(login: "boss", passwordHash: hash, role: .admin, active: true)
+            else {
+                Issue.record("no second administrator")
+                return
+            }
+            try await call(
+                .conflict, .patch, "/admin/users/\(adminUser.id)", #"{"role": "player"}"#, headers: admin, problem: "cannot-change-own-role"
+            )
+            try await call(
+                .conflict, .patch, "/admin/users/\(boss.id)", #"{"role": "player"}"#, headers: admin, problem: "cannot-change-admin-role")
+            try await call(.created, .post, "/admin/events", event("match", day: 5), headers: admin)
+            let assign = "/events/match/assign"
+            try await call(.conflict, .post, assign, #"{"trader_id": \#(carol.id)}"#, headers: admin, problem: "not-a-trader")
+            let assigned = try await call(.ok, .post, assign, #"{"trader_id": \#(tess.id)}"#, headers: admin)
+            #expect(assigned["state"] == .string("assigned") && Self.integer(assigned["trader_id"]) == tess.id)
+            try await call(.forbidden, .post, assign, #"{"trader_id": 1}"#, headers: asTess, problem: "forbidden")
+            try await call(.unauthorized, .post, assign, #"{"trader_id": 1}"#, problem: "authentication-required")
+            try await call(.unprocessableContent, .post, assign, #"{"trader_id": 0, "x": 1}"#, headers: admin)
+            try await call(.forbidden, .post, "/events/match/take", headers: asTroy, problem: "not-your-event")
+            try await call(.forbidden, .post, "/events/match/take", headers: asCarol, problem: "forbidden")
+            try await call(.unauthorized, .post, "/events/match/take", problem: "authentication-required")
+            try await call(.unprocessableContent, .post, "/events/bad!id/take", headers: asTess)
+            try await call(.ok, .post, "/events/match/take", headers: asTess)
+            try await call(.conflict, .post, "/events/match/take", headers: asTroy, problem: "event-state-conflict")
+            try await call(.conflict, .post, assign, #"{"trader_id": \#(troy.id)}"#, headers: admin, problem: "event-state-conflict")
+            try await call(.forbidden, .put, "/events/match", #"{"status": "LOSE"}"#, headers: asTroy, problem: "not-your-event")
+            try await call(.accepted, .put, "/events/match", #"{"status": "LOSE"}"#, headers: asTess)
+            let void = "/events/derby/void"
+            try await call(.conflict, .post, "/events/match/void", #"{"reason": "late"}"#, headers: admin, problem: "event-state-conflict")
+            try await call(.forbidden, .post, void, #"{"reason": "abandoned"}"#, headers: asTess, problem: "forbidden")
+            try await call(.unauthorized, .post, void, #"{"reason": "abandoned"}"#, problem: "authentication-required")
+            try await call(.unprocessableContent, .post, void, #"{"reason": ""}"#, headers: admin)
+            let voided = try await call(.accepted, .post, void, #"{"reason": "abandoned"}"#, headers: admin)
+            #expect(voided["state"] == .string("void") && voided.headers[.location] == "/events/derby")
+            try await call(.conflict, .put, "/events/derby", #"{"status": "WIN"}"#, headers: admin, problem: "event-state-conflict")
+            let refunds = try await Settler(redis: redis, keys: RedisKeys(prefix: "t:"), batchSize: 100).settle(
+                eventID: "derby", result: .void)
+            #expect(refunds.voided == 1 && refunds.refunded == Money(cents: 1000))
+            #expect(Self.elements(try await call(.ok, .get, "/bets?status=void", headers: asCarol).json).count == 1)
+            #expect(Self.elements(try await call(.ok, .get, "/events?status=void").json).first?["id"] == .string("derby"))
+            let tessEvents = try await call(.ok, .get, "/traders/me/events?status=resulted", headers: asTess)
+            #expect(Self.elements(tessEvents.json).map { $0["id"] } == [.string("match")])
+            #expect(Self.elements(try await call(.ok, .get, "/traders/me/events", headers: asTroy).json).isEmpty)
+            try await call(.unauthorized, .get, "/traders/me/events", problem: "authentication-required")
+            try await call(.unprocessableContent, .get, "/traders/me/events?status=done", headers: asTess)
+            try await call(.unprocessableContent, .get, "/events?status=done")
+
             // Operations and documentation.
             for path in ["/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs", "/docs/init.js"] {
                 try await call(.ok, .get, path, headers: [.requestID: "contract-1"])

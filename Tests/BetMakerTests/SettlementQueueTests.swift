@@ -46,7 +46,7 @@ import Testing
                 Issue.record("not placed")
                 return
             }
-            #expect(try await stores.bets.report(eventID: "derby", result: .win, anonymous: true) == .needsOperator)
+            #expect(try await stores.bets.report(eventID: "derby", result: .win, by: .anonymous) == .needsOperator)
             // Nothing changed: no result, nothing queued, still open for bets, not in the unsettled index.
             let event = try await stores.bets.event(id: "derby")
             #expect(event.result == nil && event.reportedAt == nil && event.catalogue?.takesBets == true)
@@ -54,14 +54,14 @@ import Testing
             #expect(try await stores.unsettled().isEmpty)
             // A catalogue event carries money even before its first bet.
             try await stores.wallet.openEvent("quiet", odds: 200)
-            #expect(try await stores.bets.report(eventID: "quiet", result: .lose, anonymous: true) == .needsOperator)
+            #expect(try await stores.bets.report(eventID: "quiet", result: .lose, by: .anonymous) == .needsOperator)
             // An operator (or the results feed) may; then an anonymous repeat is still refused, not "unchanged".
             #expect(try await stores.bets.report(eventID: "derby", result: .win) == .reported)
-            #expect(try await stores.bets.report(eventID: "derby", result: .win, anonymous: true) == .needsOperator)
+            #expect(try await stores.bets.report(eventID: "derby", result: .win, by: .anonymous) == .needsOperator)
             #expect(try await stores.unsettled() == ["derby"])
             // An event without money takes anonymous reports, as the original API did.
             _ = try await stores.bets.place(eventID: "plain", amount: Money(cents: 100))
-            #expect(try await stores.bets.report(eventID: "plain", result: .lose, anonymous: true) == .reported)
+            #expect(try await stores.bets.report(eventID: "plain", result: .lose, by: .anonymous) == .reported)
             #expect(Set(try await stores.unsettled()) == ["derby", "plain"])
             let score = try await redis.zscore(Self.keys.unsettledEvents, "plain")
             #expect(score.map { Int64($0) } == (try await stores.bets.event(id: "plain").reportedAt))

@@ -178,18 +178,18 @@ import Testing
                     arguments: ["WIN", String(position), "1", Self.keys.prefix, String(batch.count), "e"]
                 ).strings(for: "settle_batch")
             }
-            #expect(try await settle([], at: -1) == ["stale", "0", "6", "0", "0", "0", "0"])
-            #expect(try await settle(ids[0..<2], at: 0) == ["applied", "2", "6", "0", "2", "0", "0"])
+            #expect(try await settle([], at: -1) == ["stale", "0", "6", "0", "0", "0", "0", "0", "0"])
+            #expect(try await settle(ids[0..<2], at: 0) == ["applied", "2", "6", "0", "2", "0", "0", "0", "0"])
             // Another worker repeats the first batch: nothing happens, it is told where things stand.
-            #expect(try await settle(ids[0..<2], at: 0) == ["stale", "2", "6", "0", "2", "0", "0"])
+            #expect(try await settle(ids[0..<2], at: 0) == ["stale", "2", "6", "0", "2", "0", "0", "0", "0"])
             #expect(try await store.event(id: "e").won == 2)
             // A batch that is not the bets at its position is refused before anything is written.
             await #expect(throws: RedisError.self) { try await settle(ids[3..<5], at: 2) }
             await #expect(throws: RedisError.self) { try await settle([ids[2], ids[4]], at: 2) }
             await #expect(throws: RedisError.self) { try await settle([ids[2], ids[0], ids[4]], at: 2) }
             #expect(try await store.event(id: "e").won == 2)
-            #expect(try await settle(ids[2..<6], at: 2) == ["applied", "6", "6", "1", "6", "0", "0"])
-            #expect(try await settle(ids[2..<6], at: 2) == ["stale", "6", "6", "1", "6", "0", "0"])
+            #expect(try await settle(ids[2..<6], at: 2) == ["applied", "6", "6", "1", "6", "0", "0", "0", "0"])
+            #expect(try await settle(ids[2..<6], at: 2) == ["stale", "6", "6", "1", "6", "0", "0", "0", "0"])
             #expect(try await store.bets(ids: ids).allSatisfy { $0.status == .won && $0.settledAt == 1 })
         }
     }

@@ -83,7 +83,7 @@ import Testing
             #expect(await eventually { try await system.request(.GET, "/events/stranded")["settled"] == .bool(true) })
             #expect(await worker.waitForOutput(containing: "Re-queued events left unsettled"))
             let event = try await system.request(.GET, "/events/stranded")
-            #expect(event.body.contains(#""bets":{"total":3,"pending":0,"won":3,"lost":0}"#), "\(event.body)")
+            #expect(event.body.contains(#""bets":{"total":3,"pending":0,"won":3,"lost":0,"void":0}"#), "\(event.body)")
             #expect(try await system.bets(onEvent: "stranded").allSatisfy { $0["status"] == "won" })
             let requeued = try await system.redis.xrange(Self.keys.eventsStream).filter { $0.fields?["requeued_at"] != nil }
             #expect(!requeued.isEmpty && requeued.allSatisfy { $0.fields?["event_id"] == "stranded" })

@@ -5,7 +5,8 @@
 //   - POST /bets and GET /bets?limit=100 beside POST /bench/noop, a JSON endpoint of the same server
 //     that only parses the body; POST /plays for a known address (which must not call the ESP) and
 //     for new ones (one lookup each at the fake ESP, a local HTTP server);
-//   - the settlement rate of the million-bet event;
+//   - the settlement rate of the million-bet event, of an event with money, and the refund rate of a
+//     100,000-bet void (every bet with money);
 //   - the longest single script call (SLOWLOG), and Redis memory per bet.
 //   - a soak: mixed load on the API and the worker together (80% POST /bets, 15% GET /bets, 5% PUT
 //     /events/...), then settlement lag and the invariant checker.
@@ -251,6 +252,38 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let walletLongest = try await longestScriptCall(redis)
         await walletWorker.stop()
 
+        // 6. A void of a 100,000-bet event, every bet with money: each bet becomes void and its stake
+        // is refunded (a balance credit and a refund entry) in the call that voids it.
+        let voidBets = 100_000
+        _ = try await CatalogueStore(redis: redis, keys: keys).create(
+            CatalogueEvent(
+                id: "bench-void", title: "bench", homeTeam: "A", awayTeam: "B", startsAt: 1_800_000_000_000, odds: Odds(hundredths: 185),
+                isOpen: true))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<64 {
+                group.addTask {
+                    for index in stride(from: task, to: voidBets, by: 64) {
+                        let payee = payees[index % payees.count]
+                        _ = try await store.place(
+                            eventID: "bench-void", amount: Money(cents: Int64(100 + index % 10_000)), userID: payee.userID,
+                            accountID: payee.accountID)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
+        let voidWorker = try await BetMakerProcesses.startWorker(redis: server, name: "bench-void")
+        _ = try await EventWorkflowStore(redis: redis, keys: keys).void(eventID: "bench-void", reason: "bench")
+        let voidEvent = keys.event("bench-void")
+        guard await poll(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(voidEvent, "settled_at") != nil }).held
+        else { throw TestSupportError("the void event was not refunded") }
+        let voidTimes = try await redis.hmget(voidEvent, ["reported_at", "settled_at", "void", "refunded"])
+        let voidMilliseconds = max(1, (Int(voidTimes[1] ?? "0") ?? 0) - (Int(voidTimes[0] ?? "0") ?? 0))
+        let refundRate = Double(Int(voidTimes[2] ?? "0") ?? 0) / (Double(voidMilliseconds) / 1000)
+        let voidLongest = try await longestScriptCall(redis)
+        await voidWorker.stop()
+
         print("")
         print("HTTP, wrk -t2 -c\(options.connections) -d\(options.duration)s, \(options.bets) bets stored:")
         print("")
@@ -285,6 +318,14 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
                 format: "| longest script call settling bets with money | %.2f ms (%@) | <= 10 ms |",
                 Double(walletLongest.microseconds) / 1000,
                 walletLongest.name))
+        print(
+            String(
+                format: "| void of a %d-bet event, every bet with money: refunds | %.0f refunds/s (%d ms), %@ refunded | - |", voidBets,
+                refundRate, voidMilliseconds, Money(cents: Int64(voidTimes[3] ?? "0") ?? 0).description))
+        print(
+            String(
+                format: "| longest script call refunding a void event | %.2f ms (%@) | <= 10 ms |", Double(voidLongest.microseconds) / 1000,
+                voidLongest.name))
         print(String(format: "| Redis memory per bet | %.0f bytes | <= 300 bytes |", bytesPerBet))
 
         // 5. The soak, on an empty Redis: API and worker together under mixed load.

@@ -104,13 +104,35 @@ public struct AccountStore: Sendable {
         }
     }
 
+    public enum UpdateOutcome: Sendable, Equatable {
+        case updated(User)
+        case missing
+        /// A role change was asked for an administrator: nothing changed.
+        case administratorRole
+    }
+
+    /// Enables or disables a user and gives or takes the trader role (`.trader` or `.player`), both or
+    /// either, in one step; nil leaves a field as it is.
+    public func update(userID: Int, active: Bool? = nil, role: Role? = nil) async throws -> UpdateOutcome {
+        precondition(role != .admin, "administrators are not made over the API")
+        let reply = try await redis.eval(
+            Scripts.updateUser, keys: [keys.user(userID)],
+            arguments: [active.map { $0 ? "1" : "0" } ?? "", String(currentMilliseconds()), role?.rawValue ?? ""]
+        ).strings(for: "update_user")
+        switch reply.first {
+        case "updated":
+            guard let user = try await user(id: userID) else { return .missing }
+            return .updated(user)
+        case "missing": return .missing
+        case "admin_role": return .administratorRole
+        default: throw RedisError.unexpectedReply(command: "update_user", reply: "\(reply)")
+        }
+    }
+
     /// Enables or disables a user; nil when there is no such user.
     public func setActive(userID: Int, _ active: Bool) async throws -> User? {
-        let reply = try await redis.eval(
-            Scripts.setUserActive, keys: [keys.user(userID)], arguments: [active ? "1" : "0", String(currentMilliseconds())]
-        ).strings(for: "set_user_active")
-        guard reply.first == "updated" else { return nil }
-        return try await user(id: userID)
+        guard case .updated(let user) = try await update(userID: userID, active: active) else { return nil }
+        return user
     }
 
     /// Users by id, `limit` at most, after user `cursor`; with their accounts.

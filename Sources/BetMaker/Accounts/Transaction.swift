@@ -9,6 +9,8 @@ public struct Transaction: Sendable, Equatable {
         case stake
         /// A won bet's payout.
         case payout
+        /// A void bet's stake, given back once.
+        case refund
     }
 
     /// The ledger stream's entry id; it orders the ledger and tells the time.
@@ -19,7 +21,7 @@ public struct Transaction: Sendable, Equatable {
     public let amount: Money
     /// The account's balance right after this transaction.
     public let balance: Money
-    /// The bet of a stake or payout.
+    /// The bet of a stake, payout or refund.
     public let betID: String?
     /// The payment provider's id of a deposit.
     public let paymentID: String?

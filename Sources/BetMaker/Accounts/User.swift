@@ -1,6 +1,9 @@
 public enum Role: String, Sendable, CaseIterable {
     case player
-    /// Operator and administrator: reports results, manages users and the event catalogue.
+    /// Results events: takes an event (assigned to them, or open) and reports its result.
+    case trader
+    /// Operator and administrator (the supervisor): assigns events to traders, voids them, reports
+    /// results, manages users and the event catalogue.
     case admin
 }
 

@@ -1,5 +1,7 @@
 public enum BetStatus: String, Sendable, CaseIterable {
     case pending, won, lost
+    /// The event was voided: the bet is off and its stake, if it had money, is refunded.
+    case void
 }
 
 /// What a bet with money holds beyond an anonymous one: whose account paid the stake, the odds

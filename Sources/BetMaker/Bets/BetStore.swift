@@ -257,34 +257,61 @@ public struct BetStore: Sendable {
         case conflict(current: EventResult)
         /// An anonymous reporter named an event that carries money (a catalogue event): nothing changed.
         case needsOperator
+        /// The event is in a state the reporter may not report from (a void event; for a trader, one
+        /// not taken yet): nothing changed.
+        case wrongState(EventState)
+        /// A trader named an event that is not theirs: nothing changed.
+        case notYours(EventState)
+        /// The trader lost the role or was disabled since the request was authenticated.
+        case notATrader
     }
 
-    /// Records the result and queues the event for settlement, atomically and once. An `anonymous`
-    /// reporter (neither an operator's token nor the results key) is refused for an event that
-    /// carries money, in the same step.
-    public func report(eventID: String, result: EventResult, anonymous: Bool = false) async throws -> ReportOutcome {
+    /// Who reports a result: an operator (an administrator's token, or the results feed's key), an
+    /// anonymous caller, or a trader (their user id).
+    public enum Reporter: Sendable, Equatable {
+        case administrator
+        case anonymous
+        case trader(Int)
+    }
+
+    /// Records the result and queues the event for settlement, atomically and once. An anonymous
+    /// reporter is refused for an event that carries money, and a trader for an event they did not
+    /// take, in the same step.
+    public func report(eventID: String, result: EventResult, by reporter: Reporter = .administrator) async throws -> ReportOutcome {
+        precondition(result != .void, "a void is POST /events/{id}/void (EventWorkflowStore.void)")
+        var scriptKeys = [keys.event(eventID), keys.eventsStream, keys.openCatalogue, keys.unsettledEvents]
+        var trader = ""
+        if case .trader(let userID) = reporter {
+            scriptKeys.append(keys.user(userID))
+            trader = String(userID)
+        }
         let reply = try await redis.eval(
-            Scripts.reportResult, keys: [keys.event(eventID), keys.eventsStream, keys.openCatalogue, keys.unsettledEvents],
-            arguments: [result.rawValue, String(currentMilliseconds()), eventID, anonymous ? "1" : "0"]
+            Scripts.reportResult, keys: scriptKeys,
+            arguments: [result.rawValue, String(currentMilliseconds()), eventID, reporter == .anonymous ? "1" : "0", trader]
         ).strings(for: "report_result")
+        let detail = reply.count > 1 ? reply[1] : ""
         switch reply.first {
         case "reported": return .reported
         case "unchanged": return .unchanged
-        case "conflict": return .conflict(current: EventResult(rawValue: reply.count > 1 ? reply[1] : "") ?? result)
+        case "conflict": return .conflict(current: EventResult(rawValue: detail) ?? result)
         case "needs_operator": return .needsOperator
+        case "wrong_state": return .wrongState(EventState(rawValue: detail) ?? .void)
+        case "not_yours": return .notYours(EventState(rawValue: detail) ?? .open)
+        case "not_a_trader": return .notATrader
         default: throw RedisError.unexpectedReply(command: "report_result", reply: "\(reply)")
         }
     }
 
     public func event(id: String) async throws -> EventSummary {
-        let counters = ["result", "reported_at", "settled_at", "bets", "won", "lost", "staked", "paid"]
-        let fields = try await redis.hmget(keys.event(id), counters + CatalogueEvent.storedFields)
-        let catalogue = CatalogueEvent(id: id, fields: Array(fields.dropFirst(counters.count)))
+        let counters = ["reported_at", "settled_at", "bets", "won", "lost", "staked", "paid", "void", "refunded"]
+        let fields = try await redis.hmget(keys.event(id), counters + EventWorkflow.storedFields + CatalogueEvent.storedFields)
+        func count(_ index: Int) -> Int64 { fields[index].flatMap { Int64($0) } ?? 0 }
+        let workflowFields = Array(fields[counters.count..<(counters.count + EventWorkflow.storedFields.count)])
+        let catalogue = CatalogueEvent(id: id, fields: Array(fields.suffix(CatalogueEvent.storedFields.count)))
         return EventSummary(
-            id: id, result: fields[0].flatMap(EventResult.init(rawValue:)), reportedAt: fields[1].flatMap { Int64($0) },
-            settledAt: fields[2].flatMap { Int64($0) }, bets: fields[3].flatMap { Int($0) } ?? 0,
-            won: fields[4].flatMap { Int($0) } ?? 0, lost: fields[5].flatMap { Int($0) } ?? 0,
-            staked: Money(cents: fields[6].flatMap { Int64($0) } ?? 0), paidOut: Money(cents: fields[7].flatMap { Int64($0) } ?? 0),
-            catalogue: catalogue)
+            id: id, result: workflowFields[0].flatMap(EventResult.init(rawValue:)), reportedAt: fields[0].flatMap { Int64($0) },
+            settledAt: fields[1].flatMap { Int64($0) }, bets: Int(count(2)), won: Int(count(3)), lost: Int(count(4)),
+            staked: Money(cents: count(5)), paidOut: Money(cents: count(6)), voided: Int(count(7)), refunded: Money(cents: count(8)),
+            workflow: EventWorkflow(fields: workflowFields), catalogue: catalogue)
     }
 }

@@ -12,10 +12,13 @@ public struct CatalogueEvent: Sendable, Equatable {
     /// The operator's switch: bets are taken only while it is on and the event has no result.
     public var isOpen: Bool
     public var result: EventResult?
+    /// Where it is in the resulting workflow, and the trader it is assigned to or taken by.
+    public var state: EventState
+    public var traderID: Int?
 
     public init(
         id: String, title: String, homeTeam: String, awayTeam: String, startsAt: Int64, odds: Odds, isOpen: Bool,
-        result: EventResult? = nil
+        result: EventResult? = nil, state: EventState = .open, traderID: Int? = nil
     ) {
         self.id = id
         self.title = title
@@ -25,13 +28,17 @@ public struct CatalogueEvent: Sendable, Equatable {
         self.odds = odds
         self.isOpen = isOpen
         self.result = result
+        self.state = state
+        self.traderID = traderID
     }
 
     /// Whether bets with money are taken now.
     public var takesBets: Bool { isOpen && result == nil }
 
     /// The hash fields read for a catalogue event, in order.
-    public static let storedFields = ["catalogue", "open", "title", "home_team", "away_team", "starts_at", "odds", "result"]
+    public static let storedFields = [
+        "catalogue", "open", "title", "home_team", "away_team", "starts_at", "odds", "result", "state", "trader_id",
+    ]
     /// The fields `DELETE` removes besides `catalogue` and `open` (the result stays).
     static let descriptiveFields = ["title", "home_team", "away_team", "starts_at", "odds"]
 
@@ -42,7 +49,8 @@ public struct CatalogueEvent: Sendable, Equatable {
         else { return nil }
         self.init(
             id: id, title: title, homeTeam: home, awayTeam: away, startsAt: startsAt, odds: Odds(hundredths: odds),
-            isOpen: fields[1] == "1", result: fields[7].flatMap(EventResult.init(rawValue:)))
+            isOpen: fields[1] == "1", result: fields[7].flatMap(EventResult.init(rawValue:)),
+            state: EventState(result: fields[7], state: fields[8]), traderID: fields[9].flatMap { Int($0) })
     }
 
     /// The latest start time a catalogue event may have: its member keeps 13 digits of milliseconds

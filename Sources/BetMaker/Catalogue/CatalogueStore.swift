@@ -95,20 +95,57 @@ public struct CatalogueStore: Sendable {
         CatalogueEvent(id: id, fields: try await redis.hmget(keys.event(id), CatalogueEvent.storedFields))
     }
 
-    /// Catalogue events by start time, `limit` at most, after `cursor` (a member of the index). Only
-    /// those taking bets when `openOnly`. The next page's cursor is nil on the last page.
-    public func list(openOnly: Bool, limit: Int, after cursor: String?) async throws -> (events: [CatalogueEvent], nextCursor: String?) {
-        let members = try await redis.zrangeByLex(
-            openOnly ? keys.openCatalogue : keys.catalogue, min: cursor.map { .exclusive($0) } ?? .minimum, max: .maximum,
-            limit: (0, limit + 1))
-        let page = members.prefix(limit)
-        let ids = page.map { String($0.dropFirst(14)) }
-        let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.event($0)] + CatalogueEvent.storedFields) })
-        var events: [CatalogueEvent] = []
-        for (id, reply) in zip(ids, replies) {
-            if let event = CatalogueEvent(id: id, fields: try reply.get().optionalStrings(for: "HMGET")) { events.append(event) }
+    /// Which catalogue events a listing shows besides "all of them".
+    public struct Filter: Sendable, Equatable {
+        /// Only those in this workflow state.
+        public var state: EventState?
+        /// Only those assigned to or taken by this trader.
+        public var traderID: Int?
+
+        public init(state: EventState? = nil, traderID: Int? = nil) {
+            self.state = state
+            self.traderID = traderID
         }
-        return (events, members.count > limit ? page.last : nil)
+
+        func includes(_ event: CatalogueEvent) -> Bool {
+            (state == nil || event.state == state) && (traderID == nil || event.traderID == traderID)
+        }
+
+        public var isEmpty: Bool { state == nil && traderID == nil }
+    }
+
+    /// Catalogue events by start time, `limit` at most, after `cursor` (a member of the index). Only
+    /// those taking bets when `openOnly`; only those `filter` includes. The next page's cursor is nil on
+    /// the last page.
+    ///
+    /// A filter is applied to the events read, as `GET /bets?status=` is: states live in the event
+    /// hashes, and per-state indexes would have to be kept in step by every transition, the catalogue
+    /// scripts and `report_result`. At most `BetStore.maximumWindows` windows of `limit` events are read
+    /// per page, so a rare state costs a bounded amount per request; its page may be short, even empty,
+    /// while its cursor goes on.
+    public func list(
+        openOnly: Bool, filter: Filter = Filter(), limit: Int, after cursor: String?
+    ) async throws -> (events: [CatalogueEvent], nextCursor: String?) {
+        var found: [CatalogueEvent] = []
+        var after = cursor
+        for _ in 0..<(filter.isEmpty ? 1 : BetStore.maximumWindows) {
+            let members = try await redis.zrangeByLex(
+                openOnly ? keys.openCatalogue : keys.catalogue, min: after.map { .exclusive($0) } ?? .minimum, max: .maximum,
+                limit: (0, limit - found.count + 1))
+            let page = members.prefix(limit - found.count)
+            let ids = page.map { String($0.dropFirst(14)) }
+            let replies = try await redis.pipeline(
+                ids.map { RedisCommand("HMGET", arguments: [keys.event($0)] + CatalogueEvent.storedFields) })
+            for (id, reply) in zip(ids, replies) {
+                if let event = CatalogueEvent(id: id, fields: try reply.get().optionalStrings(for: "HMGET")), filter.includes(event) {
+                    found.append(event)
+                }
+            }
+            guard members.count > page.count else { return (found, nil) }
+            after = page.last
+            if found.count >= limit { break }
+        }
+        return (found, after)
     }
 
     private static func fieldValues(of event: CatalogueEvent) -> [String] {

@@ -28,7 +28,7 @@ extension InvariantChecker {
             }
             if let text = fields[2] {
                 status = BetStatus(rawValue: text)
-                if status == nil { problems.append("status \"\(text)\" is not pending, won or lost") }
+                if status == nil { problems.append("status \"\(text)\" is not pending, won, lost or void") }
             } else {
                 problems.append("status is missing")
             }
@@ -40,7 +40,7 @@ extension InvariantChecker {
             if let text = fields[4], Int64(text) == nil { problems.append("settled_at \"\(text)\" is not a time in milliseconds") }
             switch (status, fields[4]) {
             case (.pending, .some): problems.append("settled_at is set on a pending bet")
-            case (.won, .none), (.lost, .none): problems.append("status is \(status!.rawValue) but settled_at is missing")
+            case (.won, .none), (.lost, .none), (.void, .none): problems.append("status is \(status!.rawValue) but settled_at is missing")
             default: break
             }
             // user_id, account_id, odds, payout: all four (a bet with money) or none.
@@ -73,5 +73,6 @@ extension InvariantChecker {
         let payout: Int64
         var stakes = 0
         var payouts = 0
+        var refunds = 0
     }
 }

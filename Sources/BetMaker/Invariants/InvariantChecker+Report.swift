@@ -39,8 +39,10 @@ extension Money {
         /// Stakes of settled bets with money.
         public internal(set) var settledStakes = Money(cents: 0)
         public internal(set) var payouts = Money(cents: 0)
+        /// Stakes given back for void bets.
+        public internal(set) var refunds = Money(cents: 0)
 
-        /// What the house won: stakes of settled bets, less what it paid out.
-        public var houseResult: Money { settledStakes - payouts }
+        /// What the house won: stakes of settled bets (void ones included), less what it paid out and refunded.
+        public var houseResult: Money { settledStakes - payouts - refunds }
     }
 }

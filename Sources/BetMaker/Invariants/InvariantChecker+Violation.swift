@@ -26,7 +26,7 @@ extension InvariantChecker {
             case wrongType = "wrong-type"
             /// An event field that is malformed or out of range (result, settle_pos, ...).
             case invalidEvent = "invalid-event"
-            /// An event's bets/staked/won/lost/paid disagreeing with its bets.
+            /// An event's bets/staked/won/lost/void/paid/refunded disagreeing with its bets.
             case countMismatch = "count-mismatch"
             /// A bet's status disagreeing with the event's result and settle_pos.
             case settlementMismatch = "settlement-mismatch"
@@ -49,6 +49,9 @@ extension InvariantChecker {
             /// A won bet with money without exactly one payout entry of its payout, or a payout
             /// entry for a bet that is not won.
             case payoutMismatch = "payout-mismatch"
+            /// A void bet with money without exactly one refund entry of its stake, or a refund entry
+            /// for a bet that is not void.
+            case refundMismatch = "refund-mismatch"
             /// A deposit entry without its payment record, a payment record without its entry, or a
             /// transaction credited twice.
             case paymentMismatch = "payment-mismatch"

@@ -19,9 +19,10 @@ import RedisClient
 ///    ledger read from the start with a running balance per account: every entry's `balance` is the
 ///    running sum, every account's balance is the sum of its entries and never went below zero,
 ///    every bet with money has exactly one stake entry, a won one exactly one payout entry of its
-///    payout (others none), every deposit has its payment record and the other way round;
+///    payout (others none), a void one exactly one refund entry of its stake (others none), every
+///    deposit has its payment record and the other way round;
 /// 5. money is conserved: deposits = balances + stakes held by pending bets + the house's result
-///    (stakes of settled bets minus payouts).
+///    (stakes of settled bets minus payouts and refunds).
 ///
 /// Each pass is a file of its own (`InvariantScan+Events.swift`, `+UnlistedBets`, `+Indexes`,
 /// `+Ledgers`, `+Payments`), working on the state of one run (`InvariantScan.swift`).
@@ -66,6 +67,7 @@ public struct InvariantChecker: Sendable {
     }
 
     static let eventFields = [
-        "result", "reported_at", "bets", "staked", "won", "lost", "settle_pos", "settled_at", "paid", "catalogue", "parked",
+        "result", "reported_at", "bets", "staked", "won", "lost", "settle_pos", "settled_at", "paid", "catalogue", "parked", "void",
+        "refunded",
     ]
 }

@@ -69,7 +69,7 @@ extension InvariantChecker.Scan {
         var result: EventResult?
         if let text = fields[0] {
             result = EventResult(rawValue: text)
-            if result == nil { record(.invalidEvent, eventKey, "result \"\(text)\" is not WIN or LOSE") }
+            if result == nil { record(.invalidEvent, eventKey, "result \"\(text)\" is not WIN, LOSE or VOID") }
         }
         switch (fields[0], fields[1]) {
         case (.some, .none): record(.invalidEvent, eventKey, "result is set but reported_at is missing")
@@ -92,6 +92,8 @@ extension InvariantChecker.Scan {
         let settlePosition = Int(number(6))
         let settledAt = fields[7]
         let paid = number(8)
+        let voided = number(11)
+        let refunded = number(12)
         if let settledAt, Int64(settledAt) == nil { record(.invalidEvent, eventKey, "settled_at \"\(settledAt)\" is not a time") }
         if settlePosition > length {
             record(.invalidEvent, eventKey, "settle_pos \(settlePosition) is past the end of the list (\(length) bets)")
@@ -112,7 +114,9 @@ extension InvariantChecker.Scan {
             if settledAt != nil { record(.settledWithoutResult, eventKey, "settled_at is set but the event has no result") }
         }
 
-        var counted = (staked: Int64(0), won: Int64(0), lost: Int64(0), pending: 0, paid: Int64(0), withMoney: 0)
+        var counted = (
+            staked: Int64(0), won: Int64(0), lost: Int64(0), voided: Int64(0), pending: 0, paid: Int64(0), refunded: Int64(0), withMoney: 0
+        )
         var start = 0
         while start < length {
             let entries = try await redis.lrange(listKey, start, start + checker.pageSize - 1)
@@ -161,6 +165,9 @@ extension InvariantChecker.Scan {
                     counted.won += 1
                     counted.paid += bet.wager?.payout ?? 0
                 case .lost: counted.lost += 1
+                case .void:
+                    counted.voided += 1
+                    if bet.wager != nil { counted.refunded += bet.amount ?? 0 }
                 case .pending: counted.pending += 1
                 case nil: break
                 }
@@ -198,6 +205,10 @@ extension InvariantChecker.Scan {
         if lost != counted.lost { record(.countMismatch, eventKey, "lost is \(lost) but \(counted.lost) of its bets are lost") }
         if paid != counted.paid {
             record(.countMismatch, eventKey, "paid is \(paid) cents but its won bets with money pay \(counted.paid)")
+        }
+        if voided != counted.voided { record(.countMismatch, eventKey, "void is \(voided) but \(counted.voided) of its bets are void") }
+        if refunded != counted.refunded {
+            record(.countMismatch, eventKey, "refunded is \(refunded) cents but its void bets with money staked \(counted.refunded)")
         }
         if settledAt != nil {
             if settlePosition != length {

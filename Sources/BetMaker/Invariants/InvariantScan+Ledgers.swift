@@ -143,6 +143,19 @@ extension InvariantChecker.Scan {
             }
             bet.payouts += 1
             walletBets[betID] = bet
+        case .refund:
+            report.money.refunds = report.money.refunds + transaction.amount
+            guard let betID = transaction.betID, var bet = walletBets[betID], bet.userID == userID, bet.accountID == accountID,
+                bet.status == .void, bet.amount == amount
+            else {
+                record(
+                    .refundMismatch, ledger,
+                    "refund \(entry.id) of \(amount) for bet \(transaction.betID ?? "none") matches no void bet of user \(userID), account \(accountID)"
+                )
+                return
+            }
+            bet.refunds += 1
+            walletBets[betID] = bet
         }
     }
 }

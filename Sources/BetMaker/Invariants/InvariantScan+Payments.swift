@@ -1,7 +1,7 @@
 import RedisClient
 
 /// Pass 5 of the invariant checker: payment records against deposits, each bet with money against
-/// its stake and payout entries, and the conservation of money.
+/// its stake, payout and refund entries, and the conservation of money.
 extension InvariantChecker.Scan {
     mutating func checkPayments() async throws {
         let prefix = keys.payment("")
@@ -38,10 +38,16 @@ extension InvariantChecker.Scan {
                     .payoutMismatch, keys.bet(id),
                     "is \(bet.status?.rawValue ?? "without a status") with \(bet.payouts) payout entries, not \(expected)")
             }
+            let refunds = bet.status == .void ? 1 : 0
+            if bet.refunds != refunds {
+                record(
+                    .refundMismatch, keys.bet(id),
+                    "is \(bet.status?.rawValue ?? "without a status") with \(bet.refunds) refund entries, not \(refunds)")
+            }
             let stake = Money(cents: bet.amount ?? 0)
             switch bet.status {
             case .pending: report.money.stakesHeld = report.money.stakesHeld + stake
-            case .won, .lost: report.money.settledStakes = report.money.settledStakes + stake
+            case .won, .lost, .void: report.money.settledStakes = report.money.settledStakes + stake
             case nil: break
             }
         }

@@ -112,7 +112,7 @@ public struct SettlementQueue: Sendable {
         /// Queued again as `entryID` on the events stream; the dead letter is gone.
         case retried(entryID: String, eventID: String)
         case missing
-        /// Not an entry that can settle anything: no valid event id or a result other than WIN or LOSE.
+        /// Not an entry that can settle anything: no valid event id or a result other than WIN, LOSE or VOID.
         case malformed
         /// The event has no result recorded (only a hand-made entry could say otherwise).
         case noResult(eventID: String)

@@ -1,12 +1,14 @@
 import RedisClient
 
 /// Settles one event: flips all its pending bets to the result's status in bounded batches, one
-/// `settle_batch` call each, so Redis is never held for long however many bets the event has.
+/// `settle_batch` call each, so Redis is never held for long however many bets the event has. A VOID
+/// result goes the same way: its bets become void and their stakes are refunded.
 public struct Settler: Sendable {
     public let redis: RedisClient
     public let keys: RedisKeys
     /// The work of one script call, in bets flipped: bounded so a call stays short. A won bet with
-    /// money costs `payoutCost` (besides its status: its payout and balance reads, the credit and the ledger entry).
+    /// money costs `payoutCost` (besides its status: its payout and balance reads, the credit and the ledger entry),
+    /// and so does a void bet with money (its refund).
     public let batchSize: Int
     public static let payoutCost = 4
     /// Rest between batches, to leave Redis room for other clients; zero by default.
@@ -30,6 +32,9 @@ public struct Settler: Sendable {
         public let lost: Int
         /// Credited to the accounts of the event's won bets with money, whoever settled them.
         public let paidOut: Money
+        /// The event's void bets, and the stakes refunded to the accounts of those with money.
+        public let voided: Int
+        public let refunded: Money
         /// Bets this call flipped (fewer than won + lost when settlement resumed or another worker helped).
         public let flipped: Int
         public let batches: Int
@@ -60,7 +65,7 @@ public struct Settler: Sendable {
         /// A window of entries read from `start`, cut into consecutive batches of at most `batchSize`
         /// work, so a window full of winners with money does not make one long call.
         func batchesOfWork(from start: Int, _ entries: [String]) -> [(start: Int, entries: [String])] {
-            guard result == .win else { return entries.isEmpty ? [] : [(start, entries)] }
+            guard result != .lose else { return entries.isEmpty ? [] : [(start, entries)] }
             var cut: [(start: Int, entries: [String])] = []
             var first = 0
             var work = 0
@@ -88,8 +93,8 @@ public struct Settler: Sendable {
             }
             guard outcome.finished else { return nil }
             return Report(
-                eventID: eventID, result: result, won: outcome.won, lost: outcome.lost, paidOut: outcome.paidOut, flipped: flipped,
-                batches: batches)
+                eventID: eventID, result: result, won: outcome.won, lost: outcome.lost, paidOut: outcome.paidOut,
+                voided: outcome.voided, refunded: outcome.refunded, flipped: flipped, batches: batches)
         }
 
         while true {
@@ -172,16 +177,20 @@ public struct Settler: Sendable {
         let won: Int
         let lost: Int
         let paidOut: Money
+        let voided: Int
+        let refunded: Money
 
         init(_ reply: RESPValue) throws {
             let values = try reply.array(for: "settle_batch")
             let numbers = values.dropFirst().compactMap { $0.string.flatMap(Int.init) }
-            guard values.count == 7, numbers.count == 6, let state = values[0].string, state == "applied" || state == "stale" else {
+            guard values.count == 9, numbers.count == 8, let state = values[0].string, state == "applied" || state == "stale" else {
                 throw reply.unexpected("settle_batch")
             }
             applied = state == "applied"
             (position, total, finished, won, lost) = (numbers[0], numbers[1], numbers[2] == 1, numbers[3], numbers[4])
             paidOut = Money(cents: Int64(numbers[5]))
+            voided = numbers[6]
+            refunded = Money(cents: Int64(numbers[7]))
         }
     }
 }

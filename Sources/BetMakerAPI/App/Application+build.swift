@@ -59,10 +59,13 @@ public func buildRouter(
         store: store, maximumStake: settings.maximumStake, maximumBodyBytes: settings.maximumBodyBytes,
         anonymousBets: settings.anonymousBets
     ).register(authenticated: authenticated(router.group("/bets")))
-    EventRoutes(store: store, maximumBodyBytes: settings.maximumBodyBytes, resultsAPIKey: settings.resultsAPIKey)
-        .register(public: events, authenticated: authenticated(events))
+    EventRoutes(
+        store: store, workflow: EventWorkflowStore(redis: redis, keys: settings.keys), maximumBodyBytes: settings.maximumBodyBytes,
+        resultsAPIKey: settings.resultsAPIKey
+    )
+    .register(public: events, authenticated: authenticated(events))
     CatalogueRoutes(catalogue: catalogue, maximumBodyBytes: settings.maximumBodyBytes).register(
-        public: events, admin: admin.group("events"))
+        public: events, traders: authenticated(router.group("/traders")), admin: admin.group("events"))
     UserRoutes(accounts: accounts, passwords: passwords, settings: settings).register(public: users, authenticated: authenticated(users))
     AuthRoutes(accounts: accounts, passwords: passwords, tokens: tokens, settings: settings).register(on: router.group("/auth"))
     AccountRoutes(accounts: accounts).register(authenticated: authenticated(router.group("/accounts")))

@@ -2,8 +2,8 @@ import BetMaker
 import BetMakerRuntime
 import RedisClient
 
-/// Demo data for a fresh installation: an administrator, a player with an account and a deposit, and
-/// a few open catalogue events. Idempotent: what exists is left as it is (passwords included), the
+/// Demo data for a fresh installation: an administrator, two traders, a player with an account and a
+/// deposit, and a few open catalogue events. Idempotent: what exists is left as it is (passwords included), the
 /// deposit has a fixed transaction id, and the events fixed ids.
 public enum Seed {
     public struct Logins: Sendable {
@@ -11,6 +11,8 @@ public enum Seed {
         public var adminPassword = "admin-password"
         public var playerLogin = "demo"
         public var playerPassword = "demo-password"
+        public var traderLogins = ["trader1", "trader2"]
+        public var traderPassword = "trader-password"
 
         public init() {}
     }
@@ -42,6 +44,8 @@ public enum Seed {
         }
         _ = try await user(logins.adminLogin, logins.adminPassword, role: .admin)
         let playerID = try await user(logins.playerLogin, logins.playerPassword, role: .player)
+        // After the player, so the first users keep the ids they had before traders were seeded.
+        for login in logins.traderLogins { _ = try await user(login, logins.traderPassword, role: .trader) }
 
         if let account = try await accounts.accounts(userID: playerID).first {
             switch try await accounts.deposit(

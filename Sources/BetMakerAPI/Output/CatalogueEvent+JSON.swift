@@ -13,6 +13,8 @@ extension CatalogueEvent {
         json.field("odds", odds.description)
         json.field("open", takesBets)
         json.field("result", result?.rawValue)
+        json.field("state", state.rawValue)
+        json.field("trader_id", traderID)
         json.endObject()
     }
 }

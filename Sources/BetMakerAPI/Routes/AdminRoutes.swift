@@ -4,8 +4,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// `/admin/users`: the users with their accounts, and enabling or disabling one. Administrators only
-/// (the `/admin` group's `AdministratorsOnly`).
+/// `/admin/users`: the users with their accounts, enabling or disabling one, and giving or taking the
+/// trader role. Administrators only (the `/admin` group's `AdministratorsOnly`).
 struct AdminRoutes {
     let accounts: AccountStore
     let maximumBodyBytes: Int
@@ -38,17 +38,47 @@ struct AdminRoutes {
         let admin = try context.requireUser()
         let text = try context.parameter("user_id")
         var errors: [Problem.FieldError] = []
-        let fields = try Input.object(try await Input.json(request, limit: maximumBodyBytes), allowed: ["active"], errors: &errors)
-        let active = Input.boolean(fields["active"], field: "active").collect(into: &errors)
-        guard let active, errors.isEmpty else { throw Problem.validation(errors) }
+        let fields = try Input.object(
+            try await Input.json(request, limit: maximumBodyBytes), allowed: ["active", "role"], errors: &errors)
+        var active: Bool?
+        if fields["active"] != nil { active = Input.boolean(fields["active"], field: "active").collect(into: &errors) }
+        var role: Role?
+        if let value = fields["role"] {
+            // Administrators are made by the seed, never over the API.
+            if case .string(let text) = value, let wanted = Role(rawValue: text), wanted != .admin {
+                role = wanted
+            } else {
+                errors.append(.init("role", "must be trader or player"))
+            }
+        }
+        if fields.isEmpty, errors.isEmpty { errors.append(.init("body", "must change at least one of active, role")) }
+        guard errors.isEmpty else { throw Problem.validation(errors) }
         guard let userID = Int(decimalDigits: text), userID > 0 else { throw Problem.notFound("There is no user \(text).") }
-        if userID == admin.userID && !active {
+        if userID == admin.userID && active == false {
             throw Problem.conflict(
                 "cannot-disable-self", title: "You cannot disable yourself",
                 detail: "Another administrator must do that, so the service always keeps one.")
         }
-        guard let user = try await accounts.setActive(userID: userID, active) else { throw Problem.notFound("There is no user \(text).") }
-        context.logger.notice("User \(active ? "enabled" : "disabled")", metadata: ["target_user_id": "\(userID)"])
+        if userID == admin.userID && role != nil {
+            throw Problem.conflict(
+                "cannot-change-own-role", title: "You cannot change your own role",
+                detail: "An administrator keeps their role, so the service always keeps one.")
+        }
+        let user: User
+        switch try await accounts.update(userID: userID, active: active, role: role) {
+        case .updated(let updated): user = updated
+        case .missing: throw Problem.notFound("There is no user \(text).")
+        case .administratorRole:
+            throw Problem.conflict(
+                "cannot-change-admin-role", title: "An administrator's role cannot be changed",
+                detail: "User \(userID) is an administrator; administrators are not made or unmade over the API. Nothing was changed.")
+        }
+        context.logger.notice(
+            "User changed",
+            metadata: [
+                "target_user_id": "\(userID)", "active": "\(active.map { "\($0)" } ?? "unchanged")",
+                "role": "\(role?.rawValue ?? "unchanged")",
+            ])
         let userAccounts = try await accounts.accounts(userID: userID)
         return .json { Self.write(user, userAccounts, to: &$0) }
     }

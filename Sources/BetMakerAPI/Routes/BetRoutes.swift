@@ -107,7 +107,7 @@ struct BetRoutes {
         var filter = BetStore.Filter()
         if let status = query.get("status") {
             filter.status = BetStatus(rawValue: status)
-            if filter.status == nil { errors.append(.init("status", "must be pending, won or lost")) }
+            if filter.status == nil { errors.append(.init("status", "must be pending, won, lost or void")) }
         }
         if let eventID = query.get("event_id") {
             if EventID.isValid(eventID) { filter.eventID = eventID } else { errors.append(.init("event_id", "must be \(EventID.rule)")) }

@@ -4,33 +4,71 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// The event catalogue: the events open for bets with money (`GET /events`, public), and its
+/// The event catalogue: the events open for bets with money (`GET /events`, public; with `status=` the
+/// catalogue events in a workflow state), a trader's own events (`GET /traders/me/events`), and its
 /// administration (`/admin/events`, administrators only: the `/admin` group's `AdministratorsOnly`).
 struct CatalogueRoutes {
     let catalogue: CatalogueStore
     let maximumBodyBytes: Int
 
-    func register(public events: some RouterMethods<APIRequestContext>, admin: some RouterMethods<APIRequestContext>) {
+    /// `traders` carries `AuthenticationMiddleware`; `GET /events` looks at no token, so a stale cookie
+    /// never stands in the way of the public listing.
+    func register(
+        public events: some RouterMethods<APIRequestContext>, traders: some RouterMethods<APIRequestContext>,
+        admin: some RouterMethods<APIRequestContext>
+    ) {
         events.get(use: listOpenEvents)
+        traders.get("me/events", use: listMyEvents)
         admin.get(use: listAllEvents)
         admin.post(use: createEvent)
         admin.patch("{event_id}", use: updateEvent)
         admin.delete("{event_id}", use: deleteEvent)
     }
 
+    /// Without `status`, the events that take bets now; with it, the catalogue events in that workflow
+    /// state, taking bets or not (the operators' view).
     @Sendable func listOpenEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
-        try await listEvents(request, openOnly: true, path: "/events")
+        var errors: [Problem.FieldError] = []
+        let filter = CatalogueStore.Filter(state: Self.state(request, errors: &errors))
+        let page = Input.page(request, isValidCursor: CatalogueEvent.isValidCursor, errors: &errors)
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        return try await listEvents(openOnly: filter.isEmpty, filter: filter, page: page, path: "/events")
+    }
+
+    /// A trader's "my events": the catalogue events assigned to or taken by the caller, in any state
+    /// or in the one `status` names.
+    @Sendable func listMyEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let identity = try context.requireUser()
+        var errors: [Problem.FieldError] = []
+        let filter = CatalogueStore.Filter(state: Self.state(request, errors: &errors), traderID: identity.userID)
+        let page = Input.page(request, isValidCursor: CatalogueEvent.isValidCursor, errors: &errors)
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        return try await listEvents(openOnly: false, filter: filter, page: page, path: "/traders/me/events")
     }
 
     @Sendable func listAllEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
-        try await listEvents(request, openOnly: false, path: "/admin/events")
+        let page = try Input.page(request, isValidCursor: CatalogueEvent.isValidCursor)
+        return try await listEvents(openOnly: false, page: page, path: "/admin/events")
     }
 
-    private func listEvents(_ request: Request, openOnly: Bool, path: String) async throws -> Response {
-        let page = try Input.page(request, isValidCursor: CatalogueEvent.isValidCursor)
-        let (events, next) = try await catalogue.list(openOnly: openOnly, limit: page.limit, after: page.cursor)
+    /// `?status=`, a workflow state.
+    private static func state(_ request: Request, errors: inout [Problem.FieldError]) -> EventState? {
+        guard let status = request.uri.queryParameters.get("status") else { return nil }
+        guard let state = EventState(rawValue: String(status)) else {
+            errors.append(.init("status", "must be one of \(EventState.allCases.map(\.rawValue).joined(separator: ", "))"))
+            return nil
+        }
+        return state
+    }
+
+    private func listEvents(
+        openOnly: Bool, filter: CatalogueStore.Filter = .init(), page: (limit: Int, cursor: String?), path: String
+    ) async throws -> Response {
+        let (events, next) = try await catalogue.list(openOnly: openOnly, filter: filter, limit: page.limit, after: page.cursor)
         var headers: HTTPFields = [:]
-        if let next { headers[.link] = Input.nextLink(path, limit: page.limit, cursor: next) }
+        if let next {
+            headers[.link] = Input.nextLink(path, limit: page.limit, cursor: next, filter.state.map { [("status", $0.rawValue)] } ?? [])
+        }
         return .json(headers: headers, capacity: 64 + events.count * 250) { json in
             json.beginArray()
             for event in events { event.write(to: &json) }

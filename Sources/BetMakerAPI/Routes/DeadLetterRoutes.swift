@@ -47,7 +47,8 @@ struct DeadLetterRoutes {
         case .missing:
             throw Problem.notFound("There is no dead letter \(id).")
         case .malformed:
-            throw Self.notRetryable(id, "it names no valid event id, or a result other than WIN or LOSE; it can never settle anything")
+            throw Self.notRetryable(
+                id, "it names no valid event id, or a result other than WIN, LOSE or VOID; it can never settle anything")
         case .noResult(let eventID):
             throw Self.notRetryable(id, "event \(eventID) has no result recorded; report it with PUT /events/\(eventID)")
         case .resultMismatch(let eventID, let recorded, let entry):

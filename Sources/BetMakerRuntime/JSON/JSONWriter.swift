@@ -38,6 +38,11 @@ public struct JSONWriter {
     @inlinable public mutating func field(_ name: String, _ value: String) { key(name); string(value) }
     @inlinable public mutating func field(_ name: String, _ value: String?) { key(name); string(value) }
     @inlinable public mutating func field(_ name: String, _ value: some BinaryInteger) { key(name); integer(value) }
+    /// A whole number, or null.
+    @inlinable public mutating func field(_ name: String, _ value: Int?) {
+        key(name)
+        if let value { integer(value) } else { null() }
+    }
     @inlinable public mutating func field(_ name: String, _ value: Bool) { key(name); bool(value) }
 
     /// Appends an already encoded JSON value.

@@ -49,9 +49,11 @@ public struct Settings: Sendable {
     /// Failed logins of one login after which it is locked for `loginLockout`.
     public var loginMaxFailures = 10
     public var loginLockout: Duration = .seconds(900)
-    /// Passwords the seed command gives the users it creates (`SEED_ADMIN_PASSWORD`, `SEED_PLAYER_PASSWORD`).
+    /// Passwords the seed command gives the users it creates (`SEED_ADMIN_PASSWORD`, `SEED_PLAYER_PASSWORD`,
+    /// `SEED_TRADER_PASSWORD` for both traders).
     public var seedAdminPassword: String?
     public var seedPlayerPassword: String?
+    public var seedTraderPassword: String?
 
     // The email service provider (ESP) and its outbox.
     /// The ESP's base URL (Mailchimp-shaped, without `/3.0`); unset: the simulated ESP in Redis.
@@ -188,6 +190,7 @@ public struct Settings: Sendable {
         loginMaxFailures = try integer("LOGIN_MAX_FAILURES", in: 1...1000) ?? loginMaxFailures
         seedAdminPassword = text("SEED_ADMIN_PASSWORD", secret: true)
         seedPlayerPassword = text("SEED_PLAYER_PASSWORD", secret: true)
+        seedTraderPassword = text("SEED_TRADER_PASSWORD", secret: true)
         loginLockout = try integer("LOGIN_LOCKOUT_SECONDS", in: 1...86_400).map { .seconds($0) } ?? loginLockout
 
         if let url = text("ESP_URL") {

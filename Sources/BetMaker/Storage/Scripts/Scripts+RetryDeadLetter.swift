@@ -29,7 +29,7 @@ extension Scripts {
             end
             if original['event_id'] ~= ARGV[2] or KEYS[4] ~= ARGV[4] .. '{ev:' .. ARGV[2] .. '}' then return {'malformed'} end
             local result = original['result']
-            if result ~= 'WIN' and result ~= 'LOSE' then return {'malformed'} end
+            if result ~= 'WIN' and result ~= 'LOSE' and result ~= 'VOID' then return {'malformed'} end
             local event = redis.call('HMGET', KEYS[4], 'result', 'settled_at', 'reported_at')
             if not event[1] then return {'no_result'} end
             if event[1] ~= result then return {'result_mismatch', event[1]} end

@@ -1,7 +1,8 @@
 import RedisClient
 
 extension Scripts {
-    /// Settles one batch of an event's bets, and pays the winners with money.
+    /// Settles one batch of an event's bets, and pays the winners with money; for a VOID result it
+    /// makes every bet `void` and refunds the stake of every bet with money instead.
     ///
     /// The event hash keeps `settle_pos`, how far down the event's bet list settlement has come; the
     /// caller says which position its batch starts at, and the script applies it only if that is
@@ -14,11 +15,12 @@ extension Scripts {
     /// append-only) and passes the keys they name in KEYS: each bet's hash, then, for each bet with
     /// money in list order, its user's accounts and ledger. The script checks every key against the
     /// list, so a misaligned or foreign batch is refused whole. A won bet with money is credited its
-    /// payout with a payout transaction in the same step that marks it won. A call without bets only
-    /// reports where settlement stands.
+    /// payout with a payout transaction in the same step that marks it won, and a void bet with money
+    /// its stake with a refund transaction in the step that marks it void: a position is applied once,
+    /// so each is credited exactly once. A call without bets only reports where settlement stands.
     ///
     /// Redis does not roll a script back, so everything the writes need is read and checked before
-    /// the first one: each bet is pending; each payout to credit is a whole number of cents, each
+    /// the first one: each bet is pending; each payout or refund to credit is a whole number of cents, each
     /// balance it goes to exists and is one, each ledger is a stream; and the event's counters are
     /// whole numbers (checked on every call). A batch failing any of that is refused whole
     /// (`BATCH_INVALID`) and nothing is written, so its stream entry is retried and then
@@ -29,19 +31,20 @@ extension Scripts {
     ///
     /// KEYS: event hash, event bet list, index of unsettled events, bet hashes..., (user accounts, user ledger)...
     /// ARGV: result, position of the batch, settled_at (ms), key prefix, number of bets, event id
-    /// Returns {'applied' | 'stale', position, total bets, finished (0|1), won, lost, paid out (cents)}
+    /// Returns {'applied' | 'stale', position, total bets, finished (0|1), won, lost, paid out (cents),
+    ///   void, refunded (cents)}
     /// Errors: RESULT_MISMATCH (the entry's result is not the event's), STALE_BATCH (not the bets at
-    /// that position), BATCH_INVALID (a bet, payout, balance, ledger or counter the batch needs is damaged)
+    /// that position), BATCH_INVALID (a bet, payout, refund, balance, ledger or counter the batch needs is damaged)
     public static let settleBatch = RedisScript(
         name: "settle_batch",
         source: """
             #!lua
             local event = KEYS[1]
-            local state = redis.call('HMGET', event, 'result', 'settle_pos', 'settled_at', 'won', 'lost', 'paid')
+            local state = redis.call('HMGET', event, 'result', 'settle_pos', 'settled_at', 'won', 'lost', 'paid', 'void', 'refunded')
             if state[1] ~= ARGV[1] then
               return redis.error_reply('RESULT_MISMATCH the event result is ' .. tostring(state[1]) .. ', not ' .. ARGV[1])
             end
-            for field = 4, 6 do
+            for field = 4, 8 do
               if state[field] and not string.match(state[field], '^%d+$') then
                 return redis.error_reply('BATCH_INVALID the event counter ' .. field .. ' is ' .. state[field])
               end
@@ -73,7 +76,10 @@ extension Scripts {
                 end
               end
               if walletKey ~= #KEYS then return redis.error_reply('STALE_BATCH ' .. #KEYS .. ' keys for ' .. walletKey) end
-              local status = (ARGV[1] == 'WIN') and 'won' or 'lost'
+              local status = (ARGV[1] == 'WIN') and 'won' or (ARGV[1] == 'VOID') and 'void' or 'lost'
+              -- What a bet with money is credited: a win its payout, a void its stake back.
+              local credit = (status == 'won') and 'payout' or (status == 'void') and 'amount' or nil
+              local entryType = (status == 'void') and 'refund' or 'payout'
               -- Every read and check the writes need, before the first write.
               local payouts = {}
               local ledgers = {}
@@ -85,10 +91,10 @@ extension Scripts {
                   return redis.error_reply('BATCH_INVALID ' .. KEYS[3 + i] .. ' is ' .. tostring(current) .. ', not pending')
                 end
                 local wallet = wallets[i]
-                if wallet and status == 'won' then
-                  local payout = redis.call('HGET', KEYS[3 + i], 'payout')
+                if wallet and credit then
+                  local payout = redis.call('HGET', KEYS[3 + i], credit)
                   if not payout or not string.match(payout, '^%d+$') or #payout > 15 then
-                    return redis.error_reply('BATCH_INVALID the payout of ' .. KEYS[3 + i] .. ' is ' .. tostring(payout))
+                    return redis.error_reply('BATCH_INVALID the ' .. credit .. ' of ' .. KEYS[3 + i] .. ' is ' .. tostring(payout))
                   end
                   local balance = redis.call('HGET', KEYS[wallet[1]], wallet[3])
                   if not balance or not string.match(balance, '^%-?%d+$') then
@@ -112,13 +118,13 @@ extension Scripts {
                 if payout then
                   local wallet = wallets[i]
                   local balance = redis.call('HINCRBY', KEYS[wallet[1]], wallet[3], payout)
-                  redis.call('XADD', KEYS[wallet[2]], '*', 'type', 'payout', 'account_id', wallet[3], 'amount', payout,
+                  redis.call('XADD', KEYS[wallet[2]], '*', 'type', entryType, 'account_id', wallet[3], 'amount', payout,
                     'balance', balance, 'bet_id', string.sub(KEYS[3 + i], #prefix + 5))
                   paid = paid + tonumber(payout)
                 end
               end
               redis.call('HINCRBY', event, status, count)
-              if paid > 0 then redis.call('HINCRBY', event, 'paid', string.format('%.0f', paid)) end
+              if paid > 0 then redis.call('HINCRBY', event, (status == 'void') and 'refunded' or 'paid', string.format('%.0f', paid)) end
               position = position + count
               redis.call('HSET', event, 'settle_pos', position)
               outcome = 'applied'
@@ -130,7 +136,8 @@ extension Scripts {
               redis.call('ZREM', KEYS[3], ARGV[6])
               finished = 1
             end
-            local counts = redis.call('HMGET', event, 'won', 'lost', 'paid')
-            return {outcome, position, total, finished, tonumber(counts[1] or '0'), tonumber(counts[2] or '0'), tonumber(counts[3] or '0')}
+            local counts = redis.call('HMGET', event, 'won', 'lost', 'paid', 'void', 'refunded')
+            return {outcome, position, total, finished, tonumber(counts[1] or '0'), tonumber(counts[2] or '0'), tonumber(counts[3] or '0'),
+              tonumber(counts[4] or '0'), tonumber(counts[5] or '0')}
             """)
 }

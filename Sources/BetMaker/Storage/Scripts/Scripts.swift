@@ -15,10 +15,12 @@ public enum Scripts {
         [
             // Bets and results.
             placeBet, placeWalletBet, reportResult, readBets, readTail,
+            // The resulting workflow (docs/ARCHITECTURE.md, "The event workflow").
+            assignEvent, takeEvent, voidEvent,
             // Settlement and the events stream as a queue (docs/ARCHITECTURE.md, "The stream protocol").
             settleBatch, deadLetter, trimStream, requeueOverdue, retryDeadLetter,
             // Users, wallets, payments and the catalogue.
-            registerUser, activateUser, setUserActive, deposit, countLoginAttempt, createCatalogueEvent, updateCatalogueEvent,
+            registerUser, activateUser, updateUser, deposit, countLoginAttempt, createCatalogueEvent, updateCatalogueEvent,
             deleteCatalogueEvent,
             // Email contacts and the ESP outbox.
             recordPlay, eraseContact, outboxDelivered, outboxRetryLater, outboxDeadLetter, outboxRelease,
@@ -36,6 +38,31 @@ public enum Scripts {
         local clock = redis.call('TIME')
         local now = clock[1] .. string.format('%03d', math.floor(tonumber(clock[2]) / 1000))
         """
+
+    // MARK: Snippets shared by the workflow scripts
+
+    /// `local <name>`: the workflow state of an event (`EventState`) from its hash's `result` and
+    /// `state` fields, given as Lua expressions: `void` for a VOID result, `resulted` for another,
+    /// else the `state` field or `open`.
+    static func eventState(_ name: String, result: String, state: String) -> String {
+        """
+        local \(name) = \(state) or 'open'
+        if \(result) == 'VOID' then \(name) = 'void' elseif \(result) then \(name) = 'resulted' end
+        """
+    }
+
+    /// Records a result on the event hash (`KEYS[1]`) and queues it for settlement: takes a catalogue
+    /// event (its index member `member`, a Lua expression) out of the open index (`KEYS[3]`), appends
+    /// the entry to the events stream (`KEYS[2]`) and adds the event to the unsettled index (`KEYS[4]`).
+    /// `report_result` and `void_event` share it, so a void travels the same way as a result.
+    static func recordResult(result: String, at time: String, eventID: String, member: String) -> String {
+        """
+        redis.call('HSET', KEYS[1], 'result', \(result), 'reported_at', \(time))
+        if \(member) then redis.call('ZREM', KEYS[3], \(member)) end
+        redis.call('XADD', KEYS[2], '*', 'event_id', \(eventID), 'result', \(result), 'reported_at', \(time))
+        redis.call('ZADD', KEYS[4], \(time), \(eventID))
+        """
+    }
 
     /// The placing scripts' answer to a request whose Idempotency-Key (`KEYS[key]`, optional) was
     /// seen: the id of the bet it placed if `ARGV[fingerprint]` matches, else a refusal.

@@ -1,0 +1,61 @@
+import RedisClient
+
+/// The resulting workflow's transitions besides reporting (`BetStore.report`): an administrator
+/// assigns an event to a trader, a trader takes it, an administrator voids it. Each is one script that
+/// checks the state it starts from and the actor before it writes (docs/ARCHITECTURE.md, "The event
+/// workflow").
+public struct EventWorkflowStore: Sendable {
+    public let redis: RedisClient
+    public let keys: RedisKeys
+
+    public init(redis: RedisClient, keys: RedisKeys) {
+        self.redis = redis
+        self.keys = keys
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case changed
+        /// The event was already so (the same trader, taken by the caller, void): nothing changed.
+        case unchanged
+        /// The transition does not start from the event's state: nothing changed.
+        case wrongState(EventState)
+        /// The event is assigned to another trader: nothing changed.
+        case notYours(EventState)
+        /// The trader named (assign) or the caller (take) is not an active trader: nothing changed.
+        case notATrader
+    }
+
+    /// Assigns the event to the trader (from `open`, or re-assigns an `assigned` one).
+    public func assign(eventID: String, traderID: Int) async throws -> Outcome {
+        try await run(
+            Scripts.assignEvent, keys: [keys.event(eventID), keys.user(traderID)],
+            arguments: [String(traderID), String(currentMilliseconds())], changed: "assigned")
+    }
+
+    /// The trader takes the event into work (an open one, or one assigned to them).
+    public func take(eventID: String, traderID: Int) async throws -> Outcome {
+        try await run(
+            Scripts.takeEvent, keys: [keys.event(eventID), keys.user(traderID)],
+            arguments: [String(traderID), String(currentMilliseconds())], changed: "taken")
+    }
+
+    /// Voids the event (from any state before `resulted`) and queues its bets for voiding and refunds.
+    public func void(eventID: String, reason: String) async throws -> Outcome {
+        try await run(
+            Scripts.voidEvent, keys: [keys.event(eventID), keys.eventsStream, keys.openCatalogue, keys.unsettledEvents],
+            arguments: [String(currentMilliseconds()), eventID, reason], changed: "voided")
+    }
+
+    private func run(_ script: RedisScript, keys: [String], arguments: [String], changed: String) async throws -> Outcome {
+        let reply = try await redis.eval(script, keys: keys, arguments: arguments).strings(for: script.name)
+        let state = reply.count > 1 ? EventState(rawValue: reply[1]) : nil
+        switch (reply.first, state) {
+        case (changed?, _): return .changed
+        case ("unchanged"?, _): return .unchanged
+        case ("wrong_state"?, let state?): return .wrongState(state)
+        case ("not_yours"?, let state?): return .notYours(state)
+        case ("not_a_trader"?, _): return .notATrader
+        default: throw RedisError.unexpectedReply(command: script.name, reply: "\(reply)")
+        }
+    }
+}

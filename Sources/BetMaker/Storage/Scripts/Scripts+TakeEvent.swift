@@ -1,0 +1,26 @@
+import RedisClient
+
+extension Scripts {
+    /// A trader takes an event into work: an `open` event is a pool any trader may take, an `assigned`
+    /// one only its trader. Scripts run one at a time, so of two traders taking one event at once the
+    /// first makes it `in_progress` and the second finds it so (`wrong_state`). Taking again an event
+    /// one already holds changes nothing, so a retry after an unknown outcome is safe.
+    ///
+    /// KEYS: event hash, the taker's user hash
+    /// ARGV: taker's user id, time (ms)
+    /// Returns {'taken'} | {'unchanged'} | {'not_yours', state} | {'wrong_state', state} | {'not_a_trader'}
+    public static let takeEvent = RedisScript(
+        name: "take_event",
+        source: """
+            #!lua
+            local event = redis.call('HMGET', KEYS[1], 'result', 'state', 'trader_id')
+            \(eventState("current", result: "event[1]", state: "event[2]"))
+            local taker = redis.call('HMGET', KEYS[2], 'role', 'status')
+            if taker[1] ~= 'trader' or taker[2] ~= 'active' then return {'not_a_trader'} end
+            if current == 'in_progress' and event[3] == ARGV[1] then return {'unchanged'} end
+            if current == 'assigned' and event[3] ~= ARGV[1] then return {'not_yours', current} end
+            if current ~= 'open' and current ~= 'assigned' then return {'wrong_state', current} end
+            redis.call('HSET', KEYS[1], 'state', 'in_progress', 'trader_id', ARGV[1], 'taken_at', ARGV[2])
+            return {'taken'}
+            """)
+}
