@@ -68,10 +68,15 @@ let package = Package(
             swiftSettings: strict
         ),
         // The outside world behind protocols the domain defines, one folder each with a fake for tests:
-        // today the payment provider's webhook signature.
+        // the payment provider's webhook signature, the price feeds (CoinMarketCap, the simulated walk).
         .target(
             name: "Adapters",
-            dependencies: ["BetMaker"],
+            dependencies: [
+                "BetMaker", "BetMakerRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         // What both executables need to run: settings, logging, metrics, the health and metrics routes,
@@ -123,6 +128,7 @@ let package = Package(
             dependencies: [
                 "BetMaker",
                 "BetMakerRuntime",
+                "Adapters",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -161,6 +167,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -1,3 +1,4 @@
+import Adapters
 import BetMaker
 import BetMakerRuntime
 import Hummingbird
@@ -21,6 +22,8 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
         services.append(.init(service: operationsServer(settings: settings, redis: redis, metrics: metrics, logger: logger)))
     }
     services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
+    services.append(
+        .init(service: priceWorker(settings: settings, redis: redis, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup))
     return ServiceGroup(
         configuration: .init(
             services: services,
@@ -33,12 +36,39 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
 func operationsServer(settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry, logger: Logger) -> some Service {
     let router = Router()
     let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
+    let quoteGauges = QuoteGauges(
+        store: TradeStore(redis: redis, keys: settings.keys, ids: BetIDGenerator(node: 0)), symbols: settings.cryptoSymbols)
     OperationsRoutes(
-        metrics: metrics, readiness: ReadinessCheck.store(redis: redis, keys: settings.keys), beforeMetrics: streamGauges.sample
+        metrics: metrics,
+        readiness: ReadinessCheck.store(redis: redis, keys: settings.keys) + [
+            ReadinessCheck.quotes(quoteGauges, maximumAge: settings.maximumQuoteAge)
+        ],
+        beforeMetrics: {
+            await streamGauges.sample()
+            await quoteGauges.sample()
+        }
     )
     .register(on: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.workerHTTPHost, port: settings.workerHTTPPort), serverName: "bet-maker-worker"),
         logger: logger)
+}
+
+/// The feed the settings choose (`PRICE_FEED`) and the worker that records and processes its ticks.
+func priceWorker(settings: Settings, redis: RedisClient, logger: Logger) -> PriceWorker {
+    let feed: (any PriceFeed)?
+    var refresh = settings.cmcRefresh
+    switch settings.priceFeed {
+    case .coinmarketcap:
+        feed = CoinMarketCapFeed(baseURL: settings.cmcBaseURL, apiKey: settings.cmcAPIKey ?? "", timeout: settings.priceFeedTimeout)
+    case .simulated:
+        feed = SimulatedPriceFeed(seed: settings.simulatedFeedSeed)
+        refresh = settings.simulatedFeedInterval
+    case .none:
+        feed = nil
+    }
+    let configuration = PriceWorker.Configuration(
+        symbols: settings.cryptoSymbols, refresh: refresh, pollInterval: settings.tradePollInterval, batchSize: settings.tradeBatchSize)
+    return PriceWorker(feed: feed, redis: redis, keys: settings.keys, configuration: configuration, logger: logger)
 }

@@ -20,6 +20,8 @@ public enum Scripts {
             // Users, wallets, payments and the catalogue.
             registerUser, activateUser, setUserActive, deposit, countLoginAttempt, createCatalogueEvent, updateCatalogueEvent,
             deleteCatalogueEvent,
+            // Crypto-price trades (docs/ARCHITECTURE.md, "Trades").
+            recordTick, advanceTickCursor, placeTrade, closeTrades,
         ]
     }
 
