@@ -1,5 +1,6 @@
 import BetMaker
 import BetMakerAPI
+import Foundation
 import RedisClient
 import TestSupport
 
