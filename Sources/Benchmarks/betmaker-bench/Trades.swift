@@ -54,7 +54,7 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
     // +0.5 %: a move no trade is stopped out by (leverage 50 needs 2 %), so every one settles at expiry.
     try await trades.record(symbol: "BTC", price: Price(units: start.units + start.units / 200), source: "bench")
     _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
-    let settler = TradeSettler(redis: redis, keys: keys, batchSize: 500)
+    let settler = TradeSettler(redis: redis, keys: keys, batchSize: 250)
     let settleStart = ContinuousClock.now
     let settled = try await settler.process(symbol: "BTC")
     let settleSeconds = max(0.001, Double((ContinuousClock.now - settleStart).inMilliseconds) / 1000)
@@ -91,7 +91,7 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
         "| trades figure | value | target |",
         "|---|---|---|",
         String(
-            format: "| settling %d due trades (one tick, batches of 500) | %.0f trades/s (%d batches) | >= 50,000/s |", settled.settled,
+            format: "| settling %d due trades (one tick, batches of 250) | %.0f trades/s (%d batches) | >= 50,000/s |", settled.settled,
             Double(settled.settled) / settleSeconds, settled.batches),
         String(
             format: "| longest script call while settling | %.2f ms (%@) | <= 10 ms |", Double(settleLongest.microseconds) / 1000,

@@ -18,7 +18,7 @@ public struct TradeSettler: Sendable {
     public let keys: RedisKeys
     public let batchSize: Int
 
-    public init(redis: RedisClient, keys: RedisKeys, batchSize: Int = 500) {
+    public init(redis: RedisClient, keys: RedisKeys, batchSize: Int = 250) {
         self.redis = redis
         self.keys = keys
         self.batchSize = batchSize
