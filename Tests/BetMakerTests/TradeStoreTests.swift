@@ -241,4 +241,27 @@ import Testing
             try await stores.expectClean()
         }
     }
+
+    @Test func theInvariantCheckerFindsDamagedTrades() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let frank = try await stores.player("frank", balance: Money(cents: 10_000))
+            _ = try await stores.tick("BTC", "100")
+            let open = try await stores.placed(frank.userID, "BTC", .up, 1000, leverage: 2, seconds: 3600)
+            let closing = try await stores.placed(frank.userID, "BTC", .down, 1000, leverage: 2, seconds: 3600)
+            _ = try await stores.tick("BTC", "200")
+            _ = try await stores.settler.process(symbol: "BTC")
+            #expect(try await stores.trades.trade(id: closing.id)?.status == .lost)
+            try await stores.expectClean()
+
+            // An open trade missing from its due set, and a closed trade paid more than its outcome.
+            _ = try await redis.zrem(Self.keys.dueTrades("BTC"), [open.id])
+            _ = try await redis.send(RedisCommand("HSET", Self.keys.trade(closing.id), "payout", "500"))
+            let report = try await InvariantChecker(redis: redis, keys: Self.keys).check()
+            #expect(report.count(.tradeIndexMismatch) == 1, "\(report.violations)")
+            // The payout is not stake + profit, a stop-out paid something, and no ledger entry pays it.
+            #expect(report.count(.invalidTrade) == 2 && report.count(.payoutMismatch) == 1, "\(report.violations)")
+            #expect(report.violations.contains { $0.key == Self.keys.dueTrades("BTC") && $0.detail.contains(open.id) })
+        }
+    }
 }
