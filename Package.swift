@@ -68,11 +68,12 @@ let package = Package(
             swiftSettings: strict
         ),
         // The outside world behind protocols the domain defines, one folder each with a fake for tests:
-        // the payment provider's webhook signature, the email service provider (ESP).
+        // the payment provider's webhook signature, the email service provider (ESP), the price feeds
+        // (CoinMarketCap, the simulated walk).
         .target(
             name: "Adapters",
             dependencies: [
-                "BetMaker", "RedisClient",
+                "BetMaker", "BetMakerRuntime", "RedisClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -128,8 +129,9 @@ let package = Package(
         .target(
             name: "BetMakerWorker",
             dependencies: [
-                "BetMaker", "Adapters",
+                "BetMaker",
                 "BetMakerRuntime",
+                "Adapters",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

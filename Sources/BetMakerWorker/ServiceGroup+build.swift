@@ -27,6 +27,8 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
         configuration: settings.contactRelayConfiguration, logger: logger)
     services.append(.init(service: relay, successTerminationBehavior: .gracefullyShutdownGroup))
     services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
+    services.append(
+        .init(service: priceWorker(settings: settings, redis: redis, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup))
     return ServiceGroup(
         configuration: .init(
             services: services,
@@ -46,11 +48,17 @@ func emailServiceProvider(settings: Settings, redis: RedisClient) -> MeasuredEma
 func operationsServer(settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry, logger: Logger) -> some Service {
     let router = Router()
     let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
+    let quoteGauges = QuoteGauges(
+        store: TradeStore(redis: redis, keys: settings.keys, ids: BetIDGenerator(node: 0)), symbols: settings.cryptoSymbols)
     let outboxGauges = ContactOutboxGauges(redis: redis, keys: settings.keys)
     OperationsRoutes(
-        metrics: metrics, readiness: ReadinessCheck.store(redis: redis, keys: settings.keys),
+        metrics: metrics,
+        readiness: ReadinessCheck.store(redis: redis, keys: settings.keys) + [
+            ReadinessCheck.quotes(quoteGauges, maximumAge: settings.maximumQuoteAge)
+        ],
         beforeMetrics: {
             await streamGauges.sample()
+            await quoteGauges.sample()
             await outboxGauges.sample()
         }
     )
@@ -59,4 +67,22 @@ func operationsServer(settings: Settings, redis: RedisClient, metrics: Prometheu
         router: router,
         configuration: .init(address: .hostname(settings.workerHTTPHost, port: settings.workerHTTPPort), serverName: "bet-maker-worker"),
         logger: logger)
+}
+
+/// The feed the settings choose (`PRICE_FEED`) and the worker that records and processes its ticks.
+func priceWorker(settings: Settings, redis: RedisClient, logger: Logger) -> PriceWorker {
+    let feed: (any PriceFeed)?
+    var refresh = settings.cmcRefresh
+    switch settings.priceFeed {
+    case .coinmarketcap:
+        feed = CoinMarketCapFeed(baseURL: settings.cmcBaseURL, apiKey: settings.cmcAPIKey ?? "", timeout: settings.priceFeedTimeout)
+    case .simulated:
+        feed = SimulatedPriceFeed(seed: settings.simulatedFeedSeed)
+        refresh = settings.simulatedFeedInterval
+    case .none:
+        feed = nil
+    }
+    let configuration = PriceWorker.Configuration(
+        symbols: settings.cryptoSymbols, refresh: refresh, pollInterval: settings.tradePollInterval, batchSize: settings.tradeBatchSize)
+    return PriceWorker(feed: feed, redis: redis, keys: settings.keys, configuration: configuration, logger: logger)
 }

@@ -328,7 +328,15 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
                 voidLongest.name))
         print(String(format: "| Redis memory per bet | %.0f bytes | <= 300 bytes |", bytesPerBet))
 
-        // 5. The soak, on an empty Redis: API and worker together under mixed load.
+        // 5. Crypto-price trades (Trades.swift).
+        print("")
+        print("Trades, wrk -t2 -c\(options.connections) -d\(options.duration)s for placing; settling in-process with the worker's code:")
+        print("")
+        print("| endpoint | req/s | of no-op | p50 ms | p99 ms | errors |")
+        print("|---|---|---|---|---|---|")
+        for line in try await benchTrades(server: server, redis: redis, keys: keys, options: options) { print(line) }
+
+        // 6. The soak, on an empty Redis: API and worker together under mixed load.
         guard options.soak > 0 else { return }
         _ = try await redis.send(RedisCommand("FLUSHALL"))
         let (soakAPI, soakURL) = try await BetMakerProcesses.startAPI(redis: server)

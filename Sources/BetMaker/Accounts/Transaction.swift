@@ -5,9 +5,9 @@ public struct Transaction: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         /// Money from the payment provider.
         case deposit
-        /// A bet's stake, debited when the bet is placed.
+        /// A bet's or a trade's stake, debited when it is placed.
         case stake
-        /// A won bet's payout.
+        /// A won bet's payout, or what a closed trade pays back (above zero).
         case payout
         /// A void bet's stake, given back once.
         case refund
@@ -23,6 +23,8 @@ public struct Transaction: Sendable, Equatable {
     public let balance: Money
     /// The bet of a stake, payout or refund.
     public let betID: String?
+    /// The trade of a stake or payout.
+    public let tradeID: String?
     /// The payment provider's id of a deposit.
     public let paymentID: String?
 
@@ -39,6 +41,7 @@ public struct Transaction: Sendable, Equatable {
         self.amount = Money(cents: amount)
         self.balance = Money(cents: balance)
         self.betID = fields["bet_id"]
+        self.tradeID = fields["trade_id"]
         self.paymentID = fields["transaction_id"]
     }
 }

@@ -64,6 +64,12 @@ extension InvariantChecker {
             /// An event with a result, not settled and not parked, missing from the index of unsettled
             /// events (the worker would never queue it again), or an index member that is not such an event.
             case unsettledIndexMismatch = "unsettled-index-mismatch"
+            /// A trade hash with missing or inconsistent fields (a closed trade whose payout is not stake
+            /// + profit, a stop-out that paid, an open trade with an outcome).
+            case invalidTrade = "invalid-trade"
+            /// An open trade missing from its due set, its open set or its user's list (or with the wrong
+            /// score), or a set member that is not such an open trade.
+            case tradeIndexMismatch = "trade-index-mismatch"
         }
 
         public let kind: Kind

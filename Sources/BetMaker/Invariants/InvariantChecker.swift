@@ -21,8 +21,12 @@ import RedisClient
 ///    every bet with money has exactly one stake entry, a won one exactly one payout entry of its
 ///    payout (others none), a void one exactly one refund entry of its stake (others none), every
 ///    deposit has its payment record and the other way round;
-/// 5. money is conserved: deposits = balances + stakes held by pending bets + the house's result
-///    (stakes of settled bets minus payouts and refunds).
+/// 5. money is conserved: deposits = balances + stakes held by pending bets and open trades + the
+///    house's result (stakes of settled bets and closed trades minus payouts and refunds).
+///
+/// Trades (`InvariantScan+Trades.swift`) are checked between passes 3 and 4: every trade hash, its
+/// sets (due, open by direction, the user's list) against its status, and in pass 4 its stake and
+/// payout entries.
 ///
 /// Each pass is a file of its own (`InvariantScan+Events.swift`, `+UnlistedBets`, `+Indexes`,
 /// `+Ledgers`, `+Payments`), working on the state of one run (`InvariantScan.swift`).
@@ -56,9 +60,11 @@ public struct InvariantChecker: Sendable {
         try await scan.checkIndex(keys.allBets, owner: nil)
         for userID in userIDs { try await scan.checkIndex(keys.userBets(userID), owner: userID) }
         scan.checkEveryBetIndexed()
+        try await scan.checkTrades(userIDs: userIDs)
         for userID in userIDs { try await scan.checkUser(userID) }
         try await scan.checkPayments()
         scan.checkWalletBetsInLedgers()
+        scan.checkTradesInLedgers()
         scan.checkConservation()
         scan.report.bets = scan.listed.count + scan.unlisted.count
         scan.report.events = scan.events.count

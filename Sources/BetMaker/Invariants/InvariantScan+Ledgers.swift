@@ -118,6 +118,11 @@ extension InvariantChecker.Scan {
                 record(.paymentMismatch, ledger, "transaction \(paymentID) is credited twice (again in \(entry.id))")
             }
             deposits[paymentID] = (userID, accountID, amount, entry.id)
+        case .stake where transaction.tradeID != nil:
+            checkTradeStake(transaction, entryID: entry.id, userID: userID)
+        case .payout where transaction.tradeID != nil:
+            report.money.payouts = report.money.payouts + transaction.amount
+            checkTradePayout(transaction, entryID: entry.id, userID: userID)
         case .stake:
             guard let betID = transaction.betID, var bet = walletBets[betID], bet.userID == userID, bet.accountID == accountID,
                 bet.amount == -amount

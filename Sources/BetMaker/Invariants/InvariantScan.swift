@@ -23,6 +23,8 @@ extension InvariantChecker {
         var events = Set<String>()
         /// The members of the index of unsettled events.
         var unsettledIndex = Set<String>()
+        /// Every trade read, by id, for the ledger pass and the money.
+        var trades: [String: TradeRecord] = [:]
         /// Deposit entries seen in the ledgers, by payment transaction id.
         var deposits: [String: (userID: Int, accountID: Int, amount: Int64, entryID: String)] = [:]
 

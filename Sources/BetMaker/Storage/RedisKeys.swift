@@ -110,4 +110,30 @@ public struct RedisKeys: Sendable {
     /// Set of the subscriber hashes the simulated ESP holds (used when `ESP_URL` is unset), shared by
     /// the API and the workers through Redis.
     public var simulatedESP: String { prefix + "esp:simulated" }
+    // MARK: Trades and prices
+
+    /// Hash of one trade: owner, symbol, direction, stake, leverage, start tick and price, liquidation
+    /// price, expiry, status; once closed how, the end tick and price, profit, payout and settled_at.
+    public func trade(_ id: String) -> String { prefix + "trade:" + id }
+
+    /// Sorted set of a symbol's open trades by expiry (ms): the delayed queue the worker settles from.
+    public func dueTrades(_ symbol: String) -> String { prefix + "trades:due:" + symbol }
+
+    /// Sorted set of a symbol's open trades in one direction by liquidation price (1e-8 USD; 0 for a
+    /// trade that cannot be stopped out): one range query finds the trades a tick stops out.
+    public func openTrades(_ symbol: String, _ direction: TradeDirection) -> String {
+        prefix + "trades:open:" + symbol + ":" + direction.rawValue
+    }
+
+    /// List of the user's trades in the order accepted; append-only.
+    public func userTrades(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:trades" }
+
+    /// Hash of a symbol's latest tick: price, tick (id), time (ms), source.
+    public func quote(_ symbol: String) -> String { prefix + "quote:" + symbol }
+
+    /// Stream of a symbol's ticks (`price`, `source`); capped, but never below the cursor.
+    public func ticks(_ symbol: String) -> String { prefix + "ticks:" + symbol }
+
+    /// The last tick of the symbol the worker has fully processed (stop-outs and expiries).
+    public func tickCursor(_ symbol: String) -> String { prefix + "ticks:" + symbol + ":cursor" }
 }

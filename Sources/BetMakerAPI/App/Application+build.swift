@@ -73,6 +73,14 @@ public func buildRouter(
         accounts: accounts, provider: settings.paymentWebhookSecret.map(SignedWebhookProvider.init(secret:)),
         maximumBodyBytes: settings.maximumBodyBytes, maximumDeposit: settings.maximumDeposit
     ).register(on: router.group("/payment"))
+    let trades = TradeStore(redis: redis, keys: settings.keys, ids: store.ids)
+    TradeRoutes(
+        store: trades, symbols: settings.cryptoSymbols, maximumLeverage: settings.maximumLeverage, durations: settings.tradeDurations,
+        maximumStake: settings.maximumTradeStake, maximumQuoteAge: settings.maximumQuoteAge,
+        toleranceBasisPoints: settings.priceToleranceBasisPoints, maximumBodyBytes: settings.maximumBodyBytes
+    ).register(
+        authenticated: authenticated(router.group("/trades")), quotes: router.group("/crypto"),
+        legacy: authenticated(router.group("/api/v1")))
     AdminRoutes(accounts: accounts, maximumBodyBytes: settings.maximumBodyBytes).register(admin: admin.group("users"))
     DeadLetterRoutes(queue: SettlementQueue(redis: redis, keys: settings.keys)).register(admin: admin.group("dead-letters"))
     let contacts = ContactStore(redis: redis, keys: settings.keys)
@@ -83,11 +91,16 @@ public func buildRouter(
         .register(authenticated: authenticated(router.group("/plays")))
     ContactRoutes(contacts: contacts).register(admin: admin.group("contacts"))
     let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
+    let quoteGauges = QuoteGauges(store: trades, symbols: settings.cryptoSymbols)
     let outboxGauges = ContactOutboxGauges(redis: redis, keys: settings.keys)
     OperationsRoutes(
-        metrics: metrics, readiness: ReadinessCheck.store(redis: redis, keys: settings.keys),
+        metrics: metrics,
+        readiness: ReadinessCheck.store(redis: redis, keys: settings.keys) + [
+            ReadinessCheck.quotes(quoteGauges, maximumAge: settings.maximumQuoteAge)
+        ],
         beforeMetrics: {
             await streamGauges.sample()
+            await quoteGauges.sample()
             await outboxGauges.sample()
         }
     )

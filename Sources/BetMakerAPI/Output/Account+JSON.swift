@@ -19,6 +19,7 @@ extension Transaction {
         json.field("amount", amount.description)
         json.field("balance_after", balance.description)
         json.field("bet_id", betID)
+        json.field("trade_id", tradeID)
         json.field("transaction_id", paymentID)
         json.field("created_at", timestamp: createdAt)
         json.endObject()

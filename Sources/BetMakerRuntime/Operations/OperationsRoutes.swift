@@ -51,8 +51,9 @@ public struct OperationsRoutes: Sendable {
                 try await check.run()
                 checks.append((check.name, "ok"))
             } catch {
-                healthy = false
                 checks.append((check.name, "\(error)"))
+                if check.informational { continue }
+                healthy = false
                 break
             }
         }

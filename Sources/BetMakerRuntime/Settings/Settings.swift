@@ -87,6 +87,35 @@ public struct Settings: Sendable {
     public var workerHTTPHost = "127.0.0.1"
     public var workerHTTPPort = 8081
 
+    // Crypto-price trades (docs/ARCHITECTURE.md, "Trades").
+    /// The symbols trades may be on, and the feed is read for.
+    public var cryptoSymbols = ["BTC", "ETH"]
+    public var maximumLeverage = 100
+    /// Durations a trade may have, in seconds.
+    public var tradeDurations = 10...86_400
+    /// Largest stake of a trade.
+    public var maximumTradeStake = Money(cents: 100_000_000)
+    /// A quote older than this is stale: trades are refused (503) and the readiness check says so.
+    public var maximumQuoteAge: Duration = .seconds(120)
+    /// How far (in hundredths of a percent) a client's `start_price` may be from the server's.
+    public var priceToleranceBasisPoints = 50
+    public enum PriceFeedKind: String, Sendable { case simulated, coinmarketcap, none }
+    /// What the worker reads prices from: CoinMarketCap when `CMC_API_KEY` is set, else the simulated
+    /// walk; `none` records nothing (ticks come from elsewhere, e.g. a test).
+    public var priceFeed = PriceFeedKind.simulated
+    public var cmcAPIKey: String?
+    public var cmcBaseURL = "https://pro-api.coinmarketcap.com"
+    /// CoinMarketCap is read at most this often (the free plan refreshes about once a minute).
+    public var cmcRefresh: Duration = .seconds(60)
+    /// Every call to the feed gives up after this long.
+    public var priceFeedTimeout: Duration = .seconds(10)
+    /// How often the simulated feed ticks, and its seed.
+    public var simulatedFeedInterval: Duration = .seconds(1)
+    public var simulatedFeedSeed: UInt64 = 42
+    /// How often the worker looks for new ticks to process, and the trades in one close script.
+    public var tradePollInterval: Duration = .milliseconds(250)
+    public var tradeBatchSize = 250
+
     public enum LogFormat: String, Sendable { case text, json }
 
     public init() {}
@@ -224,6 +253,45 @@ public struct Settings: Sendable {
                 "WORKER_REQUEUE_AFTER_MS (\(workerRequeueAfter.inMilliseconds)) must be more than WORKER_CLAIM_MIN_IDLE_MS + "
                     + "WORKER_CLAIM_INTERVAL_MS (\((workerClaimMinIdle + workerClaimInterval).inMilliseconds))")
         }
+        if let symbols = text("CRYPTO_SYMBOLS") {
+            let list = symbols.split(separator: ",").map { String($0.trimmingSpaces).uppercased() }
+            guard !list.isEmpty, list.allSatisfy(TradeStore.isValidSymbol) else {
+                throw SettingsError("CRYPTO_SYMBOLS must be a comma-separated list of 1 to 10 characters A-Z 0-9 each, not \"\(symbols)\"")
+            }
+            cryptoSymbols = list
+        }
+        maximumLeverage = try integer("MAX_LEVERAGE", in: 1...1000) ?? maximumLeverage
+        let shortest = try integer("TRADE_MIN_SECONDS", in: 1...31_536_000) ?? tradeDurations.lowerBound
+        let longest = try integer("TRADE_MAX_SECONDS", in: 1...31_536_000) ?? tradeDurations.upperBound
+        guard shortest <= longest else {
+            throw SettingsError("TRADE_MIN_SECONDS (\(shortest)) must not be more than TRADE_MAX_SECONDS (\(longest))")
+        }
+        tradeDurations = shortest...longest
+        maximumTradeStake = try money("MAX_TRADE_AMOUNT") ?? maximumTradeStake
+        maximumQuoteAge = try integer("MAX_QUOTE_AGE_SECONDS", in: 1...86_400).map { .seconds($0) } ?? maximumQuoteAge
+        priceToleranceBasisPoints = try integer("PRICE_TOLERANCE_BPS", in: 0...10_000) ?? priceToleranceBasisPoints
+        cmcAPIKey = text("CMC_API_KEY", secret: true)
+        if let url = text("CMC_BASE_URL") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw SettingsError("CMC_BASE_URL must start with http:// or https://, not \"\(url)\"")
+            }
+            cmcBaseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        cmcRefresh = try integer("CMC_REFRESH_SECONDS", in: 1...86_400).map { .seconds($0) } ?? cmcRefresh
+        priceFeedTimeout = try milliseconds("PRICE_FEED_TIMEOUT_MS", in: 100...120_000) ?? priceFeedTimeout
+        simulatedFeedInterval = try milliseconds("SIMULATED_FEED_INTERVAL_MS", in: 10...3_600_000) ?? simulatedFeedInterval
+        simulatedFeedSeed = try integer("SIMULATED_FEED_SEED", in: 0...Int.max).map { UInt64($0) } ?? simulatedFeedSeed
+        if let feed = text("PRICE_FEED") {
+            guard let kind = PriceFeedKind(rawValue: feed.lowercased()) else {
+                throw SettingsError("PRICE_FEED must be simulated, coinmarketcap or none, not \"\(feed)\"")
+            }
+            priceFeed = kind
+        } else {
+            priceFeed = cmcAPIKey == nil ? .simulated : .coinmarketcap
+        }
+        if priceFeed == .coinmarketcap && cmcAPIKey == nil { throw SettingsError("PRICE_FEED=coinmarketcap needs CMC_API_KEY") }
+        tradePollInterval = try milliseconds("TRADE_POLL_MS", in: 10...60_000) ?? tradePollInterval
+        tradeBatchSize = try integer("TRADE_BATCH_SIZE", in: 1...5000) ?? tradeBatchSize
         workerHTTPHost = text("WORKER_HTTP_HOST") ?? workerHTTPHost
         workerHTTPPort = try integer("WORKER_HTTP_PORT", in: 0...65535) ?? workerHTTPPort
     }

@@ -24,6 +24,8 @@ public enum Scripts {
             deleteCatalogueEvent,
             // Email contacts and the ESP outbox.
             recordPlay, eraseContact, outboxDelivered, outboxRetryLater, outboxDeadLetter, outboxRelease,
+            // Crypto-price trades (docs/ARCHITECTURE.md, "Trades").
+            recordTick, advanceTickCursor, placeTrade, closeTrades,
         ]
     }
 

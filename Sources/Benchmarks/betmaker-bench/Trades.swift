@@ -1,0 +1,105 @@
+import BetMaker
+import BetMakerAPI
+import Foundation
+import RedisClient
+import TestSupport
+
+/// `make bench`, trades: placing over HTTP beside the no-op route (same run), settling due trades in
+/// bulk, and one tick stopping out 10,000 trades; with the longest script call of each. Returns the
+/// rows of its table.
+func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, options: Options) async throws -> [String] {
+    let trades = TradeStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 2))
+    let accounts = AccountStore(redis: redis, keys: keys)
+    guard case .created(let user, let account, _) = try await accounts.register(login: "bench-trader", passwordHash: "x", active: true),
+        case .credited = try await accounts.deposit(
+            transactionID: "bench-trader", userID: user.id, accountID: account.id, amount: Money(cents: 100_000_000_000))
+    else { throw TestSupportError("no funded trader") }
+    let start = Price(units: 5_000_000_000_000)
+    try await trades.record(symbol: "BTC", price: start, source: "bench")
+    try await trades.record(symbol: "ETH", price: start, source: "bench")
+
+    // 1. Placing over HTTP, beside the no-op route in the same run.
+    let (api, baseURL) = try await BetMakerProcesses.startAPI(
+        redis: server, settings: ["BENCH_NOOP_ENDPOINT": "true", "MAX_QUOTE_AGE_SECONDS": "86400", "TRADE_MAX_SECONDS": "86400"])
+    let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(3600))
+    let token = try await tokens.issue(userID: user.id).token
+    let body = #"{"symbol": "ETH", "direction": "up", "amount": "1.00", "leverage": 10, "duration": 86400}"#
+    let noop = try wrk(baseURL + "/bench/noop", method: "POST", body: body, options: options)
+    let place = try wrk(baseURL + "/trades", method: "POST", body: body, headers: ["Authorization": "Bearer \(token)"], options: options)
+    await api.stop()
+
+    // 2. Settling: `count` trades due within the same second, closed by one tick after their expiry.
+    let count = max(10_000, options.bets / 10)
+    var lastExpiry: Int64 = 0
+    try await withThrowingTaskGroup(of: Int64.self) { group in
+        for task in 0..<64 {
+            group.addTask {
+                var latest: Int64 = 0
+                for index in stride(from: task, to: count, by: 64) {
+                    let order = TradeStore.Order(
+                        symbol: "BTC", direction: index % 2 == 0 ? .up : .down, stake: Money(cents: 100 + Int64(index % 1000)),
+                        leverage: 1 + index % 50, duration: 1)
+                    guard
+                        case .placed(let trade) = try await trades.place(
+                            order, userID: user.id, maximumQuoteAge: .seconds(86_400), toleranceBasisPoints: 0)
+                    else { throw TestSupportError("trade not placed") }
+                    latest = max(latest, trade.expiresAt)
+                }
+                return latest
+            }
+        }
+        for try await latest in group { lastExpiry = max(lastExpiry, latest) }
+    }
+    _ = await poll(timeout: .seconds(10), every: .milliseconds(10)) { currentMilliseconds() > lastExpiry }
+    // +0.5 %: a move no trade is stopped out by (leverage 50 needs 2 %), so every one settles at expiry.
+    try await trades.record(symbol: "BTC", price: Price(units: start.units + start.units / 200), source: "bench")
+    _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
+    let settler = TradeSettler(redis: redis, keys: keys, batchSize: 250)
+    let settleStart = ContinuousClock.now
+    let settled = try await settler.process(symbol: "BTC")
+    let settleSeconds = max(0.001, Double((ContinuousClock.now - settleStart).inMilliseconds) / 1000)
+    let settleLongest = try await longestScriptCall(redis)
+
+    // 3. One tick stopping out 10,000 open trades (leverage 10 up; the tick is 10 % down).
+    let stopCount = 10_000
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for task in 0..<64 {
+            group.addTask {
+                for _ in stride(from: task, to: stopCount, by: 64) {
+                    let order = TradeStore.Order(symbol: "BTC", direction: .up, stake: Money(cents: 100), leverage: 10, duration: 86_400)
+                    guard
+                        case .placed = try await trades.place(
+                            order, userID: user.id, maximumQuoteAge: .seconds(86_400), toleranceBasisPoints: 0)
+                    else { throw TestSupportError("trade not placed") }
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    try await trades.record(symbol: "BTC", price: Price(units: start.units * 9 / 10), source: "bench")
+    _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
+    let stopStart = ContinuousClock.now
+    let stopped = try await settler.process(symbol: "BTC")
+    let stopMilliseconds = (ContinuousClock.now - stopStart).inMilliseconds
+    let stopLongest = try await longestScriptCall(redis)
+    let report = try await InvariantChecker(redis: redis, keys: keys).check()
+
+    return [
+        row("POST /bench/noop (baseline)", noop),
+        row("POST /trades (bearer token)", place, baseline: noop),
+        "",
+        "| trades figure | value | target |",
+        "|---|---|---|",
+        String(
+            format: "| settling %d due trades (one tick, batches of 250) | %.0f trades/s (%d batches) | >= 50,000/s |", settled.settled,
+            Double(settled.settled) / settleSeconds, settled.batches),
+        String(
+            format: "| longest script call while settling | %.2f ms (%@) | <= 10 ms |", Double(settleLongest.microseconds) / 1000,
+            settleLongest.name),
+        "| one tick stopping out \(stopped.stoppedOut) trades | \(stopMilliseconds) ms in \(stopped.batches) calls | |",
+        String(
+            format: "| longest script call of that tick | %.2f ms (%@) | <= 10 ms |", Double(stopLongest.microseconds) / 1000,
+            stopLongest.name),
+        "| invariant violations after the trades | \(report.violationCount) | 0 |",
+    ]
+}

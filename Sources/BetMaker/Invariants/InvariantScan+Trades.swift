@@ -1,0 +1,176 @@
+import RedisClient
+
+extension InvariantChecker {
+    /// What the checker keeps of a trade between its passes.
+    struct TradeRecord {
+        let trade: Trade
+        var stakes = 0
+        var payouts = 0
+    }
+}
+
+/// Trades: every trade hash and the sets that index it, then (from the ledger pass) its stake and
+/// payout entries.
+extension InvariantChecker.Scan {
+    mutating func checkTrades(userIDs: [Int]) async throws {
+        let opening = keys.trade("")
+        var ids: [String] = []
+        for key in try await scanAll(opening + "*") { ids.append(String(key.dropFirst(opening.count))) }
+        var start = 0
+        while start < ids.count {
+            let page = Array(ids[start..<min(ids.count, start + checker.pageSize)])
+            start += page.count
+            let replies = try await redis.pipeline(page.map { RedisCommand("HMGET", arguments: [keys.trade($0)] + Trade.storedFields) })
+            for (id, reply) in zip(page, replies) {
+                guard let fields = try? reply.get().optionalStrings(for: "HMGET"), let trade = Trade(id: id, fields: fields) else {
+                    record(.invalidTrade, keys.trade(id), "has missing or malformed fields")
+                    continue
+                }
+                trades[id] = InvariantChecker.TradeRecord(trade: trade)
+                checkTradeFields(trade)
+            }
+        }
+        try await checkTradeSets()
+        for userID in userIDs { try await checkTradeList(userID) }
+    }
+
+    mutating func checkTradeFields(_ trade: Trade) {
+        let key = keys.trade(trade.id)
+        if trade.status == .open {
+            if trade.end != nil || trade.payout != nil || trade.profit != nil || trade.settledAt != nil {
+                record(.invalidTrade, key, "is open with an outcome")
+            }
+            report.money.stakesHeld = report.money.stakesHeld + trade.stake
+            return
+        }
+        report.money.settledStakes = report.money.settledStakes + trade.stake
+        guard let payout = trade.payout, let profit = trade.profit, let end = trade.end, let closedBy = trade.closedBy,
+            trade.settledAt != nil
+        else {
+            record(.invalidTrade, key, "is \(trade.status.rawValue) without its end tick, profit, payout or settled_at")
+            return
+        }
+        let expected: TradeStatus = profit.cents > 0 ? .won : profit.cents < 0 ? .lost : .even
+        if payout != trade.stake + profit || payout.cents < 0 || trade.status != expected {
+            record(.invalidTrade, key, "is \(trade.status.rawValue) with stake \(trade.stake), profit \(profit), payout \(payout)")
+        }
+        if !InvariantChecker.Scan.isTickBefore(trade.start.id, end.id) {
+            record(.invalidTrade, key, "ends at tick \(end.id), not after its start tick \(trade.start.id)")
+        }
+        switch closedBy {
+        case .stopOut:
+            if payout.cents != 0
+                || !TradeMath.isStoppedOut(at: end.price, liquidation: trade.liquidationPrice, direction: trade.direction)
+            {
+                record(.invalidTrade, key, "is stopped out at \(end.price) with payout \(payout)")
+            }
+        case .expiry:
+            let outcome = TradeMath.outcome(
+                stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: trade.start.price, end: end.price,
+                stoppedOut: false)
+            if end.time < trade.expiresAt || outcome.payout != payout {
+                record(.invalidTrade, key, "settled at tick \(end.id) for \(payout); the tick and TradeMath say \(outcome.payout)")
+            }
+        }
+    }
+
+    /// Every open trade is in its symbol's due set (scored by expiry) and in the open set of its
+    /// direction (scored by liquidation price); every member of those sets is such an open trade.
+    mutating func checkTradeSets() async throws {
+        var expected: [String: [String: Int64]] = [:]
+        for (id, record) in trades where record.trade.status == .open {
+            let trade = record.trade
+            expected[keys.dueTrades(trade.symbol), default: [:]][id] = trade.expiresAt
+            expected[keys.openTrades(trade.symbol, trade.direction), default: [:]][id] = trade.liquidationPrice?.units ?? 0
+        }
+        var setKeys = Set(expected.keys)
+        for pattern in [keys.dueTrades("*"), keys.openTrades("*", .up), keys.openTrades("*", .down)] {
+            setKeys.formUnion(try await scanAll(pattern))
+        }
+        for set in setKeys.sorted() {
+            let members: [String]
+            do {
+                members = try await redis.send(RedisCommand("ZRANGE", set, "0", "-1", "WITHSCORES")).strings(for: "ZRANGE")
+            } catch {
+                record(.wrongType, set, "cannot be read as a sorted set: \(error)")
+                continue
+            }
+            var wanted = expected[set] ?? [:]
+            for index in stride(from: 0, to: members.count - 1, by: 2) {
+                let id = members[index]
+                guard let score = wanted.removeValue(forKey: id) else {
+                    record(.tradeIndexMismatch, set, "holds \(id), which is not an open trade of this set")
+                    continue
+                }
+                if Int64(members[index + 1]) != score {
+                    record(.tradeIndexMismatch, set, "scores \(id) \(members[index + 1]), not \(score)")
+                }
+            }
+            for id in wanted.keys.sorted() { record(.tradeIndexMismatch, set, "misses the open trade \(id)") }
+        }
+    }
+
+    /// The user's list holds each of their trades exactly once, and nobody else's.
+    mutating func checkTradeList(_ userID: Int) async throws {
+        let list = keys.userTrades(userID)
+        var seen = Set<String>()
+        var position = 0
+        while true {
+            let entries = try await redis.lrange(list, position, position + checker.pageSize - 1)
+            guard !entries.isEmpty else { break }
+            position += entries.count
+            for id in entries {
+                if trades[id]?.trade.userID != userID {
+                    record(.tradeIndexMismatch, list, "holds \(id), which is not a trade of user \(userID)")
+                } else if !seen.insert(id).inserted {
+                    record(.tradeIndexMismatch, list, "holds \(id) twice")
+                }
+            }
+        }
+        for (id, record) in trades where record.trade.userID == userID && !seen.contains(id) {
+            self.record(.tradeIndexMismatch, list, "misses the trade \(id)")
+        }
+    }
+
+    mutating func checkTradeStake(_ transaction: Transaction, entryID: String, userID: Int) {
+        guard let id = transaction.tradeID, var trade = trades[id], trade.trade.userID == userID,
+            trade.trade.accountID == transaction.accountID, trade.trade.stake.cents == -transaction.amount.cents
+        else {
+            record(
+                .stakeMismatch, keys.ledger(userID),
+                "stake \(entryID) of \(transaction.amount) for trade \(transaction.tradeID ?? "none") matches no trade of user \(userID)")
+            return
+        }
+        trade.stakes += 1
+        trades[id] = trade
+    }
+
+    mutating func checkTradePayout(_ transaction: Transaction, entryID: String, userID: Int) {
+        guard let id = transaction.tradeID, var trade = trades[id], trade.trade.userID == userID,
+            trade.trade.accountID == transaction.accountID, trade.trade.status != .open, trade.trade.payout == transaction.amount
+        else {
+            record(
+                .payoutMismatch, keys.ledger(userID),
+                "payout \(entryID) of \(transaction.amount) for trade \(transaction.tradeID ?? "none") matches no closed trade of user \(userID)"
+            )
+            return
+        }
+        trade.payouts += 1
+        trades[id] = trade
+    }
+
+    /// One stake entry per trade; one payout entry per closed trade that pays anything, none otherwise.
+    mutating func checkTradesInLedgers() {
+        for (id, record) in trades.sorted(by: { $0.key < $1.key }) {
+            if record.stakes != 1 {
+                self.record(.stakeMismatch, keys.trade(id), "has \(record.stakes) stake entries, not one")
+            }
+            let paying = record.trade.status != .open && (record.trade.payout?.cents ?? 0) > 0
+            if record.payouts != (paying ? 1 : 0) {
+                self.record(.payoutMismatch, keys.trade(id), "is \(record.trade.status.rawValue) with \(record.payouts) payout entries")
+            }
+        }
+    }
+
+    static func isTickBefore(_ a: String, _ b: String) -> Bool { TradeSettler.isBefore(a, b) }
+}

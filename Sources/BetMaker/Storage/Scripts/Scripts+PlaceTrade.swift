@@ -1,0 +1,56 @@
+import RedisClient
+
+extension Scripts {
+    /// Places a trade: checks that the quote the API priced it at is still the symbol's latest tick
+    /// and not older than the maximum age, that the user is active and the account is theirs and covers
+    /// the stake; then debits the stake with a stake transaction naming the trade, writes the trade,
+    /// and indexes it: in the symbol's due set (by expiry), in the open set of its symbol and direction
+    /// (by liquidation price, 0 when it cannot be stopped out), and in the user's trade list. Expiry is
+    /// Redis's clock plus the duration, the clock tick ids are on. Without an account id the user's
+    /// first account (lowest id) pays.
+    ///
+    /// KEYS: quote hash, trade hash, due set, open set, user hash, user's accounts, user's ledger, user's
+    ///       trade list [, idempotency key]
+    /// ARGV: trade id, tick id priced at, stake (cents), user id, account id or '', symbol, direction,
+    ///       leverage, duration (s), start price, liquidation price (0: none), maximum quote age (ms)
+    ///       [, fingerprint, ttl (ms)]
+    /// Returns {'placed', account id, created_at, expires_at} | {'replayed', trade id} |
+    ///   {'idempotency_mismatch'} | {'quote_moved'} | {'stale'} | {'inactive_user'} | {'no_account'} |
+    ///   {'insufficient_funds', balance} | {'id_taken'}
+    public static let placeTrade = RedisScript(
+        name: "place_trade",
+        source: """
+            #!lua
+            \(replayIdempotentRequest(key: 9, fingerprint: 13))
+            local quote = redis.call('HMGET', KEYS[1], 'tick', 'time', 'price')
+            if quote[1] ~= ARGV[2] or quote[3] ~= ARGV[10] then return {'quote_moved'} end
+            \(redisNow)
+            if tonumber(now) - tonumber(quote[2]) > tonumber(ARGV[12]) then return {'stale'} end
+            if redis.call('HGET', KEYS[5], 'status') ~= 'active' then return {'inactive_user'} end
+            local account = ARGV[5]
+            if account == '' then
+              local lowest
+              for _, id in ipairs(redis.call('HKEYS', KEYS[6])) do
+                if not lowest or tonumber(id) < lowest then lowest = tonumber(id) end
+              end
+              if not lowest then return {'no_account'} end
+              account = string.format('%d', lowest)
+            end
+            local balance = redis.call('HGET', KEYS[6], account)
+            if not balance then return {'no_account'} end
+            if tonumber(balance) < tonumber(ARGV[3]) then return {'insufficient_funds', balance} end
+            if redis.call('EXISTS', KEYS[2]) == 1 then return {'id_taken'} end
+            local expires = string.format('%d', tonumber(now) + tonumber(ARGV[9]) * 1000)
+            local after = redis.call('HINCRBY', KEYS[6], account, '-' .. ARGV[3])
+            redis.call('XADD', KEYS[7], '*', 'type', 'stake', 'account_id', account, 'amount', '-' .. ARGV[3],
+              'balance', after, 'trade_id', ARGV[1])
+            redis.call('HSET', KEYS[2], 'user_id', ARGV[4], 'account_id', account, 'symbol', ARGV[6], 'direction', ARGV[7],
+              'stake', ARGV[3], 'leverage', ARGV[8], 'duration', ARGV[9], 'start_tick', ARGV[2], 'start_price', ARGV[10],
+              'liquidation_price', ARGV[11], 'created_at', now, 'expires_at', expires, 'status', 'open')
+            redis.call('ZADD', KEYS[3], expires, ARGV[1])
+            redis.call('ZADD', KEYS[4], ARGV[11], ARGV[1])
+            redis.call('RPUSH', KEYS[8], ARGV[1])
+            \(saveIdempotentRequest(key: 9, fingerprint: 13))
+            return {'placed', account, now, expires}
+            """)
+}

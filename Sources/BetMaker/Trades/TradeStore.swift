@@ -1,0 +1,225 @@
+import RedisClient
+
+/// The trades and prices in Redis: recording ticks (the worker), reading quotes, placing and reading
+/// trades (the API).
+public struct TradeStore: Sendable {
+    public let redis: RedisClient
+    public let keys: RedisKeys
+    public let ids: BetIDGenerator
+    public let idempotencyTTL: Duration
+    /// Ticks kept per symbol beyond those not yet processed.
+    public var tickCap = 100_000
+
+    public init(redis: RedisClient, keys: RedisKeys, ids: BetIDGenerator, idempotencyTTL: Duration = .seconds(24 * 3600)) {
+        self.redis = redis
+        self.keys = keys
+        self.ids = ids
+        self.idempotencyTTL = idempotencyTTL
+    }
+
+    /// A symbol: 1 to 10 characters `A-Z 0-9`, as CoinMarketCap's tickers are (`BTC`, `ETH`).
+    public static func isValidSymbol(_ symbol: some StringProtocol) -> Bool {
+        (1...10).contains(symbol.utf8.count)
+            && symbol.utf8.allSatisfy {
+                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+            }
+    }
+
+    // MARK: Prices
+
+    /// Records a tick of `symbol` (the worker's one path for every feed, and the tests'): the tick
+    /// stream and the latest quote in one step. Returns the tick.
+    @discardableResult
+    public func record(symbol: String, price: Price, source: String) async throws -> Tick {
+        let id = try await redis.eval(
+            Scripts.recordTick, keys: [keys.quote(symbol), keys.ticks(symbol), keys.tickCursor(symbol)],
+            arguments: [String(price.units), source, String(tickCap)]
+        ).string(for: "record_tick")
+        return Tick(id: id, price: price)
+    }
+
+    /// The latest quote of each symbol that has one, in the order asked.
+    public func quotes(_ symbols: [String]) async throws -> [Quote] {
+        let replies = try await redis.pipeline(symbols.map { RedisCommand("HMGET", keys.quote($0), "price", "tick", "source") })
+        var quotes: [Quote] = []
+        for (symbol, reply) in zip(symbols, replies) {
+            let fields = try reply.get().optionalStrings(for: "HMGET")
+            guard fields.count == 3, let units = fields[0].flatMap({ Int64($0) }), let tick = fields[1] else { continue }
+            quotes.append(Quote(symbol: symbol, tick: Tick(id: tick, price: Price(units: units)), source: fields[2] ?? ""))
+        }
+        return quotes
+    }
+
+    public func quote(_ symbol: String) async throws -> Quote? {
+        try await quotes([symbol]).first
+    }
+
+    // MARK: Placing
+
+    public struct Order: Sendable, Equatable {
+        public var symbol: String
+        public var direction: TradeDirection
+        public var stake: Money
+        public var leverage: Int
+        /// Seconds.
+        public var duration: Int
+        public var accountID: Int?
+        /// The client's idea of the start price: a guard, never the price used.
+        public var expectedPrice: Price?
+
+        public init(
+            symbol: String, direction: TradeDirection, stake: Money, leverage: Int, duration: Int, accountID: Int? = nil,
+            expectedPrice: Price? = nil
+        ) {
+            self.symbol = symbol
+            self.direction = direction
+            self.stake = stake
+            self.leverage = leverage
+            self.duration = duration
+            self.accountID = accountID
+            self.expectedPrice = expectedPrice
+        }
+
+        /// What a retry with the same Idempotency-Key must ask for again.
+        public var fingerprint: String {
+            "\(symbol)\n\(direction.rawValue)\n\(stake.cents)\n\(leverage)\n\(duration)\n\(accountID ?? 0)\n\(expectedPrice?.units ?? 0)"
+        }
+    }
+
+    public enum PlaceOutcome: Sendable, Equatable {
+        case placed(Trade)
+        case replayed(Trade)
+        case idempotencyKeyReused
+        /// No quote, or the latest is older than the maximum age.
+        case priceUnavailable(Quote?)
+        /// The client's `start_price` is further from the server's than the tolerance.
+        case priceMoved(Quote)
+        case inactiveUser
+        case noAccount
+        case insufficientFunds(balance: Money)
+    }
+
+    /// Places a trade at the symbol's latest price: refuses a stale quote, applies the client's price
+    /// guard, computes the liquidation price, and runs `place_trade`, which re-checks that the quote is
+    /// still the one priced at (else this tries again with the new one, a few times).
+    public func place(
+        _ order: Order, userID: Int, maximumQuoteAge: Duration, toleranceBasisPoints: Int, idempotency: BetStore.IdempotencyKey? = nil
+    ) async throws -> PlaceOutcome {
+        for _ in 0..<5 {
+            guard let quote = try await quote(order.symbol), quote.age(now: currentMilliseconds()) <= maximumQuoteAge.inMilliseconds
+            else {
+                // A replay is answered even when the feed is stale now.
+                if let idempotency, let replayed = try await replay(idempotency) { return replayed }
+                return .priceUnavailable(try await quote(order.symbol))
+            }
+            if let expected = order.expectedPrice,
+                !TradeMath.isWithin(basisPoints: toleranceBasisPoints, of: quote.tick.price, expected)
+            {
+                if let idempotency, let replayed = try await replay(idempotency) { return replayed }
+                return .priceMoved(quote)
+            }
+            let start = quote.tick.price
+            let liquidation = TradeMath.liquidationPrice(start: start, leverage: order.leverage, direction: order.direction)
+            let id = ids.next()
+            var scriptKeys = [
+                keys.quote(order.symbol), keys.trade(id), keys.dueTrades(order.symbol), keys.openTrades(order.symbol, order.direction),
+                keys.user(userID), keys.accounts(userID), keys.ledger(userID), keys.userTrades(userID),
+            ]
+            var arguments = [
+                id, quote.tick.id, String(order.stake.cents), String(userID), order.accountID.map { String($0) } ?? "", order.symbol,
+                order.direction.rawValue, String(order.leverage), String(order.duration), String(start.units),
+                String(liquidation?.units ?? 0), String(maximumQuoteAge.inMilliseconds),
+            ]
+            if let idempotency {
+                scriptKeys.append(keys.idempotency(sha256Hex(idempotency.key)))
+                arguments += [idempotency.fingerprint, String(idempotencyTTL.inMilliseconds)]
+            }
+            let reply = try await redis.eval(Scripts.placeTrade, keys: scriptKeys, arguments: arguments).strings(for: "place_trade")
+            switch reply.first {
+            case "placed":
+                guard reply.count == 4, let account = Int(reply[1]), let createdAt = Int64(reply[2]), let expiresAt = Int64(reply[3]) else {
+                    throw RedisError.unexpectedReply(command: "place_trade", reply: "\(reply)")
+                }
+                return .placed(
+                    Trade(
+                        id: id, userID: userID, accountID: account, symbol: order.symbol, direction: order.direction, stake: order.stake,
+                        leverage: order.leverage, duration: order.duration, start: quote.tick, liquidationPrice: liquidation,
+                        createdAt: createdAt, expiresAt: expiresAt))
+            // A new tick came between reading the quote and the script: price again.
+            case "quote_moved", "id_taken": continue
+            case "stale": return .priceUnavailable(quote)
+            case "replayed":
+                guard reply.count == 2, let trade = try await trade(id: reply[1]) else {
+                    throw RedisError.unexpectedReply(command: "place_trade", reply: "replayed trade without a hash: \(reply)")
+                }
+                return .replayed(trade.asPlaced)
+            case "idempotency_mismatch": return .idempotencyKeyReused
+            case "inactive_user": return .inactiveUser
+            case "no_account": return .noAccount
+            case "insufficient_funds": return .insufficientFunds(balance: Money(cents: reply.count > 1 ? Int64(reply[1]) ?? 0 : 0))
+            default: throw RedisError.unexpectedReply(command: "place_trade", reply: "\(reply)")
+            }
+        }
+        throw RedisError.unexpectedReply(command: "place_trade", reply: "the quote moved five times while placing")
+    }
+
+    /// The earlier answer to a request with this Idempotency-Key, if there was one.
+    private func replay(_ idempotency: BetStore.IdempotencyKey) async throws -> PlaceOutcome? {
+        let saved = try await redis.hmget(keys.idempotency(sha256Hex(idempotency.key)), ["fingerprint", "bet_id"])
+        guard let fingerprint = saved[0], let id = saved[1] else { return nil }
+        guard fingerprint == idempotency.fingerprint else { return .idempotencyKeyReused }
+        return try await trade(id: id).map { .replayed($0.asPlaced) }
+    }
+
+    // MARK: Reading
+
+    public func trade(id: String) async throws -> Trade? {
+        try await trades(ids: [id]).first
+    }
+
+    /// The trades with these ids, in the same order; ids without a trade are left out.
+    public func trades(ids: [String]) async throws -> [Trade] {
+        guard !ids.isEmpty else { return [] }
+        let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.trade($0)] + Trade.storedFields) })
+        var trades: [Trade] = []
+        for (id, reply) in zip(ids, replies) {
+            if let trade = Trade(id: id, fields: try reply.get().optionalStrings(for: "HMGET")) { trades.append(trade) }
+        }
+        return trades
+    }
+
+    public struct Page: Sendable, Equatable {
+        public let trades: [Trade]
+        public let nextCursor: String?
+    }
+
+    /// The user's trades newest first, read backwards from their append-only list; the cursor is a
+    /// position in it, as for bets. A status filter applies to the trades read (at most
+    /// `BetStore.maximumWindows` windows a page).
+    public func list(userID: Int, status: TradeStatus?, limit: Int, cursor: String?) async throws -> Page {
+        let list = keys.userTrades(userID)
+        var end: Int
+        var entries: [String]
+        if let position = cursor.flatMap({ Int(decimalDigits: $0) }) {
+            end = position
+            entries = end > 0 ? try await redis.lrange(list, max(0, end - limit), end - 1) : []
+        } else {
+            let tail = try await redis.eval(Scripts.readTail, keys: [list], arguments: [String(limit)]).array(for: "read_tail")
+            guard tail.count == 2 else { throw RedisError.unexpectedReply(command: "read_tail", reply: "\(tail)") }
+            end = try tail[0].int(for: "read_tail")
+            entries = try tail[1].strings(for: "read_tail")
+        }
+        var found: [Trade] = []
+        for window in 0..<BetStore.maximumWindows {
+            if window > 0 {
+                guard end > 0, found.count < limit else { break }
+                entries = try await redis.lrange(list, max(0, end - (limit - found.count)), end - 1)
+            }
+            end -= entries.count
+            let trades = try await trades(ids: entries.reversed())
+            found += status.map { wanted in trades.filter { $0.status == wanted } } ?? trades
+            if entries.isEmpty || found.count >= limit { break }
+        }
+        return Page(trades: found, nextCursor: end > 0 ? String(end) : nil)
+    }
+}

@@ -1,0 +1,267 @@
+import RedisClient
+import TestSupport
+import Testing
+
+@testable import BetMaker
+
+/// Trades through the store and the settler against a real Redis, with ticks the test records through
+/// the worker's own path (`TradeStore.record`) one by one; every test ends with the invariant checker
+/// clean.
+@Suite struct TradeStoreTests {
+    static let keys = RedisKeys(prefix: "x:")
+    static let fresh: Duration = .seconds(60)
+
+    struct Stores {
+        let redis: RedisClient
+        let trades: TradeStore
+        let accounts: AccountStore
+        let settler: TradeSettler
+
+        init(_ redis: RedisClient, batchSize: Int = 3) {
+            self.redis = redis
+            trades = TradeStore(redis: redis, keys: TradeStoreTests.keys, ids: BetIDGenerator(node: 7))
+            accounts = AccountStore(redis: redis, keys: TradeStoreTests.keys)
+            settler = TradeSettler(redis: redis, keys: TradeStoreTests.keys, batchSize: batchSize)
+        }
+
+        func player(_ login: String, balance: Money) async throws -> (userID: Int, accountID: Int) {
+            guard case .created(let user, let account, _) = try await accounts.register(login: login, passwordHash: "x", active: true)
+            else { throw TestSupportError("\(login) not registered") }
+            guard
+                case .credited = try await accounts.deposit(
+                    transactionID: "seed-\(login)", userID: user.id, accountID: account.id, amount: balance)
+            else { throw TestSupportError("no deposit for \(login)") }
+            return (user.id, account.id)
+        }
+
+        func tick(_ symbol: String, _ price: String) async throws -> Tick {
+            try await trades.record(symbol: symbol, price: try Price(parsing: price), source: "test")
+        }
+
+        func place(
+            _ userID: Int, _ symbol: String, _ direction: TradeDirection, _ stake: Int64, leverage: Int, seconds: Int,
+            expected: Price? = nil, maximumAge: Duration = TradeStoreTests.fresh, idempotency: BetStore.IdempotencyKey? = nil
+        ) async throws -> TradeStore.PlaceOutcome {
+            let order = TradeStore.Order(
+                symbol: symbol, direction: direction, stake: Money(cents: stake), leverage: leverage, duration: seconds,
+                expectedPrice: expected)
+            return try await trades.place(
+                order, userID: userID, maximumQuoteAge: maximumAge, toleranceBasisPoints: 50, idempotency: idempotency)
+        }
+
+        func placed(
+            _ userID: Int, _ symbol: String, _ direction: TradeDirection, _ stake: Int64, leverage: Int, seconds: Int
+        ) async throws -> Trade {
+            guard case .placed(let trade) = try await place(userID, symbol, direction, stake, leverage: leverage, seconds: seconds) else {
+                throw TestSupportError("trade not placed")
+            }
+            return trade
+        }
+
+        func balance(_ userID: Int) async throws -> Money? {
+            try await accounts.accounts(userID: userID).first?.balance
+        }
+
+        func expectClean(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+            let report = try await InvariantChecker(redis: redis, keys: TradeStoreTests.keys, pageSize: 7).check()
+            #expect(report.isClean, "\(report.violations.prefix(10))", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func ticksDriveAWinALossAnEvenResultAndAStopOutBeforeExpiry() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let alice = try await stores.player("alice", balance: Money(cents: 100_000))
+            let btcStart = try await stores.tick("BTC", "50000")
+            _ = try await stores.tick("ETH", "3000")
+            let win = try await stores.placed(alice.userID, "BTC", .up, 10_000, leverage: 10, seconds: 1)
+            let loss = try await stores.placed(alice.userID, "BTC", .down, 10_000, leverage: 10, seconds: 1)
+            let even = try await stores.placed(alice.userID, "ETH", .up, 10_000, leverage: 5, seconds: 1)
+            let longUp = try await stores.placed(alice.userID, "BTC", .up, 10_000, leverage: 10, seconds: 3600)
+            #expect(win.start == btcStart && win.liquidationPrice == usd("45000"))
+            #expect(loss.liquidationPrice == usd("55000"))
+            #expect(try await stores.balance(alice.userID) == Money(cents: 60_000))
+
+            // Ticks before expiry close nothing; the first at or after it settles the three.
+            var endTick: Tick?
+            #expect(
+                await eventually {
+                    endTick = try await stores.tick("BTC", "50250.01")
+                    _ = try await stores.tick("ETH", "3000")
+                    _ = try await stores.settler.process(symbol: "BTC")
+                    _ = try await stores.settler.process(symbol: "ETH")
+                    return try await stores.trades.trades(ids: [win.id, loss.id, even.id]).allSatisfy { $0.status != .open }
+                })
+            let closed = try await stores.trades.trades(ids: [win.id, loss.id, even.id, longUp.id])
+            #expect(closed.map(\.status) == [.won, .lost, .even, .open])
+            #expect(closed.map(\.payout) == [Money(cents: 10_500), Money(cents: 9_499), Money(cents: 10_000), nil])
+            #expect(closed.map(\.profit) == [Money(cents: 500), Money(cents: -501), Money(cents: 0), nil])
+            #expect(closed[1].end?.price == endTick?.price && closed[1].closedBy == .expiry)
+            // Each end tick is the first at or after its trade's expiry: no earlier tick was late enough.
+            for (trade, placed) in zip(closed.prefix(2), [win, loss]) {
+                let end = try #require(trade.end)
+                #expect(end.time >= placed.expiresAt)
+                let earlier = try await redis.xrange(Self.keys.ticks("BTC"), start: "(" + btcStart.id, end: "(" + end.id)
+                #expect(earlier.allSatisfy { Tick(id: $0.id, price: end.price).time < placed.expiresAt })
+            }
+
+            // A tick at the long trade's liquidation price stops it out, long before its expiry.
+            let crash = try await stores.tick("BTC", "45000")
+            let report = try await stores.settler.process(symbol: "BTC")
+            #expect(report.stoppedOut == 1 && report.ticks == 1)
+            let stopped = try await stores.trades.trade(id: longUp.id)
+            #expect(stopped?.status == .lost && stopped?.closedBy == .stopOut && stopped?.end == crash)
+            #expect(stopped?.payout == Money(cents: 0) && stopped?.profit == Money(cents: -10_000))
+            #expect(try await stores.balance(alice.userID) == Money(cents: 60_000 + 10_500 + 9_499 + 10_000))
+            for set in [Self.keys.dueTrades("BTC"), Self.keys.openTrades("BTC", .up), Self.keys.openTrades("BTC", .down)] {
+                #expect(try await redis.zcard(set) == 0)
+            }
+            // Processing again changes nothing.
+            #expect(try await stores.settler.process(symbol: "BTC").ticks == 0)
+            try await stores.expectClean()
+        }
+    }
+
+    @Test func aStaleFeedRefusesTradesAndDueTradesWaitForTheNextTick() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let bob = try await stores.player("bob", balance: Money(cents: 10_000))
+            #expect(try await stores.place(bob.userID, "BTC", .up, 100, leverage: 2, seconds: 1) == .priceUnavailable(nil))
+            _ = try await stores.tick("BTC", "100")
+            let trade = try await stores.placed(bob.userID, "BTC", .up, 1000, leverage: 2, seconds: 1)
+            // The quote ages past a 1 ms maximum: refused, nothing debited.
+            #expect(
+                await eventually {
+                    if case .priceUnavailable = try await stores.place(
+                        bob.userID, "BTC", .up, 100, leverage: 2, seconds: 1, maximumAge: .milliseconds(1))
+                    {
+                        return true
+                    }
+                    return false
+                })
+            #expect(try await stores.balance(bob.userID) == Money(cents: 9_000))
+            // Past its expiry, without a new tick, the trade waits however often the worker looks.
+            #expect(
+                await eventually {
+                    _ = try await stores.settler.process(symbol: "BTC")
+                    return currentMilliseconds() > trade.expiresAt + 20
+                })
+            #expect(try await stores.trades.trade(id: trade.id)?.status == .open)
+            // The first tick after the feed comes back settles it, at that tick's price.
+            let back = try await stores.tick("BTC", "110")
+            _ = try await stores.settler.process(symbol: "BTC")
+            let settled = try await stores.trades.trade(id: trade.id)
+            #expect(settled?.status == .won && settled?.end == back && settled?.profit == Money(cents: 200))
+            try await stores.expectClean()
+        }
+    }
+
+    @Test func theClientsStartPriceIsAGuardAndRetriesAreIdempotent() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let carol = try await stores.player("carol", balance: Money(cents: 10_000))
+            _ = try await stores.tick("ETH", "2000")
+            let moved = try await stores.place(
+                carol.userID, "ETH", .down, 500, leverage: 3, seconds: 60, expected: try Price(parsing: "2010.01"))
+            guard case .priceMoved(let quote) = moved else {
+                Issue.record("not refused: \(moved)")
+                return
+            }
+            #expect(quote.tick.price == usd("2000"))
+            let key = BetStore.IdempotencyKey(key: "k1", fingerprint: "f1")
+            let first = try await stores.place(
+                carol.userID, "ETH", .down, 500, leverage: 3, seconds: 60, expected: try Price(parsing: "2010"), idempotency: key)
+            guard case .placed(let trade) = first else {
+                Issue.record("not placed: \(first)")
+                return
+            }
+            // The server's price, not the client's.
+            #expect(trade.start.price == usd("2000"))
+            _ = try await stores.tick("ETH", "2001")
+            #expect(try await stores.place(carol.userID, "ETH", .down, 500, leverage: 3, seconds: 60, idempotency: key) == .replayed(trade))
+            let other = BetStore.IdempotencyKey(key: "k1", fingerprint: "f2")
+            #expect(
+                try await stores.place(carol.userID, "ETH", .down, 500, leverage: 3, seconds: 60, idempotency: other)
+                    == .idempotencyKeyReused)
+            #expect(try await stores.balance(carol.userID) == Money(cents: 9_500))
+            let page = try await stores.trades.list(userID: carol.userID, status: .open, limit: 10, cursor: nil)
+            #expect(page.trades.map(\.id) == [trade.id] && page.nextCursor == nil)
+            try await stores.expectClean()
+        }
+    }
+
+    @Test func fiftyConcurrentTradesOnABalanceCoveringThreeAcceptExactlyThree() async throws {
+        try await withRedis(poolSize: 8) { (_, redis) async throws in
+            let stores = Stores(redis)
+            let dave = try await stores.player("dave", balance: Money(cents: 10_000))
+            _ = try await stores.tick("BTC", "60000")
+            let outcomes = try await withThrowingTaskGroup(of: TradeStore.PlaceOutcome.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { try await stores.place(dave.userID, "BTC", .up, 3000, leverage: 5, seconds: 60) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.filter { if case .placed = $0 { true } else { false } }.count == 3)
+            #expect(outcomes.filter { if case .insufficientFunds = $0 { true } else { false } }.count == 47)
+            #expect(try await stores.balance(dave.userID) == Money(cents: 1000))
+            #expect(try await redis.zcard(Self.keys.dueTrades("BTC")) == 3)
+            try await stores.expectClean()
+        }
+    }
+
+    @Test func twoSettlersOnTheSameTicksCloseEachTradeOnce() async throws {
+        try await withRedis(poolSize: 8) { (_, redis) async throws in
+            let stores = Stores(redis, batchSize: 7)
+            let erin = try await stores.player("erin", balance: Money(cents: 1_000_000))
+            _ = try await stores.tick("BTC", "1000")
+            var ids: [String] = []
+            for index in 0..<60 {
+                let trade = try await stores.placed(
+                    erin.userID, "BTC", index % 2 == 0 ? .up : .down, 1000, leverage: 1 + index % 20, seconds: index % 3 == 0 ? 3600 : 1)
+                ids.append(trade.id)
+            }
+            // A dip that stops out the most leveraged up trades, then a tick after the short ones' expiry.
+            _ = try await stores.tick("BTC", "930")
+            let lastExpiry = try await stores.trades.trades(ids: ids).filter { $0.duration == 1 }.map(\.expiresAt).max() ?? 0
+            #expect(await eventually { currentMilliseconds() > lastExpiry })
+            _ = try await stores.tick("BTC", "1030")
+            let second = TradeSettler(redis: redis, keys: Self.keys, batchSize: 5)
+            async let one = stores.settler.process(symbol: "BTC")
+            async let two = second.process(symbol: "BTC")
+            let reports = try await [one, two]
+            let trades = try await stores.trades.trades(ids: ids)
+            let closed = trades.filter { $0.status != .open }
+            #expect(reports.map { $0.stoppedOut + $0.settled }.reduce(0, +) == closed.count)
+            #expect(closed.count > 40)
+            // One payout per closed trade that pays anything, and the balance agrees.
+            let ledger = try await redis.xrange(Self.keys.ledger(erin.userID))
+            let payouts = ledger.filter { $0.fields?["type"] == "payout" }
+            #expect(payouts.count == closed.filter { $0.payout != Money(cents: 0) }.count)
+            #expect(Set(payouts.compactMap { $0.fields?["trade_id"] }).count == payouts.count)
+            try await stores.expectClean()
+        }
+    }
+
+    @Test func theInvariantCheckerFindsDamagedTrades() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let frank = try await stores.player("frank", balance: Money(cents: 10_000))
+            _ = try await stores.tick("BTC", "100")
+            let open = try await stores.placed(frank.userID, "BTC", .up, 1000, leverage: 2, seconds: 3600)
+            let closing = try await stores.placed(frank.userID, "BTC", .down, 1000, leverage: 2, seconds: 3600)
+            _ = try await stores.tick("BTC", "200")
+            _ = try await stores.settler.process(symbol: "BTC")
+            #expect(try await stores.trades.trade(id: closing.id)?.status == .lost)
+            try await stores.expectClean()
+
+            // An open trade missing from its due set, and a closed trade paid more than its outcome.
+            _ = try await redis.zrem(Self.keys.dueTrades("BTC"), [open.id])
+            _ = try await redis.send(RedisCommand("HSET", Self.keys.trade(closing.id), "payout", "500"))
+            let report = try await InvariantChecker(redis: redis, keys: Self.keys).check()
+            #expect(report.count(.tradeIndexMismatch) == 1, "\(report.violations)")
+            // The payout is not stake + profit, a stop-out paid something, and no ledger entry pays it.
+            #expect(report.count(.invalidTrade) == 2 && report.count(.payoutMismatch) == 1, "\(report.violations)")
+            #expect(report.violations.contains { $0.key == Self.keys.dueTrades("BTC") && $0.detail.contains(open.id) })
+        }
+    }
+}
