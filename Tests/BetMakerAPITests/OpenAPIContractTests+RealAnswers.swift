@@ -264,48 +264,10 @@ extension OpenAPIContractTests {
                 .conflict, .patch, "/admin/users/\(adminUser.id)", #"{"active": false}"#, headers: admin, problem: "cannot-disable-self")
             try await call(.unprocessableContent, .patch, "/admin/users/\(carol.id)", #"{"active": "no", "role": "admin"}"#, headers: admin)
 
-            // Email sign-up (the simulated ESP, in Redis), and the contacts' administration.
-            let firstPlay = try await call(.ok, .post, "/plays", #"{"email": " Jo.Player@Example.com "}"#)
-            #expect(firstPlay["in_db"] == .bool(false) && firstPlay["email"] == .string("jo.player@example.com"))
-            let secondPlay = try await call(.ok, .post, "/plays", #"{"email": "JO.player@example.com"}"#, headers: asCarol)
-            #expect(secondPlay["in_db"] == .bool(true) && secondPlay["game_count"] == .number("2"))
-            try await call(.ok, .post, "/plays", #"{"email": "sam@example.org"}"#)
-            try await call(.unprocessableContent, .post, "/plays", #"{"email": "not an address"}"#, problem: "validation")
-            try await call(
-                .ok, .get, try Self.nextPage(try await call(.ok, .get, "/admin/contacts?limit=1", headers: admin)), headers: admin)
-            try await call(.unprocessableContent, .get, "/admin/contacts?cursor=Jo.Player%40example.com", headers: admin)
-            try await call(.noContent, .delete, "/admin/contacts/Jo.Player%40example.com", headers: admin)
-            try await call(.notFound, .delete, "/admin/contacts/jo.player%40example.com", headers: admin)
-            try await call(.unprocessableContent, .delete, "/admin/contacts/%ZZ", headers: admin, problem: "validation")
-            // Trades, priced from a tick recorded as the worker records them: placed (also through the
-            // original API's alias), refused, read, listed in pages.
-            let trades = TradeStore(redis: redis, keys: RedisKeys(prefix: "t:"), ids: BetIDGenerator(node: 3))
-            try await trades.record(symbol: "BTC", price: Price(units: 5_000_000_000_000), source: "test")
-            try await call(.ok, .get, "/crypto/quotes")
-            let order = #"{"symbol": "BTC", "direction": "up", "amount": "1.00", "leverage": 10, "duration": 60"#
-            let trade = try await call(.created, .post, "/trades", order + "}", headers: asCarol + [.idempotencyKey: "trade-1"])
-            let tradeID = try #require(trade["id"]?.string)
-            let alias = #"{"exchange": "BTC", "bet_amount": 1, "leverage": 2, "direction": "down", "time": 60}"#
-            try await call(.created, .post, "/api/v1/trade_it", alias, headers: asCarol)
-            try await call(.conflict, .post, "/trades", order + #", "start_price": 60000}"#, headers: asCarol, problem: "price-moved")
-            try await call(
-                .conflict, .post, "/api/v1/trade_it", alias.replacingOccurrences(of: "\"bet_amount\": 1", with: "\"bet_amount\": 90000"),
-                headers: asCarol, problem: "insufficient-funds")
-            try await call(
-                .unprocessableContent, .post, "/trades",
-                #"{"symbol": "DOGE", "direction": "sideways", "amount": 0, "leverage": 0, "duration": 1}"#,
-                headers: asCarol, problem: "validation")
-            try await call(
-                .unprocessableContent, .post, "/api/v1/trade_it", #"{"exchange": "BTC"}"#, headers: asCarol, problem: "validation")
-            try await call(.ok, .get, "/trades/\(tradeID)", headers: admin)
-            try await call(.ok, .get, "/trades/\(tradeID)", headers: asCarol)
-            try await call(.notFound, .get, "/trades/000000000000", headers: asCarol)
-            try await call(.unprocessableContent, .get, "/trades/%ZZ", headers: asCarol, problem: "validation")
-            try await call(.ok, .get, "/api/v1/trade_status/\(tradeID)", headers: asCarol)
-            try await call(.notFound, .get, "/api/v1/trade_status/000000000000", headers: asCarol)
-            try await call(.unprocessableContent, .get, "/api/v1/trade_status/%ZZ", headers: asCarol, problem: "validation")
-            try await call(.ok, .get, try Self.nextPage(try await call(.ok, .get, "/trades?limit=1", headers: asCarol)), headers: asCarol)
-            try await call(.unprocessableContent, .get, "/trades?status=pending", headers: asCarol, problem: "validation")
+            // Email sign-up and trades (OpenAPIContractTests+SignUpAndTrades.swift).
+            try await Self.signUpAndTradeAnswers(
+                { try await call($0, $1, $2, $3, headers: $4, problem: $5, sourceLocation: $6) }, redis: redis, admin: admin,
+                player: asCarol)
 
             // Every operation that checks tokens refuses a bad one (401) and a disabled user's (403)
             // before anything else; the cookie is checked like the header. A token of a user who never

@@ -54,6 +54,7 @@ extension OpenAPIContractTests {
                 (.post, "/trades", #"{"symbol": "BTC", "direction": "up", "amount": 1, "leverage": 2, "duration": 60}"#, token),
                 (.get, "/trades", nil, token),
                 (.get, "/trades/000000000000", nil, token),
+                (.post, "/trades/000000000000/void", #"{"reason": "delisted"}"#, token),
                 (.post, "/api/v1/trade_it", #"{"exchange": "BTC", "bet_amount": 1, "leverage": 2, "direction": "up", "time": 60}"#, token),
                 (.get, "/api/v1/trade_status/000000000000", nil, token),
                 (.get, "/crypto/quotes", nil, [:]),

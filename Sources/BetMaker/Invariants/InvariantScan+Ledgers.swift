@@ -123,6 +123,9 @@ extension InvariantChecker.Scan {
         case .payout where transaction.tradeID != nil:
             report.money.payouts = report.money.payouts + transaction.amount
             checkTradePayout(transaction, entryID: entry.id, userID: userID)
+        case .refund where transaction.tradeID != nil:
+            report.money.refunds = report.money.refunds + transaction.amount
+            checkTradeRefund(transaction, entryID: entry.id, userID: userID)
         case .stake:
             guard let betID = transaction.betID, var bet = walletBets[betID], bet.userID == userID, bet.accountID == accountID,
                 bet.amount == -amount

@@ -6,6 +6,7 @@ extension InvariantChecker {
         let trade: Trade
         var stakes = 0
         var payouts = 0
+        var refunds = 0
     }
 }
 
@@ -44,6 +45,17 @@ extension InvariantChecker.Scan {
             return
         }
         report.money.settledStakes = report.money.settledStakes + trade.stake
+        if trade.status == .void || trade.closedBy == .void {
+            if trade.status != .void || trade.closedBy != .void || trade.end != nil || trade.payout != trade.stake
+                || trade.profit?.cents != 0 || trade.settledAt == nil
+            {
+                record(
+                    .invalidTrade, key,
+                    "is \(trade.status.rawValue), closed by \(trade.closedBy?.rawValue ?? "nothing"): "
+                        + "a void trade has no end tick, profit 0 and its stake as payout")
+            }
+            return
+        }
         guard let payout = trade.payout, let profit = trade.profit, let end = trade.end, let closedBy = trade.closedBy,
             trade.settledAt != nil
         else {
@@ -64,6 +76,8 @@ extension InvariantChecker.Scan {
             {
                 record(.invalidTrade, key, "is stopped out at \(end.price) with payout \(payout)")
             }
+        case .void:
+            break  // handled above
         case .expiry:
             let outcome = TradeMath.outcome(
                 stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: trade.start.price, end: end.price,
@@ -159,13 +173,33 @@ extension InvariantChecker.Scan {
         trades[id] = trade
     }
 
-    /// One stake entry per trade; one payout entry per closed trade that pays anything, none otherwise.
+    /// A refund entry: the stake of a void trade of this user and account, given back.
+    mutating func checkTradeRefund(_ transaction: Transaction, entryID: String, userID: Int) {
+        guard let id = transaction.tradeID, var trade = trades[id], trade.trade.userID == userID,
+            trade.trade.accountID == transaction.accountID, trade.trade.status == .void, trade.trade.stake == transaction.amount
+        else {
+            record(
+                .refundMismatch, keys.ledger(userID),
+                "refund \(entryID) of \(transaction.amount) for trade \(transaction.tradeID ?? "none") matches no void trade of user \(userID)"
+            )
+            return
+        }
+        trade.refunds += 1
+        trades[id] = trade
+    }
+
+    /// One stake entry per trade; one payout entry per closed trade that pays anything, none otherwise;
+    /// one refund entry per void trade and no payout.
     mutating func checkTradesInLedgers() {
         for (id, record) in trades.sorted(by: { $0.key < $1.key }) {
             if record.stakes != 1 {
                 self.record(.stakeMismatch, keys.trade(id), "has \(record.stakes) stake entries, not one")
             }
-            let paying = record.trade.status != .open && (record.trade.payout?.cents ?? 0) > 0
+            let void = record.trade.status == .void
+            if record.refunds != (void ? 1 : 0) {
+                self.record(.refundMismatch, keys.trade(id), "is \(record.trade.status.rawValue) with \(record.refunds) refund entries")
+            }
+            let paying = !void && record.trade.status != .open && (record.trade.payout?.cents ?? 0) > 0
             if record.payouts != (paying ? 1 : 0) {
                 self.record(.payoutMismatch, keys.trade(id), "is \(record.trade.status.rawValue) with \(record.payouts) payout entries")
             }

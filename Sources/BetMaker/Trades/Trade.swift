@@ -12,6 +12,9 @@ public enum TradeStatus: String, Sendable, CaseIterable {
     case lost
     /// Closed at exactly the start price (or a profit under a cent): the stake comes back.
     case even
+    /// Voided by an administrator because it cannot be priced (the feed died for good, the symbol was
+    /// delisted): the stake comes back as a refund, nothing is won or lost.
+    case void
 }
 
 /// How a closed trade ended.
@@ -20,6 +23,8 @@ public enum TradeClose: String, Sendable {
     case expiry
     /// At the first tick that reached its liquidation price, before expiry.
     case stopOut = "stop_out"
+    /// Voided by an administrator, without a tick.
+    case void
 }
 
 /// A recorded price tick: the stream entry id (Redis's clock when the worker recorded it) is its
@@ -59,6 +64,8 @@ public struct Trade: Sendable, Equatable {
     public var profit: Money?
     public var payout: Money?
     public var settledAt: Int64?
+    /// Why an administrator voided it.
+    public var voidReason: String?
 
     public init(
         id: String, userID: Int, accountID: Int, symbol: String, direction: TradeDirection, stake: Money, leverage: Int, duration: Int,
@@ -91,7 +98,7 @@ public struct Trade: Sendable, Equatable {
     public static let storedFields = [
         "user_id", "account_id", "symbol", "direction", "stake", "leverage", "duration", "start_tick", "start_price",
         "liquidation_price", "created_at", "expires_at", "status", "closed_by", "end_tick", "end_price", "profit", "payout",
-        "settled_at",
+        "settled_at", "void_reason",
     ]
 
     public init?(id: String, fields: [String?]) {
@@ -114,6 +121,7 @@ public struct Trade: Sendable, Equatable {
         profit = fields[16].flatMap { Int64($0) }.map { Money(cents: $0) }
         payout = fields[17].flatMap { Int64($0) }.map { Money(cents: $0) }
         settledAt = fields[18].flatMap { Int64($0) }
+        voidReason = fields[19]
     }
 }
 

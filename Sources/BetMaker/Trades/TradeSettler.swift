@@ -143,7 +143,7 @@ public struct TradeSettler: Sendable {
                     case .won: report.won += 1
                     case .lost: report.lost += 1
                     case .even: report.even += 1
-                    case .open: break
+                    case .open, .void: break
                     }
                 }
             }

@@ -171,6 +171,37 @@ public struct TradeStore: Sendable {
         return try await trade(id: id).map { .replayed($0.asPlaced) }
     }
 
+    // MARK: Voiding
+
+    public enum VoidOutcome: Sendable, Equatable {
+        /// Voided now: the stake is back on its account.
+        case voided(Trade)
+        case notFound
+        /// Closed by a tick, or voided, before this call.
+        case notOpen(Trade)
+    }
+
+    /// Voids an open trade (an administrator's call): the stake back as a refund, the trade out of the
+    /// worker's sets, in one script that a close racing it cannot interleave with.
+    public func void(id: String, reason: String) async throws -> VoidOutcome {
+        guard let trade = try await trade(id: id) else { return .notFound }
+        let reply = try await redis.eval(
+            Scripts.voidTrade,
+            keys: [
+                keys.trade(id), keys.dueTrades(trade.symbol), keys.openTrades(trade.symbol, .up), keys.openTrades(trade.symbol, .down),
+                keys.accounts(trade.userID), keys.ledger(trade.userID),
+            ],
+            arguments: [id, reason, keys.prefix]
+        ).strings(for: "void_trade")
+        guard let current = try await self.trade(id: id) else { return .notFound }
+        switch reply.first {
+        case "voided": return .voided(current)
+        case "missing": return .notFound
+        case "not_open": return .notOpen(current)
+        default: throw RedisError.unexpectedReply(command: "void_trade", reply: "\(reply)")
+        }
+    }
+
     // MARK: Reading
 
     public func trade(id: String) async throws -> Trade? {

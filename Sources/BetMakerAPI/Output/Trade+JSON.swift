@@ -32,6 +32,7 @@ extension Trade {
         json.field("profit", profit?.description)
         json.field("payout", payout?.description)
         json.field("settled_at", timestamp: settledAt)
+        json.field("void_reason", voidReason)
         json.endObject()
     }
 }

@@ -29,6 +29,7 @@ struct TradeRoutes {
         trades.post(use: placeTrade)
         trades.get(use: listTrades)
         trades.get("{id}", use: getTrade)
+        trades.post("{id}/void", use: voidTrade)
         quotes.get("quotes", use: listQuotes)
         legacy.post("trade_it", use: tradeIt)
         legacy.get("trade_status/{id}", use: tradeStatus)
@@ -177,7 +178,7 @@ struct TradeRoutes {
         var status: TradeStatus?
         if let text = request.uri.queryParameters.get("status") {
             status = TradeStatus(rawValue: text)
-            if status == nil { errors.append(.init("status", "must be open, won, lost or even")) }
+            if status == nil { errors.append(.init("status", "must be open, won, lost, even or void")) }
         }
         let page = Input.page(
             request, defaultLimit: Self.defaultLimit, maximum: Self.maximumLimit, isValidCursor: BetStore.isValidCursor, errors: &errors)
@@ -210,8 +211,39 @@ struct TradeRoutes {
         .json(.ok, try await readableTrade(context).json)
     }
 
+    // MARK: Voiding
+
+    /// An administrator voids an open trade that cannot be priced (the feed died for good, the symbol
+    /// was delisted): `{"reason"}`; the stake goes back at once as a refund. Voiding a void trade again
+    /// changes nothing; a trade a tick already closed is 409 `trade-not-open`.
+    @Sendable func voidTrade(_ request: Request, context: APIRequestContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let id = try context.parameter("id")
+        var errors: [Problem.FieldError] = []
+        let fields = try Input.object(try await Input.json(request, limit: maximumBodyBytes), allowed: ["reason"], errors: &errors)
+        let reason = Input.text(fields["reason"], field: "reason", maximumLength: 500).collect(into: &errors)
+        guard let reason, errors.isEmpty else { throw Problem.validation(errors) }
+        guard BetIDGenerator.isWellFormed(id) else { throw Problem.notFound("There is no trade \(id).") }
+        switch try await store.void(id: id, reason: reason) {
+        case .voided(let trade):
+            context.logger.notice("Trade voided", metadata: ["trade_id": "\(id)", "reason": "\(reason)"])
+            return .json(.ok, trade.json)
+        case .notOpen(let trade) where trade.status == .void:
+            return .json(.ok, trade.json)
+        case .notOpen(let trade):
+            var problem = Problem.conflict(
+                "trade-not-open", title: "The trade is closed",
+                detail: "Trade \(id) is \(trade.status.rawValue): a tick closed it already, so it cannot be voided. Nothing was changed.")
+            problem.extensions = [("current_status", trade.status.rawValue)]
+            throw problem
+        case .notFound:
+            throw Problem.notFound("There is no trade \(id).")
+        }
+    }
+
     /// `{status: "completed"|"pending", result: "W"|"L", profit}` as the original service answers;
-    /// `result` and `profit` only once completed. An even trade (stake back) is `W`: nothing was lost.
+    /// `result` and `profit` only once completed. An even or a void trade (stake back) is `W` with
+    /// profit 0.00: nothing was lost.
     @Sendable func tradeStatus(_ request: Request, context: APIRequestContext) async throws -> Response {
         let trade = try await readableTrade(context)
         return .json { json in

@@ -1,0 +1,40 @@
+import RedisClient
+
+extension Scripts {
+    /// Voids an open trade (an administrator's call, for a trade that cannot be priced: the feed died for
+    /// good, or the symbol was delisted): the status `void` with the reason, the stake back to its account
+    /// as a refund transaction naming the trade, and the trade out of its symbol's due and open sets, in
+    /// one step. A trade that is no longer open (closed by a tick, or voided already) is left as it is;
+    /// `close_trades` likewise skips a trade that is no longer open, so a void and a close racing each
+    /// other give exactly one outcome. The caller reads the trade first to name its keys; the script
+    /// checks they are the trade's, so a wrong key refuses before any write.
+    ///
+    /// KEYS: trade hash, due set, open set (up), open set (down), user's accounts, user's ledger
+    /// ARGV: trade id, reason, key prefix
+    /// Returns {'voided'} | {'missing'} | {'not_open', status}
+    /// Errors: KEYS_MISMATCH (the keys are not the trade's)
+    public static let voidTrade = RedisScript(
+        name: "void_trade",
+        source: """
+            #!lua
+            local t = redis.call('HMGET', KEYS[1], 'status', 'symbol', 'user_id', 'account_id', 'stake')
+            if not t[1] then return {'missing'} end
+            if t[1] ~= 'open' then return {'not_open', t[1]} end
+            local prefix = ARGV[3]
+            if KEYS[1] ~= prefix .. 'trade:' .. ARGV[1] or KEYS[2] ~= prefix .. 'trades:due:' .. t[2]
+              or KEYS[3] ~= prefix .. 'trades:open:' .. t[2] .. ':up' or KEYS[4] ~= prefix .. 'trades:open:' .. t[2] .. ':down'
+              or KEYS[5] ~= prefix .. '{u:' .. t[3] .. '}:accounts' or KEYS[6] ~= prefix .. '{u:' .. t[3] .. '}:ledger' then
+              return redis.error_reply('KEYS_MISMATCH the keys are not those of trade ' .. ARGV[1])
+            end
+            if not redis.call('HGET', KEYS[5], t[4]) then return redis.error_reply('KEYS_MISMATCH no account ' .. t[4]) end
+            \(redisNow)
+            redis.call('HSET', KEYS[1], 'status', 'void', 'closed_by', 'void', 'void_reason', ARGV[2], 'profit', 0, 'payout', t[5],
+              'settled_at', now)
+            redis.call('ZREM', KEYS[2], ARGV[1])
+            redis.call('ZREM', KEYS[3], ARGV[1])
+            redis.call('ZREM', KEYS[4], ARGV[1])
+            local balance = redis.call('HINCRBY', KEYS[5], t[4], t[5])
+            redis.call('XADD', KEYS[6], '*', 'type', 'refund', 'account_id', t[4], 'amount', t[5], 'balance', balance, 'trade_id', ARGV[1])
+            return {'voided'}
+            """)
+}
