@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 
 /// The real `betmaker-api` and `betmaker-worker` executables, started as child processes next to
 /// the test binary (`make test` and `swift test` build them into the same folder).
@@ -33,6 +34,7 @@ public enum BetMakerProcesses {
         var environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LOG_LEVEL": "info", "JWT_SECRET": testJWTSecret,
             "BCRYPT_COST": "10", "PAYMENT_WEBHOOK_SECRET": testPaymentSecret,
+            "REDIS_CONNECT_TIMEOUT_MS": String(RedisServer.testConnectTimeout.inMilliseconds),
         ]
         environment.merge(settings) { $1 }
         return environment

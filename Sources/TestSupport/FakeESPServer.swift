@@ -31,6 +31,7 @@ public final class FakeESPServer: Sendable {
     struct State {
         var members: [String: String] = [:]
         var calls: [String: Int] = [:]
+        var answered = 0
         var behaviour = Behaviour.normal
     }
 
@@ -85,6 +86,9 @@ public final class FakeESPServer: Sendable {
 
     public var memberCount: Int { state.withLockedValue { $0.members.count } }
 
+    /// Calls answered so far (a delayed call counts once its answer is written).
+    public var answered: Int { state.withLockedValue { $0.answered } }
+
     /// Calls received with `method` (`GET`, `PUT`, `POST`) for `address`, answered or not.
     public func calls(_ method: String, _ address: String) -> Int {
         state.withLockedValue { $0.calls["\(method) \(EmailAddress.subscriberHash(of: address.lowercased()))"] ?? 0 }
@@ -121,6 +125,7 @@ public final class FakeESPServer: Sendable {
                 let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
                 let answer = { @Sendable in
                     let (status, json, headers) = self.answer(head, body: body, behaviour: behaviour)
+                    self.state.withLockedValue { $0.answered += 1 }
                     self.write(status: status, json: json, headers: headers, keepAlive: head.isKeepAlive, context: bound.value)
                 }
                 countCall(head)

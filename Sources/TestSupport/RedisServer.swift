@@ -19,8 +19,15 @@ public final class RedisServer: Sendable {
 
     public var url: String { "redis://127.0.0.1:\(port)" }
 
+    /// How long tests' clients and processes wait for a connection to come up.
+    public static let testConnectTimeout: Duration = .seconds(10)
+
     public var configuration: RedisConfiguration {
-        RedisConfiguration(host: "127.0.0.1", port: port)
+        var configuration = RedisConfiguration(host: "127.0.0.1", port: port)
+        // The whole suite runs in parallel on as few as two cores, starting dozens of servers and
+        // processes: a connection may take longer than production's 2 s default to come up there.
+        configuration.connectTimeout = Self.testConnectTimeout
+        return configuration
     }
 
     /// Starts a server. `appendOnly` turns on AOF with `appendfsync always`, for restart tests.

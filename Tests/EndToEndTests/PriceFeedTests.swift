@@ -22,11 +22,12 @@ import Testing
             cmc.set(.status(status))
             await #expect(throws: failure) { try await feed.prices(for: ["BTC"]) }
         }
-        // A slow answer is cut off at the deadline.
-        cmc.set(.slow(.seconds(3)))
+        // A slow answer is cut off at the deadline: the fake answers after a minute, the call fails long
+        // before (the bound is loose on purpose: a loaded machine is slow, but not by a factor of 60).
+        cmc.set(.slow(.seconds(60)))
         let started = ContinuousClock.now
         await #expect(throws: (any Error).self) { try await feed.prices(for: ["BTC"]) }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test func theSimulatedFeedIsTheSameWalkForTheSameSeed() async throws {

@@ -219,6 +219,7 @@ import Testing
         try await withRedisServer(extraArguments: ["--requirepass", "s3cret"]) { server in
             var configuration = try RedisConfiguration(url: "redis://:s3cret@127.0.0.1:\(server.port)/3")
             configuration.clientName = "betmaker-test"
+            configuration.connectTimeout = RedisServer.testConnectTimeout
             try await RedisClient(configuration: configuration).withRunning { (redis) async throws in
                 try await redis.set("where", to: "db3")
                 let clients = try await redis.send(RedisCommand("CLIENT", "INFO")).string ?? ""
