@@ -9,7 +9,7 @@ import Testing
     @Test func coinMarketCapPricesAreReadExactlyAndItsFailuresToldApart() async throws {
         let cmc = try await FakeCoinMarketCap.start()
         defer { Task { await cmc.shutdown() } }
-        let feed = CoinMarketCapFeed(baseURL: cmc.baseURL, apiKey: "k-1", timeout: .milliseconds(500))
+        let feed = CoinMarketCapFeed(baseURL: cmc.baseURL, apiKey: "k-1", timeout: .seconds(5))
         cmc.set(price: "97012.123456785", for: "BTC")
         cmc.set(price: "3499.99999999999", for: "ETH")
         let prices = try await feed.prices(for: ["BTC", "ETH", "DOGE"])
