@@ -217,34 +217,15 @@ public struct BetStore: Sendable {
         } else {
             list = keys.allBets
         }
-        var end: Int
-        var entries: [String]
-        if let position = cursor.flatMap({ Int(decimalDigits: $0) }) {
-            end = position
-            entries = end > 0 ? try await redis.lrange(list, max(0, end - limit), end - 1) : []
-        } else {
-            // The length and the newest entries in one atomic read, so the positions agree.
-            let tail = try await redis.eval(Scripts.readTail, keys: [list], arguments: [String(limit)]).array(for: "read_tail")
-            guard tail.count == 2 else { throw RedisError.unexpectedReply(command: "read_tail", reply: "\(tail)") }
-            end = try tail[0].int(for: "read_tail")
-            entries = try tail[1].strings(for: "read_tail")
-        }
-        var found: [Bet] = []
-        for window in 0..<Self.maximumWindows {
-            if window > 0 {
-                guard end > 0, found.count < limit else { break }
-                entries = try await redis.lrange(list, max(0, end - (limit - found.count)), end - 1)
-            }
-            end -= entries.count
-            let ids = entries.reversed().compactMap { text -> String? in
+        let page = try await NewestFirstPages(redis: redis, list: list).page(limit: limit, cursor: cursor) { entries in
+            let ids = entries.compactMap { text -> String? in
                 guard let entry = EventListEntry(text), filter.eventID == nil || scope.includes(entry) else { return nil }
                 return entry.betID
             }
             let bets = try await bets(ids: ids)
-            found += filter.status.map { wanted in bets.filter { $0.status == wanted } } ?? bets
-            if entries.isEmpty || found.count >= limit { break }
+            return filter.status.map { wanted in bets.filter { $0.status == wanted } } ?? bets
         }
-        return Page(bets: found, nextCursor: end > 0 ? String(end) : nil)
+        return Page(bets: page.items, nextCursor: page.nextCursor)
     }
 
     public static let maximumWindows = 10

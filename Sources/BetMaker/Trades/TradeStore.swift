@@ -228,29 +228,10 @@ public struct TradeStore: Sendable {
     /// position in it, as for bets. A status filter applies to the trades read (at most
     /// `BetStore.maximumWindows` windows a page).
     public func list(userID: Int, status: TradeStatus?, limit: Int, cursor: String?) async throws -> Page {
-        let list = keys.userTrades(userID)
-        var end: Int
-        var entries: [String]
-        if let position = cursor.flatMap({ Int(decimalDigits: $0) }) {
-            end = position
-            entries = end > 0 ? try await redis.lrange(list, max(0, end - limit), end - 1) : []
-        } else {
-            let tail = try await redis.eval(Scripts.readTail, keys: [list], arguments: [String(limit)]).array(for: "read_tail")
-            guard tail.count == 2 else { throw RedisError.unexpectedReply(command: "read_tail", reply: "\(tail)") }
-            end = try tail[0].int(for: "read_tail")
-            entries = try tail[1].strings(for: "read_tail")
+        let page = try await NewestFirstPages(redis: redis, list: keys.userTrades(userID)).page(limit: limit, cursor: cursor) {
+            let trades = try await trades(ids: $0)
+            return status.map { wanted in trades.filter { $0.status == wanted } } ?? trades
         }
-        var found: [Trade] = []
-        for window in 0..<BetStore.maximumWindows {
-            if window > 0 {
-                guard end > 0, found.count < limit else { break }
-                entries = try await redis.lrange(list, max(0, end - (limit - found.count)), end - 1)
-            }
-            end -= entries.count
-            let trades = try await trades(ids: entries.reversed())
-            found += status.map { wanted in trades.filter { $0.status == wanted } } ?? trades
-            if entries.isEmpty || found.count >= limit { break }
-        }
-        return Page(trades: found, nextCursor: end > 0 ? String(end) : nil)
+        return Page(trades: page.items, nextCursor: page.nextCursor)
     }
 }
