@@ -74,27 +74,31 @@ public struct TradeSettler: Sendable {
             let set = keys.openTrades(symbol, direction)
             // up: stopped out when the price is at or below the liquidation price; down: at or above.
             let (low, high) = direction == .up ? (price, "+inf") : ("-inf", price)
-            try await closeAll(symbol: symbol, tick: tick, close: .stopOut, report: &report) { offset in
-                try await redis.send(RedisCommand("ZRANGEBYSCORE", set, low, high, "LIMIT", String(offset), String(batchSize)))
+            try await closeAll(symbol: symbol, tick: tick, close: .stopOut, report: &report) { offset, count in
+                try await redis.send(RedisCommand("ZRANGEBYSCORE", set, low, high, "LIMIT", String(offset), String(count)))
                     .strings(for: "ZRANGEBYSCORE")
             }
         }
-        try await closeAll(symbol: symbol, tick: tick, close: .expiry, report: &report) { offset in
+        try await closeAll(symbol: symbol, tick: tick, close: .expiry, report: &report) { offset, count in
             try await redis.send(
-                RedisCommand("ZRANGEBYSCORE", keys.dueTrades(symbol), "-inf", String(tick.time), "LIMIT", String(offset), String(batchSize))
+                RedisCommand("ZRANGEBYSCORE", keys.dueTrades(symbol), "-inf", String(tick.time), "LIMIT", String(offset), String(count))
             ).strings(for: "ZRANGEBYSCORE")
         }
     }
 
-    /// Closes, batch by batch, the trades `page(offset)` finds; trades it must pass over (started at
-    /// or after this tick, a leverage-1 `up` trade at score 0) stay in the set, so the offset skips them.
+    /// Closes, batch by batch, the trades `page(offset, count)` finds; trades it must pass over (started
+    /// at or after this tick, a leverage-1 `up` trade at score 0) stay in the set, so the offset skips
+    /// them. A page holds `pipelineDepth` batches: their fields are read in one pipeline, and each batch's
+    /// outcomes are computed while Redis runs the previous batch's script, so the worker's arithmetic and
+    /// Redis's writes overlap. At most one script is in flight, so calls stay in order.
     private func closeAll(
-        symbol: String, tick: Tick, close: TradeClose, report: inout Report, page: (Int) async throws -> [String]
+        symbol: String, tick: Tick, close: TradeClose, report: inout Report, page: (_ offset: Int, _ count: Int) async throws -> [String]
     ) async throws {
+        let pageSize = batchSize * Self.pipelineDepth
         var passed = 0
         var previous: [String] = []
         while true {
-            let ids = try await page(passed)
+            let ids = try await page(passed, pageSize)
             guard !ids.isEmpty else { return }
             // Only a damaged set (a closed trade left in it) could show the same page twice.
             if ids == previous {
@@ -102,52 +106,133 @@ public struct TradeSettler: Sendable {
                     command: "ZRANGEBYSCORE", reply: "closed trades left in the sets of \(symbol): \(ids.prefix(5))")
             }
             previous = ids
-            let trades = try await TradeStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 0)).trades(ids: ids)
-            var batch: [(Trade, TradeStatus, Money, Money)] = []
-            for trade in trades {
-                // Closed meanwhile (by another worker): it has left the set, so it does not move the offset.
-                guard trade.status == .open else { continue }
-                guard trade.symbol == symbol, Self.isBefore(trade.start.id, tick.id),
-                    close == .expiry
-                        || TradeMath.isStoppedOut(at: tick.price, liquidation: trade.liquidationPrice, direction: trade.direction)
-                else {
-                    passed += 1
-                    continue
-                }
-                let outcome = TradeMath.outcome(
-                    stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: trade.start.price, end: tick.price,
-                    stoppedOut: close == .stopOut)
-                batch.append((trade, outcome.status, outcome.profit, outcome.payout))
-            }
+            let trades = try await openTrades(ids: ids)
             // Ids without a hash are passed over too (the invariant checker reports them).
             passed += ids.count - trades.count
-            guard !batch.isEmpty else {
-                if ids.count < batchSize { return }
-                continue
+            try await withThrowingTaskGroup(of: (Batch, [RESPValue]).self) { group in
+                var inFlight = false
+                for start in stride(from: 0, to: trades.count, by: batchSize) {
+                    var batch = Batch(close: close)
+                    for trade in trades[start..<min(start + batchSize, trades.count)] {
+                        // Closed meanwhile (by another worker): it has left the set, so it does not move the offset.
+                        guard trade.isOpen else { continue }
+                        guard trade.symbol == symbol, Self.isBefore(trade.startTick, tick.id),
+                            close == .expiry
+                                || TradeMath.isStoppedOut(at: tick.price, liquidation: trade.liquidationPrice, direction: trade.direction)
+                        else {
+                            passed += 1
+                            continue
+                        }
+                        let outcome = TradeMath.outcome(
+                            stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: trade.startPrice,
+                            end: tick.price, stoppedOut: close == .stopOut)
+                        batch.append(trade, outcome, keys: keys)
+                    }
+                    guard !batch.isEmpty else { continue }
+                    if inFlight, let (done, reply) = try await group.next() { try done.account(reply, in: &report) }
+                    let arguments = [symbol, tick.id, String(tick.price.units), keys.prefix, close.rawValue] + batch.arguments
+                    let scriptKeys = [keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down)] + batch.keys
+                    group.addTask { [redis] in
+                        (
+                            batch,
+                            try await redis.eval(Scripts.closeTrades, keys: scriptKeys, arguments: arguments).array(for: "close_trades")
+                        )
+                    }
+                    inFlight = true
+                }
+                while let (done, reply) = try await group.next() { try done.account(reply, in: &report) }
             }
-            var scriptKeys = [keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down)]
-            var arguments = [symbol, tick.id, String(tick.price.units), keys.prefix]
-            for (trade, status, profit, payout) in batch {
-                scriptKeys += [keys.trade(trade.id), keys.accounts(trade.userID), keys.ledger(trade.userID)]
-                arguments += [trade.id, close.rawValue, status.rawValue, String(profit.cents), String(payout.cents)]
-            }
-            let reply = try await redis.eval(Scripts.closeTrades, keys: scriptKeys, arguments: arguments).array(for: "close_trades")
+            if ids.count < pageSize { return }
+        }
+    }
+
+    /// Batches of a page: enough to keep Redis busy while the worker computes the next batch, few
+    /// enough that a page's fields stay small.
+    static let pipelineDepth = 4
+
+    /// One `close_trades` call's trades, keys and arguments, and the statuses to count once it answers.
+    private struct Batch: Sendable {
+        let close: TradeClose
+        var keys: [String] = []
+        var arguments: [String] = []
+        var statuses: [TradeStatus] = []
+        var isEmpty: Bool { statuses.isEmpty }
+
+        init(close: TradeClose) { self.close = close }
+
+        mutating func append(
+            _ trade: OpenTrade, _ outcome: (status: TradeStatus, profit: Money, payout: Money), keys redisKeys: RedisKeys
+        ) {
+            keys += [redisKeys.trade(trade.id), redisKeys.accounts(trade.userID), redisKeys.ledger(trade.userID)]
+            arguments += [trade.id, String(outcome.profit.cents)]
+            statuses.append(outcome.status)
+        }
+
+        func account(_ reply: [RESPValue], in report: inout Report) throws {
             guard reply.count == 3 else { throw RedisError.unexpectedReply(command: "close_trades", reply: "\(reply)") }
             let closed = try reply[0].int(for: "close_trades")
             report.batches += 1
             report.paidOut = report.paidOut + Money(cents: Int64(try reply[2].int(for: "close_trades")))
             if close == .stopOut { report.stoppedOut += closed } else { report.settled += closed }
-            if closed == batch.count {
-                for (_, status, _, _) in batch {
-                    switch status {
-                    case .won: report.won += 1
-                    case .lost: report.lost += 1
-                    case .even: report.even += 1
-                    case .open, .void: break
-                    }
+            // Trades skipped as closed already were counted by whoever closed them.
+            guard closed == statuses.count else { return }
+            for status in statuses {
+                switch status {
+                case .won: report.won += 1
+                case .lost: report.lost += 1
+                case .even: report.even += 1
+                case .open, .void: break
                 }
             }
         }
+    }
+
+    /// What closing needs of a trade: 9 of its hash's fields, not the 20 a `Trade` reads. Its placing
+    /// fields never change, so reading them before the script is safe; the script re-checks its status.
+    struct OpenTrade: Sendable {
+        static let fields = [
+            "status", "symbol", "direction", "user_id", "stake", "leverage", "start_tick", "start_price", "liquidation_price",
+        ]
+
+        let id: String
+        let isOpen: Bool
+        let symbol: String
+        let direction: TradeDirection
+        let userID: Int
+        let stake: Money
+        let leverage: Int
+        let startTick: String
+        let startPrice: Price
+        let liquidationPrice: Price?
+
+        init?(id: String, fields: [String?]) {
+            guard fields.count == Self.fields.count, let status = fields[0], let symbol = fields[1],
+                let direction = fields[2].flatMap(TradeDirection.init(rawValue:)), let userID = fields[3].flatMap({ Int($0) }),
+                let stake = fields[4].flatMap({ Int64($0) }), let leverage = fields[5].flatMap({ Int($0) }), let startTick = fields[6],
+                let startPrice = fields[7].flatMap({ Int64($0) })
+            else { return nil }
+            self.id = id
+            isOpen = status == TradeStatus.open.rawValue
+            self.symbol = symbol
+            self.direction = direction
+            self.userID = userID
+            self.stake = Money(cents: stake)
+            self.leverage = leverage
+            self.startTick = startTick
+            self.startPrice = Price(units: startPrice)
+            // As `Trade` reads it: 0 or absent means no liquidation price (leverage 1 going up).
+            liquidationPrice = fields[8].flatMap { Int64($0) }.flatMap { $0 > 0 ? Price(units: $0) : nil }
+        }
+    }
+
+    private func openTrades(ids: [String]) async throws -> [OpenTrade] {
+        let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.trade($0)] + OpenTrade.fields) })
+        var trades: [OpenTrade] = []
+        trades.reserveCapacity(ids.count)
+        for (id, reply) in zip(ids, replies) {
+            if let trade = OpenTrade(id: id, fields: try reply.get().optionalStrings(for: "HMGET")) { trades.append(trade) }
+        }
+        return trades
     }
 
     /// Stream id `a` before `b` (`<ms>-<seq>`, compared as numbers).

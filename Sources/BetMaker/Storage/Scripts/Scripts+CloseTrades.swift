@@ -7,91 +7,115 @@ extension Scripts {
     /// credits a payout above zero to the trade's account with a payout transaction naming the trade,
     /// and removes the trade from the symbol's due and open sets.
     ///
-    /// The worker computes each outcome in Swift (exact Int128 arithmetic, `TradeMath`) from the
-    /// trade's immutable fields and the tick; the script re-verifies what the outcome depends on: the
-    /// trade is this symbol's, its start tick comes before this tick, an expiry close is due at the
-    /// tick's time, a stop-out's tick reaches the liquidation price and pays nothing, payout = stake +
-    /// profit and is not negative, the keys are the trade's and its owner's. A trade that is no longer
+    /// The worker computes each profit in Swift (exact Int128 arithmetic, `TradeMath`) from the trade's
+    /// immutable fields and the tick; the script derives the payout (stake + profit, never negative) and
+    /// the status (won, lost or even by the profit's sign), and re-verifies what the outcome depends on:
+    /// the trade is this symbol's, its start tick comes before this tick, an expiry close is due at the
+    /// tick's time, a stop-out's tick reaches the liquidation price and pays nothing, the keys are the
+    /// trade's and its owner's. A trade that is no longer
     /// open was closed already (by another worker, or before a crash) and is skipped: that is what
     /// makes a retry or a second worker harmless. Anything else wrong refuses the whole batch before
     /// the first write (`BATCH_INVALID`), as Redis does not roll a script back.
     ///
     /// KEYS: due set, open set (up), open set (down), then per trade: trade hash, user's accounts, user's ledger
-    /// ARGV: symbol, tick id, tick price, key prefix, then per trade: trade id, close ('expiry'|'stop_out'),
-    ///       status, profit (cents), payout (cents)
+    /// ARGV: symbol, tick id, tick price, key prefix, close ('expiry'|'stop_out'), then per trade: trade id,
+    ///       profit (cents)
     /// Returns {closed, skipped, paid out (cents)}
     /// Errors: BATCH_INVALID (a key, a trade or an outcome does not check out)
     public static let closeTrades = RedisScript(
         name: "close_trades",
         source: """
             #!lua
-            \(tickIDCompare)
-            local symbol, tick, price, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-            local tickTime = tonumber(string.match(tick, '^(%d+)-'))
-            local count = (#ARGV - 4) / 5
+            local symbol, tick, price, prefix, close = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+            local tickTime, tickSequence = string.match(tick, '^(%d+)-(%d+)$')
+            tickTime, tickSequence, price = tonumber(tickTime), tonumber(tickSequence), tonumber(price)
+            if not tickTime or not price then return redis.error_reply('BATCH_INVALID tick ' .. tick .. ' at ' .. ARGV[3]) end
+            local count = (#ARGV - 5) / 2
+            if close ~= 'expiry' and close ~= 'stop_out' then return redis.error_reply('BATCH_INVALID close by ' .. close) end
             if #KEYS ~= 3 + 3 * count then return redis.error_reply('BATCH_INVALID ' .. #KEYS .. ' keys for ' .. count .. ' trades') end
             if KEYS[1] ~= prefix .. 'trades:due:' .. symbol or KEYS[2] ~= prefix .. 'trades:open:' .. symbol .. ':up'
               or KEYS[3] ~= prefix .. 'trades:open:' .. symbol .. ':down' then
               return redis.error_reply('BATCH_INVALID the sets are not those of ' .. symbol)
             end
             local function invalid(id, reason) return redis.error_reply('BATCH_INVALID trade ' .. id .. ' ' .. reason) end
-            local closing = {}
-            local ledgers = {}
+            local tradePrefix, userPrefix = prefix .. 'trade:', prefix .. '{u:'
+            -- What the checks found, in flat arrays (the trade's position i, its direction, account,
+            -- status and payout), and the accounts and ledgers already checked, so a user's many trades
+            -- check them once.
+            local closing, directions, accounts, statuses, payouts, checked = {}, {}, {}, {}, {}, {}
             for i = 1, count do
-              local a, k = 4 + 5 * (i - 1), 3 + 3 * (i - 1)
-              local id, close, status, profit, payout = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
-              if KEYS[k + 1] ~= prefix .. 'trade:' .. id then return invalid(id, 'is not at ' .. KEYS[k + 1]) end
+              local a, k = 2 * i + 3, 3 * i
+              local id, profit = ARGV[a + 1], ARGV[a + 2]
+              if KEYS[k + 1] ~= tradePrefix .. id then return invalid(id, 'is not at ' .. KEYS[k + 1]) end
               local t = redis.call('HMGET', KEYS[k + 1], 'status', 'symbol', 'direction', 'user_id', 'account_id', 'start_tick',
                 'expires_at', 'stake', 'liquidation_price')
               if t[1] == 'open' then
                 if t[2] ~= symbol then return invalid(id, 'is on ' .. tostring(t[2])) end
-                if not t[6] or not before(t[6], tick) then return invalid(id, 'started at ' .. tostring(t[6]) .. ', not before ' .. tick) end
-                if KEYS[k + 2] ~= prefix .. '{u:' .. tostring(t[4]) .. '}:accounts' or KEYS[k + 3] ~= prefix .. '{u:' .. tostring(t[4]) .. '}:ledger' then
+                local startTime, startSequence = string.match(t[6] or '', '^(%d+)-(%d+)$')
+                startTime, startSequence = tonumber(startTime), tonumber(startSequence)
+                if not startTime or startTime > tickTime or (startTime == tickTime and startSequence >= tickSequence) then
+                  return invalid(id, 'started at ' .. tostring(t[6]) .. ', not before ' .. tick)
+                end
+                local user = userPrefix .. tostring(t[4])
+                if KEYS[k + 2] ~= user .. '}:accounts' or KEYS[k + 3] ~= user .. '}:ledger' then
                   return invalid(id, 'belongs to user ' .. tostring(t[4]))
                 end
-                if not string.match(profit, '^%-?%d+$') or not string.match(payout, '^%d+$') or not string.match(t[8] or '', '^%d+$')
-                  or tonumber(payout) ~= tonumber(t[8]) + tonumber(profit) then
-                  return invalid(id, 'payout ' .. payout .. ' is not stake ' .. tostring(t[8]) .. ' + profit ' .. profit)
+                if not string.match(profit, '^%-?%d+$') or not string.match(t[8] or '', '^%d+$') then
+                  return invalid(id, 'profit ' .. profit .. ' on stake ' .. tostring(t[8]))
                 end
-                local expected = tonumber(profit) > 0 and 'won' or (tonumber(profit) < 0 and 'lost' or 'even')
-                if status ~= expected then return invalid(id, 'status ' .. status .. ' for profit ' .. profit) end
+                local gain = tonumber(profit)
+                local payout = tonumber(t[8]) + gain
+                if payout < 0 then return invalid(id, 'loses ' .. profit .. ', more than its stake ' .. t[8]) end
                 if close == 'expiry' then
                   if tonumber(t[7]) > tickTime then return invalid(id, 'expires at ' .. t[7] .. ', after ' .. tick) end
-                elseif close == 'stop_out' then
-                  local liquidation = tonumber(t[9] or '0')
-                  local reached = (t[3] == 'up' and liquidation > 0 and tonumber(price) <= liquidation)
-                    or (t[3] == 'down' and tonumber(price) >= liquidation)
-                  if not reached or payout ~= '0' then return invalid(id, 'is not stopped out at ' .. price) end
                 else
-                  return invalid(id, 'closes by ' .. close)
+                  local liquidation = tonumber(t[9] or '0')
+                  local reached = (t[3] == 'up' and liquidation > 0 and price <= liquidation) or (t[3] == 'down' and price >= liquidation)
+                  if not reached or payout ~= 0 then return invalid(id, 'is not stopped out at ' .. ARGV[3]) end
                 end
+                payout = string.format('%d', payout)
                 if payout ~= '0' then
-                  local balance = redis.call('HGET', KEYS[k + 2], t[5])
-                  if not balance or not string.match(balance, '^%-?%d+$') then return invalid(id, 'has no account ' .. tostring(t[5])) end
-                  if not ledgers[KEYS[k + 3]] then
+                  local account = user .. ':' .. t[5]
+                  if not checked[account] then
+                    local balance = redis.call('HGET', KEYS[k + 2], t[5])
+                    if not balance or not string.match(balance, '^%-?%d+$') then return invalid(id, 'has no account ' .. tostring(t[5])) end
+                    checked[account] = true
+                  end
+                  if not checked[KEYS[k + 3]] then
                     local kind = redis.call('TYPE', KEYS[k + 3]).ok
                     if kind ~= 'stream' and kind ~= 'none' then return invalid(id, 'ledger is a ' .. kind) end
-                    ledgers[KEYS[k + 3]] = true
+                    checked[KEYS[k + 3]] = true
                   end
                 end
-                closing[#closing + 1] = {k, id, close, status, profit, payout, t[3], t[5]}
+                local n = #closing + 1
+                closing[n], directions[n], accounts[n], payouts[n] = i, t[3], t[5], payout
+                statuses[n] = gain > 0 and 'won' or (gain < 0 and 'lost' or 'even')
               end
             end
             \(redisNow)
             local paid = 0
-            for _, c in ipairs(closing) do
-              local k, id, close, status, profit, payout, direction, account = c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
-              redis.call('HSET', KEYS[k + 1], 'status', status, 'closed_by', close, 'end_tick', tick, 'end_price', price,
-                'profit', profit, 'payout', payout, 'settled_at', now)
-              redis.call('ZREM', KEYS[1], id)
-              redis.call('ZREM', direction == 'up' and KEYS[2] or KEYS[3], id)
+            local closed, up, down = {}, {}, {}
+            for n, i in ipairs(closing) do
+              local a, k = 2 * i + 3, 3 * i
+              local id, payout = ARGV[a + 1], payouts[n]
+              redis.call('HSET', KEYS[k + 1], 'status', statuses[n], 'closed_by', close, 'end_tick', tick, 'end_price', ARGV[3],
+                'profit', ARGV[a + 2], 'payout', payout, 'settled_at', now)
+              closed[n] = id
+              if directions[n] == 'up' then up[#up + 1] = id else down[#down + 1] = id end
               if payout ~= '0' then
-                local balance = redis.call('HINCRBY', KEYS[k + 2], account, payout)
-                redis.call('XADD', KEYS[k + 3], '*', 'type', 'payout', 'account_id', account, 'amount', payout, 'balance', balance,
+                local balance = redis.call('HINCRBY', KEYS[k + 2], accounts[n], payout)
+                redis.call('XADD', KEYS[k + 3], '*', 'type', 'payout', 'account_id', accounts[n], 'amount', payout, 'balance', balance,
                   'trade_id', id)
                 paid = paid + tonumber(payout)
               end
             end
+            -- One ZREM per set and at most 1,000 members a call (unpack's stack is bounded).
+            local function removeAll(key, ids)
+              for first = 1, #ids, 1000 do redis.call('ZREM', key, unpack(ids, first, math.min(first + 999, #ids))) end
+            end
+            removeAll(KEYS[1], closed)
+            removeAll(KEYS[2], up)
+            removeAll(KEYS[3], down)
             return {#closing, count - #closing, paid}
             """)
 }
