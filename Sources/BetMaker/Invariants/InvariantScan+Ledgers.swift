@@ -140,30 +140,35 @@ extension InvariantChecker.Scan {
             walletBets[betID] = bet
         case .payout:
             report.money.payouts = report.money.payouts + transaction.amount
-            guard let betID = transaction.betID, var bet = walletBets[betID], bet.userID == userID, bet.accountID == accountID,
-                bet.status == .won, bet.payout == amount
-            else {
-                record(
-                    .payoutMismatch, ledger,
-                    "payout \(entry.id) of \(amount) for bet \(transaction.betID ?? "none") matches no won bet of user \(userID), account \(accountID)"
-                )
-                return
-            }
-            bet.payouts += 1
-            walletBets[betID] = bet
+            matchBetCredit(
+                transaction, entryID: entry.id, userID: userID, status: .won, expected: { $0.payout }, count: \.payouts,
+                problem: .payoutMismatch)
         case .refund:
             report.money.refunds = report.money.refunds + transaction.amount
-            guard let betID = transaction.betID, var bet = walletBets[betID], bet.userID == userID, bet.accountID == accountID,
-                bet.status == .void, bet.amount == amount
-            else {
-                record(
-                    .refundMismatch, ledger,
-                    "refund \(entry.id) of \(amount) for bet \(transaction.betID ?? "none") matches no void bet of user \(userID), account \(accountID)"
-                )
-                return
-            }
-            bet.refunds += 1
-            walletBets[betID] = bet
+            matchBetCredit(
+                transaction, entryID: entry.id, userID: userID, status: .void, expected: { $0.amount }, count: \.refunds,
+                problem: .refundMismatch)
         }
+    }
+
+    /// A payout or a refund names a bet of this user and account with the status that credits it, for
+    /// the amount that status credits (a won bet's payout, a void bet's stake); each is counted, so a
+    /// later pass finds a bet credited twice or never.
+    private mutating func matchBetCredit(
+        _ transaction: Transaction, entryID: String, userID: Int, status: BetStatus,
+        expected: (WalletBet) -> Int64?, count: WritableKeyPath<WalletBet, Int>, problem: InvariantChecker.Violation.Kind
+    ) {
+        let amount = transaction.amount.cents
+        guard let betID = transaction.betID, var bet = walletBets[betID], bet.userID == userID,
+            bet.accountID == transaction.accountID, bet.status == status, expected(bet) == amount
+        else {
+            record(
+                problem, keys.ledger(userID),
+                "\(transaction.kind.rawValue) \(entryID) of \(amount) for bet \(transaction.betID ?? "none") matches no \(status.rawValue) bet of user \(userID), account \(transaction.accountID)"
+            )
+            return
+        }
+        bet[keyPath: count] += 1
+        walletBets[betID] = bet
     }
 }
