@@ -201,7 +201,13 @@ public final class RedisClient: RedisCommandSender, Service, Sendable {
             } catch {
                 if Task.isCancelled { return }
                 failuresInARow += 1
-                let reason = (error as? RedisError).map { "\($0)" } ?? "\(error)"
+                // The reason alone: the waiters' error adds "Redis unavailable: " to it once.
+                let reason =
+                    switch error as? RedisError {
+                    case .connectionUnavailable(let inner)?: inner
+                    case let other?: "\(other)"
+                    case nil: "\(error)"
+                    }
                 let waiters = state.withLock { state in
                     state.slots[slot] = .down
                     state.lastFailure = reason
