@@ -7,7 +7,8 @@ import TestSupport
 /// /bets, 5% PUT /events/...), then settlement lag and the invariant checker. Returns the lines to print.
 func benchSoak(server: RedisServer, redis: RedisClient, store: BetStore, keys: RedisKeys, options: Options) async throws -> [String] {
     var out: [String] = []
-    _ = try await redis.send(RedisCommand("FLUSHALL"))
+    // ASYNC: a synchronous flush of a million bets can outlast the command timeout on a loaded machine.
+    _ = try await redis.send(RedisCommand("FLUSHALL", "ASYNC"))
     let (soakAPI, soakURL) = try await BetMakerProcesses.startAPI(redis: server)
     let soakWorker = try await BetMakerProcesses.startWorker(redis: server, name: "soak")
     // Bets go to the event of the current two-second window; results are reported for the event of
