@@ -121,6 +121,15 @@ import Testing
         #expect(Array(buffer.readableBytesView) == expected)
     }
 
+    /// An array of arguments is written length first: the length must be the UTF-8 length, not the
+    /// number of characters.
+    @Test func writesAnArrayOfArgumentsWithTheirUTF8Lengths() throws {
+        var command = RedisCommand("HMGET", capacity: 8)
+        command.append(contentsOf: ["bet:1", "é€", ""])
+        #expect(command.arguments == ["HMGET", "bet:1", "é€", ""])
+        #expect(try encoded(command) == "*4\r\n$5\r\nHMGET\r\n$5\r\nbet:1\r\n$5\r\né€\r\n$0\r\n\r\n")
+    }
+
     @Test func keepsNameInUpperCase() {
         #expect(RedisCommand("hgetall", "k").name == "HGETALL")
         #expect(RedisCommand("hgetall", "k").arguments == ["hgetall", "k"])

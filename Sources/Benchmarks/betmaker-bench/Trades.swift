@@ -24,8 +24,10 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
     let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(3600))
     let token = try await tokens.issue(userID: user.id).token
     let body = #"{"symbol": "ETH", "direction": "up", "amount": "1.00", "leverage": 10, "duration": 86400}"#
-    let noop = try wrk(baseURL + "/bench/noop", method: "POST", body: body, options: options)
-    let place = try wrk(baseURL + "/trades", method: "POST", body: body, headers: ["Authorization": "Bearer \(token)"], options: options)
+    let cpu = try await CPUProbe.of(api.pid, redis: redis)
+    let noop = try await wrk(baseURL + "/bench/noop", method: "POST", body: body, cpu: cpu, options: options)
+    let place = try await wrk(
+        baseURL + "/trades", method: "POST", body: body, headers: ["Authorization": "Bearer \(token)"], cpu: cpu, options: options)
     await api.stop()
 
     // 2. Settling: `count` trades due within the same second, closed by one tick after their expiry.

@@ -44,12 +44,16 @@ struct WrkResult {
     let errors: Int
     let p50: Double
     let p99: Double
+    /// CPU per request of the API and of Redis during the run.
+    var cpu: CPUPerUnit
     var rate: Double { Double(requests) / seconds }
 }
 
-/// Runs wrk with a Lua script whose `done` prints the figures as one line of text.
-func wrk(_ url: String, method: String = "GET", body: String? = nil, headers: [String: String] = [:], options: Options) throws -> WrkResult
-{
+/// Runs wrk with a Lua script whose `done` prints the figures as one line of text, reading the CPU the
+/// processes of `cpu` spent meanwhile.
+func wrk(
+    _ url: String, method: String = "GET", body: String? = nil, headers: [String: String] = [:], cpu: CPUProbe, options: Options
+) async throws -> WrkResult {
     var lua = """
         wrk.method = "\(method)"
         wrk.headers["Content-Type"] = "application/json"
@@ -57,10 +61,10 @@ func wrk(_ url: String, method: String = "GET", body: String? = nil, headers: [S
         """
     for (name, value) in headers { lua += "wrk.headers[\"\(name)\"] = \"\(value)\"\n" }
     if let body { lua += "wrk.body = '\(body)'\n" }
-    return try wrk(url, lua: lua, seconds: options.duration, connections: options.connections)
+    return try await wrk(url, lua: lua, seconds: options.duration, connections: options.connections, cpu: cpu)
 }
 
-func wrk(_ url: String, lua requestScript: String, seconds: Int, connections: Int) throws -> WrkResult {
+func wrk(_ url: String, lua requestScript: String, seconds: Int, connections: Int, cpu: CPUProbe) async throws -> WrkResult {
     let script = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).lua")
     let lua =
         requestScript + """
@@ -73,25 +77,56 @@ func wrk(_ url: String, lua requestScript: String, seconds: Int, connections: In
             """
     try lua.write(to: script, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(at: script) }
+    let (output, usage) = try await cpu.measure(per: requestCount) {
+        try runWrk(url, script: script.path, seconds: seconds, connections: connections)
+    }
+    let numbers = try resultNumbers(output)
+    return WrkResult(
+        requests: Int(numbers[0]), seconds: numbers[1] / 1e6, errors: Int(numbers[2]), p50: numbers[3] / 1000, p99: numbers[4] / 1000,
+        cpu: usage)
+}
+
+/// wrk's output, to its end.
+func runWrk(_ url: String, script: String, seconds: Int, connections: Int) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try findExecutable("wrk"))
-    process.arguments = ["-t2", "-c\(connections)", "-d\(seconds)s", "-s", script.path, url]
+    process.arguments = ["-t2", "-c\(connections)", "-d\(seconds)s", "-s", script, url]
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
+    return output
+}
+
+/// The numbers of the `RESULT` line the script's `done` printed: requests, µs, errors, p50 and p99 µs.
+func resultNumbers(_ output: String) throws -> [Double] {
     guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("RESULT ") }) else {
         throw TestSupportError("wrk printed no result:\n\(output)")
     }
-    let numbers = line.split(separator: " ").dropFirst().compactMap { Double($0) }
-    return WrkResult(
-        requests: Int(numbers[0]), seconds: numbers[1] / 1e6, errors: Int(numbers[2]), p50: numbers[3] / 1000, p99: numbers[4] / 1000)
+    return line.split(separator: " ").dropFirst().compactMap { Double($0) }
 }
+
+/// How many requests wrk's output reports (0 if none: `resultNumbers` reports that).
+func requestCount(_ output: String) -> Int { Int((try? resultNumbers(output))?.first ?? 0) }
+
+/// The header of the tables `row` writes.
+let wrkHeader = [
+    "| endpoint | req/s | of no-op | API µs CPU / req | of no-op | Redis µs CPU / req | p50 ms | p99 ms | errors |",
+    "|---|---|---|---|---|---|---|---|---|",
+]
 
 func row(_ name: String, _ result: WrkResult, baseline: WrkResult? = nil) -> String {
     let ratio = baseline.map { String(format: "%.0f%%", 100 * result.rate / $0.rate) } ?? "-"
-    return String(format: "| %@ | %.0f | %@ | %.2f | %.2f | %d |", name, result.rate, ratio, result.p50, result.p99, result.errors)
+    let cpuRatio = baseline.map { String(format: "%.2f×", result.cpu.process / max(0.001, $0.cpu.process)) } ?? "-"
+    return String(
+        format: "| %@ | %.0f | %@ | %.0f | %@ | %.0f | %.2f | %.2f | %d |", name, result.rate, ratio, result.cpu.process, cpuRatio,
+        result.cpu.redis, result.p50, result.p99, result.errors)
+}
+
+/// A figure row: the worker's and Redis's CPU per settled bet.
+func settlementCPURow(_ what: String, _ cpu: CPUPerUnit) -> String {
+    String(format: "| worker / Redis µs CPU per bet, %@ | %.2f / %.2f | - |", what, cpu.process, cpu.redis)
 }
 
 /// The longest script call in Redis's slow log (which keeps every call over 1 ms here) and its name.
@@ -136,10 +171,11 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let esp = try await FakeESPServer.start()
         let (api, baseURL) = try await BetMakerProcesses.startAPI(
             redis: server, settings: esp.settings.merging(["BENCH_NOOP_ENDPOINT": "true"]) { $1 })
+        let apiCPU = try await CPUProbe.of(api.pid, redis: redis)
         let betBody = #"{"event_id": "wrk", "amount": "12.50"}"#
-        let noop = try wrk(baseURL + "/bench/noop", method: "POST", body: betBody, options: options)
-        let post = try wrk(baseURL + "/bets", method: "POST", body: betBody, options: options)
-        let list = try wrk(baseURL + "/bets?limit=100", options: options)
+        let noop = try await wrk(baseURL + "/bench/noop", method: "POST", body: betBody, cpu: apiCPU, options: options)
+        let post = try await wrk(baseURL + "/bets", method: "POST", body: betBody, cpu: apiCPU, options: options)
+        let list = try await wrk(baseURL + "/bets?limit=100", cpu: apiCPU, options: options)
         // Bets with money: a funded user, an open catalogue event, a bearer token checked per request.
         let accounts = AccountStore(redis: redis, keys: keys)
         guard case .created(let user, let account, _) = try await accounts.register(login: "bench", passwordHash: "x", active: true),
@@ -152,17 +188,17 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         _ = try await CatalogueStore(redis: redis, keys: keys).create(wrkEvent)
         let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(3600))
         let token = try await tokens.issue(userID: user.id).token
-        let walletPost = try wrk(
+        let walletPost = try await wrk(
             baseURL + "/bets", method: "POST", body: #"{"event_id": "wrk-wallet", "amount": "12.50"}"#,
-            headers: ["Authorization": "Bearer \(token)"], options: options)
+            headers: ["Authorization": "Bearer \(token)"], cpu: apiCPU, options: options)
         // Email plays: one address played over and over (known after the first play), then a new
         // address every request.
         let known = #"{"email": "known.player@bench.example"}"#
-        _ = try wrk(baseURL + "/plays", method: "POST", body: known, options: Options(["", "--duration", "1"]))
+        _ = try await wrk(baseURL + "/plays", method: "POST", body: known, cpu: apiCPU, options: Options(["", "--duration", "1"]))
         let lookupsBefore = esp.calls("GET")
-        let knownPlays = try wrk(baseURL + "/plays", method: "POST", body: known, options: options)
+        let knownPlays = try await wrk(baseURL + "/plays", method: "POST", body: known, cpu: apiCPU, options: options)
         let lookupsDuringKnown = esp.calls("GET") - lookupsBefore
-        let newPlays = try wrk(
+        let newPlays = try await wrk(
             baseURL + "/plays",
             lua: """
                 local counter = 0
@@ -173,7 +209,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
                     '{"email": "p' .. counter .. '.' .. salt .. '@bench.example"}')
                 end
 
-                """, seconds: options.duration, connections: options.connections)
+                """, seconds: options.duration, connections: options.connections, cpu: apiCPU)
         // After the API stopped: requests still in flight when wrk ended have landed by then.
         await api.stop()
         await esp.stop()
@@ -184,11 +220,11 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
         _ = try await redis.send(RedisCommand("CONFIG", "RESETSTAT"))
         let worker = try await BetMakerProcesses.startWorker(redis: server, name: "bench")
-        _ = try await store.report(eventID: "bench-1m", result: .win)
         let event = keys.event("bench-1m")
-        guard await poll(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(event, "settled_at") != nil }).held
-        else {
-            throw TestSupportError("the event was not settled")
+        let (_, settleCPU) = try await CPUProbe.of(worker.pid, redis: redis).measure(per: { _ in options.bets }) {
+            _ = try await store.report(eventID: "bench-1m", result: .win)
+            guard await poll(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(event, "settled_at") != nil }).held
+            else { throw TestSupportError("the event was not settled") }
         }
         let times = try await redis.hmget(event, ["reported_at", "settled_at", "won"])
         let settleMilliseconds = max(1, (Int(times[1] ?? "0") ?? 0) - (Int(times[0] ?? "0") ?? 0))
@@ -242,10 +278,14 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         }
         _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
         let walletWorker = try await BetMakerProcesses.startWorker(redis: server, name: "bench-wallet")
-        _ = try await store.report(eventID: "bench-wallet", result: .win)
         let walletEvent = keys.event("bench-wallet")
-        guard await poll(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(walletEvent, "settled_at") != nil }).held
-        else { throw TestSupportError("the event with money was not settled") }
+        let (_, walletCPU) = try await CPUProbe.of(walletWorker.pid, redis: redis).measure(per: { _ in walletBets }) {
+            _ = try await store.report(eventID: "bench-wallet", result: .win)
+            guard
+                await poll(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(walletEvent, "settled_at") != nil })
+                    .held
+            else { throw TestSupportError("the event with money was not settled") }
+        }
         let walletTimes = try await redis.hmget(walletEvent, ["reported_at", "settled_at", "won", "paid"])
         let walletMilliseconds = max(1, (Int(walletTimes[1] ?? "0") ?? 0) - (Int(walletTimes[0] ?? "0") ?? 0))
         let walletRate = Double(Int(walletTimes[2] ?? "0") ?? 0) / (Double(walletMilliseconds) / 1000)
@@ -274,10 +314,13 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         }
         _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
         let voidWorker = try await BetMakerProcesses.startWorker(redis: server, name: "bench-void")
-        _ = try await EventWorkflowStore(redis: redis, keys: keys).void(eventID: "bench-void", reason: "bench")
         let voidEvent = keys.event("bench-void")
-        guard await poll(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(voidEvent, "settled_at") != nil }).held
-        else { throw TestSupportError("the void event was not refunded") }
+        let (_, voidCPU) = try await CPUProbe.of(voidWorker.pid, redis: redis).measure(per: { _ in voidBets }) {
+            _ = try await EventWorkflowStore(redis: redis, keys: keys).void(eventID: "bench-void", reason: "bench")
+            guard
+                await poll(timeout: .seconds(600), every: .milliseconds(50), { try await redis.hget(voidEvent, "settled_at") != nil }).held
+            else { throw TestSupportError("the void event was not refunded") }
+        }
         let voidTimes = try await redis.hmget(voidEvent, ["reported_at", "settled_at", "void", "refunded"])
         let voidMilliseconds = max(1, (Int(voidTimes[1] ?? "0") ?? 0) - (Int(voidTimes[0] ?? "0") ?? 0))
         let refundRate = Double(Int(voidTimes[2] ?? "0") ?? 0) / (Double(voidMilliseconds) / 1000)
@@ -287,8 +330,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         print("")
         print("HTTP, wrk -t2 -c\(options.connections) -d\(options.duration)s, \(options.bets) bets stored:")
         print("")
-        print("| endpoint | req/s | of no-op | p50 ms | p99 ms | errors |")
-        print("|---|---|---|---|---|---|")
+        for line in wrkHeader { print(line) }
         print(row("POST /bench/noop (baseline)", noop))
         print(row("POST /bets", post, baseline: noop))
         print(row("GET /bets?limit=100", list, baseline: noop))
@@ -308,11 +350,13 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
             String(
                 format: "| settlement of a %d-bet event | %.0f bets/s (%d ms, Redis busy %.0f%%) | >= 200,000 bets/s |", options.bets,
                 settleRate, settleMilliseconds, redisBusy))
+        print(settlementCPURow("settling that event", settleCPU))
         print(String(format: "| longest script call | %.2f ms (%@) | <= 10 ms |", Double(longest.microseconds) / 1000, longest.name))
         print(
             String(
                 format: "| settlement of a %d-bet event, every bet with money and won | %.0f bets/s (%d ms), %@ paid out | - |", walletBets,
                 walletRate, walletMilliseconds, Money(cents: Int64(walletTimes[3] ?? "0") ?? 0).description))
+        print(settlementCPURow("settling bets with money that win", walletCPU))
         print(
             String(
                 format: "| longest script call settling bets with money | %.2f ms (%@) | <= 10 ms |",
@@ -322,6 +366,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
             String(
                 format: "| void of a %d-bet event, every bet with money: refunds | %.0f refunds/s (%d ms), %@ refunded | - |", voidBets,
                 refundRate, voidMilliseconds, Money(cents: Int64(voidTimes[3] ?? "0") ?? 0).description))
+        print(settlementCPURow("refunding the void event", voidCPU))
         print(
             String(
                 format: "| longest script call refunding a void event | %.2f ms (%@) | <= 10 ms |", Double(voidLongest.microseconds) / 1000,
@@ -332,8 +377,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         print("")
         print("Trades, wrk -t2 -c\(options.connections) -d\(options.duration)s for placing; settling in-process with the worker's code:")
         print("")
-        print("| endpoint | req/s | of no-op | p50 ms | p99 ms | errors |")
-        print("|---|---|---|---|---|---|")
+        for line in wrkHeader { print(line) }
         for line in try await benchTrades(server: server, redis: redis, keys: keys, options: options) { print(line) }
 
         // 8. The soak, on an empty Redis: API and worker together under mixed load (Soak.swift).

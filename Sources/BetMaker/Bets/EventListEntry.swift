@@ -11,6 +11,11 @@ public struct EventListEntry: Sendable {
     }
 
     public init?(_ text: some StringProtocol) {
+        // Most entries are a bare id (every entry of the index of anonymous bets): no split for them.
+        guard text.utf8.contains(UInt8(ascii: ":")) else {
+            self.init(betID: String(text))
+            return
+        }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         switch parts.count {
         case 1:

@@ -37,8 +37,10 @@ extension RESPValue {
     }
 
     public func optionalStrings(for command: String) throws(RedisError) -> [String?] {
+        let values = try array(for: command)
         var result: [String?] = []
-        for value in try array(for: command) { result.append(try value.optionalString(for: command)) }
+        result.reserveCapacity(values.count)
+        for value in values { result.append(try value.optionalString(for: command)) }
         return result
     }
 

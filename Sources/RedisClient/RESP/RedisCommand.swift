@@ -78,9 +78,18 @@ public struct RedisCommand: Sendable {
         argumentCount += 1
     }
 
-    public mutating func append(contentsOf arguments: some Collection<String>) {
-        storage.reserveCapacity(minimumWritableBytes: arguments.reduce(0) { $0 + 4 + $1.utf8.count })
-        for argument in arguments { append(argument) }
+    public mutating func append(contentsOf arguments: [String]) {
+        // A plain loop over an array, not a generic `reduce`: a script call with a hundred keys (a
+        // listing's page) spent as much in the generic version as in the rest of building itself.
+        var bytes = 0
+        for argument in arguments { bytes += 4 + argument.utf8.count }
+        storage.reserveCapacity(minimumWritableBytes: bytes)
+        for argument in arguments {
+            // A native String knows its UTF-8 length, so it is written behind it directly.
+            storage.writeInteger(UInt32(argument.utf8.count))
+            storage.writeString(argument)
+        }
+        argumentCount += arguments.count
     }
 
     /// The arguments as text, for logs and tests.
