@@ -58,7 +58,10 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
     _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
     let settler = TradeSettler(redis: redis, keys: keys, batchSize: 250)
     let settleStart = ContinuousClock.now
-    let settled = try await settler.process(symbol: "BTC")
+    // The settler runs in this process, so the worker's column is this process's CPU.
+    let (settled, settleCPU) = try await CPUProbe.of(getpid(), redis: redis).measure(per: \.settled) {
+        try await settler.process(symbol: "BTC")
+    }
     let settleSeconds = max(0.001, Double((ContinuousClock.now - settleStart).inMilliseconds) / 1000)
     let settleLongest = try await longestScriptCall(redis)
 
@@ -95,6 +98,9 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
         String(
             format: "| settling %d due trades (one tick, batches of 250) | %.0f trades/s (%d batches) | >= 50,000/s |", settled.settled,
             Double(settled.settled) / settleSeconds, settled.batches),
+        String(
+            format: "| CPU per settled trade: worker (the bench process) / Redis | %.1f µs / %.1f µs | |", settleCPU.process,
+            settleCPU.redis),
         String(
             format: "| longest script call while settling | %.2f ms (%@) | <= 10 ms |", Double(settleLongest.microseconds) / 1000,
             settleLongest.name),
