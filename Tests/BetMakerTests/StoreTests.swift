@@ -171,11 +171,11 @@ import Testing
             for _ in 0..<6 { _ = try await store.place(eventID: "e", amount: Money(cents: 100)) }
             #expect(try await store.report(eventID: "e", result: .win) == .reported)
             let ids = try await redis.lrange(Self.keys.eventBets("e"), 0, -1)
-            let fixedKeys = [Self.keys.event("e"), Self.keys.eventBets("e"), Self.keys.unsettledEvents]
+            let fixedKeys = [Self.keys.event("e"), Self.keys.eventBets("e"), Self.keys.unsettledEvents, Self.keys.feed]
             func settle(_ batch: ArraySlice<String>, at position: Int) async throws -> [String] {
                 try await redis.eval(
                     Scripts.settleBatch, keys: fixedKeys + batch.map(Self.keys.bet),
-                    arguments: ["WIN", String(position), "1", Self.keys.prefix, String(batch.count), "e"]
+                    arguments: ["WIN", String(position), "1", Self.keys.prefix, String(batch.count), "e", "100"]
                 ).strings(for: "settle_batch")
             }
             #expect(try await settle([], at: -1) == ["stale", "0", "6", "0", "0", "0", "0", "0", "0"])
