@@ -191,6 +191,10 @@ import Testing
             #expect(try await settle(ids[2..<6], at: 2) == ["applied", "6", "6", "1", "6", "0", "0", "0", "0"])
             #expect(try await settle(ids[2..<6], at: 2) == ["stale", "6", "6", "1", "6", "0", "0", "0", "0"])
             #expect(try await store.bets(ids: ids).allSatisfy { $0.status == .won && $0.settledAt == 1 })
+            // The live feed got one entry per applied batch, none for a stale or refused one.
+            let feed = try await redis.xrange(Self.keys.feed)
+            #expect(feed.map { $0.fields?["settled"] } == ["2", "6"])
+            #expect(feed.last?.fields?["total"] == "6" && feed.last?.fields?["won"] == "6" && feed.last?.fields?["users"] == "")
         }
     }
 

@@ -49,6 +49,7 @@ _spec.loader.exec_module(contract)
 ADMIN = ("admin", "admin-password")
 PASSWORD = "a long password"
 TIMEOUT_MS = 20_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def log(message: str) -> None:
@@ -107,7 +108,7 @@ class API:
         assert self.call("GET", token_path)[0] == 200
         token = self.token(login, PASSWORD)
         _, me = self.call("GET", "/users/me", token=token)
-        return me["id"], me["accounts"][0]["id"], token
+        return me["user"]["id"], me["accounts"][0]["id"], token
 
 
 class Suite:
@@ -161,7 +162,7 @@ class Suite:
 
         token = self.api.token(login, PASSWORD)
         _, me = self.api.call("GET", "/users/me", token=token)
-        self.api.deposit(me["id"], me["accounts"][0]["id"], "100.00", self.name("pay"))
+        self.api.deposit(me["user"]["id"], me["accounts"][0]["id"], "100.00", self.name("pay"))
         page.reload()
         expect(page.locator("[data-balance]")).to_have_text("100.00")
 

@@ -154,7 +154,7 @@ enum WebUITemplates {
           {{#events}}
             <tr data-event-id="{{id}}">
               <td>{{id}}</td><td>{{title}}</td><td>{{homeTeam}} v {{awayTeam}}</td><td>{{startsAt}}</td><td>{{odds}}</td>
-              <td>{{state}}{{#open}} · open{{/open}}</td><td data-result>{{result}}</td><td data-progress></td>
+              <td>{{state}}{{#open}} · taking bets{{/open}}</td><td data-result>{{result}}</td><td data-progress></td>
               <td>
                 <button type="button" data-report="WIN">WIN</button>
                 <button type="button" data-report="LOSE">LOSE</button>

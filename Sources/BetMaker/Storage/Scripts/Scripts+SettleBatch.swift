@@ -60,10 +60,11 @@ extension Scripts {
             local count = tonumber(ARGV[5])
             local prefix = ARGV[4]
             local outcome = 'stale'
+            -- The users whose bets this batch settles, for the feed entry.
+            local users = {}
             if count > 0 and position == tonumber(ARGV[2]) then
               local entries = redis.call('LRANGE', KEYS[2], position, position + count - 1)
               local wallets = {}
-              local users = {}
               local walletKey = 4 + count
               for i = 1, count do
                 local entry = entries[i] or ''
