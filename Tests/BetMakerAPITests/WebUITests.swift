@@ -99,7 +99,7 @@ import Testing
 
     static let uiRoutes = [
         "/ui/login", "/ui/register", "/ui/activate/abc", "/ui/events", "/ui/bets", "/ui/bets?status=won", "/ui/wallet",
-        "/ui/operator/events", "/ui/", "/ui/nope",
+        "/ui/operator/events", "/ui/trader/events", "/ui/", "/ui/nope",
     ]
 
     @Test func everyUIResponseCarriesTheSecurityHeadersAndPagesAreNotStored() async throws {
@@ -149,6 +149,7 @@ import Testing
             #expect(refused.text.contains("administrator"), "\(refused.text)")
             let events = try await client.get("/ui/events", headers: [.cookie: player])
             #expect(events.status == .ok && !events.text.contains("/ui/operator"), "a player sees no operator link")
+            #expect(try await client.get("/ui/trader/events", headers: [.cookie: player]).status == .forbidden, "traders only")
             let operatorPage = try await client.get("/ui/operator/events", headers: [.cookie: admin])
             #expect(operatorPage.status == .ok)
             #expect(try await client.get("/ui/events", headers: [.cookie: admin]).text.contains(#"href="/ui/operator/events""#))

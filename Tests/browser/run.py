@@ -13,7 +13,9 @@ Each scenario makes its own users and events, so the scenarios cannot disturb ea
    reported, the other the conflict message;
 3. a disabled player's next action is refused and the page says why;
 4. a cross-site form post with the cookie (a page on another origin that submits itself to the API)
-   changes nothing.
+   changes nothing;
+5. the workflow: a trader takes the event assigned to them and reports it (and is refused the
+   operator's page).
 
 Screenshots go to `--screenshots` (default .build-tools/browser-screenshots). Chromium runs headless
 from /usr/bin/chromium with `--no-sandbox` (the sandbox refuses to run as root); `playwright install`
@@ -243,6 +245,32 @@ class Suite:
         expect(page.locator("[data-problem=account-disabled]")).to_have_text("An administrator has disabled this account.")
         context.close()
 
+    def trader_takes_an_assigned_event_and_reports_it(self) -> None:
+        event = self.name("assigned")
+        self.api.event(self.admin, event, title="Assigned match")
+        login = self.name("tess")
+        user_id, _, _ = self.api.player(login)
+        status, body = self.api.call("PATCH", f"/admin/users/{user_id}", {"role": "trader"}, self.admin)
+        assert status == 200, (status, body)
+        status, body = self.api.call("POST", f"/events/{event}/assign", {"trader_id": user_id}, self.admin)
+        assert status == 200, (status, body)
+        context = self.context()
+        page = self.log_in(context, login, PASSWORD)
+        assert page.url.endswith("/ui/trader/events"), page.url
+        row = page.locator(f'tr[data-event-id="{event}"]')
+        expect(row.locator("[data-state]")).to_have_text("assigned")
+        row.locator("button[data-take]").click()
+        expect(row.locator("[data-state]")).to_have_text("in_progress")
+        row.locator('button[data-report="WIN"]').click()
+        expect(row.locator("[data-reported]")).to_have_text("Reported WIN")
+        self.shot(page, "trader-events")
+        _, reported = self.api.call("GET", f"/events/{event}")
+        assert reported["status"] == "WIN" and reported["trader_id"] == user_id, reported
+        # Not an operator: the operator's page is refused, whatever the address bar says.
+        page.goto("/ui/operator/events")
+        expect(page.locator("[data-problem=forbidden]")).to_contain_text("administrator")
+        context.close()
+
     def cross_site_form_changes_nothing(self) -> None:
         event = self.name("derby-csrf")
         self.api.event(self.admin, event)
@@ -308,6 +336,7 @@ def main() -> int:
         "two_operators_report_at_once",
         "disabled_player_is_told_why",
         "cross_site_form_changes_nothing",
+        "trader_takes_an_assigned_event_and_reports_it",
     ]
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="betmaker-browser-") as directory:

@@ -41,12 +41,17 @@ struct WebUIRoutes {
         }
         authenticated.get("/") { _, context in
             let identity = try context.requireUser()
-            return Self.redirect(identity.role == .admin ? "/ui/operator/events" : "/ui/events")
+            switch identity.role {
+            case .admin: return Self.redirect("/ui/operator/events")
+            case .trader: return Self.redirect("/ui/trader/events")
+            case .player: return Self.redirect("/ui/events")
+            }
         }
         authenticated.get("events", use: events)
         authenticated.get("bets", use: myBets)
         authenticated.get("wallet", use: wallet)
         authenticated.get("operator/events", use: operatorEvents)
+        authenticated.get("trader/events", use: traderEvents)
     }
 
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
@@ -157,6 +162,18 @@ struct WebUIRoutes {
             })
     }
 
+    /// A trader's events: those assigned to or taken by them, to take and report.
+    @Sendable func traderEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let identity = try context.requireUser()
+        guard identity.role == .trader else { throw Problem.forbidden("This page is for traders.") }
+        let cursor = Self.cursor(request, isValid: CatalogueEvent.isValidCursor)
+        let (events, next) = try await catalogue.list(
+            openOnly: false, filter: .init(traderID: identity.userID), limit: Self.pageSize, after: cursor)
+        var values: [String: Any] = ["events": events.map(Self.fields)]
+        if let next { values["next"] = "/ui/trader/events?cursor=\(next)" }
+        return try Self.page("trader-events", title: "My events", identity: context.identity, values)
+    }
+
     /// `?cursor=`, when it is one the listing could have handed out; a page ignores any other (it starts
     /// at the top), as a person may have edited the address.
     static func cursor(_ request: Request, isValid: (String) -> Bool) -> String? {
@@ -216,7 +233,11 @@ struct WebUIRoutes {
     /// The links a role sees; the server checks the role on every page anyway.
     static func navigation(for role: Role) -> [(href: String, label: String)] {
         let player: [(href: String, label: String)] = [("/ui/events", "Events"), ("/ui/bets", "My bets"), ("/ui/wallet", "Wallet")]
-        return role == .admin ? [("/ui/operator/events", "Operator: events")] + player : player
+        switch role {
+        case .admin: return [("/ui/operator/events", "Operator: events")] + player
+        case .trader: return [("/ui/trader/events", "My events")] + player
+        case .player: return player
+        }
     }
 
     static func redirect(_ location: String) -> Response {

@@ -105,7 +105,7 @@ enum WebUIScript {
           });
 
           document.addEventListener("click", async (event) => {
-            const button = event.target.closest("button[data-action], button[data-report]");
+            const button = event.target.closest("button[data-action], button[data-report], button[data-take]");
             if (!button) return;
             if (button.dataset.action === "logout") {
               await call("DELETE", "/auth");
@@ -113,6 +113,17 @@ enum WebUIScript {
               return;
             }
             const row = button.closest("[data-event-id]");
+            if (button.dataset.take !== undefined) {
+              const taken = await call("POST", "/events/" + encodeURIComponent(row.dataset.eventId) + "/take");
+              if (taken.ok) {
+                clearErrors(row);
+                row.querySelector("[data-state]").textContent = taken.json.state;
+                row.querySelector("[data-reported]").textContent = "Taken";
+              } else {
+                showProblem(row, taken.json, taken.status);
+              }
+              return;
+            }
             const r = await call("PUT", "/events/" + encodeURIComponent(row.dataset.eventId), { status: button.dataset.report });
             const reported = row.querySelector("[data-reported]");
             if (r.ok) {

@@ -16,7 +16,7 @@ enum WebUITemplates {
 
     static let templates: [(String, String)] = [
         ("layout", layout), ("login", login), ("register", register), ("activate", activate), ("events", events),
-        ("bets", bets), ("wallet", wallet), ("operator-events", operatorEvents), ("error", error),
+        ("bets", bets), ("wallet", wallet), ("operator-events", operatorEvents), ("trader-events", traderEvents), ("error", error),
     ]
 
     static let layout = """
@@ -165,6 +165,30 @@ enum WebUITemplates {
           </tbody>
         </table>
         {{^events}}<p>The catalogue is empty.</p>{{/events}}
+        {{#next}}<p><a href="{{next}}">More events</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
+    static let traderEvents = """
+        {{<layout}}{{$content}}
+        <table>
+          <thead><tr><th>Event</th><th>Title</th><th>Teams</th><th>Starts</th><th>State</th><th>Result</th><th>Act</th></tr></thead>
+          <tbody>
+          {{#events}}
+            <tr data-event-id="{{id}}">
+              <td>{{id}}</td><td>{{title}}</td><td>{{homeTeam}} v {{awayTeam}}</td><td>{{startsAt}}</td>
+              <td data-state>{{state}}</td><td data-result>{{result}}</td>
+              <td>
+                <button type="button" data-take>Take</button>
+                <button type="button" data-report="WIN">WIN</button>
+                <button type="button" data-report="LOSE">LOSE</button>
+                <span class="notice" data-reported></span><span class="error" data-error-for="form"></span>
+              </td>
+            </tr>
+          {{/events}}
+          </tbody>
+        </table>
+        {{^events}}<p>No event is assigned to you.</p>{{/events}}
         {{#next}}<p><a href="{{next}}">More events</a></p>{{/next}}
         {{/content}}{{/layout}}
         """
