@@ -99,7 +99,7 @@ import Testing
 
     static let uiRoutes = [
         "/ui/login", "/ui/register", "/ui/activate/abc", "/ui/events", "/ui/bets", "/ui/bets?status=won", "/ui/wallet",
-        "/ui/operator/events", "/ui/trader/events", "/ui/", "/ui/nope",
+        "/ui/operator/events", "/ui/operator/users", "/ui/trader/events", "/ui/", "/ui/nope",
     ]
 
     @Test func everyUIResponseCarriesTheSecurityHeadersAndPagesAreNotStored() async throws {
@@ -150,6 +150,9 @@ import Testing
             let events = try await client.get("/ui/events", headers: [.cookie: player])
             #expect(events.status == .ok && !events.text.contains("/ui/operator"), "a player sees no operator link")
             #expect(try await client.get("/ui/trader/events", headers: [.cookie: player]).status == .forbidden, "traders only")
+            #expect(try await client.get("/ui/operator/users", headers: [.cookie: player]).status == .forbidden)
+            let users = try await client.get("/ui/operator/users", headers: [.cookie: admin])
+            #expect(users.status == .ok && users.text.contains(#"data-user-change="disable""#) && users.text.contains("alice"))
             let operatorPage = try await client.get("/ui/operator/events", headers: [.cookie: admin])
             #expect(operatorPage.status == .ok)
             #expect(try await client.get("/ui/events", headers: [.cookie: admin]).text.contains(#"href="/ui/operator/events""#))

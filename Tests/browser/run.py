@@ -11,7 +11,8 @@ Each scenario makes its own users and events, so the scenarios cannot disturb ea
    reload (Server-Sent Events);
 2. two operators report different results on one event at the same moment: one page shows it
    reported, the other the conflict message;
-3. a disabled player's next action is refused and the page says why;
+3. a player disabled by an operator on the users page: their next action is refused and the page
+   says why;
 4. a cross-site form post with the cookie (a page on another origin that submits itself to the API)
    changes nothing;
 5. the workflow: a trader takes the event assigned to them and reports it (and is refused the
@@ -234,8 +235,14 @@ class Suite:
         self.api.deposit(user_id, account_id, "20.00", self.name("pay-dee"))
         context = self.context()
         page = self.log_in(context, login, PASSWORD)
-        status, body = self.api.call("PATCH", f"/admin/users/{user_id}", {"active": False}, self.admin)
-        assert status == 200, (status, body)
+        # An operator disables the player on the users page.
+        operator = self.context()
+        desk = self.log_in(operator, *ADMIN)
+        desk.goto("/ui/operator/users")
+        desk.locator(f'tr[data-user-id="{user_id}"] button[data-user-change="disable"]').click()
+        expect(desk.locator(f'tr[data-user-id="{user_id}"] [data-user-status]')).to_have_text("disabled")
+        self.shot(desk, "operator-users")
+        operator.close()
         slip = page.locator(f'form[data-event-id="{event}"]')
         slip.locator("input[name=amount]").fill("5")
         slip.locator("button[type=submit]").click()

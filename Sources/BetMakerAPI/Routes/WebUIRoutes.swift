@@ -52,6 +52,7 @@ struct WebUIRoutes {
         authenticated.get("wallet", use: wallet)
         authenticated.get("operator/events", use: operatorEvents)
         authenticated.get("trader/events", use: traderEvents)
+        authenticated.get("operator/users", use: operatorUsers)
     }
 
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
@@ -162,6 +163,25 @@ struct WebUIRoutes {
             })
     }
 
+    /// The users, to enable or disable and to give or take the trader role (the API's `PATCH
+    /// /admin/users/{id}` does it, with its rules).
+    @Sendable func operatorUsers(_ request: Request, context: APIRequestContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let cursor = Self.cursor(request, isValid: { Int(decimalDigits: $0) != nil }).flatMap { Int(decimalDigits: $0) }
+        let (users, next) = try await accounts.users(limit: Self.pageSize, after: cursor)
+        var values: [String: Any] = [
+            "users": users.map { user, accounts -> [String: Any] in
+                [
+                    "id": String(user.id), "login": user.login, "role": user.role.rawValue, "status": user.status.rawValue,
+                    "balance": accounts.first?.balance.description ?? "", "active": user.status == .active,
+                    "isPlayer": user.role == .player, "isTrader": user.role == .trader,
+                ]
+            }
+        ]
+        if let next { values["next"] = "/ui/operator/users?cursor=\(next)" }
+        return try Self.page("operator-users", title: "Operator: users", identity: context.identity, values)
+    }
+
     /// A trader's events: those assigned to or taken by them, to take and report.
     @Sendable func traderEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
         let identity = try context.requireUser()
@@ -234,7 +254,7 @@ struct WebUIRoutes {
     static func navigation(for role: Role) -> [(href: String, label: String)] {
         let player: [(href: String, label: String)] = [("/ui/events", "Events"), ("/ui/bets", "My bets"), ("/ui/wallet", "Wallet")]
         switch role {
-        case .admin: return [("/ui/operator/events", "Operator: events")] + player
+        case .admin: return [("/ui/operator/events", "Operator: events"), ("/ui/operator/users", "Operator: users")] + player
         case .trader: return [("/ui/trader/events", "My events")] + player
         case .player: return player
         }

@@ -105,8 +105,16 @@ enum WebUIScript {
           });
 
           document.addEventListener("click", async (event) => {
-            const button = event.target.closest("button[data-action], button[data-report], button[data-take]");
+            const button = event.target.closest("button[data-action], button[data-report], button[data-take], button[data-user-change]");
             if (!button) return;
+            if (button.dataset.userChange) {
+              const user = button.closest("[data-user-id]");
+              const change = button.dataset.userChange;
+              const body = change === "enable" || change === "disable" ? { active: change === "enable" } : { role: change };
+              const r = await call("PATCH", "/admin/users/" + user.dataset.userId, body);
+              if (r.ok) { location.reload(); } else { showProblem(user, r.json, r.status); }
+              return;
+            }
             if (button.dataset.action === "logout") {
               await call("DELETE", "/auth");
               location.assign("/ui/login");

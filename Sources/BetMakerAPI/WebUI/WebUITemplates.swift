@@ -16,7 +16,9 @@ enum WebUITemplates {
 
     static let templates: [(String, String)] = [
         ("layout", layout), ("login", login), ("register", register), ("activate", activate), ("events", events),
-        ("bets", bets), ("wallet", wallet), ("operator-events", operatorEvents), ("trader-events", traderEvents), ("error", error),
+        ("bets", bets), ("wallet", wallet), ("operator-events", operatorEvents), ("trader-events", traderEvents),
+        ("operator-users", operatorUsers),
+        ("error", error),
     ]
 
     static let layout = """
@@ -190,6 +192,29 @@ enum WebUITemplates {
         </table>
         {{^events}}<p>No event is assigned to you.</p>{{/events}}
         {{#next}}<p><a href="{{next}}">More events</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
+    static let operatorUsers = """
+        {{<layout}}{{$content}}
+        <table>
+          <thead><tr><th>User</th><th>Login</th><th>Role</th><th>Status</th><th>Balance</th><th>Change</th></tr></thead>
+          <tbody>
+          {{#users}}
+            <tr data-user-id="{{id}}">
+              <td>{{id}}</td><td>{{login}}</td><td data-role>{{role}}</td><td data-user-status>{{status}}</td><td>{{balance}}</td>
+              <td>
+                {{#active}}<button type="button" data-user-change="disable">Disable</button>{{/active}}
+                {{^active}}<button type="button" data-user-change="enable">Enable</button>{{/active}}
+                {{#isPlayer}}<button type="button" data-user-change="trader">Make trader</button>{{/isPlayer}}
+                {{#isTrader}}<button type="button" data-user-change="player">Make player</button>{{/isTrader}}
+                <span class="error" data-error-for="form"></span>
+              </td>
+            </tr>
+          {{/users}}
+          </tbody>
+        </table>
+        {{#next}}<p><a href="{{next}}">More users</a></p>{{/next}}
         {{/content}}{{/layout}}
         """
 
