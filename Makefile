@@ -11,6 +11,10 @@ APT_COMPOSE_PACKAGES := docker-compose
 # `make contract` makes a Python virtual environment (Debian's python3 needs python3-venv for that).
 APT_CONTRACT_PACKAGES := python3 python3-venv
 PYTHON ?= python3
+# `make browser-test` drives Debian's Chromium with Playwright (never `playwright install`).
+APT_BROWSER_PACKAGES := python3 python3-venv chromium
+# Playwright and its dependencies, pinned in Tests/browser/requirements.txt (ignored by git).
+BROWSER_VENV := .build-tools/browser-venv
 # schemathesis and its dependencies, pinned in Tests/contract/requirements.txt, live here (ignored by git).
 CONTRACT_VENV := .build-tools/venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -24,7 +28,7 @@ RUN_DEVELOPMENT_SETTINGS := DEVELOPMENT_MODE=$${DEVELOPMENT_MODE:-true} \
 # `docker compose` (v2) if present, else the older docker-compose.
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
-.PHONY: help deps bench-deps compose-deps contract-deps build build-release test contract lint format run seed up down logs bench bench-redis clean
+.PHONY: help deps bench-deps compose-deps contract-deps browser-deps browser-test build build-release test contract lint format run seed up down logs bench bench-redis clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -50,6 +54,17 @@ compose-deps:
 contract-deps: deps
 	$(call apt_install,$(APT_CONTRACT_PACKAGES))
 
+browser-deps: deps
+	$(call apt_install,$(APT_BROWSER_PACKAGES))
+
+# Made again whenever the pins change; a half-made environment is removed rather than reused.
+$(BROWSER_VENV)/installed: Tests/browser/requirements.txt
+	rm -rf $(BROWSER_VENV)
+	$(PYTHON) -m venv $(BROWSER_VENV)
+	$(BROWSER_VENV)/bin/pip install --quiet --disable-pip-version-check --no-input -r Tests/browser/requirements.txt \
+		|| { rm -rf $(BROWSER_VENV); exit 1; }
+	touch $@
+
 # Made again whenever the pins change; a half-made environment is removed rather than reused.
 $(CONTRACT_VENV)/installed: Tests/contract/requirements.txt
 	rm -rf $(CONTRACT_VENV)
@@ -64,15 +79,21 @@ build: deps ## Debug build of everything
 build-release: deps ## Release build of the executables
 	$(SWIFT) build -c release
 
-test: deps compose-deps ## Run every test against real redis-server and bet-maker processes, then `make contract`
+test: deps compose-deps ## Run every test against real redis-server and bet-maker processes, then `make contract` and `make browser-test`
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory contract
+	$(MAKE) --no-print-directory browser-test
 
 contract: contract-deps $(CONTRACT_VENV)/installed ## schemathesis (--checks all) against a live API, as administrator and as player
 	$(SWIFT) build --product betmaker-api
 	$(SWIFT) build --product betmaker-worker
 	$(CONTRACT_VENV)/bin/python Tests/contract/run.py --products .build/debug
+
+browser-test: browser-deps $(BROWSER_VENV)/installed ## The web UI in headless Chromium (Playwright) against a live stack; screenshots in .build-tools/browser-screenshots
+	$(SWIFT) build --product betmaker-api
+	$(SWIFT) build --product betmaker-worker
+	$(BROWSER_VENV)/bin/python Tests/browser/run.py --products .build/debug
 
 run: deps ## Run Redis, the API and the worker here, no Docker; Ctrl-C stops all three
 	$(SWIFT) build --product betmaker-api

@@ -58,6 +58,7 @@ extension OpenAPIContractTests {
                 (.post, "/api/v1/trade_it", #"{"exchange": "BTC", "bet_amount": 1, "leverage": 2, "direction": "up", "time": 60}"#, token),
                 (.get, "/api/v1/trade_status/000000000000", nil, token),
                 (.get, "/crypto/quotes", nil, [:]),
+                (.get, "/ui/stream", nil, token),
                 (.get, "/health/ready", nil, [:]),
             ]
             var answered: Set<String> = []

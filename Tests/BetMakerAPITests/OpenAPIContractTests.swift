@@ -55,10 +55,12 @@ import Testing
         try await withContractRouter { routes, client, _ in
             #expect(Self.document["openapi"] == .string("3.1.0"))
             // Every route is an operation. HEAD is answered wherever GET is (the router's
-            // `autoGenerateHeadEndpoints`) and not documented as an operation of its own.
+            // `autoGenerateHeadEndpoints`) and not documented as an operation of its own. The web UI's
+            // pages and assets (`/`, `/ui/...` but its stream) are HTML for browsers, not API operations, and are left out
+            // (docs/ARCHITECTURE.md, "The web UI"); `WebUITests` checks them.
             var served: Set<String> = []
             var anonymous: [String: TestResponse] = [:]
-            for route in routes where route.0 != .head {
+            for route in routes where route.0 != .head && !Self.isWebUIPage(route.1) {
                 let (method, path) = (route.0, route.1)
                 #expect(!path.hasPrefix("/bench/"), "the bench route exists only with BENCH_NOOP_ENDPOINT=true")
                 let response = try await client.execute(uri: Self.concrete(path), method: method)
@@ -110,6 +112,11 @@ import Testing
             let script = String(buffer: try await client.execute(uri: "/docs/init.js", method: .get).body)
             #expect(script.contains(#"url: "/openapi.json""#))
         }
+    }
+
+    /// The web UI's pages and assets; its live stream (`/ui/stream`) is an API operation like any other.
+    static func isWebUIPage(_ path: String) -> Bool {
+        path != "/ui/stream" && (path == "/" || path == "/ui" || path.hasPrefix("/ui/"))
     }
 
     /// Runs `body` with the router's routes as (method, path), read from Hummingbird's route list, the

@@ -171,11 +171,11 @@ import Testing
             for _ in 0..<6 { _ = try await store.place(eventID: "e", amount: Money(cents: 100)) }
             #expect(try await store.report(eventID: "e", result: .win) == .reported)
             let ids = try await redis.lrange(Self.keys.eventBets("e"), 0, -1)
-            let fixedKeys = [Self.keys.event("e"), Self.keys.eventBets("e"), Self.keys.unsettledEvents]
+            let fixedKeys = [Self.keys.event("e"), Self.keys.eventBets("e"), Self.keys.unsettledEvents, Self.keys.feed]
             func settle(_ batch: ArraySlice<String>, at position: Int) async throws -> [String] {
                 try await redis.eval(
                     Scripts.settleBatch, keys: fixedKeys + batch.map(Self.keys.bet),
-                    arguments: ["WIN", String(position), "1", Self.keys.prefix, String(batch.count), "e"]
+                    arguments: ["WIN", String(position), "1", Self.keys.prefix, String(batch.count), "e", "100"]
                 ).strings(for: "settle_batch")
             }
             #expect(try await settle([], at: -1) == ["stale", "0", "6", "0", "0", "0", "0", "0", "0"])
@@ -191,6 +191,10 @@ import Testing
             #expect(try await settle(ids[2..<6], at: 2) == ["applied", "6", "6", "1", "6", "0", "0", "0", "0"])
             #expect(try await settle(ids[2..<6], at: 2) == ["stale", "6", "6", "1", "6", "0", "0", "0", "0"])
             #expect(try await store.bets(ids: ids).allSatisfy { $0.status == .won && $0.settledAt == 1 })
+            // The live feed got one entry per applied batch, none for a stale or refused one.
+            let feed = try await redis.xrange(Self.keys.feed)
+            #expect(feed.map { $0.fields?["settled"] } == ["2", "6"])
+            #expect(feed.last?.fields?["total"] == "6" && feed.last?.fields?["won"] == "6" && feed.last?.fields?["users"] == "")
         }
     }
 

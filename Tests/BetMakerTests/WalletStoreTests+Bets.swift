@@ -66,6 +66,10 @@ extension WalletStoreTests {
             let lost = try await settler.settle(eventID: "lost", result: .lose)
             #expect(won.batches == 5 && won.flipped == 10 && won.paidOut == Money(cents: 1850))
             #expect(lost.batches == 2 && lost.flipped == 10)
+            // One live-feed entry per batch, naming the player whose bets it settled, with the running totals.
+            let feed = try await redis.xrange(Self.keys.feed)
+            #expect(feed.count == 7 && feed.allSatisfy { $0.fields?["users"] == String(alice.userID) })
+            #expect(feed[4].fields?["event_id"] == "won" && feed[4].fields?["settled"] == "10" && feed[4].fields?["paid"] == "1850")
             try await stores.expectClean()
         }
     }

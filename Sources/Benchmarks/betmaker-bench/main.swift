@@ -8,6 +8,8 @@
 //   - the settlement rate of the million-bet event, of an event with money, and the refund rate of a
 //     100,000-bet void (every bet with money);
 //   - the longest single script call (SLOWLOG), and Redis memory per bet.
+//   - the web UI: the render time of a page of 50 bets, and memory per idle live-update stream
+//     (1,000 held open by one API process);
 //   - a soak: mixed load on the API and the worker together (80% POST /bets, 15% GET /bets, 5% PUT
 //     /events/...), then settlement lag and the invariant checker.
 // Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C] [--soak SECONDS]
@@ -380,7 +382,13 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         for line in wrkHeader { print(line) }
         for line in try await benchTrades(server: server, redis: redis, keys: keys, options: options) { print(line) }
 
-        // 8. The soak, on an empty Redis: API and worker together under mixed load (Soak.swift).
+        // 8. The web UI: rendering a page of 50 bets, and idle live-update streams (WebUI.swift).
+        print("")
+        print("| web UI | value | target |")
+        print("|---|---|---|")
+        for line in try await benchWebUI(server: server, redis: redis, keys: keys) { print(line) }
+
+        // 9. The soak, on an empty Redis: API and worker together under mixed load (Soak.swift).
         guard options.soak > 0 else { return }
         for line in try await benchSoak(server: server, redis: redis, store: store, keys: keys, options: options) { print(line) }
     }

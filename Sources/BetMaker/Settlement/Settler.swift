@@ -54,13 +54,16 @@ public struct Settler: Sendable {
         eventID: String, result: EventResult, afterBatch: () async throws -> Void = {}
     ) async throws -> Report {
         let connection = try await redis.anyConnection()
-        let fixedKeys = [keys.event(eventID), keys.eventBets(eventID), keys.unsettledEvents]
+        let fixedKeys = [keys.event(eventID), keys.eventBets(eventID), keys.unsettledEvents, keys.feed]
         let list = keys.eventBets(eventID)
 
         func settleCommand(start: Int, entries: [String]) -> RedisCommand {
             Scripts.settleBatch.evalshaCommand(
                 keys: fixedKeys + batchKeys(entries),
-                arguments: [result.rawValue, String(start), String(currentMilliseconds()), keys.prefix, String(entries.count), eventID])
+                arguments: [
+                    result.rawValue, String(start), String(currentMilliseconds()), keys.prefix, String(entries.count), eventID,
+                    String(RedisKeys.feedLength),
+                ])
         }
         /// A window of entries read from `start`, cut into consecutive batches of at most `batchSize`
         /// work, so a window full of winners with money does not make one long call.
@@ -102,7 +105,9 @@ public struct Settler: Sendable {
             let plan = try Outcome(
                 try await redis.eval(
                     Scripts.settleBatch, keys: fixedKeys,
-                    arguments: [result.rawValue, "-1", String(currentMilliseconds()), keys.prefix, "0", eventID]))
+                    arguments: [
+                        result.rawValue, "-1", String(currentMilliseconds()), keys.prefix, "0", eventID, String(RedisKeys.feedLength),
+                    ]))
             if let report = note(plan, count: 0) { return report }
             let firstReads = try await connection.pipeline([
                 readCommand(start: plan.position), readCommand(start: plan.position + batchSize),

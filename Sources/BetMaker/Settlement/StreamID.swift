@@ -11,4 +11,13 @@ public enum StreamID {
         }
         return parts.count == 2 && numbers.count == 2 && numbers != [0, 0]
     }
+
+    /// True when entry id `a` comes before `b` (both valid ids): by milliseconds, then sequence.
+    public static func precedes(_ a: String, _ b: String) -> Bool {
+        func parts(_ id: String) -> (UInt64, UInt64) {
+            let split = id.split(separator: "-")
+            return (UInt64(split.first ?? "") ?? 0, UInt64(split.last ?? "") ?? 0)
+        }
+        return parts(a) < parts(b)
+    }
 }

@@ -39,6 +39,13 @@ public struct RedisKeys: Sendable {
     /// after too many deliveries is taken out ("parked") until an administrator re-drives it.
     public var unsettledEvents: String { prefix + "events:unsettled" }
 
+    /// Stream of what browsers are told live (settlement progress, one entry per batch), capped at
+    /// about `RedisKeys.feedLength` entries: each API process reads it once and fans it out.
+    public var feed: String { prefix + "feed" }
+
+    /// How many feed entries are kept: how far back a reconnecting browser can resume.
+    public static let feedLength = 10_000
+
     /// Saved response of a request made with an Idempotency-Key (the key's SHA-256 in hex).
     public func idempotency(_ digest: String) -> String { prefix + "idem:" + digest }
 

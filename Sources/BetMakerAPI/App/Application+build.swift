@@ -17,7 +17,9 @@ public func buildApplication(
     var redisConfiguration = settings.redis
     redisConfiguration.clientName = redisConfiguration.clientName ?? "betmaker-api"
     let redis = RedisClient(configuration: redisConfiguration, logger: logger.with(label: "redis"))
-    let router = try await buildRouter(settings: settings, redis: redis, metrics: metrics)
+    // The one reader of the live feed in this process, fanning out to its browsers.
+    let feed = LiveFeed(redis: redis, keys: settings.keys, logger: logger.with(label: "live-feed"))
+    let router = try await buildRouter(settings: settings, redis: redis, metrics: metrics, feed: feed)
     return Application(
         router: router,
         server: .http1(
@@ -25,14 +27,23 @@ public func buildApplication(
                 idleTimeout: .init(settings.idleTimeout),
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "bet-maker"),
-        services: [redis],
+        services: [redis, feed],
         logger: logger
     )
 }
 
-/// The router alone, for tests that drive it without a socket.
+/// The router alone, for tests that drive it without a socket: its live-update streams stay open but
+/// quiet, as no feed reader runs.
 public func buildRouter(
     settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+) async throws -> Router<APIRequestContext> {
+    try await buildRouter(
+        settings: settings, redis: redis, metrics: metrics,
+        feed: LiveFeed(redis: redis, keys: settings.keys, logger: Logger(label: "live-feed")))
+}
+
+func buildRouter(
+    settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), feed: LiveFeed
 ) async throws -> Router<APIRequestContext> {
     let store = BetStore(redis: redis, keys: settings.keys, ids: BetIDGenerator(node: settings.nodeID))
     let accounts = AccountStore(redis: redis, keys: settings.keys, activationTTL: settings.activationTTL)
@@ -46,7 +57,8 @@ public func buildRouter(
     router.add(middleware: RequestMiddleware(maximumBodyBytes: settings.maximumBodyBytes, routes: routeMethods))
     // Only the routes that care who is calling look at tokens: health, metrics, the documentation, the
     // webhook and logging in or out work whatever credentials a client (or a stale cookie) sends.
-    let authentication = AuthenticationMiddleware(tokens: tokens, accounts: accounts)
+    let authentication = AuthenticationMiddleware(
+        tokens: tokens, accounts: accounts, crossSite: CrossSiteRequestCheck(publicBaseURL: settings.publicBaseURL))
     func authenticated(_ group: RouterGroup<APIRequestContext>) -> RouterGroup<APIRequestContext> {
         group.group().add(middleware: authentication)
     }
@@ -106,6 +118,9 @@ public func buildRouter(
     )
     .register(on: router)
     DocsRoutes().register(on: router)
+    let ui = router.group("/ui").add(middleware: WebUIMiddleware())
+    WebUIRoutes(bets: store, accounts: accounts, catalogue: catalogue, feed: feed).register(
+        on: router, ui: ui, authenticated: authenticated(ui), stream: authenticated(router.group("/ui/stream")))
     if settings.benchNoopEndpoint {
         router.post("/bench/noop") { request, _ -> Response in
             _ = try await Input.json(request, limit: settings.maximumBodyBytes)

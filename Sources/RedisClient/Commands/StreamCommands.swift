@@ -45,12 +45,35 @@ extension RedisCommandSender {
         command.append("STREAMS")
         command.append(key)
         command.append(id)
-        guard let streams = try await send(command).optionalArray(for: "XREADGROUP") else { return [] }
+        return try Self.entries(of: try await send(command), command: "XREADGROUP")
+    }
+
+    /// `XREAD [COUNT n] [BLOCK ms] STREAMS key id` for one stream: the entries after `id` (`$`: only
+    /// those added from now on). With `block`, as `xreadgroup`: send it on a dedicated connection.
+    /// Returns an empty array when the block time passed.
+    public func xread(_ key: String, after id: String, count: Int? = nil, block: Duration? = nil) async throws -> [StreamEntry] {
+        var command = RedisCommand("XREAD")
+        if let count { command.append("COUNT"); command.append(count) }
+        if let block {
+            command.append("BLOCK")
+            command.append(Int(block.inMilliseconds))
+            command.isBlocking = true
+            command.timeout = block + .seconds(5)
+        }
+        command.append("STREAMS")
+        command.append(key)
+        command.append(id)
+        return try Self.entries(of: try await send(command), command: "XREAD")
+    }
+
+    /// The entries of an XREAD or XREADGROUP reply (nil: none arrived in time).
+    private static func entries(of reply: RESPValue, command name: String) throws -> [StreamEntry] {
+        guard let streams = try reply.optionalArray(for: name) else { return [] }
         var entries: [StreamEntry] = []
         for stream in streams {
-            let pair = try stream.array(for: "XREADGROUP")
-            guard pair.count == 2 else { throw stream.unexpected("XREADGROUP") }
-            for entry in try pair[1].array(for: "XREADGROUP") { entries.append(try StreamEntry(entry, command: "XREADGROUP")) }
+            let pair = try stream.array(for: name)
+            guard pair.count == 2 else { throw stream.unexpected(name) }
+            for entry in try pair[1].array(for: name) { entries.append(try StreamEntry(entry, command: name)) }
         }
         return entries
     }

@@ -29,8 +29,13 @@ extension Scripts {
     /// Once the event is settled to the end it gets `settled_at` and leaves the index of unsettled
     /// events.
     ///
-    /// KEYS: event hash, event bet list, index of unsettled events, bet hashes..., (user accounts, user ledger)...
-    /// ARGV: result, position of the batch, settled_at (ms), key prefix, number of bets, event id
+    /// An applied batch appends ONE entry to the live feed (`RedisKeys.feed`, capped), in the same step:
+    /// `type` `settlement`, the event, its result, bets settled of total, won, lost, void, paid and
+    /// refunded so far, and the ids of the users whose bets this batch settled, so the API can tell
+    /// those players' browsers (and every operator's) without a write per bet.
+    ///
+    /// KEYS: event hash, event bet list, index of unsettled events, the feed, bet hashes..., (user accounts, user ledger)...
+    /// ARGV: result, position of the batch, settled_at (ms), key prefix, number of bets, event id, the feed's length cap
     /// Returns {'applied' | 'stale', position, total bets, finished (0|1), won, lost, paid out (cents),
     ///   void, refunded (cents)}
     /// Errors: RESULT_MISMATCH (the entry's result is not the event's), STALE_BATCH (not the bets at
@@ -49,14 +54,18 @@ extension Scripts {
                 return redis.error_reply('BATCH_INVALID the event counter ' .. field .. ' is ' .. state[field])
               end
             end
+            local feed = redis.call('TYPE', KEYS[4]).ok
+            if feed ~= 'stream' and feed ~= 'none' then return redis.error_reply('BATCH_INVALID the feed is a ' .. feed) end
             local position = tonumber(state[2] or '0')
             local count = tonumber(ARGV[5])
             local prefix = ARGV[4]
             local outcome = 'stale'
+            -- The users whose bets this batch settles, for the feed entry.
+            local users = {}
             if count > 0 and position == tonumber(ARGV[2]) then
               local entries = redis.call('LRANGE', KEYS[2], position, position + count - 1)
               local wallets = {}
-              local walletKey = 3 + count
+              local walletKey = 4 + count
               for i = 1, count do
                 local entry = entries[i] or ''
                 local id, owner = entry, nil
@@ -69,10 +78,11 @@ extension Scripts {
                     return redis.error_reply('STALE_BATCH the wallet keys of ' .. entry .. ' are not ' .. tostring(KEYS[walletKey + 1]))
                   end
                   wallets[i] = {walletKey + 1, walletKey + 2, account}
+                  users[user] = true
                   walletKey = walletKey + 2
                 end
-                if KEYS[3 + i] ~= prefix .. 'bet:' .. id then
-                  return redis.error_reply('STALE_BATCH ' .. KEYS[3 + i] .. ' is not the bet at position ' .. (position + i - 1))
+                if KEYS[4 + i] ~= prefix .. 'bet:' .. id then
+                  return redis.error_reply('STALE_BATCH ' .. KEYS[4 + i] .. ' is not the bet at position ' .. (position + i - 1))
                 end
               end
               if walletKey ~= #KEYS then return redis.error_reply('STALE_BATCH ' .. #KEYS .. ' keys for ' .. walletKey) end
@@ -91,17 +101,17 @@ extension Scripts {
                 local wallet = wallets[i]
                 local current, payout
                 if wallet and credit then
-                  local fields = redis.call('HMGET', KEYS[3 + i], 'status', credit)
+                  local fields = redis.call('HMGET', KEYS[4 + i], 'status', credit)
                   current, payout = fields[1], fields[2]
                 else
-                  current = redis.call('HGET', KEYS[3 + i], 'status')
+                  current = redis.call('HGET', KEYS[4 + i], 'status')
                 end
                 if current ~= 'pending' then
-                  return redis.error_reply('BATCH_INVALID ' .. KEYS[3 + i] .. ' is ' .. tostring(current) .. ', not pending')
+                  return redis.error_reply('BATCH_INVALID ' .. KEYS[4 + i] .. ' is ' .. tostring(current) .. ', not pending')
                 end
                 if wallet and credit then
                   if not payout or not string.match(payout, '^%d+$') or #payout > 15 then
-                    return redis.error_reply('BATCH_INVALID the ' .. credit .. ' of ' .. KEYS[3 + i] .. ' is ' .. tostring(payout))
+                    return redis.error_reply('BATCH_INVALID the ' .. credit .. ' of ' .. KEYS[4 + i] .. ' is ' .. tostring(payout))
                   end
                   -- Each account is read once per batch: nothing is written before the checks end,
                   -- so a second read of it could only give the same answer.
@@ -126,13 +136,13 @@ extension Scripts {
               end
               local paid = 0
               for i = 1, count do
-                redis.call('HSET', KEYS[3 + i], 'status', status, 'settled_at', ARGV[3])
+                redis.call('HSET', KEYS[4 + i], 'status', status, 'settled_at', ARGV[3])
                 local payout = payouts[i]
                 if payout then
                   local wallet = wallets[i]
                   local balance = redis.call('HINCRBY', KEYS[wallet[1]], wallet[3], payout)
                   redis.call('XADD', KEYS[wallet[2]], '*', 'type', entryType, 'account_id', wallet[3], 'amount', payout,
-                    'balance', balance, 'bet_id', string.sub(KEYS[3 + i], #prefix + 5))
+                    'balance', balance, 'bet_id', string.sub(KEYS[4 + i], #prefix + 5))
                   paid = paid + tonumber(payout)
                 end
               end
@@ -150,6 +160,14 @@ extension Scripts {
               finished = 1
             end
             local counts = redis.call('HMGET', event, 'won', 'lost', 'paid', 'void', 'refunded')
+            if outcome == 'applied' then
+              local ids = {}
+              for user in pairs(users) do ids[#ids + 1] = user end
+              table.sort(ids)
+              redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'type', 'settlement', 'event_id', ARGV[6], 'result', ARGV[1],
+                'settled', position, 'total', total, 'won', counts[1] or '0', 'lost', counts[2] or '0', 'void', counts[4] or '0',
+                'paid', counts[3] or '0', 'refunded', counts[5] or '0', 'users', table.concat(ids, ','))
+            end
             return {outcome, position, total, finished, tonumber(counts[1] or '0'), tonumber(counts[2] or '0'), tonumber(counts[3] or '0'),
               tonumber(counts[4] or '0'), tonumber(counts[5] or '0')}
             """)

@@ -1,0 +1,181 @@
+import BetMaker
+import BetMakerRuntime
+import Logging
+import NIOCore
+import RedisClient
+import ServiceLifecycle
+import Synchronization
+
+/// The live updates of one API process: ONE reader task reads the feed stream (`RedisKeys.feed`,
+/// `XREAD BLOCK` on a connection of its own) and hands each entry to every connected browser that may
+/// see it, through a bounded buffer per browser. A browser whose buffer is full (slow, or gone without
+/// closing) is dropped at once: its stream ends, nothing more is kept for it, and its `EventSource`
+/// reconnects with `Last-Event-ID` and catches up from the stream (`entries(after:)`).
+///
+/// Who sees what: a settlement batch goes to the players whose bets it settled (event `settlement`)
+/// and to every administrator (event `progress`: settled of total, paid out).
+final class LiveFeed: Service, Sendable {
+    struct Subscriber: Sendable {
+        let userID: Int
+        let isOperator: Bool
+        let continuation: AsyncStream<Message>.Continuation
+    }
+
+    /// What a browser is sent: an event with its stream id, or a keep-alive comment.
+    enum Message: Sendable, Equatable {
+        case event(id: String, name: String, data: String)
+        case keepAlive
+    }
+
+    let redis: RedisClient
+    let key: String
+    let bufferSize: Int
+    let keepAlive: Duration
+    let block: Duration
+    let logger: Logger
+    private let state = Mutex<(next: Int, subscribers: [Int: Subscriber])>((0, [:]))
+    private let reading = Mutex(false)
+
+    init(
+        redis: RedisClient, keys: RedisKeys, logger: Logger, bufferSize: Int = 64, keepAlive: Duration = .seconds(15),
+        block: Duration = .seconds(5)
+    ) {
+        self.redis = redis
+        self.key = keys.feed
+        self.bufferSize = bufferSize
+        self.keepAlive = keepAlive
+        self.block = block
+        self.logger = logger
+    }
+
+    var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+
+    /// True once the reader knows where the stream ends: every entry added from then on is delivered.
+    var isReading: Bool { reading.withLock { $0 } }
+
+    /// A browser's messages from now on, and the id `end` takes; the stream ends when the browser is
+    /// dropped, ended, or the process stops.
+    func subscribe(userID: Int, isOperator: Bool) -> (id: Int, messages: AsyncStream<Message>) {
+        let (stream, continuation) = AsyncStream.makeStream(of: Message.self, bufferingPolicy: .bufferingOldest(bufferSize))
+        let id = state.withLock { state in
+            state.next += 1
+            state.subscribers[state.next] = Subscriber(userID: userID, isOperator: isOperator, continuation: continuation)
+            return state.next
+        }
+        // The response ended (the browser left, or was dropped): forget it.
+        continuation.onTermination = { [weak self] _ in self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) } }
+        return (id, stream)
+    }
+
+    /// Ends one browser's stream (its response is over once it has written what it holds).
+    func end(_ id: Int) {
+        state.withLock { $0.subscribers[id] }?.continuation.finish()
+    }
+
+    /// The feed entries after `id` that a browser missed, or nil when the stream no longer reaches
+    /// back that far (trimmed): the browser must then reload what it shows (`reset`).
+    func entries(after id: String) async throws -> [StreamEntry]? {
+        guard StreamID.isValid(id) else { return nil }
+        if let first = try await redis.xrange(key, count: 1).first, StreamID.precedes(id, first.id) { return nil }
+        return try await redis.xrange(key, start: "(" + id, count: RedisKeys.feedLength)
+    }
+
+    /// The message a subscriber gets for an entry, or nil when the entry is not for them.
+    static func message(for entry: StreamEntry, userID: Int, isOperator: Bool) -> Message? {
+        guard let fields = entry.fields, fields["type"] == "settlement", let eventID = fields["event_id"] else { return nil }
+        let users = fields["users"]?.split(separator: ",") ?? []
+        let isTheirs = users.contains { $0 == String(userID) }
+        guard isOperator || isTheirs else { return nil }
+        var json = JSONWriter(capacity: 256)
+        json.beginObject()
+        json.field("event_id", eventID)
+        json.field("result", fields["result"] ?? "")
+        for name in ["settled", "total", "won", "lost", "void"] { json.field(name, Int(fields[name] ?? "") ?? 0) }
+        if isOperator {
+            json.field("paid", Money(cents: Int64(fields["paid"] ?? "") ?? 0).description)
+            json.field("refunded", Money(cents: Int64(fields["refunded"] ?? "") ?? 0).description)
+        }
+        json.endObject()
+        return .event(id: entry.id, name: isOperator ? "progress" : "settlement", data: String(decoding: json.bytes, as: UTF8.self))
+    }
+
+    /// Hands a message to one subscriber; a full buffer drops the subscriber.
+    private func deliver(_ message: Message, to id: Int, _ subscriber: Subscriber) {
+        if case .dropped = subscriber.continuation.yield(message) {
+            logger.info("Dropped a slow live-update client", metadata: ["user_id": "\(subscriber.userID)"])
+            subscriber.continuation.finish()
+            _ = state.withLock { $0.subscribers.removeValue(forKey: id) }
+        }
+    }
+
+    private func broadcast(_ make: (Subscriber) -> Message?) {
+        for (id, subscriber) in state.withLock({ $0.subscribers }) {
+            if let message = make(subscriber) { deliver(message, to: id, subscriber) }
+        }
+    }
+
+    func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.readFeed() }
+            group.addTask {
+                while (try? await Task.sleep(for: self.keepAlive)) != nil {
+                    self.broadcast { _ in .keepAlive }
+                }
+            }
+            // Until SIGTERM: then every stream ends, so the server can drain its connections.
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        finishAll()
+    }
+
+    /// Ends every browser's stream (on shutdown, so the server can drain its connections).
+    func finishAll() {
+        for subscriber in state.withLock({ $0.subscribers.values }) { subscriber.continuation.finish() }
+    }
+
+    /// The one reader: from the stream's last entry at start, each entry once, in order.
+    private func readFeed() async {
+        var backoff = Backoff(.init(initial: .milliseconds(100), maximum: .seconds(5)))
+        var last: String?
+        while !Task.isCancelled {
+            do {
+                let connection = try await redis.dedicatedConnection()
+                defer { connection.closeNow() }
+                if last == nil {
+                    last = try await connection.xrevrange(key, count: 1).first?.id ?? "0-0"
+                    reading.withLock { $0 = true }
+                }
+                while !Task.isCancelled {
+                    for entry in try await connection.xread(key, after: last!, count: 500, block: block) {
+                        last = entry.id
+                        broadcast { Self.message(for: entry, userID: $0.userID, isOperator: $0.isOperator) }
+                    }
+                    backoff.reset()
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("Live feed reader failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+}
+
+/// Server-Sent Events framing (the WHATWG HTML standard's `text/event-stream`).
+enum ServerSentEvents {
+    static func frame(_ message: LiveFeed.Message) -> ByteBuffer {
+        switch message {
+        case .event(let id, let name, let data):
+            // `data` is one line of JSON: the writer escapes line breaks inside strings.
+            return ByteBuffer(string: "id: \(id)\nevent: \(name)\ndata: \(data)\n\n")
+        case .keepAlive:
+            return ByteBuffer(string: ": keep-alive\n\n")
+        }
+    }
+
+    /// Tells the browser to reload what it shows: the updates it missed are no longer kept.
+    static let reset = ByteBuffer(string: "event: reset\ndata: {}\n\n")
+    /// How soon a browser reconnects after the stream ended (ms).
+    static let retry = ByteBuffer(string: "retry: 2000\n\n")
+}

@@ -1,0 +1,227 @@
+import Mustache
+
+/// The web UI's pages as mustache templates, compiled into the binary (string literals), so the
+/// executable and the Docker image need no files next to them. Every value goes in through `{{ }}`,
+/// which HTML-escapes it; `{{{ }}}` is never used. No inline script or style anywhere: the
+/// Content-Security-Policy forbids both, and `app.js` finds its work through `data-` attributes.
+enum WebUITemplates {
+    /// Parsed once; a template that does not parse is a programming error caught by every UI test.
+    static let library: MustacheLibrary = {
+        var library = MustacheLibrary()
+        for (name, text) in templates {
+            do { try library.register(text, named: name) } catch { fatalError("The web UI's template \(name) does not parse: \(error)") }
+        }
+        return library
+    }()
+
+    static let templates: [(String, String)] = [
+        ("layout", layout), ("login", login), ("register", register), ("activate", activate), ("events", events),
+        ("bets", bets), ("wallet", wallet), ("operator-events", operatorEvents), ("trader-events", traderEvents),
+        ("operator-users", operatorUsers),
+        ("error", error),
+    ]
+
+    static let layout = """
+        <!doctype html>
+        <html lang="en">
+        <head>
+          <meta charset="utf-8">
+          <meta name="viewport" content="width=device-width, initial-scale=1">
+          <title>{{title}} · bet-maker</title>
+          <link rel="stylesheet" href="{{assets.css}}">
+          <script src="{{assets.js}}" defer></script>
+        </head>
+        <body{{#live}} data-live="{{live}}"{{/live}}>
+          <header>
+            <a class="brand" href="/ui/">bet-maker</a>
+            <nav>
+              {{#nav}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a>{{/nav}}
+            </nav>
+            {{#user}}<span class="who">{{login}} ({{role}})</span>
+            <button type="button" data-action="logout">Log out</button>{{/user}}
+          </header>
+          <main>
+            <h1>{{title}}</h1>
+            {{$content}}{{/content}}
+          </main>
+        </body>
+        </html>
+
+        """
+
+    static let login = """
+        {{<layout}}{{$content}}
+        <form data-form="login" class="card">
+          <label>Login <input name="login" autocomplete="username" required></label>
+          <p class="error" data-error-for="login"></p>
+          <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+          <p class="error" data-error-for="password"></p>
+          <p class="error" data-error-for="form"></p>
+          <button type="submit">Log in</button>
+        </form>
+        <p>New here? <a href="/ui/register">Register</a>.</p>
+        {{/content}}{{/layout}}
+        """
+
+    static let register = """
+        {{<layout}}{{$content}}
+        <form data-form="register" class="card">
+          <label>Login <input name="login" autocomplete="username" required></label>
+          <p class="error" data-error-for="login"></p>
+          <label>Password <input name="password" type="password" autocomplete="new-password" required></label>
+          <p class="error" data-error-for="password"></p>
+          <p class="error" data-error-for="form"></p>
+          <button type="submit">Register</button>
+        </form>
+        <p class="notice" data-registered hidden>Registered. Follow your activation link:
+          <a data-activation-link href="/ui/login">activate</a></p>
+        {{/content}}{{/layout}}
+        """
+
+    static let activate = """
+        {{<layout}}{{$content}}
+        <p data-activate="{{token}}" class="notice">Activating your account…</p>
+        <p><a href="/ui/login">Log in</a></p>
+        {{/content}}{{/layout}}
+        """
+
+    static let events = """
+        {{<layout}}{{$content}}
+        {{#balance}}<p>Balance: <strong data-balance>{{balance}}</strong></p>{{/balance}}
+        {{^events}}<p>No event takes bets right now.</p>{{/events}}
+        <div class="events">
+        {{#events}}
+          <form class="card slip" data-form="bet" data-event-id="{{id}}" data-odds="{{odds}}">
+            <h2>{{title}}</h2>
+            <p class="teams"><span>{{homeTeam}}</span> v <span>{{awayTeam}}</span></p>
+            <p>Starts {{startsAt}} · odds <strong>{{odds}}</strong> on {{homeTeam}}</p>
+            <label>Stake <input name="amount" inputmode="decimal" placeholder="10.00" required></label>
+            <p class="error" data-error-for="amount"></p>
+            <p>Potential payout: <strong data-payout>–</strong></p>
+            <p class="error" data-error-for="form"></p>
+            <p class="notice" data-placed></p>
+            <button type="submit">Place bet</button>
+          </form>
+        {{/events}}
+        </div>
+        {{/content}}{{/layout}}
+        """
+
+    static let bets = """
+        {{<layout}}{{$content}}
+        {{#balance}}<p>Balance: <strong data-balance>{{balance}}</strong></p>{{/balance}}
+        <form method="get" action="/ui/bets" class="filter">
+          <label>Status <select name="status">
+            {{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}
+          </select></label>
+          <button type="submit">Show</button>
+        </form>
+        <table>
+          <thead><tr><th>Bet</th><th>Event</th><th>Stake</th><th>Odds</th><th>Payout</th><th>Status</th><th>Placed</th></tr></thead>
+          <tbody>
+          {{#bets}}
+            <tr data-bet-id="{{id}}" data-event="{{eventID}}"><td>{{id}}</td><td>{{eventID}}</td><td>{{amount}}</td><td>{{odds}}</td><td>{{payout}}</td>
+              <td><span class="status status-{{status}}" data-status>{{status}}</span></td><td>{{createdAt}}</td></tr>
+          {{/bets}}
+          </tbody>
+        </table>
+        {{^bets}}<p>No bets.</p>{{/bets}}
+        {{#next}}<p><a href="{{next}}">Older bets</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
+    static let wallet = """
+        {{<layout}}{{$content}}
+        <table>
+          <thead><tr><th>Account</th><th>Balance</th></tr></thead>
+          <tbody>{{#accounts}}<tr><td>{{id}}</td><td data-account-balance="{{id}}">{{balance}}</td></tr>{{/accounts}}</tbody>
+        </table>
+        <h2>Transactions</h2>
+        <table>
+          <thead><tr><th>When</th><th>Type</th><th>Account</th><th>Amount</th><th>Balance after</th><th>Reference</th></tr></thead>
+          <tbody>
+          {{#transactions}}<tr><td>{{createdAt}}</td><td>{{kind}}</td><td>{{accountID}}</td><td>{{amount}}</td><td>{{balance}}</td><td>{{reference}}</td></tr>{{/transactions}}
+          </tbody>
+        </table>
+        {{^transactions}}<p>No transactions yet.</p>{{/transactions}}
+        {{#next}}<p><a href="{{next}}">Older transactions</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
+    static let operatorEvents = """
+        {{<layout}}{{$content}}
+        <table>
+          <thead><tr><th>Event</th><th>Title</th><th>Teams</th><th>Starts</th><th>Odds</th><th>State</th><th>Result</th><th>Settlement</th><th>Report</th></tr></thead>
+          <tbody>
+          {{#events}}
+            <tr data-event-id="{{id}}">
+              <td>{{id}}</td><td>{{title}}</td><td>{{homeTeam}} v {{awayTeam}}</td><td>{{startsAt}}</td><td>{{odds}}</td>
+              <td>{{state}}{{#open}} · taking bets{{/open}}</td><td data-result>{{result}}</td><td data-progress></td>
+              <td>
+                <button type="button" data-report="WIN">WIN</button>
+                <button type="button" data-report="LOSE">LOSE</button>
+                <span class="notice" data-reported></span><span class="error" data-error-for="form"></span>
+              </td>
+            </tr>
+          {{/events}}
+          </tbody>
+        </table>
+        {{^events}}<p>The catalogue is empty.</p>{{/events}}
+        {{#next}}<p><a href="{{next}}">More events</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
+    static let traderEvents = """
+        {{<layout}}{{$content}}
+        <table>
+          <thead><tr><th>Event</th><th>Title</th><th>Teams</th><th>Starts</th><th>State</th><th>Result</th><th>Act</th></tr></thead>
+          <tbody>
+          {{#events}}
+            <tr data-event-id="{{id}}">
+              <td>{{id}}</td><td>{{title}}</td><td>{{homeTeam}} v {{awayTeam}}</td><td>{{startsAt}}</td>
+              <td data-state>{{state}}</td><td data-result>{{result}}</td>
+              <td>
+                <button type="button" data-take>Take</button>
+                <button type="button" data-report="WIN">WIN</button>
+                <button type="button" data-report="LOSE">LOSE</button>
+                <span class="notice" data-reported></span><span class="error" data-error-for="form"></span>
+              </td>
+            </tr>
+          {{/events}}
+          </tbody>
+        </table>
+        {{^events}}<p>No event is assigned to you.</p>{{/events}}
+        {{#next}}<p><a href="{{next}}">More events</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
+    static let operatorUsers = """
+        {{<layout}}{{$content}}
+        <table>
+          <thead><tr><th>User</th><th>Login</th><th>Role</th><th>Status</th><th>Balance</th><th>Change</th></tr></thead>
+          <tbody>
+          {{#users}}
+            <tr data-user-id="{{id}}">
+              <td>{{id}}</td><td>{{login}}</td><td data-role>{{role}}</td><td data-user-status>{{status}}</td><td>{{balance}}</td>
+              <td>
+                {{#active}}<button type="button" data-user-change="disable">Disable</button>{{/active}}
+                {{^active}}<button type="button" data-user-change="enable">Enable</button>{{/active}}
+                {{#isPlayer}}<button type="button" data-user-change="trader">Make trader</button>{{/isPlayer}}
+                {{#isTrader}}<button type="button" data-user-change="player">Make player</button>{{/isTrader}}
+                <span class="error" data-error-for="form"></span>
+              </td>
+            </tr>
+          {{/users}}
+          </tbody>
+        </table>
+        {{#next}}<p><a href="{{next}}">More users</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
+    static let error = """
+        {{<layout}}{{$content}}
+        <p class="error" data-problem="{{slug}}">{{detail}}</p>
+        <p><a href="/ui/">Back</a></p>
+        {{/content}}{{/layout}}
+        """
+}

@@ -1,0 +1,254 @@
+import BetMaker
+import BetMakerAPI
+import BetMakerRuntime
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import RedisClient
+import TestSupport
+import Testing
+
+/// The web UI through the API's router against a real Redis: the CSRF rule for cookie sessions, the
+/// security headers, escaping, the role checks and the assets' caching. The browser tests
+/// (`Tests/browser`) drive the same pages in Chromium.
+@Suite struct WebUITests {
+    static let password = AuthAPITests.password
+    /// The router tests' requests go to `localhost` (their authority), so this is the API's own origin.
+    static let origin = "http://localhost"
+
+    /// A user's session cookie, from `POST /auth?cookie=true`.
+    static func cookie(_ login: String, client: some TestClientProtocol) async throws -> String {
+        let response = try await client.postJSON("/auth?cookie=true", #"{"login": "\#(login)", "password": "\#(password)"}"#)
+        let setCookie = try #require(response.headers[.setCookie], "\(response.status) \(response.text)")
+        return String(setCookie.prefix { $0 != ";" })
+    }
+
+    /// What a browser page of this site sends with a write.
+    static func sameSite(_ cookie: String) -> HTTPFields {
+        [.cookie: cookie, .origin: origin, .xRequestedWith: "bet-maker", .contentType: "application/json"]
+    }
+
+    static let bet = #"{"event_id": "derby", "amount": "1.00"}"#
+
+    // MARK: CSRF
+
+    @Test func cookieWritesNeedTheHeaderAndThisSitesOriginAndBearerClientsAreUnaffected() async throws {
+        try await withAPI { client, _, redis in
+            let admin = try await AuthAPITests.user("root", role: .admin, redis: redis, client: client)
+            let alice = try await AuthAPITests.user("alice", redis: redis, client: client)
+            try await AuthAPITests.deposit(10_00, to: alice, redis: redis)
+            try await AuthAPITests.openEvent("derby", admin: admin.token, client: client)
+            let cookie = try await Self.cookie("alice", client: client)
+            let full = Self.sameSite(cookie)
+
+            // Forged: without the header (a cross-site form), from another origin, or with no origin at all.
+            var forgeries: [(String, HTTPFields)] = []
+            var noHeader = full
+            noHeader[.xRequestedWith] = nil
+            forgeries.append(("no X-Requested-With", noHeader))
+            var otherOrigin = full
+            otherOrigin[.origin] = "http://evil.example"
+            forgeries.append(("another origin", otherOrigin))
+            var sameHostOtherPort = full
+            sameHostOtherPort[.origin] = "http://localhost:9999"
+            forgeries.append(("another port", sameHostOtherPort))
+            var noOrigin = full
+            noOrigin[.origin] = nil
+            forgeries.append(("no Origin", noOrigin))
+            var crossSiteFetch = noOrigin
+            crossSiteFetch[.secFetchSite] = "cross-site"
+            forgeries.append(("Sec-Fetch-Site: cross-site", crossSiteFetch))
+            for (what, headers) in forgeries {
+                let refused = try await client.postJSON("/bets", Self.bet, headers: headers)
+                #expect(refused.status == .forbidden && refused["type"]?.string == "/problems/csrf", "\(what): \(refused.text)")
+            }
+            // Nothing was placed or debited by any of them.
+            let me = try await client.get("/users/me", headers: AuthAPITests.bearer(alice.token))
+            #expect(me.text.contains(#""balance":"10.00""#), "\(me.text)")
+
+            // The page's own request passes, and so does a same-origin one that names no Origin.
+            let placed = try await client.postJSON("/bets", Self.bet, headers: full)
+            #expect(placed.status == .created, "\(placed.text)")
+            var fetchMetadata = noOrigin
+            fetchMetadata[.secFetchSite] = "same-origin"
+            #expect(try await client.postJSON("/bets", Self.bet, headers: fetchMetadata).status == .created)
+            // Reading with the cookie needs neither.
+            #expect(try await client.get("/users/me", headers: [.cookie: cookie]).status == .ok)
+            // A bearer client sends neither header and is unaffected.
+            let bearer = try await client.postJSON("/bets", Self.bet, headers: AuthAPITests.bearer(alice.token))
+            #expect(bearer.status == .created, "\(bearer.text)")
+        }
+    }
+
+    @Test func withAPublicBaseURLTheOriginMustBeThatOne() async throws {
+        try await withAPI(configure: { $0.publicBaseURL = "https://bets.example.com/api" }) { client, _, redis in
+            _ = try await AuthAPITests.user("alice", redis: redis, client: client)
+            let cookie = try await Self.cookie("alice", client: client)
+            var headers = Self.sameSite(cookie)
+            // The host the request reached (behind a proxy) is not what the browser saw.
+            let refused = try await client.postJSON("/plays", #"{"email": "a@example.com"}"#, headers: headers)
+            #expect(refused.status == .forbidden && refused["type"]?.string == "/problems/csrf")
+            headers[.origin] = "https://bets.example.com"
+            let accepted = try await client.postJSON("/plays", #"{"email": "a@example.com"}"#, headers: headers)
+            #expect(accepted.status == .ok, "\(accepted.text)")
+        }
+    }
+
+    // MARK: Pages
+
+    static let uiRoutes = [
+        "/ui/login", "/ui/register", "/ui/activate/abc", "/ui/events", "/ui/bets", "/ui/bets?status=won", "/ui/wallet",
+        "/ui/operator/events", "/ui/operator/users", "/ui/trader/events", "/ui/", "/ui/nope",
+    ]
+
+    @Test func everyUIResponseCarriesTheSecurityHeadersAndPagesAreNotStored() async throws {
+        try await withAPI { client, _, redis in
+            _ = try await AuthAPITests.user("root", role: .admin, redis: redis, client: client)
+            let cookie = try await Self.cookie("root", client: client)
+            for credentials in [[:], [HTTPField.Name.cookie: cookie]] as [HTTPFields] {
+                for uri in Self.uiRoutes + ["/", "/ui/assets/app.js", "/ui/assets/app.css"] {
+                    let response = try await client.get(uri, headers: credentials)
+                    let what = "\(uri) (\(credentials.isEmpty ? "anonymous" : "admin")): \(response.status)"
+                    if uri == "/ui/nope" {
+                        #expect(response.status == .notFound, "\(what)")
+                        continue
+                    }
+                    #expect(
+                        response.headers[.contentSecurityPolicy]
+                            == "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+                            + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'", "\(what)")
+                    #expect(response.headers[.xContentTypeOptions] == "nosniff", "\(what)")
+                    #expect(response.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer", "\(what)")
+                    if !uri.hasPrefix("/ui/assets/") { #expect(response.headers[.cacheControl] == "no-store", "\(what)") }
+                    if response.headers[.contentType]?.hasPrefix("text/html") == true {
+                        // No inline script or style for the policy to refuse.
+                        #expect(
+                            !response.text.contains("<script>") && !response.text.contains("<style") && !response.text.contains("style="))
+                    }
+                }
+            }
+            // Anonymous: a page with personal data sends the browser to log in.
+            let anonymous = try await client.get("/ui/bets")
+            #expect(anonymous.status == .seeOther && anonymous.headers[.location] == "/ui/login")
+            let stale = try await client.get("/ui/bets", headers: [.cookie: "betmaker_token=stale"])
+            #expect(stale.status == .seeOther && stale.headers[.location] == "/ui/login")
+            let root = try await client.get("/")
+            #expect(root.status == .seeOther && root.headers[.location] == "/ui/")
+        }
+    }
+
+    @Test func operatorPagesAreRefusedToPlayersWhateverTheLinksShow() async throws {
+        try await withAPI { client, _, redis in
+            _ = try await AuthAPITests.user("root", role: .admin, redis: redis, client: client)
+            _ = try await AuthAPITests.user("alice", redis: redis, client: client)
+            let player = try await Self.cookie("alice", client: client)
+            let admin = try await Self.cookie("root", client: client)
+            let refused = try await client.get("/ui/operator/events", headers: [.cookie: player])
+            #expect(refused.status == .forbidden && refused.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(refused.text.contains("administrator"), "\(refused.text)")
+            let events = try await client.get("/ui/events", headers: [.cookie: player])
+            #expect(events.status == .ok && !events.text.contains("/ui/operator"), "a player sees no operator link")
+            #expect(try await client.get("/ui/trader/events", headers: [.cookie: player]).status == .forbidden, "traders only")
+            #expect(try await client.get("/ui/operator/users", headers: [.cookie: player]).status == .forbidden)
+            let users = try await client.get("/ui/operator/users", headers: [.cookie: admin])
+            #expect(users.status == .ok && users.text.contains(#"data-user-change="disable""#) && users.text.contains("alice"))
+            let operatorPage = try await client.get("/ui/operator/events", headers: [.cookie: admin])
+            #expect(operatorPage.status == .ok)
+            #expect(try await client.get("/ui/events", headers: [.cookie: admin]).text.contains(#"href="/ui/operator/events""#))
+        }
+    }
+
+    @Test func aDisabledPlayersPageSaysWhy() async throws {
+        try await withAPI { client, _, redis in
+            let admin = try await AuthAPITests.user("root", role: .admin, redis: redis, client: client)
+            let alice = try await AuthAPITests.user("alice", redis: redis, client: client)
+            let cookie = try await Self.cookie("alice", client: client)
+            let disabled = try await client.execute(
+                uri: "/admin/users/\(alice.userID)", method: .patch,
+                headers: AuthAPITests.bearer(admin.token) + [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"active": false}"#))
+            #expect(disabled.status == .ok)
+            let page = try await client.get("/ui/bets", headers: [.cookie: cookie])
+            #expect(page.status == .forbidden && page.text.contains("An administrator has disabled this account."), "\(page.text)")
+        }
+    }
+
+    @Test func scriptInALoginAnEventTitleAndATeamNameIsShownAsText() async throws {
+        try await withAPI { client, _, redis in
+            // Logins the API accepts cannot hold `<`; one stored by other means must still be harmless.
+            let accounts = AccountStore(redis: redis, keys: RedisKeys(prefix: "t:"))
+            let hash = try await Passwords(cost: 10).hash(Self.password)
+            let login = "<script>alert(1)</script>"
+            guard case .created(let user, _, _) = try await accounts.register(login: login, passwordHash: hash, role: .admin, active: true)
+            else { throw TestSupportError("not registered") }
+            // POST /auth refuses such a login, so the token is made by hand with the tests' secret.
+            let now = Int(currentMilliseconds() / 1000)
+            let token = AuthAPITests.signed(
+                header: #"{"alg":"HS256","typ":"JWT"}"#, claims: #"{"sub":"\#(user.id)","iat":\#(now),"exp":\#(now + 600)}"#,
+                secret: BetMakerProcesses.testJWTSecret)
+            let created = try await client.postJSON(
+                "/admin/events",
+                #"{"id": "x", "title": "<script>alert('title')</script>", "home_team": "<img src=x onerror=alert(2)>", "#
+                    + #""away_team": "\"&'", "starts_at": "2030-01-01T18:00:00Z", "odds": "1.85"}"#,
+                headers: AuthAPITests.bearer(token))
+            #expect(created.status == .created, "\(created.text)")
+            let cookie = "betmaker_token=\(token)"
+            for uri in ["/ui/events", "/ui/operator/events"] {
+                let page = try await client.get(uri, headers: [.cookie: cookie])
+                #expect(page.status == .ok)
+                #expect(!page.text.contains("<script>alert") && !page.text.contains("<img src=x"), "\(uri): \(page.text)")
+                #expect(page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the login, as text")
+                #expect(
+                    page.text.contains("&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;") || page.text.contains("&lt;script&gt;alert("))
+                #expect(page.text.contains("&lt;img src=x onerror=alert(2)&gt;"), "the team name, as text")
+                #expect(page.text.contains("&quot;&amp;"), "quotes and ampersands too")
+            }
+        }
+    }
+
+    @Test func pagesShowThePlayersOwnBetsAndWallet() async throws {
+        try await withAPI { client, _, redis in
+            let admin = try await AuthAPITests.user("root", role: .admin, redis: redis, client: client)
+            let alice = try await AuthAPITests.user("alice", redis: redis, client: client)
+            try await AuthAPITests.deposit(10_00, to: alice, redis: redis)
+            try await AuthAPITests.openEvent("derby", admin: admin.token, client: client)
+            let cookie = try await Self.cookie("alice", client: client)
+            let placed = try await client.postJSON("/bets", Self.bet, headers: Self.sameSite(cookie))
+            let betID = try #require(placed["id"]?.string)
+            let events = try await client.get("/ui/events", headers: [.cookie: cookie])
+            #expect(events.text.contains(#"data-event-id="derby""#) && events.text.contains(#"data-odds="1.85""#))
+            #expect(events.text.contains("9.00"), "the balance after the stake")
+            let bets = try await client.get("/ui/bets", headers: [.cookie: cookie])
+            #expect(bets.text.contains(#"data-bet-id="\#(betID)""#) && bets.text.contains("pending"))
+            #expect(!(try await client.get("/ui/bets?status=won", headers: [.cookie: cookie])).text.contains(betID), "the filter")
+            let wallet = try await client.get("/ui/wallet", headers: [.cookie: cookie])
+            #expect(wallet.text.contains("deposit") && wallet.text.contains("stake") && wallet.text.contains("-1.00"))
+        }
+    }
+
+    // MARK: Assets
+
+    @Test func assetsHaveAStrongETagAndAnswer304() async throws {
+        try await withAPI { client, _, _ in
+            for path in ["/ui/assets/app.js", "/ui/assets/app.css"] {
+                let first = try await client.get(path)
+                #expect(first.status == .ok && first.headers[.cacheControl] == "public, max-age=3600")
+                let etag = try #require(first.headers[.eTag])
+                #expect(etag.hasPrefix("\"") && etag.count == 34, "strong: no W/ prefix")
+                let again = try await client.get(path, headers: [.ifNoneMatch: etag])
+                #expect(again.status == .notModified && again.body.readableBytes == 0 && again.headers[.eTag] == etag)
+                let changed = try await client.get(path, headers: [.ifNoneMatch: "\"other\""])
+                #expect(changed.status == .ok && changed.body.readableBytes > 0)
+                // Pages link the version they were built with.
+                let page = try await client.get("/ui/login")
+                #expect(page.text.contains("\(path)?v=\(etag.dropFirst().dropLast())"))
+            }
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let xRequestedWith = HTTPField.Name("X-Requested-With")!
+    static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
+}

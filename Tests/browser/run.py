@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""`make browser-test`: the web UI in a real browser, Debian's Chromium driven by Playwright.
+
+One stack for the whole suite (a private redis-server, the real betmaker-api and betmaker-worker,
+`betmaker-api seed`), started as `make contract` starts it (the `Stack` of Tests/contract/run.py).
+Each scenario makes its own users and events, so the scenarios cannot disturb each other:
+
+1. a new player registers, activates, logs in, is credited by the signed payment webhook, places a
+   bet from the slip (the potential payout shown first) and sees it `pending`; an operator in a second
+   browser context reports the result; the player's page shows `won` and the new balance without a
+   reload (Server-Sent Events);
+2. two operators report different results on one event at the same moment: one page shows it
+   reported, the other the conflict message;
+3. a player disabled by an operator on the users page: their next action is refused and the page
+   says why;
+4. a cross-site form post with the cookie (a page on another origin that submits itself to the API)
+   changes nothing;
+5. the workflow: a trader takes the event assigned to them and reports it (and is refused the
+   operator's page).
+
+Screenshots go to `--screenshots` (default .build-tools/browser-screenshots). Chromium runs headless
+from /usr/bin/chromium with `--no-sandbox` (the sandbox refuses to run as root); `playwright install`
+is never run. Exits 0 only when every scenario passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.server
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The contract tests' stack, shared rather than copied.
+_spec = importlib.util.spec_from_file_location("contract_run", ROOT / "Tests" / "contract" / "run.py")
+contract = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(contract)
+
+ADMIN = ("admin", "admin-password")
+PASSWORD = "a long password"
+TIMEOUT_MS = 20_000
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+def log(message: str) -> None:
+    print(f"browser: {message}", flush=True)
+
+
+class API:
+    """Direct calls to the API, for what a scenario needs that is not the UI under test."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def call(self, method: str, path: str, body: object | None = None, token: str | None = None) -> tuple[int, object]:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(
+            self.base_url + path, method=method, headers=headers, data=None if body is None else json.dumps(body).encode()
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                text = response.read()
+                return response.status, json.loads(text) if text else None
+        except urllib.error.HTTPError as error:
+            text = error.read()
+            return error.code, json.loads(text) if text else None
+
+    def token(self, login: str, password: str) -> str:
+        status, body = self.call("POST", "/auth", {"login": login, "password": password})
+        assert status == 200, f"log in {login}: {status} {body}"
+        return body["access_token"]
+
+    def event(self, admin: str, event_id: str, title: str = "Derby", odds: str = "1.85") -> None:
+        status, body = self.call(
+            "POST", "/admin/events",
+            {"id": event_id, "title": title, "home_team": "Reds", "away_team": "Blues", "starts_at": "2030-01-01T18:00:00Z", "odds": odds},
+            admin,
+        )
+        assert status == 201, f"create {event_id}: {status} {body}"
+
+    def deposit(self, user_id: int, account_id: int, amount: str, transaction_id: str) -> None:
+        """What the payment provider sends: the values as sent, then the shared secret, hashed."""
+        secret = contract.SETTINGS["PAYMENT_WEBHOOK_SECRET"]
+        signature = hashlib.sha256(f"{account_id}{amount}{transaction_id}{user_id}{secret}".encode()).hexdigest()
+        status, body = self.call(
+            "POST", "/payment/webhook",
+            {"transaction_id": transaction_id, "user_id": user_id, "account_id": account_id, "amount": amount, "signature": signature},
+        )
+        assert status == 200, f"deposit: {status} {body}"
+
+    def player(self, login: str) -> tuple[int, int, str]:
+        """A registered, activated player (through the API): user id, account id, bearer token."""
+        status, body = self.call("POST", "/users", {"login": login, "password": PASSWORD})
+        assert status == 201, f"register {login}: {status} {body}"
+        token_path = "/users/activate/" + body["activation_url"].rsplit("/", 1)[1]
+        assert self.call("GET", token_path)[0] == 200
+        token = self.token(login, PASSWORD)
+        _, me = self.call("GET", "/users/me", token=token)
+        return me["user"]["id"], me["accounts"][0]["id"], token
+
+
+class Suite:
+    def __init__(self, browser: Browser, base_url: str, screenshots: Path) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.api = API(base_url)
+        self.admin = self.api.token(*ADMIN)
+        self.screenshots = screenshots
+        self.run_id = str(int(time.time() * 1000) % 100_000_000)
+
+    def name(self, stem: str) -> str:
+        return f"{stem}-{self.run_id}"
+
+    def shot(self, page: Page, name: str) -> None:
+        page.screenshot(path=str(self.screenshots / f"{name}.png"), full_page=True)
+
+    def context(self) -> BrowserContext:
+        context = self.browser.new_context(base_url=self.base_url, viewport={"width": 1100, "height": 720})
+        context.set_default_timeout(TIMEOUT_MS)
+        return context
+
+    def log_in(self, context: BrowserContext, login: str, password: str) -> Page:
+        page = context.new_page()
+        page.goto("/ui/login")
+        page.fill("input[name=login]", login)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/ui/**events")
+        return page
+
+    # MARK: Scenarios
+
+    def new_player_bets_and_sees_the_result_live(self) -> None:
+        event = self.name("derby")
+        self.api.event(self.admin, event, title="Derby of the day")
+        player = self.context()
+        page = player.new_page()
+        login = self.name("pat")
+        page.goto("/ui/register")
+        page.fill("input[name=login]", login)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.click("[data-activation-link]")
+        expect(page.locator("[data-activate]")).to_have_text("Your account is active. Log in.")
+        page.close()
+        page = self.log_in(player, login, PASSWORD)
+        # Loopback is a secure context: Chromium keeps the Secure cookie on http://127.0.0.1.
+        cookie = next(c for c in player.cookies() if c["name"] == "betmaker_token")
+        assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict", cookie
+
+        token = self.api.token(login, PASSWORD)
+        _, me = self.api.call("GET", "/users/me", token=token)
+        self.api.deposit(me["user"]["id"], me["accounts"][0]["id"], "100.00", self.name("pay"))
+        page.reload()
+        expect(page.locator("[data-balance]")).to_have_text("100.00")
+
+        slip = page.locator(f'form[data-event-id="{event}"]')
+        slip.locator("input[name=amount]").fill("10")
+        expect(slip.locator("[data-payout]")).to_have_text("18.50")
+        # An error from the API's problem+json goes next to the field: more than the balance.
+        slip.locator("input[name=amount]").fill("500")
+        slip.locator("button[type=submit]").click()
+        expect(slip.locator('[data-error-for="amount"]')).to_contain_text("more than the account's balance")
+        self.shot(page, "slip-error")
+        slip.locator("input[name=amount]").fill("10")
+        slip.locator("button[type=submit]").click()
+        expect(slip.locator("[data-placed]")).to_contain_text("pending")
+        expect(page.locator("[data-balance]")).to_have_text("90.00")
+        self.shot(page, "events-slip")
+
+        page.goto("/ui/bets")
+        row = page.locator("tr[data-bet-id]").first
+        expect(row.locator("[data-status]")).to_have_text("pending")
+        expect(page.locator("body[data-live-state=open]")).to_have_count(1)
+
+        operator = self.context()
+        desk = self.log_in(operator, *ADMIN)
+        desk.goto("/ui/operator/events")
+        operator_row = desk.locator(f'tr[data-event-id="{event}"]')
+        operator_row.locator('button[data-report="WIN"]').click()
+        expect(operator_row.locator("[data-reported]")).to_have_text("Reported WIN")
+
+        # No reload: the page's stream flips the bet and the balance follows (90.00 + 18.50).
+        expect(row.locator("[data-status]")).to_have_text("won")
+        expect(page.locator("[data-balance]")).to_have_text("108.50")
+        self.shot(page, "my-bets-live")
+        expect(operator_row.locator("[data-progress]")).to_contain_text("1 of 1 settled, paid 18.50")
+        self.shot(desk, "operator-events")
+        player.close()
+        operator.close()
+
+    def two_operators_report_at_once(self) -> None:
+        event = self.name("final")
+        self.api.event(self.admin, event, title="Cup final")
+        pages = []
+        contexts = [self.context(), self.context()]
+        for context in contexts:
+            page = self.log_in(context, *ADMIN)
+            page.goto("/ui/operator/events")
+            pages.append(page)
+        rows = [page.locator(f'tr[data-event-id="{event}"]') for page in pages]
+        # Both clicks before either answer is awaited: the two requests race in the API.
+        rows[0].locator('button[data-report="WIN"]').click()
+        rows[1].locator('button[data-report="LOSE"]').click()
+        for row in rows:
+            expect(row.locator("[data-reported]:not(:empty), [data-error-for=form]:not(:empty)")).to_have_count(1)
+        texts = [row.locator("[data-reported]").text_content() + "|" + row.locator("[data-error-for=form]").text_content() for row in rows]
+        reported = [t for t in texts if t.startswith("Reported")]
+        conflicts = [t for t in texts if "Conflict" in t]
+        assert len(reported) == 1 and len(conflicts) == 1, texts
+        self.shot(pages[0] if "Conflict" in texts[0] else pages[1], "operator-conflict")
+        for context in contexts:
+            context.close()
+
+    def disabled_player_is_told_why(self) -> None:
+        event = self.name("friendly")
+        self.api.event(self.admin, event)
+        login = self.name("dee")
+        user_id, account_id, _ = self.api.player(login)
+        self.api.deposit(user_id, account_id, "20.00", self.name("pay-dee"))
+        context = self.context()
+        page = self.log_in(context, login, PASSWORD)
+        # An operator disables the player on the users page.
+        operator = self.context()
+        desk = self.log_in(operator, *ADMIN)
+        desk.goto("/ui/operator/users")
+        desk.locator(f'tr[data-user-id="{user_id}"] button[data-user-change="disable"]').click()
+        expect(desk.locator(f'tr[data-user-id="{user_id}"] [data-user-status]')).to_have_text("disabled")
+        self.shot(desk, "operator-users")
+        operator.close()
+        slip = page.locator(f'form[data-event-id="{event}"]')
+        slip.locator("input[name=amount]").fill("5")
+        slip.locator("button[type=submit]").click()
+        expect(slip.locator('[data-error-for="form"]')).to_have_text("An administrator has disabled this account.")
+        self.shot(page, "disabled-player")
+        page.goto("/ui/bets")
+        expect(page.locator("[data-problem=account-disabled]")).to_have_text("An administrator has disabled this account.")
+        context.close()
+
+    def trader_takes_an_assigned_event_and_reports_it(self) -> None:
+        event = self.name("assigned")
+        self.api.event(self.admin, event, title="Assigned match")
+        login = self.name("tess")
+        user_id, _, _ = self.api.player(login)
+        status, body = self.api.call("PATCH", f"/admin/users/{user_id}", {"role": "trader"}, self.admin)
+        assert status == 200, (status, body)
+        status, body = self.api.call("POST", f"/events/{event}/assign", {"trader_id": user_id}, self.admin)
+        assert status == 200, (status, body)
+        context = self.context()
+        page = self.log_in(context, login, PASSWORD)
+        assert page.url.endswith("/ui/trader/events"), page.url
+        row = page.locator(f'tr[data-event-id="{event}"]')
+        expect(row.locator("[data-state]")).to_have_text("assigned")
+        row.locator("button[data-take]").click()
+        expect(row.locator("[data-state]")).to_have_text("in_progress")
+        row.locator('button[data-report="WIN"]').click()
+        expect(row.locator("[data-reported]")).to_have_text("Reported WIN")
+        self.shot(page, "trader-events")
+        _, reported = self.api.call("GET", f"/events/{event}")
+        assert reported["status"] == "WIN" and reported["trader_id"] == user_id, reported
+        # Not an operator: the operator's page is refused, whatever the address bar says.
+        page.goto("/ui/operator/events")
+        expect(page.locator("[data-problem=forbidden]")).to_contain_text("administrator")
+        context.close()
+
+    def cross_site_form_changes_nothing(self) -> None:
+        event = self.name("derby-csrf")
+        self.api.event(self.admin, event)
+        login = self.name("vic")
+        user_id, account_id, token = self.api.player(login)
+        self.api.deposit(user_id, account_id, "50.00", self.name("pay-vic"))
+        context = self.context()
+        self.log_in(context, login, PASSWORD)
+        # Another origin (another port of the same host, so the same site: the SameSite=Strict cookie
+        # IS sent, and only the CSRF rule stands between the form and the bet).
+        body = json.dumps({"event_id": event, "amount": "50.00"})[:-1]
+        attack = f"""<!doctype html><html><body>
+            <form id="f" method="POST" action="{self.base_url}/bets" enctype="text/plain">
+              <input type="hidden" name='{body}, "x": "' value='"}}'>
+            </form>
+            <script>document.getElementById("f").submit();</script></body></html>"""
+        server = serve_once(attack)
+        try:
+            page = context.new_page()
+            with page.expect_response(lambda r: r.url.endswith("/bets")) as answer:
+                page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+            response = answer.value
+            assert response.status == 403 and "/problems/csrf" in response.text(), (response.status, response.text())
+        finally:
+            server.shutdown()
+        _, me = self.api.call("GET", "/users/me", token=token)
+        assert me["accounts"][0]["balance"] == "50.00", me
+        _, bets = self.api.call("GET", "/bets", token=token)
+        assert bets == [], bets
+        context.close()
+
+
+def serve_once(html: str) -> http.server.ThreadingHTTPServer:
+    """A page on another origin (a free loopback port), served until `shutdown()`."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            payload = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--products", type=Path, default=ROOT / ".build" / "debug", help="folder of betmaker-api and betmaker-worker")
+    parser.add_argument("--screenshots", type=Path, default=ROOT / ".build-tools" / "browser-screenshots")
+    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    parser.add_argument("--only", default="", help="run the scenarios whose names contain this")
+    arguments = parser.parse_args()
+    arguments.screenshots.mkdir(parents=True, exist_ok=True)
+    scenarios = [
+        "new_player_bets_and_sees_the_result_live",
+        "two_operators_report_at_once",
+        "disabled_player_is_told_why",
+        "cross_site_form_changes_nothing",
+        "trader_takes_an_assigned_event_and_reports_it",
+    ]
+    failed: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="betmaker-browser-") as directory:
+        stack = contract.Stack(arguments.products.resolve(), Path(directory))
+        try:
+            stack.start()
+            log(f"API at {stack.base_url}")
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=arguments.chromium, args=["--no-sandbox"])
+                suite = Suite(browser, stack.base_url, arguments.screenshots)
+                for scenario in scenarios:
+                    if arguments.only not in scenario:
+                        continue
+                    started = time.monotonic()
+                    try:
+                        getattr(suite, scenario)()
+                        log(f"{scenario}: passed in {time.monotonic() - started:.1f} s")
+                    except Exception:  # noqa: BLE001 - a failed scenario is reported, and the others still run
+                        failed.append(scenario)
+                        log(f"{scenario}: FAILED\n{traceback.format_exc()}")
+                browser.close()
+            if failed:
+                log("the API's log, last lines:\n" + stack.log_tail("betmaker-api"))
+        finally:
+            stack.stop()
+    log("all passed" if not failed else f"failed: {', '.join(failed)}")
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
