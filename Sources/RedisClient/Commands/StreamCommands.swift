@@ -35,16 +35,7 @@ extension RedisCommandSender {
         _ key: String, group: String, consumer: String, id: String = ">", count: Int? = nil, block: Duration? = nil
     ) async throws -> [StreamEntry] {
         var command = RedisCommand("XREADGROUP", "GROUP", group, consumer)
-        if let count { command.append("COUNT"); command.append(count) }
-        if let block {
-            command.append("BLOCK")
-            command.append(Int(block.inMilliseconds))
-            command.isBlocking = true
-            command.timeout = block + .seconds(5)
-        }
-        command.append("STREAMS")
-        command.append(key)
-        command.append(id)
+        command.appendReadOptions(key, after: id, count: count, block: block)
         return try Self.entries(of: try await send(command), command: "XREADGROUP")
     }
 
@@ -53,16 +44,7 @@ extension RedisCommandSender {
     /// Returns an empty array when the block time passed.
     public func xread(_ key: String, after id: String, count: Int? = nil, block: Duration? = nil) async throws -> [StreamEntry] {
         var command = RedisCommand("XREAD")
-        if let count { command.append("COUNT"); command.append(count) }
-        if let block {
-            command.append("BLOCK")
-            command.append(Int(block.inMilliseconds))
-            command.isBlocking = true
-            command.timeout = block + .seconds(5)
-        }
-        command.append("STREAMS")
-        command.append(key)
-        command.append(id)
+        command.appendReadOptions(key, after: id, count: count, block: block)
         return try Self.entries(of: try await send(command), command: "XREAD")
     }
 
@@ -234,4 +216,24 @@ public struct PendingEntry: Sendable, Hashable {
     public let consumer: String
     public let idleMilliseconds: Int
     public let deliveries: Int
+}
+
+extension RedisCommand {
+    /// `[COUNT n] [BLOCK ms] STREAMS key id`, the tail XREAD and XREADGROUP share. A blocking read's
+    /// deadline is its block time plus the usual command timeout.
+    fileprivate mutating func appendReadOptions(_ key: String, after id: String, count: Int?, block: Duration?) {
+        if let count {
+            append("COUNT")
+            append(count)
+        }
+        if let block {
+            append("BLOCK")
+            append(Int(block.inMilliseconds))
+            isBlocking = true
+            timeout = block + .seconds(5)
+        }
+        append("STREAMS")
+        append(key)
+        append(id)
+    }
 }
