@@ -43,8 +43,13 @@ public final class FakeESPServer: Sendable {
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// The settings that point bet-maker at this server.
-    public var settings: [String: String] { ["ESP_URL": baseURL, "ESP_LIST_ID": listID, "ESP_API_KEY": apiKey] }
+    /// The settings that point bet-maker at this server. The lookup deadline is the longest allowed
+    /// rather than the product's 300 ms: on a loaded machine this local server's answer can take longer,
+    /// and a test would read a late answer as an ESP that did not answer. Tests that prove the deadline
+    /// set their own, with a server that delays by far more.
+    public var settings: [String: String] {
+        ["ESP_URL": baseURL, "ESP_LIST_ID": listID, "ESP_API_KEY": apiKey, "ESP_LOOKUP_TIMEOUT_MS": "10000"]
+    }
 
     private init(port: Int, state: NIOLockedValueBox<State>, channel: any Channel) {
         (self.port, self.state, self.channel) = (port, state, channel)
