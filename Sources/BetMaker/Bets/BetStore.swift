@@ -140,15 +140,34 @@ public struct BetStore: Sendable {
         var bets: [Bet] = []
         bets.reserveCapacity(ids.count)
         for (id, reply) in zip(ids, replies) {
-            if let bet = Self.bet(id: id, fields: try reply.optionalStrings(for: "read_bets")) { bets.append(bet) }
+            guard let fields = Self.unpack(try reply.string(for: "read_bets")) else {
+                throw RedisError.unexpectedReply(command: "read_bets", reply: "\(reply)")
+            }
+            if let bet = Self.bet(id: id, fields: fields) { bets.append(bet) }
         }
         return bets
     }
 
-    /// The fields `read_bets` returns, in its order.
+    /// A bet's fields, in the order `read_bets` packs them.
     public static let storedFields = [
         "event_id", "amount", "status", "created_at", "settled_at", "user_id", "account_id", "odds", "payout",
     ]
+
+    /// One bet as `read_bets` returns it: its `storedFields` joined by spaces, an absent one empty (no
+    /// stored value is empty or holds a space). Nil when the text has not that shape.
+    public static func unpack(_ packed: String) -> [String?]? {
+        var packed = packed
+        return packed.withUTF8 { bytes in
+            var fields: [String?] = []
+            fields.reserveCapacity(storedFields.count)
+            var start = 0
+            for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: " ") {
+                fields.append(index == start ? nil : String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+                start = index + 1
+            }
+            return fields.count == storedFields.count ? fields : nil
+        }
+    }
 
     static func bet(id: String, fields: [String?]) -> Bet? {
         guard fields.count == storedFields.count, let eventID = fields[0], let cents = fields[1].flatMap({ Int64($0) }),

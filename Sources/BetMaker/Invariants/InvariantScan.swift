@@ -58,29 +58,41 @@ extension InvariantChecker {
             return found
         }
 
-        /// The fields of these bets (`read_bets`, one call); a page with a key of another type is read
-        /// bet by bet, to name it.
+        /// The fields of these bets (`read_bets`, one call); a page with a key of another type, or a
+        /// value `read_bets` cannot pack, is read bet by bet, to name it.
         func readBets(_ ids: [String]) async throws -> [Result<[String?], RedisError>] {
             let betKeys = ids.map(keys.bet)
             var fields: [Result<[String?], RedisError>] = []
             fields.reserveCapacity(ids.count)
             do {
                 for row in try await redis.eval(Scripts.readBets, keys: betKeys).array(for: "read_bets") {
-                    fields.append(.success(try row.optionalStrings(for: "read_bets")))
+                    guard let unpacked = BetStore.unpack(try row.string(for: "read_bets")) else { throw UnpackFailed() }
+                    fields.append(.success(unpacked))
                 }
             } catch let error as RedisError where error.serverCode != nil {
-                fields.removeAll()
-                let replies = try await redis.pipeline(betKeys.map { RedisCommand("HMGET", arguments: [$0] + BetStore.storedFields) })
-                for reply in replies {
-                    do {
-                        fields.append(.success(try reply.get().optionalStrings(for: "HMGET")))
-                    } catch {
-                        fields.append(.failure(error))
-                    }
-                }
+                fields = try await readBetsOneByOne(betKeys)
+            } catch is UnpackFailed {
+                fields = try await readBetsOneByOne(betKeys)
             }
             guard fields.count == ids.count else {
                 throw RedisError.unexpectedReply(command: "read_bets", reply: "\(fields.count) bets for \(ids.count) ids")
+            }
+            return fields
+        }
+
+        /// A value with a space in it: `read_bets` packs fields with spaces between them.
+        private struct UnpackFailed: Error {}
+
+        private func readBetsOneByOne(_ betKeys: [String]) async throws -> [Result<[String?], RedisError>] {
+            var fields: [Result<[String?], RedisError>] = []
+            fields.reserveCapacity(betKeys.count)
+            let replies = try await redis.pipeline(betKeys.map { RedisCommand("HMGET", arguments: [$0] + BetStore.storedFields) })
+            for reply in replies {
+                do {
+                    fields.append(.success(try reply.get().optionalStrings(for: "HMGET")))
+                } catch {
+                    fields.append(.failure(error))
+                }
             }
             return fields
         }
