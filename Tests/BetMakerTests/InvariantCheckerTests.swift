@@ -332,6 +332,18 @@ import Testing
         }
     }
 
+    /// `read_bets` packs a bet's fields with spaces between them; a value with a space in it cannot be
+    /// packed, and the checker must still read that page and name the value.
+    @Test func aValueWithASpaceIsStillReadAndNamed() async throws {
+        try await withRedis { (_, redis) async throws in
+            let fixture = try await Self.fixture(redis)
+            try await fixture.run("HSET", fixture.bet("open", 1), "amount", "12 50")
+            let report = try await Self.check(redis)
+            let lines = report.violations.filter { $0.key == fixture.bet("open", 1) }.map(\.description)
+            #expect(lines.contains { $0.contains("amount \"12 50\"") }, "\(lines)")
+        }
+    }
+
     @Test func manyViolationsAreCountedButOnlySomeKept() async throws {
         try await withRedis { (_, redis) async throws in
             let fixture = try await Self.fixture(redis)

@@ -12,6 +12,20 @@ import Testing
         BetStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 1))
     }
 
+    /// `read_bets` packs a bet's fields with spaces between them, an absent one empty.
+    @Test func unpacksWhatReadBetsPacks() {
+        #expect(
+            BetStore.unpack("match-1 1050 won 1795000000000 1795000000500 7 3 185 1943")
+                == ["match-1", "1050", "won", "1795000000000", "1795000000500", "7", "3", "185", "1943"])
+        #expect(
+            BetStore.unpack("match-1 1050 pending 1795000000000     ") == [
+                "match-1", "1050", "pending", "1795000000000", nil, nil, nil, nil, nil,
+            ])
+        #expect(BetStore.unpack("        ") == Array(repeating: nil, count: 9))
+        #expect(BetStore.unpack("match-1 10 50 pending 1795000000000     ") == nil)
+        #expect(BetStore.unpack("match-1 1050") == nil)
+    }
+
     @Test func placesABetIntoEveryIndex() async throws {
         try await withRedis { (_, redis) async throws in
             let store = Self.store(redis)
