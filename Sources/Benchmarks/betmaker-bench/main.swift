@@ -25,18 +25,29 @@ struct Options {
     var connections = 64
     var soak = 60
 
+    static let usage = "Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C] [--soak SECONDS]"
+
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
-            guard let value = iterator.next().flatMap(Int.init) else { fatalError("\(flag) needs a number") }
+            if flag == "--help" || flag == "-h" {
+                print(Self.usage)
+                exit(0)
+            }
+            guard let value = iterator.next().flatMap(Int.init), value > 0 else { Self.refuse("\(flag) needs a positive number") }
             switch flag {
             case "--bets": bets = value
             case "--duration": duration = value
             case "--connections": connections = value
             case "--soak": soak = value
-            default: fatalError("unknown option \(flag)")
+            default: Self.refuse("unknown option \(flag)")
             }
         }
+    }
+
+    private static func refuse(_ reason: String) -> Never {
+        FileHandle.standardError.write(Data("betmaker-bench: \(reason)\n\(usage)\n".utf8))
+        exit(2)
     }
 }
 
