@@ -16,7 +16,10 @@ Each scenario makes its own users and events, so the scenarios cannot disturb ea
 4. a cross-site form post with the cookie (a page on another origin that submits itself to the API)
    changes nothing;
 5. the workflow: a trader takes the event assigned to them and reports it (and is refused the
-   operator's page).
+   operator's page);
+6. the trade screen with the simulated price feed: the price moves live, a refused order's error sits
+   next to its field, a trade is placed, counts down, and its result (status, end price, profit,
+   payout) and the new balance arrive without a reload.
 
 Screenshots go to `--screenshots` (default .build-tools/browser-screenshots). Chromium runs headless
 from /usr/bin/chromium with `--no-sandbox` (the sandbox refuses to run as root); `playwright install`
@@ -31,6 +34,7 @@ import http.server
 import importlib.util
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -38,6 +42,7 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -278,6 +283,51 @@ class Suite:
         expect(page.locator("[data-problem=forbidden]")).to_contain_text("administrator")
         context.close()
 
+    def trade_screen_places_counts_down_and_shows_the_result(self) -> None:
+        login = self.name("tia")
+        user_id, account_id, _ = self.api.player(login)
+        self.api.deposit(user_id, account_id, "100.00", self.name("pay-tia"))
+        context = self.context()
+        page = self.log_in(context, login, PASSWORD)
+        page.click("nav a[href='/ui/trades']")
+        page.wait_for_url("**/ui/trades")
+        expect(page.locator("body[data-live-state=open]")).to_have_count(1)
+        # The simulated feed ticks every second: the price changes on the page by itself.
+        quote = page.locator('[data-quote="BTC"]')
+        expect(quote).not_to_have_text("–")
+        first = quote.text_content()
+        expect(quote).not_to_have_text(first)
+
+        form = page.locator('form[data-form="trade"]')
+        form.locator("input[name=amount]").fill("10")
+        form.locator("input[name=leverage]").fill("500")
+        form.locator("button[type=submit]").click()
+        expect(form.locator('[data-error-for="leverage"]')).to_contain_text("must be a whole number from 1 to 100")
+        form.locator("input[name=leverage]").fill("2")
+        # The shortest duration the API allows (10 s): the form starts with it.
+        expect(form.locator("input[name=duration]")).to_have_value("10")
+        form.locator("button[type=submit]").click()
+        expect(form.locator("[data-placed]")).to_contain_text("placed at")
+        expect(form.locator('[data-error-for="leverage"]')).to_have_text("")
+        expect(page.locator("[data-balance]")).to_have_text("90.00")
+        row = page.locator("tr[data-trade-id]").first
+        expect(row.locator("[data-status]")).to_have_text("open")
+        expect(row.locator("[data-countdown]")).to_have_text(re.compile(r"^\d+ s$"))
+        self.shot(page, "trades-countdown")
+
+        # No reload: the worker closes it at the first tick after expiry, the stream says so.
+        expect(row.locator("[data-status]")).to_have_text(re.compile("^(won|lost|even)$"))
+        expect(row.locator("[data-end]")).to_have_text(re.compile(r"^\d+\.\d{8}$"))
+        payout = row.locator("[data-trade-payout]").text_content()
+        assert re.fullmatch(r"\d+\.\d{2}", payout), payout
+        trade_id = row.get_attribute("data-trade-id")
+        _, trade = self.api.call("GET", f"/trades/{trade_id}", token=self.api.token(login, PASSWORD))
+        assert trade["status"] == row.locator("[data-status]").text_content() and trade["payout"] == payout, trade
+        assert row.locator("[data-start]").text_content() == trade["start"]["price"], trade
+        expect(page.locator("[data-balance]")).to_have_text(str(Decimal("90.00") + Decimal(payout)))
+        self.shot(page, "trades-result")
+        context.close()
+
     def cross_site_form_changes_nothing(self) -> None:
         event = self.name("derby-csrf")
         self.api.event(self.admin, event)
@@ -344,6 +394,7 @@ def main() -> int:
         "disabled_player_is_told_why",
         "cross_site_form_changes_nothing",
         "trader_takes_an_assigned_event_and_reports_it",
+        "trade_screen_places_counts_down_and_shows_the_result",
     ]
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="betmaker-browser-") as directory:

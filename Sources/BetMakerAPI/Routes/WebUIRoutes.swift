@@ -15,6 +15,11 @@ struct WebUIRoutes {
     let bets: BetStore
     let accounts: AccountStore
     let catalogue: CatalogueStore
+    let trades: TradeStore
+    /// What the trade form offers (the trade routes' limits).
+    let symbols: [String]
+    let maximumLeverage: Int
+    let durations: ClosedRange<Int>
     let feed: LiveFeed
 
     static let pageSize = 50
@@ -50,6 +55,7 @@ struct WebUIRoutes {
         authenticated.get("events", use: events)
         authenticated.get("bets", use: myBets)
         authenticated.get("wallet", use: wallet)
+        authenticated.get("trades", use: tradesPage)
         authenticated.get("operator/events", use: operatorEvents)
         authenticated.get("trader/events", use: traderEvents)
         authenticated.get("operator/users", use: operatorUsers)
@@ -106,6 +112,36 @@ struct WebUIRoutes {
         ]
         if let next = ledger.nextCursor { values["next"] = "/ui/wallet?cursor=\(next)" }
         return try Self.page("wallet", title: "Wallet", identity: context.identity, values)
+    }
+
+    /// The trade screen: each symbol's latest price, the order form, the caller's trades (newest first).
+    @Sendable func tradesPage(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let identity = try context.requireUser()
+        let cursor = Self.cursor(request, isValid: BetStore.isValidCursor)
+        let quotes = try await trades.quotes(symbols)
+        let page = try await trades.list(userID: identity.userID, status: nil, limit: Self.pageSize, cursor: cursor)
+        var values: [String: Any] = [
+            "quotes": symbols.map { symbol in
+                ["symbol": symbol, "price": quotes.first { $0.symbol == symbol }?.tick.price.description ?? "–"]
+            },
+            "trades": page.trades.map(Self.fields),
+            "maximumLeverage": String(maximumLeverage), "minimumDuration": String(durations.lowerBound),
+            "maximumDuration": String(durations.upperBound),
+        ]
+        if let shown = try await balance(identity) { values["balance"] = shown }
+        if let next = page.nextCursor { values["next"] = "/ui/trades?cursor=\(next)" }
+        return try Self.page("trades", title: "Trades", identity: context.identity, values, live: "trades")
+    }
+
+    static func fields(_ trade: Trade) -> [String: Any] {
+        [
+            "id": trade.id, "symbol": trade.symbol, "direction": trade.direction.rawValue, "stake": trade.stake.description,
+            "leverage": String(trade.leverage), "startPrice": trade.start.price.description,
+            // Open: the script counts down to it; closed: the time it expired.
+            "expiresAt": trade.status == .open ? String(trade.expiresAt) : "", "expires": Timestamp.rfc3339(trade.expiresAt),
+            "status": trade.status.rawValue, "endPrice": trade.end?.price.description ?? "", "profit": trade.profit?.description ?? "",
+            "payout": trade.payout?.description ?? "",
+        ]
     }
 
     @Sendable func operatorEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
@@ -252,7 +288,9 @@ struct WebUIRoutes {
 
     /// The links a role sees; the server checks the role on every page anyway.
     static func navigation(for role: Role) -> [(href: String, label: String)] {
-        let player: [(href: String, label: String)] = [("/ui/events", "Events"), ("/ui/bets", "My bets"), ("/ui/wallet", "Wallet")]
+        let player: [(href: String, label: String)] = [
+            ("/ui/events", "Events"), ("/ui/bets", "My bets"), ("/ui/trades", "Trades"), ("/ui/wallet", "Wallet"),
+        ]
         switch role {
         case .admin: return [("/ui/operator/events", "Operator: events"), ("/ui/operator/users", "Operator: users")] + player
         case .trader: return [("/ui/trader/events", "My events")] + player

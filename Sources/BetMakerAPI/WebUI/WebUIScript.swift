@@ -80,7 +80,72 @@ enum WebUIScript {
               placed.textContent = "Bet " + r.json.id + " placed: " + r.json.status + ", payout " + r.json.payout;
               refreshBalance();
             },
+            async trade(form) {
+              // Leverage and duration are JSON numbers; anything else goes as typed, for the API to name.
+              const whole = (text) => (/^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : text);
+              const body = {
+                symbol: form.elements.symbol.value, direction: form.elements.direction.value, amount: form.elements.amount.value.trim(),
+                leverage: whole(form.elements.leverage.value), duration: whole(form.elements.duration.value),
+              };
+              const r = await call("POST", "/trades", body, { "Idempotency-Key": crypto.randomUUID() });
+              const placed = form.querySelector("[data-placed]");
+              if (!r.ok) { placed.textContent = ""; showProblem(form, r.json, r.status); return; }
+              clearErrors(form);
+              placed.textContent = "Trade " + r.json.id + " placed at " + r.json.start.price;
+              addTrade(r.json);
+              refreshBalance();
+            },
           };
+
+          // The trade screen: a new trade's row, from the page's <template>, filled with text only.
+          function addTrade(trade) {
+            const template = document.querySelector("template[data-trade-row]");
+            const row = template.content.firstElementChild.cloneNode(true);
+            row.dataset.tradeId = trade.id;
+            row.dataset.symbol = trade.symbol;
+            row.dataset.expires = String(Date.parse(trade.expires_at));
+            const cells = {
+              "[data-id]": trade.id, "[data-symbol-cell]": trade.symbol, "[data-direction]": trade.direction, "[data-stake]": trade.amount,
+              "[data-leverage]": String(trade.leverage), "[data-start]": trade.start.price,
+            };
+            Object.keys(cells).forEach((selector) => { row.querySelector(selector).textContent = cells[selector]; });
+            showTrade(row, trade);
+            document.querySelector("tbody[data-trades]").prepend(row);
+            const none = document.querySelector("[data-no-trades]");
+            if (none) none.hidden = true;
+            countDown();
+          }
+          function showTrade(row, trade) {
+            const status = row.querySelector("[data-status]");
+            status.textContent = trade.status;
+            status.className = "status status-" + trade.status;
+            if (trade.status === "open") return;
+            delete row.dataset.expires;
+            row.querySelector("[data-countdown]").textContent = trade.expires_at;
+            row.querySelector("[data-end]").textContent = trade.end ? trade.end.price : "";
+            row.querySelector("[data-profit]").textContent = trade.profit || "";
+            row.querySelector("[data-trade-payout]").textContent = trade.payout || "";
+          }
+          // Open trades of `symbol` (all when null) read again: a closing call named this player.
+          async function refreshTrades(symbol, dueOnly) {
+            const rows = Array.from(document.querySelectorAll("tr[data-trade-id][data-expires]"))
+              .filter((row) => (symbol === null || row.dataset.symbol === symbol) && (!dueOnly || Number(row.dataset.expires) <= Date.now()));
+            for (const row of rows) {
+              const r = await call("GET", "/trades/" + encodeURIComponent(row.dataset.tradeId));
+              if (r.ok) showTrade(row, r.json);
+            }
+            if (rows.length) refreshBalance();
+          }
+          function countDown() {
+            document.querySelectorAll("tr[data-trade-id][data-expires]").forEach((row) => {
+              const left = Math.ceil((Number(row.dataset.expires) - Date.now()) / 1000);
+              row.querySelector("[data-countdown]").textContent = left > 0 ? left + " s" : "settling…";
+            });
+          }
+          if (document.querySelector("tbody[data-trades]")) {
+            countDown();
+            setInterval(countDown, 1000);
+          }
 
           async function refreshBalance() {
             const el = document.querySelector("[data-balance]");
@@ -173,10 +238,20 @@ enum WebUIScript {
               row.querySelector("[data-progress]").textContent =
                 progress.settled + " of " + progress.total + " settled, paid " + progress.paid;
             });
+            source.addEventListener("tick", (event) => {
+              const tick = JSON.parse(event.data);
+              const quote = Array.from(document.querySelectorAll("[data-quote]")).find((el) => el.dataset.quote === tick.symbol);
+              if (quote) quote.textContent = tick.price;
+            });
+            source.addEventListener("trades", (event) => refreshTrades(JSON.parse(event.data).symbol, false));
             // Updates were missed for good: what the page shows may be stale.
             source.addEventListener("reset", () => location.reload());
             document.body.dataset.liveState = "connecting";
-            source.addEventListener("open", () => { document.body.dataset.liveState = "open"; });
+            source.addEventListener("open", () => {
+              document.body.dataset.liveState = "open";
+              // A trade closed while the page was not listening yet (no Last-Event-ID to resume from).
+              refreshTrades(null, true);
+            });
           }
 
           const activation = document.querySelector("[data-activate]");

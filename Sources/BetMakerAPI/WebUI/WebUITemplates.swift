@@ -17,7 +17,7 @@ enum WebUITemplates {
     static let templates: [(String, String)] = [
         ("layout", layout), ("login", login), ("register", register), ("activate", activate), ("events", events),
         ("bets", bets), ("wallet", wallet), ("operator-events", operatorEvents), ("trader-events", traderEvents),
-        ("operator-users", operatorUsers),
+        ("operator-users", operatorUsers), ("trades", trades),
         ("error", error),
     ]
 
@@ -127,6 +127,53 @@ enum WebUITemplates {
         </table>
         {{^bets}}<p>No bets.</p>{{/bets}}
         {{#next}}<p><a href="{{next}}">Older bets</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
+    /// The trade screen: a live price per symbol (`tick` events), the order form, and the player's
+    /// trades, an open one counting down to its expiry (`data-expires`, ms) until its result arrives
+    /// (`trades` events). `<template data-trade-row>` is the row the script fills in for a new trade.
+    static let trades = """
+        {{<layout}}{{$content}}
+        {{#balance}}<p>Balance: <strong data-balance>{{balance}}</strong></p>{{/balance}}
+        <table class="quotes">
+          <thead><tr><th>Symbol</th><th>Price (USD)</th></tr></thead>
+          <tbody>{{#quotes}}<tr><td>{{symbol}}</td><td data-quote="{{symbol}}">{{price}}</td></tr>{{/quotes}}</tbody>
+        </table>
+        <form data-form="trade" class="card">
+          <label>Symbol <select name="symbol">{{#quotes}}<option value="{{symbol}}">{{symbol}}</option>{{/quotes}}</select></label>
+          <p class="error" data-error-for="symbol"></p>
+          <label>Direction <select name="direction"><option value="up">up</option><option value="down">down</option></select></label>
+          <p class="error" data-error-for="direction"></p>
+          <label>Stake <input name="amount" inputmode="decimal" placeholder="10.00" required></label>
+          <p class="error" data-error-for="amount"></p>
+          <label>Leverage (1 to {{maximumLeverage}}) <input name="leverage" inputmode="numeric" value="1" required></label>
+          <p class="error" data-error-for="leverage"></p>
+          <label>Duration, seconds ({{minimumDuration}} to {{maximumDuration}}) <input name="duration" inputmode="numeric" value="{{minimumDuration}}" required></label>
+          <p class="error" data-error-for="duration"></p>
+          <p class="error" data-error-for="form"></p>
+          <p class="notice" data-placed></p>
+          <button type="submit">Place trade</button>
+        </form>
+        <h2>My trades</h2>
+        <table>
+          <thead><tr><th>Trade</th><th>Symbol</th><th>Direction</th><th>Stake</th><th>Leverage</th><th>Start price</th><th>Expires</th><th>Status</th><th>End price</th><th>Profit</th><th>Payout</th></tr></thead>
+          <tbody data-trades>
+          {{#trades}}
+            <tr data-trade-id="{{id}}" data-symbol="{{symbol}}" data-expires="{{expiresAt}}">
+              <td>{{id}}</td><td>{{symbol}}</td><td>{{direction}}</td><td>{{stake}}</td><td>{{leverage}}</td><td data-start>{{startPrice}}</td>
+              <td data-countdown>{{expires}}</td><td><span class="status status-{{status}}" data-status>{{status}}</span></td>
+              <td data-end>{{endPrice}}</td><td data-profit>{{profit}}</td><td data-trade-payout>{{payout}}</td>
+            </tr>
+          {{/trades}}
+          </tbody>
+        </table>
+        <template data-trade-row>
+          <tr><td data-id></td><td data-symbol-cell></td><td data-direction></td><td data-stake></td><td data-leverage></td><td data-start></td>
+            <td data-countdown></td><td><span class="status" data-status></span></td><td data-end></td><td data-profit></td><td data-trade-payout></td></tr>
+        </template>
+        {{^trades}}<p data-no-trades>No trades yet.</p>{{/trades}}
+        {{#next}}<p><a href="{{next}}">Older trades</a></p>{{/next}}
         {{/content}}{{/layout}}
         """
 
