@@ -205,6 +205,9 @@ import Testing
                     page.text.contains("&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;") || page.text.contains("&lt;script&gt;alert("))
                 #expect(page.text.contains("&lt;img src=x onerror=alert(2)&gt;"), "the team name, as text")
                 #expect(page.text.contains("&quot;&amp;"), "quotes and ampersands too")
+                if uri == "/ui/operator/events" {
+                    #expect(page.text.contains(#"<input name="home_team" value="&lt;img src=x onerror=alert(2)&gt;""#), "in an attribute")
+                }
             }
         }
     }

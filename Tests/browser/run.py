@@ -17,7 +17,10 @@ Each scenario makes its own users and events, so the scenarios cannot disturb ea
    changes nothing;
 5. the workflow: a trader takes the event assigned to them and reports it (and is refused the
    operator's page);
-6. the trade screen with the simulated price feed: the price moves live, a refused order's error sits
+6. the catalogue on the operator's events page: an event created (a refused field shown next to it
+   first), edited, closed for bets, assigned to a trader (a player refused first), voided with a
+   reason, and then refused a second assignment with its current state; another deleted;
+7. the trade screen with the simulated price feed: the price moves live, a refused order's error sits
    next to its field, a trade is placed, counts down, and its result (status, end price, profit,
    payout) and the new balance arrive without a reload.
 
@@ -283,6 +286,72 @@ class Suite:
         expect(page.locator("[data-problem=forbidden]")).to_contain_text("administrator")
         context.close()
 
+    def operator_manages_the_catalogue(self) -> None:
+        event = self.name("cat")
+        trader_login = self.name("trent")
+        trader_id, _, _ = self.api.player(trader_login)
+        status, body = self.api.call("PATCH", f"/admin/users/{trader_id}", {"role": "trader"}, self.admin)
+        assert status == 200, (status, body)
+        player_id, _, _ = self.api.player(self.name("pia"))
+        context = self.context()
+        page = self.log_in(context, *ADMIN)
+        page.goto("/ui/operator/events")
+        page.click("details.create summary")
+        form = page.locator('form[data-form="event-create"]')
+        for name, value in [("id", event), ("title", "Catalogue cup"), ("home_team", "Owls"), ("away_team", "Larks"),
+                            ("starts_at", "2030-06-01T18:00:00Z"), ("odds", "0.5")]:
+            form.locator(f"input[name={name}]").fill(value)
+        form.locator("button[type=submit]").click()
+        expect(form.locator('[data-error-for="odds"]')).to_contain_text("odds")
+        form.locator("input[name=odds]").fill("2.10")
+        form.locator("button[type=submit]").click()
+        row = page.locator(f'tr[data-event-id="{event}"]')
+        expect(row.locator("[data-state]")).to_have_text("open · taking bets")
+
+        row.locator("details.manage summary").click()
+        edit = row.locator('form[data-form="event-edit"]')
+        edit.locator("input[name=title]").fill("Catalogue cup, final")
+        edit.locator("button[type=submit]").click()
+        expect(row.locator("[data-title]")).to_have_text("Catalogue cup, final")
+        row.locator("details.manage summary").click()
+        row.locator('button[data-event-change="close"]').click()
+        expect(row.locator("[data-state]")).to_have_text("open")
+
+        row.locator("details.manage summary").click()
+        assign = row.locator('form[data-form="event-assign"]')
+        assign.locator("input[name=trader_id]").fill(str(player_id))
+        assign.locator("button[type=submit]").click()
+        expect(assign.locator('[data-error-for="form"]')).to_contain_text("not an active user with the trader role")
+        assign.locator("input[name=trader_id]").fill(str(trader_id))
+        assign.locator("button[type=submit]").click()
+        expect(row.locator("[data-state]")).to_have_text("assigned")
+        expect(row.locator("[data-trader]")).to_have_text(str(trader_id))
+
+        row.locator("details.manage summary").click()
+        void = row.locator('form[data-form="event-void"]')
+        void.locator("input[name=reason]").fill("the venue flooded")
+        void.locator("button[type=submit]").click()
+        expect(row.locator("[data-state]")).to_have_text("void")
+        # Now void: assigning again is refused with the event's current state, next to the action.
+        row.locator("details.manage summary").click()
+        assign.locator("input[name=trader_id]").fill(str(trader_id))
+        assign.locator("button[type=submit]").click()
+        expect(assign.locator('[data-error-for="form"]')).to_contain_text("is void")
+        self.shot(page, "operator-catalogue")
+        _, stored = self.api.call("GET", f"/events/{event}")
+        assert stored["state"] == "void" and stored["void_reason"] == "the venue flooded", stored
+        assert stored["catalogue"]["title"] == "Catalogue cup, final" and stored["catalogue"]["open"] is False, stored
+
+        spare = self.name("spare")
+        self.api.event(self.admin, spare, title="Spare")
+        page.reload()
+        spare_row = page.locator(f'tr[data-event-id="{spare}"]')
+        spare_row.locator("details.manage summary").click()
+        spare_row.locator('button[data-event-change="delete"]').click()
+        expect(spare_row).to_have_count(0)
+        assert self.api.call("GET", f"/events/{spare}")[1]["catalogue"] is None
+        context.close()
+
     def trade_screen_places_counts_down_and_shows_the_result(self) -> None:
         login = self.name("tia")
         user_id, account_id, _ = self.api.player(login)
@@ -394,6 +463,7 @@ def main() -> int:
         "disabled_player_is_told_why",
         "cross_site_form_changes_nothing",
         "trader_takes_an_assigned_event_and_reports_it",
+        "operator_manages_the_catalogue",
         "trade_screen_places_counts_down_and_shows_the_result",
     ]
     failed: list[str] = []

@@ -255,7 +255,7 @@ struct WebUIRoutes {
         [
             "id": event.id, "title": event.title, "homeTeam": event.homeTeam, "awayTeam": event.awayTeam,
             "startsAt": Timestamp.rfc3339(event.startsAt), "odds": event.odds.description, "open": event.isOpen,
-            "state": event.state.rawValue, "result": event.result?.rawValue ?? "",
+            "state": event.state.rawValue, "result": event.result?.rawValue ?? "", "traderID": event.traderID.map(String.init) ?? "",
         ]
     }
 

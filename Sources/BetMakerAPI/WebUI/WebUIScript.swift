@@ -50,6 +50,18 @@ enum WebUIScript {
             return s.slice(0, -2) + "." + s.slice(-2);
           }
 
+          // A whole number as a JSON number; anything else goes as typed, for the API to name.
+          function whole(text) {
+            return /^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : text;
+          }
+
+          // The catalogue's forms: the API's answer applied by reloading the page (state, trader, title).
+          async function catalogueCall(form, method, path, body) {
+            const r = await call(method, path, body);
+            if (r.ok) { location.reload(); } else { showProblem(form, r.json, r.status); }
+          }
+          const eventPath = (form) => encodeURIComponent(form.dataset.eventId);
+
           function formBody(form) {
             const body = {};
             new FormData(form).forEach((v, k) => { body[k] = v; });
@@ -80,9 +92,16 @@ enum WebUIScript {
               placed.textContent = "Bet " + r.json.id + " placed: " + r.json.status + ", payout " + r.json.payout;
               refreshBalance();
             },
+            "event-create": (form) => {
+              const body = formBody(form);
+              body.open = form.elements.open.checked;
+              return catalogueCall(form, "POST", "/admin/events", body);
+            },
+            "event-edit": (form) => catalogueCall(form, "PATCH", "/admin/events/" + eventPath(form), formBody(form)),
+            "event-assign": (form) =>
+              catalogueCall(form, "POST", "/events/" + eventPath(form) + "/assign", { trader_id: whole(form.elements.trader_id.value) }),
+            "event-void": (form) => catalogueCall(form, "POST", "/events/" + eventPath(form) + "/void", formBody(form)),
             async trade(form) {
-              // Leverage and duration are JSON numbers; anything else goes as typed, for the API to name.
-              const whole = (text) => (/^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : text);
               const body = {
                 symbol: form.elements.symbol.value, direction: form.elements.direction.value, amount: form.elements.amount.value.trim(),
                 leverage: whole(form.elements.leverage.value), duration: whole(form.elements.duration.value),
@@ -170,8 +189,19 @@ enum WebUIScript {
           });
 
           document.addEventListener("click", async (event) => {
-            const button = event.target.closest("button[data-action], button[data-report], button[data-take], button[data-user-change]");
+            const button = event.target.closest(
+              "button[data-action], button[data-report], button[data-take], button[data-user-change], button[data-event-change]");
             if (!button) return;
+            if (button.dataset.eventChange) {
+              const row = button.closest("[data-event-id]");
+              const actions = button.closest("[data-event-actions]");
+              const path = "/admin/events/" + encodeURIComponent(row.dataset.eventId);
+              const change = button.dataset.eventChange;
+              const r = change === "delete" ? await call("DELETE", path) : await call("PATCH", path, { open: change === "open" });
+              if (!r.ok) { showProblem(actions, r.json, r.status); return; }
+              if (change === "delete") { row.remove(); } else { location.reload(); }
+              return;
+            }
             if (button.dataset.userChange) {
               const user = button.closest("[data-user-id]");
               const change = button.dataset.userChange;

@@ -195,19 +195,68 @@ enum WebUITemplates {
         {{/content}}{{/layout}}
         """
 
+    /// The catalogue: a form to create an event, and per event the report buttons, the live settlement
+    /// progress and, under "Manage", editing, opening or closing, deleting, assigning to a trader and
+    /// voiding, each through the API's own endpoint (its refusal shown next to the action).
     static let operatorEvents = """
         {{<layout}}{{$content}}
+        <details class="card create">
+          <summary>New event</summary>
+          <form data-form="event-create">
+            <label>Id <input name="id" required></label><p class="error" data-error-for="id"></p>
+            <label>Title <input name="title" required></label><p class="error" data-error-for="title"></p>
+            <label>Home team <input name="home_team" required></label><p class="error" data-error-for="home_team"></p>
+            <label>Away team <input name="away_team" required></label><p class="error" data-error-for="away_team"></p>
+            <label>Starts at <input name="starts_at" placeholder="2030-01-01T18:00:00Z" required></label>
+            <p class="error" data-error-for="starts_at"></p>
+            <label>Odds <input name="odds" inputmode="decimal" placeholder="1.85" required></label><p class="error" data-error-for="odds"></p>
+            <label><input type="checkbox" name="open" checked> Open for bets</label>
+            <p class="error" data-error-for="form"></p>
+            <button type="submit">Create</button>
+          </form>
+        </details>
         <table>
-          <thead><tr><th>Event</th><th>Title</th><th>Teams</th><th>Starts</th><th>Odds</th><th>State</th><th>Result</th><th>Settlement</th><th>Report</th></tr></thead>
+          <thead><tr><th>Event</th><th>Title</th><th>Teams</th><th>Starts</th><th>Odds</th><th>State</th><th>Trader</th><th>Result</th><th>Settlement</th><th>Report</th><th>Manage</th></tr></thead>
           <tbody>
           {{#events}}
             <tr data-event-id="{{id}}">
-              <td>{{id}}</td><td>{{title}}</td><td>{{homeTeam}} v {{awayTeam}}</td><td>{{startsAt}}</td><td>{{odds}}</td>
-              <td>{{state}}{{#open}} · taking bets{{/open}}</td><td data-result>{{result}}</td><td data-progress></td>
+              <td>{{id}}</td><td data-title>{{title}}</td><td>{{homeTeam}} v {{awayTeam}}</td><td>{{startsAt}}</td><td>{{odds}}</td>
+              <td data-state>{{state}}{{#open}} · taking bets{{/open}}</td><td data-trader>{{traderID}}</td><td data-result>{{result}}</td>
+              <td data-progress></td>
               <td>
                 <button type="button" data-report="WIN">WIN</button>
                 <button type="button" data-report="LOSE">LOSE</button>
                 <span class="notice" data-reported></span><span class="error" data-error-for="form"></span>
+              </td>
+              <td>
+                <details class="manage">
+                  <summary>Manage</summary>
+                  <form data-form="event-edit" data-event-id="{{id}}">
+                    <label>Title <input name="title" value="{{title}}" required></label><p class="error" data-error-for="title"></p>
+                    <label>Home team <input name="home_team" value="{{homeTeam}}" required></label><p class="error" data-error-for="home_team"></p>
+                    <label>Away team <input name="away_team" value="{{awayTeam}}" required></label><p class="error" data-error-for="away_team"></p>
+                    <label>Starts at <input name="starts_at" value="{{startsAt}}" required></label><p class="error" data-error-for="starts_at"></p>
+                    <label>Odds <input name="odds" value="{{odds}}" required></label><p class="error" data-error-for="odds"></p>
+                    <p class="error" data-error-for="form"></p>
+                    <button type="submit">Save</button>
+                  </form>
+                  <div data-event-actions>
+                    {{#open}}<button type="button" data-event-change="close">Close for bets</button>{{/open}}
+                    {{^open}}<button type="button" data-event-change="open">Open for bets</button>{{/open}}
+                    <button type="button" data-event-change="delete">Delete</button>
+                    <p class="error" data-error-for="form"></p>
+                  </div>
+                  <form data-form="event-assign" data-event-id="{{id}}">
+                    <label>Trader (user id) <input name="trader_id" inputmode="numeric" required></label>
+                    <p class="error" data-error-for="trader_id"></p><p class="error" data-error-for="form"></p>
+                    <button type="submit">Assign</button>
+                  </form>
+                  <form data-form="event-void" data-event-id="{{id}}">
+                    <label>Reason <input name="reason" required></label>
+                    <p class="error" data-error-for="reason"></p><p class="error" data-error-for="form"></p>
+                    <button type="submit">Void</button>
+                  </form>
+                </details>
               </td>
             </tr>
           {{/events}}
