@@ -99,7 +99,8 @@ import Testing
 
     static let uiRoutes = [
         "/ui/login", "/ui/register", "/ui/activate/abc", "/ui/events", "/ui/bets", "/ui/bets?status=won", "/ui/wallet", "/ui/trades",
-        "/ui/operator/events", "/ui/operator/users", "/ui/trader/events", "/ui/", "/ui/nope",
+        "/ui/operator/events", "/ui/operator/users", "/ui/operator/dead-letters", "/ui/operator/contacts", "/ui/trader/events", "/ui/",
+        "/ui/nope",
     ]
 
     @Test func everyUIResponseCarriesTheSecurityHeadersAndPagesAreNotStored() async throws {
@@ -156,6 +157,40 @@ import Testing
             let operatorPage = try await client.get("/ui/operator/events", headers: [.cookie: admin])
             #expect(operatorPage.status == .ok)
             #expect(try await client.get("/ui/events", headers: [.cookie: admin]).text.contains(#"href="/ui/operator/events""#))
+        }
+    }
+
+    @Test func deadLettersAndContactsAreListedForOperatorsOnly() async throws {
+        try await withAPI { client, _, redis in
+            _ = try await AuthAPITests.user("root", role: .admin, redis: redis, client: client)
+            let alice = try await AuthAPITests.user("alice", redis: redis, client: client)
+            let queue = SettlementQueue(redis: redis, keys: RedisKeys(prefix: "t:"))
+            try await queue.deadLetter(
+                StreamEntry(id: "1-0", fields: ["event_id": "final", "result": "WIN", "reported_at": "1"]),
+                reason: "<script>alert(3)</script>", deliveries: 11)
+            let played = try await client.postJSON(
+                "/plays", #"{"email": "jo@example.com"}"#, headers: AuthAPITests.bearer(alice.token))
+            #expect(played.status == .ok, "\(played.text)")
+            let player = try await Self.cookie("alice", client: client)
+            let admin = try await Self.cookie("root", client: client)
+            for uri in ["/ui/operator/dead-letters", "/ui/operator/contacts"] {
+                let refused = try await client.get(uri, headers: [.cookie: player])
+                #expect(refused.status == .forbidden && refused.headers[.contentType] == "text/html; charset=utf-8", "\(uri)")
+                #expect(refused.text.contains("administrator") && !refused.text.contains("jo@example.com"), "\(uri): \(refused.text)")
+            }
+            #expect(!(try await client.get("/ui/events", headers: [.cookie: player])).text.contains("/ui/operator/dead-letters"))
+
+            let letters = try await client.get("/ui/operator/dead-letters", headers: [.cookie: admin])
+            #expect(letters.status == .ok && letters.text.contains(#"href="/ui/operator/dead-letters" aria-current="page""#))
+            #expect(letters.text.contains("data-dead-letter-id=") && letters.text.contains("<button type=\"button\" data-retry>"))
+            #expect(letters.text.contains("event_id=final") && letters.text.contains("result=WIN") && letters.text.contains("<td>11</td>"))
+            #expect(!letters.text.contains("<script>alert") && letters.text.contains("&lt;script&gt;alert(3)&lt;/script&gt;"))
+            let contacts = try await client.get("/ui/operator/contacts", headers: [.cookie: admin])
+            #expect(contacts.status == .ok && contacts.text.contains(#"<tr data-contact="jo@example.com">"#), "\(contacts.text)")
+            #expect(contacts.text.contains("<td>jo@example.com</td><td>1</td><td>\(alice.userID)</td>"), "play count and user")
+            #expect(
+                contacts.text.contains("<td data-sync>pending</td>") || contacts.text.contains("<td data-sync>synced</td>"),
+                "the ESP sync state")
         }
     }
 

@@ -20,7 +20,9 @@ Each scenario makes its own users and events, so the scenarios cannot disturb ea
 6. the catalogue on the operator's events page: an event created (a refused field shown next to it
    first), edited, closed for bets, assigned to a trader (a player refused first), voided with a
    reason, and then refused a second assignment with its current state; another deleted;
-7. the trade screen with the simulated price feed: the price moves live, a refused order's error sits
+7. the operator's dead letters (one re-driven, one refused as never settling anything, the refusal next
+   to its button) and contacts (one erased);
+8. the trade screen with the simulated price feed: the price moves live, a refused order's error sits
    next to its field, a trade is placed, counts down, and its result (status, end price, profit,
    payout) and the new balance arrive without a reload.
 
@@ -38,6 +40,7 @@ import importlib.util
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import threading
@@ -123,9 +126,10 @@ class API:
 
 
 class Suite:
-    def __init__(self, browser: Browser, base_url: str, screenshots: Path) -> None:
+    def __init__(self, browser: Browser, base_url: str, screenshots: Path, redis_url: str) -> None:
         self.browser = browser
         self.base_url = base_url
+        self.redis_url = redis_url
         self.api = API(base_url)
         self.admin = self.api.token(*ADMIN)
         self.screenshots = screenshots
@@ -352,6 +356,45 @@ class Suite:
         assert self.api.call("GET", f"/events/{spare}")[1]["catalogue"] is None
         context.close()
 
+    def dead_letter(self, reason: str, *fields: str) -> None:
+        """A dead letter as the worker writes one (`dead_letter`): the stack's key prefix is `bm:`."""
+        command = ["redis-cli", "-u", self.redis_url, "XADD", "bm:events:dead", "*", "entry_id", "1-0", "reason", reason, "deliveries", "11"]
+        subprocess.run([*command, *fields], check=True, capture_output=True)
+
+    def operator_re_drives_dead_letters_and_erases_a_contact(self) -> None:
+        event = self.name("lost-entry")
+        self.api.event(self.admin, event, title="Lost entry")
+        status, body = self.api.call("PUT", f"/events/{event}", {"status": "WIN"}, self.admin)
+        assert status in (200, 202), (status, body)
+        self.dead_letter("delivered 11 times without being settled", "event_id", event, "result", "WIN", "reported_at", "1")
+        self.dead_letter("malformed entry", "event_id", self.name("nothing"))
+        _, _, token = self.api.player(self.name("cal"))
+        email = self.name("cal") + "@example.com"
+        status, body = self.api.call("POST", "/plays", {"email": email}, token)
+        assert status == 200, (status, body)
+
+        context = self.context()
+        page = self.log_in(context, *ADMIN)
+        page.click("nav a[href='/ui/operator/dead-letters']")
+        rows = page.locator("tr[data-dead-letter-id]")
+        malformed, parked = rows.nth(0), rows.nth(1)
+        expect(malformed).to_contain_text("malformed entry")
+        malformed.locator("button[data-retry]").click()
+        expect(malformed.locator('[data-error-for="form"]')).to_contain_text("can never settle anything")
+        parked.locator("button[data-retry]").click()
+        expect(parked.locator("[data-retried]")).to_contain_text(f"of event {event}")
+        expect(parked.locator("button[data-retry]")).to_have_count(0)
+        self.shot(page, "operator-dead-letters")
+
+        page.click("nav a[href='/ui/operator/contacts']")
+        row = page.locator(f'tr[data-contact="{email}"]')
+        expect(row).to_contain_text("1")
+        row.locator("button[data-erase]").click()
+        expect(row).to_have_count(0)
+        _, contacts = self.api.call("GET", "/admin/contacts?limit=1000", token=self.admin)
+        assert all(contact["email"] != email for contact in contacts), contacts
+        context.close()
+
     def trade_screen_places_counts_down_and_shows_the_result(self) -> None:
         login = self.name("tia")
         user_id, account_id, _ = self.api.player(login)
@@ -464,6 +507,7 @@ def main() -> int:
         "cross_site_form_changes_nothing",
         "trader_takes_an_assigned_event_and_reports_it",
         "operator_manages_the_catalogue",
+        "operator_re_drives_dead_letters_and_erases_a_contact",
         "trade_screen_places_counts_down_and_shows_the_result",
     ]
     failed: list[str] = []
@@ -474,7 +518,7 @@ def main() -> int:
             log(f"API at {stack.base_url}")
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=arguments.chromium, args=["--no-sandbox"])
-                suite = Suite(browser, stack.base_url, arguments.screenshots)
+                suite = Suite(browser, stack.base_url, arguments.screenshots, stack.redis_url)
                 for scenario in scenarios:
                     if arguments.only not in scenario:
                         continue

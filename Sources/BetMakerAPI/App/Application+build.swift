@@ -94,7 +94,8 @@ func buildRouter(
         authenticated: authenticated(router.group("/trades")), quotes: router.group("/crypto"),
         legacy: authenticated(router.group("/api/v1")))
     AdminRoutes(accounts: accounts, maximumBodyBytes: settings.maximumBodyBytes).register(admin: admin.group("users"))
-    DeadLetterRoutes(queue: SettlementQueue(redis: redis, keys: settings.keys)).register(admin: admin.group("dead-letters"))
+    let queue = SettlementQueue(redis: redis, keys: settings.keys)
+    DeadLetterRoutes(queue: queue).register(admin: admin.group("dead-letters"))
     let contacts = ContactStore(redis: redis, keys: settings.keys)
     let esp = MeasuredEmailServiceProvider.configured(
         url: settings.espURL, listID: settings.espListID, apiKey: settings.espAPIKey, timeout: settings.espTimeout, redis: redis,
@@ -121,7 +122,7 @@ func buildRouter(
     let ui = router.group("/ui").add(middleware: WebUIMiddleware())
     WebUIRoutes(
         bets: store, accounts: accounts, catalogue: catalogue, trades: trades, symbols: settings.cryptoSymbols,
-        maximumLeverage: settings.maximumLeverage, durations: settings.tradeDurations, feed: feed
+        maximumLeverage: settings.maximumLeverage, durations: settings.tradeDurations, deadLetters: queue, contacts: contacts, feed: feed
     ).register(
         on: router, ui: ui, authenticated: authenticated(ui), stream: authenticated(router.group("/ui/stream")))
     if settings.benchNoopEndpoint {

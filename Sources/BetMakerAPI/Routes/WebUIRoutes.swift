@@ -20,6 +20,8 @@ struct WebUIRoutes {
     let symbols: [String]
     let maximumLeverage: Int
     let durations: ClosedRange<Int>
+    let deadLetters: SettlementQueue
+    let contacts: ContactStore
     let feed: LiveFeed
 
     static let pageSize = 50
@@ -59,6 +61,8 @@ struct WebUIRoutes {
         authenticated.get("operator/events", use: operatorEvents)
         authenticated.get("trader/events", use: traderEvents)
         authenticated.get("operator/users", use: operatorUsers)
+        authenticated.get("operator/dead-letters", use: operatorDeadLetters)
+        authenticated.get("operator/contacts", use: operatorContacts)
     }
 
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
@@ -218,6 +222,46 @@ struct WebUIRoutes {
         return try Self.page("operator-users", title: "Operator: users", identity: context.identity, values)
     }
 
+    /// What the settlement workers gave up on, newest first, to re-drive once the cause is repaired (the
+    /// API's `POST /admin/dead-letters/{id}/retry`).
+    @Sendable func operatorDeadLetters(_ request: Request, context: APIRequestContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let cursor = Self.cursor(request, isValid: StreamID.isValid)
+        let (letters, next) = try await deadLetters.deadLetters(limit: Self.pageSize, before: cursor)
+        var values: [String: Any] = [
+            "letters": letters.map { letter -> [String: Any] in
+                [
+                    "id": letter.id, "deadLetteredAt": letter.deadLetteredAt.map { Timestamp.rfc3339($0) } ?? "", "entryID": letter.entryID,
+                    "reason": letter.reason, "deliveries": String(letter.deliveries),
+                    "fields": letter.fields.map { $0.name + "=" + $0.value }.joined(separator: " "),
+                ]
+            }
+        ]
+        if let next { values["next"] = "/ui/operator/dead-letters?cursor=\(next)" }
+        return try Self.page("operator-dead-letters", title: "Operator: dead letters", identity: context.identity, values)
+    }
+
+    /// The email contacts by address: play counts, the linked user, the ESP's sync state; erasing one is
+    /// the API's `DELETE /admin/contacts/{email}`.
+    @Sendable func operatorContacts(_ request: Request, context: APIRequestContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let cursor = Self.cursor(request, isValid: { EmailAddress(normalizing: $0)?.value == $0 })
+        let (found, next) = try await contacts.contacts(limit: Self.pageSize, after: cursor)
+        var values: [String: Any] = [
+            "contacts": found.map { contact -> [String: Any] in
+                [
+                    "email": contact.email, "plays": String(contact.plays), "userID": contact.userID.map(String.init) ?? "",
+                    "inESP": contact.inESP.map { $0 ? "yes" : "no" } ?? "unknown", "sync": contact.sync.rawValue,
+                    "attempts": String(contact.attempts), "lastError": contact.lastError ?? "",
+                    "lastPlayedAt": Timestamp.rfc3339(contact.lastPlayedAt),
+                    "syncedAt": contact.syncedAt.map { Timestamp.rfc3339($0) } ?? "",
+                ]
+            }
+        ]
+        if let next { values["next"] = "/ui/operator/contacts?cursor=\(Input.percentEncoded(next))" }
+        return try Self.page("operator-contacts", title: "Operator: contacts", identity: context.identity, values)
+    }
+
     /// A trader's events: those assigned to or taken by them, to take and report.
     @Sendable func traderEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
         let identity = try context.requireUser()
@@ -292,7 +336,11 @@ struct WebUIRoutes {
             ("/ui/events", "Events"), ("/ui/bets", "My bets"), ("/ui/trades", "Trades"), ("/ui/wallet", "Wallet"),
         ]
         switch role {
-        case .admin: return [("/ui/operator/events", "Operator: events"), ("/ui/operator/users", "Operator: users")] + player
+        case .admin:
+            return [
+                ("/ui/operator/events", "Operator: events"), ("/ui/operator/users", "Operator: users"),
+                ("/ui/operator/dead-letters", "Operator: dead letters"), ("/ui/operator/contacts", "Operator: contacts"),
+            ] + player
         case .trader: return [("/ui/trader/events", "My events")] + player
         case .player: return player
         }

@@ -190,8 +190,24 @@ enum WebUIScript {
 
           document.addEventListener("click", async (event) => {
             const button = event.target.closest(
-              "button[data-action], button[data-report], button[data-take], button[data-user-change], button[data-event-change]");
+              "button[data-action], button[data-report], button[data-take], button[data-user-change], button[data-event-change], "
+                + "button[data-retry], button[data-erase]");
             if (!button) return;
+            if (button.dataset.retry !== undefined) {
+              const letter = button.closest("[data-dead-letter-id]");
+              const r = await call("POST", "/admin/dead-letters/" + encodeURIComponent(letter.dataset.deadLetterId) + "/retry");
+              if (!r.ok) { showProblem(letter, r.json, r.status); return; }
+              clearErrors(letter);
+              button.remove();
+              letter.querySelector("[data-retried]").textContent = "Re-driven as entry " + r.json.entry_id + " of event " + r.json.event_id;
+              return;
+            }
+            if (button.dataset.erase !== undefined) {
+              const contact = button.closest("[data-contact]");
+              const r = await call("DELETE", "/admin/contacts/" + encodeURIComponent(contact.dataset.contact));
+              if (r.ok) { contact.remove(); } else { showProblem(contact, r.json, r.status); }
+              return;
+            }
             if (button.dataset.eventChange) {
               const row = button.closest("[data-event-id]");
               const actions = button.closest("[data-event-actions]");

@@ -17,7 +17,8 @@ enum WebUITemplates {
     static let templates: [(String, String)] = [
         ("layout", layout), ("login", login), ("register", register), ("activate", activate), ("events", events),
         ("bets", bets), ("wallet", wallet), ("operator-events", operatorEvents), ("trader-events", traderEvents),
-        ("operator-users", operatorUsers), ("trades", trades),
+        ("operator-users", operatorUsers), ("trades", trades), ("operator-dead-letters", operatorDeadLetters),
+        ("operator-contacts", operatorContacts),
         ("error", error),
     ]
 
@@ -311,6 +312,46 @@ enum WebUITemplates {
           </tbody>
         </table>
         {{#next}}<p><a href="{{next}}">More users</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
+    static let operatorDeadLetters = """
+        {{<layout}}{{$content}}
+        <table>
+          <thead><tr><th>Dead letter</th><th>When</th><th>Entry</th><th>Reason</th><th>Deliveries</th><th>Fields</th><th>Re-drive</th></tr></thead>
+          <tbody>
+          {{#letters}}
+            <tr data-dead-letter-id="{{id}}">
+              <td>{{id}}</td><td>{{deadLetteredAt}}</td><td>{{entryID}}</td><td>{{reason}}</td><td>{{deliveries}}</td><td><code>{{fields}}</code></td>
+              <td>
+                <button type="button" data-retry>Re-drive</button>
+                <span class="notice" data-retried></span><span class="error" data-error-for="form"></span>
+              </td>
+            </tr>
+          {{/letters}}
+          </tbody>
+        </table>
+        {{^letters}}<p>No dead letters.</p>{{/letters}}
+        {{#next}}<p><a href="{{next}}">Older dead letters</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
+    static let operatorContacts = """
+        {{<layout}}{{$content}}
+        <table>
+          <thead><tr><th>Email</th><th>Plays</th><th>User</th><th>In the ESP</th><th>Sync</th><th>Attempts</th><th>Last error</th><th>Last played</th><th>Synced</th><th>Erase</th></tr></thead>
+          <tbody>
+          {{#contacts}}
+            <tr data-contact="{{email}}">
+              <td>{{email}}</td><td>{{plays}}</td><td>{{userID}}</td><td>{{inESP}}</td><td data-sync>{{sync}}</td><td>{{attempts}}</td>
+              <td>{{lastError}}</td><td>{{lastPlayedAt}}</td><td>{{syncedAt}}</td>
+              <td><button type="button" data-erase>Erase</button><span class="error" data-error-for="form"></span></td>
+            </tr>
+          {{/contacts}}
+          </tbody>
+        </table>
+        {{^contacts}}<p>No contacts.</p>{{/contacts}}
+        {{#next}}<p><a href="{{next}}">More contacts</a></p>{{/next}}
         {{/content}}{{/layout}}
         """
 
