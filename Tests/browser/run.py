@@ -229,9 +229,11 @@ class Suite:
         # Both clicks before either answer is awaited: the two requests race in the API.
         rows[0].locator('button[data-report="WIN"]').click()
         rows[1].locator('button[data-report="LOSE"]').click()
-        for row in rows:
-            expect(row.locator("[data-reported]:not(:empty), [data-error-for=form]:not(:empty)")).to_have_count(1)
-        texts = [row.locator("[data-reported]").text_content() + "|" + row.locator("[data-error-for=form]").text_content() for row in rows]
+        # The report cell's own message (the row's catalogue forms have theirs).
+        cells = [row.locator("td[data-report-cell]") for row in rows]
+        for cell in cells:
+            expect(cell.locator("[data-reported]:not(:empty), [data-error-for=form]:not(:empty)")).to_have_count(1)
+        texts = [cell.locator("[data-reported]").text_content() + "|" + cell.locator("[data-error-for=form]").text_content() for cell in cells]
         reported = [t for t in texts if t.startswith("Reported")]
         conflicts = [t for t in texts if "Conflict" in t]
         assert len(reported) == 1 and len(conflicts) == 1, texts

@@ -224,7 +224,7 @@ enum WebUITemplates {
               <td>{{id}}</td><td data-title>{{title}}</td><td>{{homeTeam}} v {{awayTeam}}</td><td>{{startsAt}}</td><td>{{odds}}</td>
               <td data-state>{{state}}{{#open}} · taking bets{{/open}}</td><td data-trader>{{traderID}}</td><td data-result>{{result}}</td>
               <td data-progress></td>
-              <td>
+              <td data-report-cell>
                 <button type="button" data-report="WIN">WIN</button>
                 <button type="button" data-report="LOSE">LOSE</button>
                 <span class="notice" data-reported></span><span class="error" data-error-for="form"></span>
