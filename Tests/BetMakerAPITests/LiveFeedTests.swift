@@ -26,7 +26,8 @@ import Testing
             let settings = Settings.forTests(redis: server.configuration)
             let redis = RedisClient(configuration: server.configuration)
             let feed = LiveFeed(
-                redis: redis, keys: Self.keys, logger: Logger(label: "test"), bufferSize: bufferSize, block: .milliseconds(200))
+                redis: redis, keys: Self.keys, symbols: ["BTC"], logger: Logger(label: "test"), bufferSize: bufferSize,
+                block: .milliseconds(200))
             let router = try await buildRouter(settings: settings, redis: redis, feed: feed)
             let app = Application(router: router, services: [redis, feed])
             try await app.test(.router) { client in try await body(client, feed, redis) }
@@ -76,6 +77,46 @@ import Testing
                     + #"{"event_id":"derby","result":"WIN","settled":4,"total":4,"won":4,"lost":0,"void":0,"paid":"18.50","refunded":"0.00"}"#
                     + "\n\n")
             #expect(String(buffer: ServerSentEvents.frame(.keepAlive)) == ": keep-alive\n\n")
+        }
+    }
+
+    @Test func aClosedTradeGoesToItsOwnerOnlyAndTicksToEveryone() async throws {
+        try await withFeed { _, feed, redis in
+            let owner = feed.subscribe(userID: 7, isOperator: false).messages
+            let other = feed.subscribe(userID: 8, isOperator: false).messages
+            let admin = feed.subscribe(userID: 1, isOperator: true).messages
+            #expect(await eventually { feed.isReading })
+            let trades = TradeStore(redis: redis, keys: Self.keys, ids: BetIDGenerator(node: 3))
+            let tick = try await trades.record(symbol: "BTC", price: Price(units: 4_500_000_000_000), source: "test")
+            // As `close_trades` appends it: the users whose trades the call closed.
+            let closed = try await redis.xadd(
+                Self.keys.feed,
+                fields: ["type": "trades", "symbol": "BTC", "tick": tick.id, "price": String(tick.price.units), "users": "7,9"])
+            // After it, a settlement everybody below sees: by then they would have had the trades entry.
+            let marker = try await Self.settlement("derby", users: [7, 8], settled: 1, redis: redis)
+            let tickEvent = LiveFeed.Message.update(name: "tick", data: #"{"symbol":"BTC","tick":"\#(tick.id)","price":"45000.00000000"}"#)
+            for (who, messages) in [("owner", owner), ("another player", other), ("an operator", admin)] {
+                var seen: [LiveFeed.Message] = []
+                for await message in messages {
+                    seen.append(message)
+                    if seen.contains(tickEvent), seen.contains(where: { if case .event(marker, _, _) = $0 { true } else { false } }) {
+                        break
+                    }
+                }
+                let tradeEvents = seen.filter { if case .event(_, "trades", _) = $0 { true } else { false } }
+                if who == "owner" {
+                    #expect(
+                        tradeEvents == [
+                            .event(id: closed, name: "trades", data: #"{"symbol":"BTC","tick":"\#(tick.id)","price":"45000.00000000"}"#)
+                        ])
+                } else {
+                    #expect(tradeEvents.isEmpty, "\(who) is not told of another's trades")
+                }
+            }
+            // A tick has no id: it leaves the browser's Last-Event-ID alone.
+            #expect(
+                String(buffer: ServerSentEvents.frame(tickEvent))
+                    == "event: tick\ndata: \(#"{"symbol":"BTC","tick":"\#(tick.id)","price":"45000.00000000"}"#)\n\n")
         }
     }
 

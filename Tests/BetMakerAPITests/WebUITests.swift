@@ -98,8 +98,9 @@ import Testing
     // MARK: Pages
 
     static let uiRoutes = [
-        "/ui/login", "/ui/register", "/ui/activate/abc", "/ui/events", "/ui/bets", "/ui/bets?status=won", "/ui/wallet",
-        "/ui/operator/events", "/ui/operator/users", "/ui/trader/events", "/ui/", "/ui/nope",
+        "/ui/login", "/ui/register", "/ui/activate/abc", "/ui/events", "/ui/bets", "/ui/bets?status=won", "/ui/wallet", "/ui/trades",
+        "/ui/operator/events", "/ui/operator/users", "/ui/operator/dead-letters", "/ui/operator/contacts", "/ui/trader/events", "/ui/",
+        "/ui/nope",
     ]
 
     @Test func everyUIResponseCarriesTheSecurityHeadersAndPagesAreNotStored() async throws {
@@ -159,6 +160,40 @@ import Testing
         }
     }
 
+    @Test func deadLettersAndContactsAreListedForOperatorsOnly() async throws {
+        try await withAPI { client, _, redis in
+            _ = try await AuthAPITests.user("root", role: .admin, redis: redis, client: client)
+            let alice = try await AuthAPITests.user("alice", redis: redis, client: client)
+            let queue = SettlementQueue(redis: redis, keys: RedisKeys(prefix: "t:"))
+            try await queue.deadLetter(
+                StreamEntry(id: "1-0", fields: ["event_id": "final", "result": "WIN", "reported_at": "1"]),
+                reason: "<script>alert(3)</script>", deliveries: 11)
+            let played = try await client.postJSON(
+                "/plays", #"{"email": "jo@example.com"}"#, headers: AuthAPITests.bearer(alice.token))
+            #expect(played.status == .ok, "\(played.text)")
+            let player = try await Self.cookie("alice", client: client)
+            let admin = try await Self.cookie("root", client: client)
+            for uri in ["/ui/operator/dead-letters", "/ui/operator/contacts"] {
+                let refused = try await client.get(uri, headers: [.cookie: player])
+                #expect(refused.status == .forbidden && refused.headers[.contentType] == "text/html; charset=utf-8", "\(uri)")
+                #expect(refused.text.contains("administrator") && !refused.text.contains("jo@example.com"), "\(uri): \(refused.text)")
+            }
+            #expect(!(try await client.get("/ui/events", headers: [.cookie: player])).text.contains("/ui/operator/dead-letters"))
+
+            let letters = try await client.get("/ui/operator/dead-letters", headers: [.cookie: admin])
+            #expect(letters.status == .ok && letters.text.contains(#"href="/ui/operator/dead-letters" aria-current="page""#))
+            #expect(letters.text.contains("data-dead-letter-id=") && letters.text.contains("<button type=\"button\" data-retry>"))
+            #expect(letters.text.contains("event_id=final") && letters.text.contains("result=WIN") && letters.text.contains("<td>11</td>"))
+            #expect(!letters.text.contains("<script>alert") && letters.text.contains("&lt;script&gt;alert(3)&lt;/script&gt;"))
+            let contacts = try await client.get("/ui/operator/contacts", headers: [.cookie: admin])
+            #expect(contacts.status == .ok && contacts.text.contains(#"<tr data-contact="jo@example.com">"#), "\(contacts.text)")
+            #expect(contacts.text.contains("<td>jo@example.com</td><td>1</td><td>\(alice.userID)</td>"), "play count and user")
+            #expect(
+                contacts.text.contains("<td data-sync>pending</td>") || contacts.text.contains("<td data-sync>synced</td>"),
+                "the ESP sync state")
+        }
+    }
+
     @Test func aDisabledPlayersPageSaysWhy() async throws {
         try await withAPI { client, _, redis in
             let admin = try await AuthAPITests.user("root", role: .admin, redis: redis, client: client)
@@ -194,6 +229,8 @@ import Testing
                 headers: AuthAPITests.bearer(token))
             #expect(created.status == .created, "\(created.text)")
             let cookie = "betmaker_token=\(token)"
+            let trades = try await client.get("/ui/trades", headers: [.cookie: cookie])
+            #expect(trades.status == .ok && !trades.text.contains("<script>alert") && trades.text.contains("&lt;script&gt;alert(1)"))
             for uri in ["/ui/events", "/ui/operator/events"] {
                 let page = try await client.get(uri, headers: [.cookie: cookie])
                 #expect(page.status == .ok)
@@ -203,6 +240,9 @@ import Testing
                     page.text.contains("&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;") || page.text.contains("&lt;script&gt;alert("))
                 #expect(page.text.contains("&lt;img src=x onerror=alert(2)&gt;"), "the team name, as text")
                 #expect(page.text.contains("&quot;&amp;"), "quotes and ampersands too")
+                if uri == "/ui/operator/events" {
+                    #expect(page.text.contains(#"<input name="home_team" value="&lt;img src=x onerror=alert(2)&gt;""#), "in an attribute")
+                }
             }
         }
     }
@@ -224,6 +264,46 @@ import Testing
             #expect(!(try await client.get("/ui/bets?status=won", headers: [.cookie: cookie])).text.contains(betID), "the filter")
             let wallet = try await client.get("/ui/wallet", headers: [.cookie: cookie])
             #expect(wallet.text.contains("deposit") && wallet.text.contains("stake") && wallet.text.contains("-1.00"))
+        }
+    }
+
+    @Test func theTradeScreenShowsPricesTheFormAndThePlayersOwnTradesOpenAndClosed() async throws {
+        try await withAPI { client, _, redis in
+            let alice = try await AuthAPITests.user("alice", redis: redis, client: client)
+            let bob = try await AuthAPITests.user("bob", redis: redis, client: client)
+            for user in [alice, bob] { try await AuthAPITests.deposit(100_00, to: user, redis: redis) }
+            let keys = RedisKeys(prefix: "t:")
+            let trades = TradeStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 3))
+            try await trades.record(symbol: "BTC", price: Price(units: 5_000_000_000_000), source: "test")
+            let cookie = try await Self.cookie("alice", client: client)
+            func place(_ leverage: Int, _ headers: HTTPFields) async throws -> String {
+                let order = #"{"symbol": "BTC", "direction": "up", "amount": "10.00", "leverage": \#(leverage), "duration": 60}"#
+                let placed = try await client.postJSON("/trades", order, headers: headers)
+                return try #require(placed["id"]?.string, "\(placed.text)")
+            }
+            let open = try await place(1, Self.sameSite(cookie))
+            let stopped = try await place(10, Self.sameSite(cookie))
+            let bobs = try await place(1, AuthAPITests.bearer(bob.token))
+            // -10 %: the leverage-10 trade is stopped out at once, as the worker closes it.
+            try await trades.record(symbol: "BTC", price: Price(units: 4_500_000_000_000), source: "test")
+            _ = try await TradeSettler(redis: redis, keys: keys).process(symbol: "BTC")
+
+            let page = try await client.get("/ui/trades", headers: [.cookie: cookie])
+            #expect(page.status == .ok && page.text.contains(#"<body data-live="trades">"#))
+            #expect(page.text.contains(#"href="/ui/trades" aria-current="page">Trades</a>"#), "in the player's navigation")
+            #expect(page.text.contains(#"data-quote="BTC">45000.00000000<"#), "the latest price")
+            #expect(page.text.contains(#"data-quote="ETH">–<"#), "a symbol without a price yet")
+            #expect(page.text.contains(#"<form data-form="trade""#) && page.text.contains("Leverage (1 to 100)"))
+            // The open trade counts down to its expiry; the closed one shows its result and end price.
+            let openRow = try #require(page.text.firstRange(of: #"data-trade-id="\#(open)""#), "\(page.text)")
+            #expect(page.text[openRow.upperBound...].hasPrefix(#" data-symbol="BTC" data-expires="1"#))
+            let stoppedRow = try #require(page.text.firstRange(of: #"data-trade-id="\#(stopped)""#))
+            let stoppedText = String(page.text[stoppedRow.upperBound...].prefix(700))
+            #expect(stoppedText.hasPrefix(#" data-symbol="BTC" data-expires="""#), "closed: nothing to count down")
+            #expect(stoppedText.contains(#"data-status>lost<"#) && stoppedText.contains("<td data-end>45000.00000000</td>"))
+            #expect(stoppedText.contains("<td data-profit>-10.00</td>") && stoppedText.contains("<td data-trade-payout>0.00</td>"))
+            #expect(!page.text.contains(bobs), "another player's trade is not shown")
+            #expect(page.text.contains("<strong data-balance>80.00</strong>"))
         }
     }
 

@@ -19,8 +19,10 @@ extension TradeStoreTests {
             let crash = try await stores.tick("BTC", "45000")
 
             func close(_ close: String, _ trades: [(Trade, Int64)], owner: Int? = nil) async throws -> [Int] {
-                var keys = [Self.keys.dueTrades("BTC"), Self.keys.openTrades("BTC", .up), Self.keys.openTrades("BTC", .down)]
-                var arguments = ["BTC", crash.id, String(crash.price.units), Self.keys.prefix, close]
+                var keys = [
+                    Self.keys.dueTrades("BTC"), Self.keys.openTrades("BTC", .up), Self.keys.openTrades("BTC", .down), Self.keys.feed,
+                ]
+                var arguments = ["BTC", crash.id, String(crash.price.units), Self.keys.prefix, close, "100"]
                 for (trade, profit) in trades {
                     keys += [Self.keys.trade(trade.id), Self.keys.accounts(owner ?? trade.userID), Self.keys.ledger(owner ?? trade.userID)]
                     arguments += [trade.id, String(profit)]
@@ -59,8 +61,19 @@ extension TradeStoreTests {
             }
 
             // The true outcome closes the steep trade; sent again, it is skipped as closed.
+            #expect(try await redis.xlen(Self.keys.feed) == 0, "a refused batch tells nobody")
             #expect(try await close("stop_out", [(steep, -1000)]) == [1, 0, 0])
             #expect(try await close("stop_out", [(steep, -1000)]) == [0, 1, 0])
+            // ONE feed entry for the call that closed it, naming its owner only; the call that closed
+            // nothing appends none.
+            let feed = try await redis.xrange(Self.keys.feed)
+            #expect(feed.count == 1)
+            #expect(
+                feed.first?.fields
+                    == [
+                        "type": "trades", "symbol": "BTC", "tick": crash.id, "price": String(crash.price.units),
+                        "users": String(hana.userID),
+                    ])
             let stopped = try await stores.trades.trade(id: steep.id)
             #expect(stopped?.status == .lost && stopped?.closedBy == .stopOut && stopped?.payout == Money(cents: 0))
             #expect(try await stores.balance(hana.userID) == Money(cents: 8000))

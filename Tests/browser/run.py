@@ -16,7 +16,15 @@ Each scenario makes its own users and events, so the scenarios cannot disturb ea
 4. a cross-site form post with the cookie (a page on another origin that submits itself to the API)
    changes nothing;
 5. the workflow: a trader takes the event assigned to them and reports it (and is refused the
-   operator's page).
+   operator's page);
+6. the catalogue on the operator's events page: an event created (a refused field shown next to it
+   first), edited, closed for bets, assigned to a trader (a player refused first), voided with a
+   reason, and then refused a second assignment with its current state; another deleted;
+7. the operator's dead letters (one re-driven, one refused as never settling anything, the refusal next
+   to its button) and contacts (one erased);
+8. the trade screen with the simulated price feed: the price moves live, a refused order's error sits
+   next to its field, a trade is placed, counts down, and its result (status, end price, profit,
+   payout) and the new balance arrive without a reload.
 
 Screenshots go to `--screenshots` (default .build-tools/browser-screenshots). Chromium runs headless
 from /usr/bin/chromium with `--no-sandbox` (the sandbox refuses to run as root); `playwright install`
@@ -31,6 +39,8 @@ import http.server
 import importlib.util
 import json
 import os
+import re
+import subprocess
 import sys
 import tempfile
 import threading
@@ -38,6 +48,7 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -115,9 +126,10 @@ class API:
 
 
 class Suite:
-    def __init__(self, browser: Browser, base_url: str, screenshots: Path) -> None:
+    def __init__(self, browser: Browser, base_url: str, screenshots: Path, redis_url: str) -> None:
         self.browser = browser
         self.base_url = base_url
+        self.redis_url = redis_url
         self.api = API(base_url)
         self.admin = self.api.token(*ADMIN)
         self.screenshots = screenshots
@@ -217,9 +229,11 @@ class Suite:
         # Both clicks before either answer is awaited: the two requests race in the API.
         rows[0].locator('button[data-report="WIN"]').click()
         rows[1].locator('button[data-report="LOSE"]').click()
-        for row in rows:
-            expect(row.locator("[data-reported]:not(:empty), [data-error-for=form]:not(:empty)")).to_have_count(1)
-        texts = [row.locator("[data-reported]").text_content() + "|" + row.locator("[data-error-for=form]").text_content() for row in rows]
+        # The report cell's own message (the row's catalogue forms have theirs).
+        cells = [row.locator("td[data-report-cell]") for row in rows]
+        for cell in cells:
+            expect(cell.locator("[data-reported]:not(:empty), [data-error-for=form]:not(:empty)")).to_have_count(1)
+        texts = [cell.locator("[data-reported]").text_content() + "|" + cell.locator("[data-error-for=form]").text_content() for cell in cells]
         reported = [t for t in texts if t.startswith("Reported")]
         conflicts = [t for t in texts if "Conflict" in t]
         assert len(reported) == 1 and len(conflicts) == 1, texts
@@ -276,6 +290,156 @@ class Suite:
         # Not an operator: the operator's page is refused, whatever the address bar says.
         page.goto("/ui/operator/events")
         expect(page.locator("[data-problem=forbidden]")).to_contain_text("administrator")
+        context.close()
+
+    def operator_manages_the_catalogue(self) -> None:
+        event = self.name("cat")
+        trader_login = self.name("trent")
+        trader_id, _, _ = self.api.player(trader_login)
+        status, body = self.api.call("PATCH", f"/admin/users/{trader_id}", {"role": "trader"}, self.admin)
+        assert status == 200, (status, body)
+        player_id, _, _ = self.api.player(self.name("pia"))
+        context = self.context()
+        page = self.log_in(context, *ADMIN)
+        page.goto("/ui/operator/events")
+        page.click("details.create summary")
+        form = page.locator('form[data-form="event-create"]')
+        for name, value in [("id", event), ("title", "Catalogue cup"), ("home_team", "Owls"), ("away_team", "Larks"),
+                            ("starts_at", "2030-06-01T18:00:00Z"), ("odds", "0.5")]:
+            form.locator(f"input[name={name}]").fill(value)
+        form.locator("button[type=submit]").click()
+        expect(form.locator('[data-error-for="odds"]')).to_contain_text("odds")
+        form.locator("input[name=odds]").fill("2.10")
+        form.locator("button[type=submit]").click()
+        row = page.locator(f'tr[data-event-id="{event}"]')
+        expect(row.locator("[data-state]")).to_have_text("open · taking bets")
+
+        row.locator("details.manage summary").click()
+        edit = row.locator('form[data-form="event-edit"]')
+        edit.locator("input[name=title]").fill("Catalogue cup, final")
+        edit.locator("button[type=submit]").click()
+        expect(row.locator("[data-title]")).to_have_text("Catalogue cup, final")
+        row.locator("details.manage summary").click()
+        row.locator('button[data-event-change="close"]').click()
+        expect(row.locator("[data-state]")).to_have_text("open")
+
+        row.locator("details.manage summary").click()
+        assign = row.locator('form[data-form="event-assign"]')
+        assign.locator("input[name=trader_id]").fill(str(player_id))
+        assign.locator("button[type=submit]").click()
+        expect(assign.locator('[data-error-for="form"]')).to_contain_text("not an active user with the trader role")
+        assign.locator("input[name=trader_id]").fill(str(trader_id))
+        assign.locator("button[type=submit]").click()
+        expect(row.locator("[data-state]")).to_have_text("assigned")
+        expect(row.locator("[data-trader]")).to_have_text(str(trader_id))
+
+        row.locator("details.manage summary").click()
+        void = row.locator('form[data-form="event-void"]')
+        void.locator("input[name=reason]").fill("the venue flooded")
+        void.locator("button[type=submit]").click()
+        expect(row.locator("[data-state]")).to_have_text("void")
+        # Now void: assigning again is refused with the event's current state, next to the action.
+        row.locator("details.manage summary").click()
+        assign.locator("input[name=trader_id]").fill(str(trader_id))
+        assign.locator("button[type=submit]").click()
+        expect(assign.locator('[data-error-for="form"]')).to_contain_text("is void")
+        self.shot(page, "operator-catalogue")
+        _, stored = self.api.call("GET", f"/events/{event}")
+        assert stored["state"] == "void" and stored["void_reason"] == "the venue flooded", stored
+        assert stored["catalogue"]["title"] == "Catalogue cup, final" and stored["catalogue"]["open"] is False, stored
+
+        spare = self.name("spare")
+        self.api.event(self.admin, spare, title="Spare")
+        page.reload()
+        spare_row = page.locator(f'tr[data-event-id="{spare}"]')
+        spare_row.locator("details.manage summary").click()
+        spare_row.locator('button[data-event-change="delete"]').click()
+        expect(spare_row).to_have_count(0)
+        assert self.api.call("GET", f"/events/{spare}")[1]["catalogue"] is None
+        context.close()
+
+    def dead_letter(self, reason: str, *fields: str) -> None:
+        """A dead letter as the worker writes one (`dead_letter`): the stack's key prefix is `bm:`."""
+        command = ["redis-cli", "-u", self.redis_url, "XADD", "bm:events:dead", "*", "entry_id", "1-0", "reason", reason, "deliveries", "11"]
+        subprocess.run([*command, *fields], check=True, capture_output=True)
+
+    def operator_re_drives_dead_letters_and_erases_a_contact(self) -> None:
+        event = self.name("lost-entry")
+        self.api.event(self.admin, event, title="Lost entry")
+        status, body = self.api.call("PUT", f"/events/{event}", {"status": "WIN"}, self.admin)
+        assert status in (200, 202), (status, body)
+        self.dead_letter("delivered 11 times without being settled", "event_id", event, "result", "WIN", "reported_at", "1")
+        self.dead_letter("malformed entry", "event_id", self.name("nothing"))
+        _, _, token = self.api.player(self.name("cal"))
+        email = self.name("cal") + "@example.com"
+        status, body = self.api.call("POST", "/plays", {"email": email}, token)
+        assert status == 200, (status, body)
+
+        context = self.context()
+        page = self.log_in(context, *ADMIN)
+        page.click("nav a[href='/ui/operator/dead-letters']")
+        rows = page.locator("tr[data-dead-letter-id]")
+        malformed, parked = rows.nth(0), rows.nth(1)
+        expect(malformed).to_contain_text("malformed entry")
+        malformed.locator("button[data-retry]").click()
+        expect(malformed.locator('[data-error-for="form"]')).to_contain_text("can never settle anything")
+        parked.locator("button[data-retry]").click()
+        expect(parked.locator("[data-retried]")).to_contain_text(f"of event {event}")
+        expect(parked.locator("button[data-retry]")).to_have_count(0)
+        self.shot(page, "operator-dead-letters")
+
+        page.click("nav a[href='/ui/operator/contacts']")
+        row = page.locator(f'tr[data-contact="{email}"]')
+        expect(row).to_contain_text("1")
+        row.locator("button[data-erase]").click()
+        expect(row).to_have_count(0)
+        _, contacts = self.api.call("GET", "/admin/contacts?limit=1000", token=self.admin)
+        assert all(contact["email"] != email for contact in contacts), contacts
+        context.close()
+
+    def trade_screen_places_counts_down_and_shows_the_result(self) -> None:
+        login = self.name("tia")
+        user_id, account_id, _ = self.api.player(login)
+        self.api.deposit(user_id, account_id, "100.00", self.name("pay-tia"))
+        context = self.context()
+        page = self.log_in(context, login, PASSWORD)
+        page.click("nav a[href='/ui/trades']")
+        page.wait_for_url("**/ui/trades")
+        expect(page.locator("body[data-live-state=open]")).to_have_count(1)
+        # The simulated feed ticks every second: the price changes on the page by itself.
+        quote = page.locator('[data-quote="BTC"]')
+        expect(quote).not_to_have_text("–")
+        first = quote.text_content()
+        expect(quote).not_to_have_text(first)
+
+        form = page.locator('form[data-form="trade"]')
+        form.locator("input[name=amount]").fill("10")
+        form.locator("input[name=leverage]").fill("500")
+        form.locator("button[type=submit]").click()
+        expect(form.locator('[data-error-for="leverage"]')).to_contain_text("must be a whole number from 1 to 100")
+        form.locator("input[name=leverage]").fill("2")
+        # The shortest duration the API allows (10 s): the form starts with it.
+        expect(form.locator("input[name=duration]")).to_have_value("10")
+        form.locator("button[type=submit]").click()
+        expect(form.locator("[data-placed]")).to_contain_text("placed at")
+        expect(form.locator('[data-error-for="leverage"]')).to_have_text("")
+        expect(page.locator("[data-balance]")).to_have_text("90.00")
+        row = page.locator("tr[data-trade-id]").first
+        expect(row.locator("[data-status]")).to_have_text("open")
+        expect(row.locator("[data-countdown]")).to_have_text(re.compile(r"^\d+ s$"))
+        self.shot(page, "trades-countdown")
+
+        # No reload: the worker closes it at the first tick after expiry, the stream says so.
+        expect(row.locator("[data-status]")).to_have_text(re.compile("^(won|lost|even)$"))
+        expect(row.locator("[data-end]")).to_have_text(re.compile(r"^\d+\.\d{8}$"))
+        payout = row.locator("[data-trade-payout]").text_content()
+        assert re.fullmatch(r"\d+\.\d{2}", payout), payout
+        trade_id = row.get_attribute("data-trade-id")
+        _, trade = self.api.call("GET", f"/trades/{trade_id}", token=self.api.token(login, PASSWORD))
+        assert trade["status"] == row.locator("[data-status]").text_content() and trade["payout"] == payout, trade
+        assert row.locator("[data-start]").text_content() == trade["start"]["price"], trade
+        expect(page.locator("[data-balance]")).to_have_text(str(Decimal("90.00") + Decimal(payout)))
+        self.shot(page, "trades-result")
         context.close()
 
     def cross_site_form_changes_nothing(self) -> None:
@@ -344,6 +508,9 @@ def main() -> int:
         "disabled_player_is_told_why",
         "cross_site_form_changes_nothing",
         "trader_takes_an_assigned_event_and_reports_it",
+        "operator_manages_the_catalogue",
+        "operator_re_drives_dead_letters_and_erases_a_contact",
+        "trade_screen_places_counts_down_and_shows_the_result",
     ]
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="betmaker-browser-") as directory:
@@ -353,7 +520,7 @@ def main() -> int:
             log(f"API at {stack.base_url}")
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=arguments.chromium, args=["--no-sandbox"])
-                suite = Suite(browser, stack.base_url, arguments.screenshots)
+                suite = Suite(browser, stack.base_url, arguments.screenshots, stack.redis_url)
                 for scenario in scenarios:
                     if arguments.only not in scenario:
                         continue

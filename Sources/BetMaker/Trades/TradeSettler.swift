@@ -130,8 +130,11 @@ public struct TradeSettler: Sendable {
                     }
                     guard !batch.isEmpty else { continue }
                     if inFlight, let (done, reply) = try await group.next() { try done.account(reply, in: &report) }
-                    let arguments = [symbol, tick.id, String(tick.price.units), keys.prefix, close.rawValue] + batch.arguments
-                    let scriptKeys = [keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down)] + batch.keys
+                    let arguments =
+                        [symbol, tick.id, String(tick.price.units), keys.prefix, close.rawValue, String(RedisKeys.feedLength)]
+                        + batch.arguments
+                    let scriptKeys =
+                        [keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down), keys.feed] + batch.keys
                     group.addTask { [redis] in
                         (
                             batch,

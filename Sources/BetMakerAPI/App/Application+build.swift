@@ -18,7 +18,7 @@ public func buildApplication(
     redisConfiguration.clientName = redisConfiguration.clientName ?? "betmaker-api"
     let redis = RedisClient(configuration: redisConfiguration, logger: logger.with(label: "redis"))
     // The one reader of the live feed in this process, fanning out to its browsers.
-    let feed = LiveFeed(redis: redis, keys: settings.keys, logger: logger.with(label: "live-feed"))
+    let feed = LiveFeed(redis: redis, keys: settings.keys, symbols: settings.cryptoSymbols, logger: logger.with(label: "live-feed"))
     let router = try await buildRouter(settings: settings, redis: redis, metrics: metrics, feed: feed)
     return Application(
         router: router,
@@ -39,7 +39,7 @@ public func buildRouter(
 ) async throws -> Router<APIRequestContext> {
     try await buildRouter(
         settings: settings, redis: redis, metrics: metrics,
-        feed: LiveFeed(redis: redis, keys: settings.keys, logger: Logger(label: "live-feed")))
+        feed: LiveFeed(redis: redis, keys: settings.keys, symbols: settings.cryptoSymbols, logger: Logger(label: "live-feed")))
 }
 
 func buildRouter(
@@ -94,7 +94,8 @@ func buildRouter(
         authenticated: authenticated(router.group("/trades")), quotes: router.group("/crypto"),
         legacy: authenticated(router.group("/api/v1")))
     AdminRoutes(accounts: accounts, maximumBodyBytes: settings.maximumBodyBytes).register(admin: admin.group("users"))
-    DeadLetterRoutes(queue: SettlementQueue(redis: redis, keys: settings.keys)).register(admin: admin.group("dead-letters"))
+    let queue = SettlementQueue(redis: redis, keys: settings.keys)
+    DeadLetterRoutes(queue: queue).register(admin: admin.group("dead-letters"))
     let contacts = ContactStore(redis: redis, keys: settings.keys)
     let esp = MeasuredEmailServiceProvider.configured(
         url: settings.espURL, listID: settings.espListID, apiKey: settings.espAPIKey, timeout: settings.espTimeout, redis: redis,
@@ -119,7 +120,10 @@ func buildRouter(
     .register(on: router)
     DocsRoutes().register(on: router)
     let ui = router.group("/ui").add(middleware: WebUIMiddleware())
-    WebUIRoutes(bets: store, accounts: accounts, catalogue: catalogue, feed: feed).register(
+    WebUIRoutes(
+        bets: store, accounts: accounts, catalogue: catalogue, trades: trades, symbols: settings.cryptoSymbols,
+        maximumLeverage: settings.maximumLeverage, durations: settings.tradeDurations, deadLetters: queue, contacts: contacts, feed: feed
+    ).register(
         on: router, ui: ui, authenticated: authenticated(ui), stream: authenticated(router.group("/ui/stream")))
     if settings.benchNoopEndpoint {
         router.post("/bench/noop") { request, _ -> Response in

@@ -15,6 +15,13 @@ struct WebUIRoutes {
     let bets: BetStore
     let accounts: AccountStore
     let catalogue: CatalogueStore
+    let trades: TradeStore
+    /// What the trade form offers (the trade routes' limits).
+    let symbols: [String]
+    let maximumLeverage: Int
+    let durations: ClosedRange<Int>
+    let deadLetters: SettlementQueue
+    let contacts: ContactStore
     let feed: LiveFeed
 
     static let pageSize = 50
@@ -50,9 +57,12 @@ struct WebUIRoutes {
         authenticated.get("events", use: events)
         authenticated.get("bets", use: myBets)
         authenticated.get("wallet", use: wallet)
+        authenticated.get("trades", use: tradesPage)
         authenticated.get("operator/events", use: operatorEvents)
         authenticated.get("trader/events", use: traderEvents)
         authenticated.get("operator/users", use: operatorUsers)
+        authenticated.get("operator/dead-letters", use: operatorDeadLetters)
+        authenticated.get("operator/contacts", use: operatorContacts)
     }
 
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
@@ -106,6 +116,36 @@ struct WebUIRoutes {
         ]
         if let next = ledger.nextCursor { values["next"] = "/ui/wallet?cursor=\(next)" }
         return try Self.page("wallet", title: "Wallet", identity: context.identity, values)
+    }
+
+    /// The trade screen: each symbol's latest price, the order form, the caller's trades (newest first).
+    @Sendable func tradesPage(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let identity = try context.requireUser()
+        let cursor = Self.cursor(request, isValid: BetStore.isValidCursor)
+        let quotes = try await trades.quotes(symbols)
+        let page = try await trades.list(userID: identity.userID, status: nil, limit: Self.pageSize, cursor: cursor)
+        var values: [String: Any] = [
+            "quotes": symbols.map { symbol in
+                ["symbol": symbol, "price": quotes.first { $0.symbol == symbol }?.tick.price.description ?? "–"]
+            },
+            "trades": page.trades.map(Self.fields),
+            "maximumLeverage": String(maximumLeverage), "minimumDuration": String(durations.lowerBound),
+            "maximumDuration": String(durations.upperBound),
+        ]
+        if let shown = try await balance(identity) { values["balance"] = shown }
+        if let next = page.nextCursor { values["next"] = "/ui/trades?cursor=\(next)" }
+        return try Self.page("trades", title: "Trades", identity: context.identity, values, live: "trades")
+    }
+
+    static func fields(_ trade: Trade) -> [String: Any] {
+        [
+            "id": trade.id, "symbol": trade.symbol, "direction": trade.direction.rawValue, "stake": trade.stake.description,
+            "leverage": String(trade.leverage), "startPrice": trade.start.price.description,
+            // Open: the script counts down to it; closed: the time it expired.
+            "expiresAt": trade.status == .open ? String(trade.expiresAt) : "", "expires": Timestamp.rfc3339(trade.expiresAt),
+            "status": trade.status.rawValue, "endPrice": trade.end?.price.description ?? "", "profit": trade.profit?.description ?? "",
+            "payout": trade.payout?.description ?? "",
+        ]
     }
 
     @Sendable func operatorEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
@@ -182,6 +222,46 @@ struct WebUIRoutes {
         return try Self.page("operator-users", title: "Operator: users", identity: context.identity, values)
     }
 
+    /// What the settlement workers gave up on, newest first, to re-drive once the cause is repaired (the
+    /// API's `POST /admin/dead-letters/{id}/retry`).
+    @Sendable func operatorDeadLetters(_ request: Request, context: APIRequestContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let cursor = Self.cursor(request, isValid: StreamID.isValid)
+        let (letters, next) = try await deadLetters.deadLetters(limit: Self.pageSize, before: cursor)
+        var values: [String: Any] = [
+            "letters": letters.map { letter -> [String: Any] in
+                [
+                    "id": letter.id, "deadLetteredAt": letter.deadLetteredAt.map { Timestamp.rfc3339($0) } ?? "", "entryID": letter.entryID,
+                    "reason": letter.reason, "deliveries": String(letter.deliveries),
+                    "fields": letter.fields.map { $0.name + "=" + $0.value }.joined(separator: " "),
+                ]
+            }
+        ]
+        if let next { values["next"] = "/ui/operator/dead-letters?cursor=\(next)" }
+        return try Self.page("operator-dead-letters", title: "Operator: dead letters", identity: context.identity, values)
+    }
+
+    /// The email contacts by address: play counts, the linked user, the ESP's sync state; erasing one is
+    /// the API's `DELETE /admin/contacts/{email}`.
+    @Sendable func operatorContacts(_ request: Request, context: APIRequestContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let cursor = Self.cursor(request, isValid: { EmailAddress(normalizing: $0)?.value == $0 })
+        let (found, next) = try await contacts.contacts(limit: Self.pageSize, after: cursor)
+        var values: [String: Any] = [
+            "contacts": found.map { contact -> [String: Any] in
+                [
+                    "email": contact.email, "plays": String(contact.plays), "userID": contact.userID.map(String.init) ?? "",
+                    "inESP": contact.inESP.map { $0 ? "yes" : "no" } ?? "unknown", "sync": contact.sync.rawValue,
+                    "attempts": String(contact.attempts), "lastError": contact.lastError ?? "",
+                    "lastPlayedAt": Timestamp.rfc3339(contact.lastPlayedAt),
+                    "syncedAt": contact.syncedAt.map { Timestamp.rfc3339($0) } ?? "",
+                ]
+            }
+        ]
+        if let next { values["next"] = "/ui/operator/contacts?cursor=\(Input.percentEncoded(next))" }
+        return try Self.page("operator-contacts", title: "Operator: contacts", identity: context.identity, values)
+    }
+
     /// A trader's events: those assigned to or taken by them, to take and report.
     @Sendable func traderEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
         let identity = try context.requireUser()
@@ -219,7 +299,7 @@ struct WebUIRoutes {
         [
             "id": event.id, "title": event.title, "homeTeam": event.homeTeam, "awayTeam": event.awayTeam,
             "startsAt": Timestamp.rfc3339(event.startsAt), "odds": event.odds.description, "open": event.isOpen,
-            "state": event.state.rawValue, "result": event.result?.rawValue ?? "",
+            "state": event.state.rawValue, "result": event.result?.rawValue ?? "", "traderID": event.traderID.map(String.init) ?? "",
         ]
     }
 
@@ -252,9 +332,15 @@ struct WebUIRoutes {
 
     /// The links a role sees; the server checks the role on every page anyway.
     static func navigation(for role: Role) -> [(href: String, label: String)] {
-        let player: [(href: String, label: String)] = [("/ui/events", "Events"), ("/ui/bets", "My bets"), ("/ui/wallet", "Wallet")]
+        let player: [(href: String, label: String)] = [
+            ("/ui/events", "Events"), ("/ui/bets", "My bets"), ("/ui/trades", "Trades"), ("/ui/wallet", "Wallet"),
+        ]
         switch role {
-        case .admin: return [("/ui/operator/events", "Operator: events"), ("/ui/operator/users", "Operator: users")] + player
+        case .admin:
+            return [
+                ("/ui/operator/events", "Operator: events"), ("/ui/operator/users", "Operator: users"),
+                ("/ui/operator/dead-letters", "Operator: dead letters"), ("/ui/operator/contacts", "Operator: contacts"),
+            ] + player
         case .trader: return [("/ui/trader/events", "My events")] + player
         case .player: return player
         }

@@ -13,7 +13,13 @@ import Synchronization
 /// reconnects with `Last-Event-ID` and catches up from the stream (`entries(after:)`).
 ///
 /// Who sees what: a settlement batch goes to the players whose bets it settled (event `settlement`)
-/// and to every administrator (event `progress`: settled of total, paid out).
+/// and to every administrator (event `progress`: settled of total, paid out); a `close_trades` call
+/// goes to the players whose trades it closed (event `trades`).
+///
+/// Price ticks come from the symbols' tick streams themselves, read in the same `XREAD` as the feed:
+/// recording a tick writes nothing more for the browsers. Every browser gets the latest tick of each
+/// symbol a read returned (event `tick`, without an `id:`, so it leaves `Last-Event-ID` alone: only
+/// the latest price matters, so there is nothing to resume).
 final class LiveFeed: Service, Sendable {
     struct Subscriber: Sendable {
         let userID: Int
@@ -21,14 +27,18 @@ final class LiveFeed: Service, Sendable {
         let continuation: AsyncStream<Message>.Continuation
     }
 
-    /// What a browser is sent: an event with its stream id, or a keep-alive comment.
+    /// What a browser is sent: an event with its feed entry id, an event without one (a tick), or a
+    /// keep-alive comment.
     enum Message: Sendable, Equatable {
         case event(id: String, name: String, data: String)
+        case update(name: String, data: String)
         case keepAlive
     }
 
     let redis: RedisClient
     let key: String
+    /// Each traded symbol's tick stream, and the symbol.
+    let tickStreams: [String: String]
     let bufferSize: Int
     let keepAlive: Duration
     let block: Duration
@@ -37,11 +47,12 @@ final class LiveFeed: Service, Sendable {
     private let reading = Mutex(false)
 
     init(
-        redis: RedisClient, keys: RedisKeys, logger: Logger, bufferSize: Int = 64, keepAlive: Duration = .seconds(15),
-        block: Duration = .seconds(5)
+        redis: RedisClient, keys: RedisKeys, symbols: [String], logger: Logger, bufferSize: Int = 64,
+        keepAlive: Duration = .seconds(15), block: Duration = .seconds(5)
     ) {
         self.redis = redis
         self.key = keys.feed
+        tickStreams = Dictionary(symbols.map { (keys.ticks($0), $0) }, uniquingKeysWith: { first, _ in first })
         self.bufferSize = bufferSize
         self.keepAlive = keepAlive
         self.block = block
@@ -82,9 +93,22 @@ final class LiveFeed: Service, Sendable {
 
     /// The message a subscriber gets for an entry, or nil when the entry is not for them.
     static func message(for entry: StreamEntry, userID: Int, isOperator: Bool) -> Message? {
-        guard let fields = entry.fields, fields["type"] == "settlement", let eventID = fields["event_id"] else { return nil }
+        guard let fields = entry.fields else { return nil }
         let users = fields["users"]?.split(separator: ",") ?? []
         let isTheirs = users.contains { $0 == String(userID) }
+        if fields["type"] == "trades" {
+            // Only the owners: the page reads its trades' results itself.
+            guard isTheirs, let symbol = fields["symbol"], let tick = fields["tick"], let units = fields["price"].flatMap({ Int64($0) })
+            else { return nil }
+            var json = JSONWriter(capacity: 96)
+            json.beginObject()
+            json.field("symbol", symbol)
+            json.field("tick", tick)
+            json.field("price", Price(units: units).description)
+            json.endObject()
+            return .event(id: entry.id, name: "trades", data: String(decoding: json.bytes, as: UTF8.self))
+        }
+        guard fields["type"] == "settlement", let eventID = fields["event_id"] else { return nil }
         guard isOperator || isTheirs else { return nil }
         var json = JSONWriter(capacity: 256)
         json.beginObject()
@@ -97,6 +121,18 @@ final class LiveFeed: Service, Sendable {
         }
         json.endObject()
         return .event(id: entry.id, name: isOperator ? "progress" : "settlement", data: String(decoding: json.bytes, as: UTF8.self))
+    }
+
+    /// The `tick` event of a symbol's tick entry (every browser gets it), or nil for an entry without a price.
+    static func tick(_ entry: StreamEntry, symbol: String) -> Message? {
+        guard let units = entry.fields?["price"].flatMap({ Int64($0) }), units > 0 else { return nil }
+        var json = JSONWriter(capacity: 96)
+        json.beginObject()
+        json.field("symbol", symbol)
+        json.field("tick", entry.id)
+        json.field("price", Price(units: units).description)
+        json.endObject()
+        return .update(name: "tick", data: String(decoding: json.bytes, as: UTF8.self))
     }
 
     /// Hands a message to one subscriber; a full buffer drops the subscriber.
@@ -134,22 +170,33 @@ final class LiveFeed: Service, Sendable {
         for subscriber in state.withLock({ $0.subscribers.values }) { subscriber.continuation.finish() }
     }
 
-    /// The one reader: from the stream's last entry at start, each entry once, in order.
+    /// The one reader: from the feed's last entry at start, each entry once, in order; and the tick
+    /// streams from their last entries, each read's latest tick per symbol (older ones are stale already).
     private func readFeed() async {
         var backoff = Backoff(.init(initial: .milliseconds(100), maximum: .seconds(5)))
-        var last: String?
+        // Each stream's last entry read: the feed first, then the tick streams.
+        var last: [(key: String, after: String)] = []
         while !Task.isCancelled {
             do {
                 let connection = try await redis.dedicatedConnection()
                 defer { connection.closeNow() }
-                if last == nil {
-                    last = try await connection.xrevrange(key, count: 1).first?.id ?? "0-0"
+                if last.isEmpty {
+                    for stream in [key] + tickStreams.keys.sorted() {
+                        last.append((stream, try await connection.xrevrange(stream, count: 1).first?.id ?? "0-0"))
+                    }
                     reading.withLock { $0 = true }
                 }
                 while !Task.isCancelled {
-                    for entry in try await connection.xread(key, after: last!, count: 500, block: block) {
-                        last = entry.id
-                        broadcast { Self.message(for: entry, userID: $0.userID, isOperator: $0.isOperator) }
+                    for (stream, entries) in try await connection.xread(last, count: 500, block: block) {
+                        guard let index = last.firstIndex(where: { $0.key == stream }), let newest = entries.last else { continue }
+                        last[index].after = newest.id
+                        if let symbol = tickStreams[stream] {
+                            if let tick = Self.tick(newest, symbol: symbol) { broadcast { _ in tick } }
+                            continue
+                        }
+                        for entry in entries {
+                            broadcast { Self.message(for: entry, userID: $0.userID, isOperator: $0.isOperator) }
+                        }
                     }
                     backoff.reset()
                 }
@@ -169,6 +216,8 @@ enum ServerSentEvents {
         case .event(let id, let name, let data):
             // `data` is one line of JSON: the writer escapes line breaks inside strings.
             return ByteBuffer(string: "id: \(id)\nevent: \(name)\ndata: \(data)\n\n")
+        case .update(let name, let data):
+            return ByteBuffer(string: "event: \(name)\ndata: \(data)\n\n")
         case .keepAlive:
             return ByteBuffer(string: ": keep-alive\n\n")
         }

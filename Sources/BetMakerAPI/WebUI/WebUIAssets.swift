@@ -58,6 +58,9 @@ struct WebUIAsset: Sendable {
         main { padding: 1rem 1.2rem; max-width: 72rem; }
         .card { background: #fff; border: 1px solid #d6d9e0; border-radius: .4rem; padding: .8rem 1rem; margin: 0 0 1rem; max-width: 26rem; }
         .events { display: flex; flex-wrap: wrap; gap: 1rem; }
+        details.manage { min-width: 12rem; }
+        details.manage form, details.manage [data-event-actions] { border-top: 1px solid #d6d9e0; padding: .3rem 0; }
+        summary { cursor: pointer; }
         label { display: block; margin: .4rem 0; }
         input, select { font: inherit; padding: .2rem .4rem; }
         button { font: inherit; cursor: pointer; }

@@ -50,6 +50,18 @@ enum WebUIScript {
             return s.slice(0, -2) + "." + s.slice(-2);
           }
 
+          // A whole number as a JSON number; anything else goes as typed, for the API to name.
+          function whole(text) {
+            return /^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : text;
+          }
+
+          // The catalogue's forms: the API's answer applied by reloading the page (state, trader, title).
+          async function catalogueCall(form, method, path, body) {
+            const r = await call(method, path, body);
+            if (r.ok) { location.reload(); } else { showProblem(form, r.json, r.status); }
+          }
+          const eventPath = (form) => encodeURIComponent(form.dataset.eventId);
+
           function formBody(form) {
             const body = {};
             new FormData(form).forEach((v, k) => { body[k] = v; });
@@ -80,7 +92,79 @@ enum WebUIScript {
               placed.textContent = "Bet " + r.json.id + " placed: " + r.json.status + ", payout " + r.json.payout;
               refreshBalance();
             },
+            "event-create": (form) => {
+              const body = formBody(form);
+              body.open = form.elements.open.checked;
+              return catalogueCall(form, "POST", "/admin/events", body);
+            },
+            "event-edit": (form) => catalogueCall(form, "PATCH", "/admin/events/" + eventPath(form), formBody(form)),
+            "event-assign": (form) =>
+              catalogueCall(form, "POST", "/events/" + eventPath(form) + "/assign", { trader_id: whole(form.elements.trader_id.value) }),
+            "event-void": (form) => catalogueCall(form, "POST", "/events/" + eventPath(form) + "/void", formBody(form)),
+            async trade(form) {
+              const body = {
+                symbol: form.elements.symbol.value, direction: form.elements.direction.value, amount: form.elements.amount.value.trim(),
+                leverage: whole(form.elements.leverage.value), duration: whole(form.elements.duration.value),
+              };
+              const r = await call("POST", "/trades", body, { "Idempotency-Key": crypto.randomUUID() });
+              const placed = form.querySelector("[data-placed]");
+              if (!r.ok) { placed.textContent = ""; showProblem(form, r.json, r.status); return; }
+              clearErrors(form);
+              placed.textContent = "Trade " + r.json.id + " placed at " + r.json.start.price;
+              addTrade(r.json);
+              refreshBalance();
+            },
           };
+
+          // The trade screen: a new trade's row, from the page's <template>, filled with text only.
+          function addTrade(trade) {
+            const template = document.querySelector("template[data-trade-row]");
+            const row = template.content.firstElementChild.cloneNode(true);
+            row.dataset.tradeId = trade.id;
+            row.dataset.symbol = trade.symbol;
+            row.dataset.expires = String(Date.parse(trade.expires_at));
+            const cells = {
+              "[data-id]": trade.id, "[data-symbol-cell]": trade.symbol, "[data-direction]": trade.direction, "[data-stake]": trade.amount,
+              "[data-leverage]": String(trade.leverage), "[data-start]": trade.start.price,
+            };
+            Object.keys(cells).forEach((selector) => { row.querySelector(selector).textContent = cells[selector]; });
+            showTrade(row, trade);
+            document.querySelector("tbody[data-trades]").prepend(row);
+            const none = document.querySelector("[data-no-trades]");
+            if (none) none.hidden = true;
+            countDown();
+          }
+          function showTrade(row, trade) {
+            const status = row.querySelector("[data-status]");
+            status.textContent = trade.status;
+            status.className = "status status-" + trade.status;
+            if (trade.status === "open") return;
+            delete row.dataset.expires;
+            row.querySelector("[data-countdown]").textContent = trade.expires_at;
+            row.querySelector("[data-end]").textContent = trade.end ? trade.end.price : "";
+            row.querySelector("[data-profit]").textContent = trade.profit || "";
+            row.querySelector("[data-trade-payout]").textContent = trade.payout || "";
+          }
+          // Open trades of `symbol` (all when null) read again: a closing call named this player.
+          async function refreshTrades(symbol, dueOnly) {
+            const rows = Array.from(document.querySelectorAll("tr[data-trade-id][data-expires]"))
+              .filter((row) => (symbol === null || row.dataset.symbol === symbol) && (!dueOnly || Number(row.dataset.expires) <= Date.now()));
+            for (const row of rows) {
+              const r = await call("GET", "/trades/" + encodeURIComponent(row.dataset.tradeId));
+              if (r.ok) showTrade(row, r.json);
+            }
+            if (rows.length) refreshBalance();
+          }
+          function countDown() {
+            document.querySelectorAll("tr[data-trade-id][data-expires]").forEach((row) => {
+              const left = Math.ceil((Number(row.dataset.expires) - Date.now()) / 1000);
+              row.querySelector("[data-countdown]").textContent = left > 0 ? left + " s" : "settling…";
+            });
+          }
+          if (document.querySelector("tbody[data-trades]")) {
+            countDown();
+            setInterval(countDown, 1000);
+          }
 
           async function refreshBalance() {
             const el = document.querySelector("[data-balance]");
@@ -105,8 +189,35 @@ enum WebUIScript {
           });
 
           document.addEventListener("click", async (event) => {
-            const button = event.target.closest("button[data-action], button[data-report], button[data-take], button[data-user-change]");
+            const button = event.target.closest(
+              "button[data-action], button[data-report], button[data-take], button[data-user-change], button[data-event-change], "
+                + "button[data-retry], button[data-erase]");
             if (!button) return;
+            if (button.dataset.retry !== undefined) {
+              const letter = button.closest("[data-dead-letter-id]");
+              const r = await call("POST", "/admin/dead-letters/" + encodeURIComponent(letter.dataset.deadLetterId) + "/retry");
+              if (!r.ok) { showProblem(letter, r.json, r.status); return; }
+              clearErrors(letter);
+              button.remove();
+              letter.querySelector("[data-retried]").textContent = "Re-driven as entry " + r.json.entry_id + " of event " + r.json.event_id;
+              return;
+            }
+            if (button.dataset.erase !== undefined) {
+              const contact = button.closest("[data-contact]");
+              const r = await call("DELETE", "/admin/contacts/" + encodeURIComponent(contact.dataset.contact));
+              if (r.ok) { contact.remove(); } else { showProblem(contact, r.json, r.status); }
+              return;
+            }
+            if (button.dataset.eventChange) {
+              const row = button.closest("[data-event-id]");
+              const actions = button.closest("[data-event-actions]");
+              const path = "/admin/events/" + encodeURIComponent(row.dataset.eventId);
+              const change = button.dataset.eventChange;
+              const r = change === "delete" ? await call("DELETE", path) : await call("PATCH", path, { open: change === "open" });
+              if (!r.ok) { showProblem(actions, r.json, r.status); return; }
+              if (change === "delete") { row.remove(); } else { location.reload(); }
+              return;
+            }
             if (button.dataset.userChange) {
               const user = button.closest("[data-user-id]");
               const change = button.dataset.userChange;
@@ -173,10 +284,20 @@ enum WebUIScript {
               row.querySelector("[data-progress]").textContent =
                 progress.settled + " of " + progress.total + " settled, paid " + progress.paid;
             });
+            source.addEventListener("tick", (event) => {
+              const tick = JSON.parse(event.data);
+              const quote = Array.from(document.querySelectorAll("[data-quote]")).find((el) => el.dataset.quote === tick.symbol);
+              if (quote) quote.textContent = tick.price;
+            });
+            source.addEventListener("trades", (event) => refreshTrades(JSON.parse(event.data).symbol, false));
             // Updates were missed for good: what the page shows may be stale.
             source.addEventListener("reset", () => location.reload());
             document.body.dataset.liveState = "connecting";
-            source.addEventListener("open", () => { document.body.dataset.liveState = "open"; });
+            source.addEventListener("open", () => {
+              document.body.dataset.liveState = "open";
+              // A trade closed while the page was not listening yet (no Last-Event-ID to resume from).
+              refreshTrades(null, true);
+            });
           }
 
           const activation = document.querySelector("[data-activate]");

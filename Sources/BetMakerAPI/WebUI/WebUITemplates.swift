@@ -17,7 +17,8 @@ enum WebUITemplates {
     static let templates: [(String, String)] = [
         ("layout", layout), ("login", login), ("register", register), ("activate", activate), ("events", events),
         ("bets", bets), ("wallet", wallet), ("operator-events", operatorEvents), ("trader-events", traderEvents),
-        ("operator-users", operatorUsers),
+        ("operator-users", operatorUsers), ("trades", trades), ("operator-dead-letters", operatorDeadLetters),
+        ("operator-contacts", operatorContacts),
         ("error", error),
     ]
 
@@ -130,6 +131,53 @@ enum WebUITemplates {
         {{/content}}{{/layout}}
         """
 
+    /// The trade screen: a live price per symbol (`tick` events), the order form, and the player's
+    /// trades, an open one counting down to its expiry (`data-expires`, ms) until its result arrives
+    /// (`trades` events). `<template data-trade-row>` is the row the script fills in for a new trade.
+    static let trades = """
+        {{<layout}}{{$content}}
+        {{#balance}}<p>Balance: <strong data-balance>{{balance}}</strong></p>{{/balance}}
+        <table class="quotes">
+          <thead><tr><th>Symbol</th><th>Price (USD)</th></tr></thead>
+          <tbody>{{#quotes}}<tr><td>{{symbol}}</td><td data-quote="{{symbol}}">{{price}}</td></tr>{{/quotes}}</tbody>
+        </table>
+        <form data-form="trade" class="card">
+          <label>Symbol <select name="symbol">{{#quotes}}<option value="{{symbol}}">{{symbol}}</option>{{/quotes}}</select></label>
+          <p class="error" data-error-for="symbol"></p>
+          <label>Direction <select name="direction"><option value="up">up</option><option value="down">down</option></select></label>
+          <p class="error" data-error-for="direction"></p>
+          <label>Stake <input name="amount" inputmode="decimal" placeholder="10.00" required></label>
+          <p class="error" data-error-for="amount"></p>
+          <label>Leverage (1 to {{maximumLeverage}}) <input name="leverage" inputmode="numeric" value="1" required></label>
+          <p class="error" data-error-for="leverage"></p>
+          <label>Duration, seconds ({{minimumDuration}} to {{maximumDuration}}) <input name="duration" inputmode="numeric" value="{{minimumDuration}}" required></label>
+          <p class="error" data-error-for="duration"></p>
+          <p class="error" data-error-for="form"></p>
+          <p class="notice" data-placed></p>
+          <button type="submit">Place trade</button>
+        </form>
+        <h2>My trades</h2>
+        <table>
+          <thead><tr><th>Trade</th><th>Symbol</th><th>Direction</th><th>Stake</th><th>Leverage</th><th>Start price</th><th>Expires</th><th>Status</th><th>End price</th><th>Profit</th><th>Payout</th></tr></thead>
+          <tbody data-trades>
+          {{#trades}}
+            <tr data-trade-id="{{id}}" data-symbol="{{symbol}}" data-expires="{{expiresAt}}">
+              <td>{{id}}</td><td>{{symbol}}</td><td>{{direction}}</td><td>{{stake}}</td><td>{{leverage}}</td><td data-start>{{startPrice}}</td>
+              <td data-countdown>{{expires}}</td><td><span class="status status-{{status}}" data-status>{{status}}</span></td>
+              <td data-end>{{endPrice}}</td><td data-profit>{{profit}}</td><td data-trade-payout>{{payout}}</td>
+            </tr>
+          {{/trades}}
+          </tbody>
+        </table>
+        <template data-trade-row>
+          <tr><td data-id></td><td data-symbol-cell></td><td data-direction></td><td data-stake></td><td data-leverage></td><td data-start></td>
+            <td data-countdown></td><td><span class="status" data-status></span></td><td data-end></td><td data-profit></td><td data-trade-payout></td></tr>
+        </template>
+        {{^trades}}<p data-no-trades>No trades yet.</p>{{/trades}}
+        {{#next}}<p><a href="{{next}}">Older trades</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
     static let wallet = """
         {{<layout}}{{$content}}
         <table>
@@ -148,19 +196,68 @@ enum WebUITemplates {
         {{/content}}{{/layout}}
         """
 
+    /// The catalogue: a form to create an event, and per event the report buttons, the live settlement
+    /// progress and, under "Manage", editing, opening or closing, deleting, assigning to a trader and
+    /// voiding, each through the API's own endpoint (its refusal shown next to the action).
     static let operatorEvents = """
         {{<layout}}{{$content}}
+        <details class="card create">
+          <summary>New event</summary>
+          <form data-form="event-create">
+            <label>Id <input name="id" required></label><p class="error" data-error-for="id"></p>
+            <label>Title <input name="title" required></label><p class="error" data-error-for="title"></p>
+            <label>Home team <input name="home_team" required></label><p class="error" data-error-for="home_team"></p>
+            <label>Away team <input name="away_team" required></label><p class="error" data-error-for="away_team"></p>
+            <label>Starts at <input name="starts_at" placeholder="2030-01-01T18:00:00Z" required></label>
+            <p class="error" data-error-for="starts_at"></p>
+            <label>Odds <input name="odds" inputmode="decimal" placeholder="1.85" required></label><p class="error" data-error-for="odds"></p>
+            <label><input type="checkbox" name="open" checked> Open for bets</label>
+            <p class="error" data-error-for="form"></p>
+            <button type="submit">Create</button>
+          </form>
+        </details>
         <table>
-          <thead><tr><th>Event</th><th>Title</th><th>Teams</th><th>Starts</th><th>Odds</th><th>State</th><th>Result</th><th>Settlement</th><th>Report</th></tr></thead>
+          <thead><tr><th>Event</th><th>Title</th><th>Teams</th><th>Starts</th><th>Odds</th><th>State</th><th>Trader</th><th>Result</th><th>Settlement</th><th>Report</th><th>Manage</th></tr></thead>
           <tbody>
           {{#events}}
             <tr data-event-id="{{id}}">
-              <td>{{id}}</td><td>{{title}}</td><td>{{homeTeam}} v {{awayTeam}}</td><td>{{startsAt}}</td><td>{{odds}}</td>
-              <td>{{state}}{{#open}} · taking bets{{/open}}</td><td data-result>{{result}}</td><td data-progress></td>
-              <td>
+              <td>{{id}}</td><td data-title>{{title}}</td><td>{{homeTeam}} v {{awayTeam}}</td><td>{{startsAt}}</td><td>{{odds}}</td>
+              <td data-state>{{state}}{{#open}} · taking bets{{/open}}</td><td data-trader>{{traderID}}</td><td data-result>{{result}}</td>
+              <td data-progress></td>
+              <td data-report-cell>
                 <button type="button" data-report="WIN">WIN</button>
                 <button type="button" data-report="LOSE">LOSE</button>
                 <span class="notice" data-reported></span><span class="error" data-error-for="form"></span>
+              </td>
+              <td>
+                <details class="manage">
+                  <summary>Manage</summary>
+                  <form data-form="event-edit" data-event-id="{{id}}">
+                    <label>Title <input name="title" value="{{title}}" required></label><p class="error" data-error-for="title"></p>
+                    <label>Home team <input name="home_team" value="{{homeTeam}}" required></label><p class="error" data-error-for="home_team"></p>
+                    <label>Away team <input name="away_team" value="{{awayTeam}}" required></label><p class="error" data-error-for="away_team"></p>
+                    <label>Starts at <input name="starts_at" value="{{startsAt}}" required></label><p class="error" data-error-for="starts_at"></p>
+                    <label>Odds <input name="odds" value="{{odds}}" required></label><p class="error" data-error-for="odds"></p>
+                    <p class="error" data-error-for="form"></p>
+                    <button type="submit">Save</button>
+                  </form>
+                  <div data-event-actions>
+                    {{#open}}<button type="button" data-event-change="close">Close for bets</button>{{/open}}
+                    {{^open}}<button type="button" data-event-change="open">Open for bets</button>{{/open}}
+                    <button type="button" data-event-change="delete">Delete</button>
+                    <p class="error" data-error-for="form"></p>
+                  </div>
+                  <form data-form="event-assign" data-event-id="{{id}}">
+                    <label>Trader (user id) <input name="trader_id" inputmode="numeric" required></label>
+                    <p class="error" data-error-for="trader_id"></p><p class="error" data-error-for="form"></p>
+                    <button type="submit">Assign</button>
+                  </form>
+                  <form data-form="event-void" data-event-id="{{id}}">
+                    <label>Reason <input name="reason" required></label>
+                    <p class="error" data-error-for="reason"></p><p class="error" data-error-for="form"></p>
+                    <button type="submit">Void</button>
+                  </form>
+                </details>
               </td>
             </tr>
           {{/events}}
@@ -215,6 +312,46 @@ enum WebUITemplates {
           </tbody>
         </table>
         {{#next}}<p><a href="{{next}}">More users</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
+    static let operatorDeadLetters = """
+        {{<layout}}{{$content}}
+        <table>
+          <thead><tr><th>Dead letter</th><th>When</th><th>Entry</th><th>Reason</th><th>Deliveries</th><th>Fields</th><th>Re-drive</th></tr></thead>
+          <tbody>
+          {{#letters}}
+            <tr data-dead-letter-id="{{id}}">
+              <td>{{id}}</td><td>{{deadLetteredAt}}</td><td>{{entryID}}</td><td>{{reason}}</td><td>{{deliveries}}</td><td><code>{{fields}}</code></td>
+              <td>
+                <button type="button" data-retry>Re-drive</button>
+                <span class="notice" data-retried></span><span class="error" data-error-for="form"></span>
+              </td>
+            </tr>
+          {{/letters}}
+          </tbody>
+        </table>
+        {{^letters}}<p>No dead letters.</p>{{/letters}}
+        {{#next}}<p><a href="{{next}}">Older dead letters</a></p>{{/next}}
+        {{/content}}{{/layout}}
+        """
+
+    static let operatorContacts = """
+        {{<layout}}{{$content}}
+        <table>
+          <thead><tr><th>Email</th><th>Plays</th><th>User</th><th>In the ESP</th><th>Sync</th><th>Attempts</th><th>Last error</th><th>Last played</th><th>Synced</th><th>Erase</th></tr></thead>
+          <tbody>
+          {{#contacts}}
+            <tr data-contact="{{email}}">
+              <td>{{email}}</td><td>{{plays}}</td><td>{{userID}}</td><td>{{inESP}}</td><td data-sync>{{sync}}</td><td>{{attempts}}</td>
+              <td>{{lastError}}</td><td>{{lastPlayedAt}}</td><td>{{syncedAt}}</td>
+              <td><button type="button" data-erase>Erase</button><span class="error" data-error-for="form"></span></td>
+            </tr>
+          {{/contacts}}
+          </tbody>
+        </table>
+        {{^contacts}}<p>No contacts.</p>{{/contacts}}
+        {{#next}}<p><a href="{{next}}">More contacts</a></p>{{/next}}
         {{/content}}{{/layout}}
         """
 

@@ -48,16 +48,29 @@ extension RedisCommandSender {
         return try Self.entries(of: try await send(command), command: "XREAD")
     }
 
+    /// `XREAD [COUNT n] [BLOCK ms] STREAMS key... id...`: several streams in one call, each after its
+    /// own id (`COUNT` is per stream). Returns each stream that had entries, with its key.
+    public func xread(
+        _ streams: [(key: String, after: String)], count: Int? = nil, block: Duration? = nil
+    ) async throws -> [(key: String, entries: [StreamEntry])] {
+        var command = RedisCommand("XREAD")
+        command.appendReadOptions(streams, count: count, block: block)
+        return try Self.streams(of: try await send(command), command: "XREAD")
+    }
+
     /// The entries of an XREAD or XREADGROUP reply (nil: none arrived in time).
     private static func entries(of reply: RESPValue, command name: String) throws -> [StreamEntry] {
+        try streams(of: reply, command: name).flatMap(\.entries)
+    }
+
+    /// The streams of an XREAD or XREADGROUP reply, each with its key.
+    private static func streams(of reply: RESPValue, command name: String) throws -> [(key: String, entries: [StreamEntry])] {
         guard let streams = try reply.optionalArray(for: name) else { return [] }
-        var entries: [StreamEntry] = []
-        for stream in streams {
+        return try streams.map { stream in
             let pair = try stream.array(for: name)
             guard pair.count == 2 else { throw stream.unexpected(name) }
-            for entry in try pair[1].array(for: name) { entries.append(try StreamEntry(entry, command: name)) }
+            return (try pair[0].string(for: name), try pair[1].array(for: name).map { try StreamEntry($0, command: name) })
         }
-        return entries
     }
 
     @discardableResult
@@ -222,6 +235,10 @@ extension RedisCommand {
     /// `[COUNT n] [BLOCK ms] STREAMS key id`, the tail XREAD and XREADGROUP share. A blocking read's
     /// deadline is its block time plus the usual command timeout.
     fileprivate mutating func appendReadOptions(_ key: String, after id: String, count: Int?, block: Duration?) {
+        appendReadOptions([(key, id)], count: count, block: block)
+    }
+
+    fileprivate mutating func appendReadOptions(_ streams: [(key: String, after: String)], count: Int?, block: Duration?) {
         if let count {
             append("COUNT")
             append(count)
@@ -233,7 +250,7 @@ extension RedisCommand {
             timeout = block + .seconds(5)
         }
         append("STREAMS")
-        append(key)
-        append(id)
+        for stream in streams { append(stream.key) }
+        for stream in streams { append(stream.after) }
     }
 }

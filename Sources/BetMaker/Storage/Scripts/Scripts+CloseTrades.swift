@@ -17,9 +17,15 @@ extension Scripts {
     /// makes a retry or a second worker harmless. Anything else wrong refuses the whole batch before
     /// the first write (`BATCH_INVALID`), as Redis does not roll a script back.
     ///
-    /// KEYS: due set, open set (up), open set (down), then per trade: trade hash, user's accounts, user's ledger
-    /// ARGV: symbol, tick id, tick price, key prefix, close ('expiry'|'stop_out'), then per trade: trade id,
-    ///       profit (cents)
+    /// A call that closes trades appends ONE entry to the live feed (`RedisKeys.feed`, capped), in the
+    /// same step: `type` `trades`, the symbol, the tick and its price, and the ids of the users whose
+    /// trades it closed, so the API can tell those players' browsers without a write per trade (as
+    /// `settle_batch` does for bets).
+    ///
+    /// KEYS: due set, open set (up), open set (down), the feed, then per trade: trade hash, user's accounts,
+    ///       user's ledger
+    /// ARGV: symbol, tick id, tick price, key prefix, close ('expiry'|'stop_out'), the feed's length cap, then
+    ///       per trade: trade id, profit (cents)
     /// Returns {closed, skipped, paid out (cents)}
     /// Errors: BATCH_INVALID (a key, a trade or an outcome does not check out)
     public static let closeTrades = RedisScript(
@@ -30,21 +36,23 @@ extension Scripts {
             local tickTime, tickSequence = string.match(tick, '^(%d+)-(%d+)$')
             tickTime, tickSequence, price = tonumber(tickTime), tonumber(tickSequence), tonumber(price)
             if not tickTime or not price then return redis.error_reply('BATCH_INVALID tick ' .. tick .. ' at ' .. ARGV[3]) end
-            local count = (#ARGV - 5) / 2
+            local count = (#ARGV - 6) / 2
             if close ~= 'expiry' and close ~= 'stop_out' then return redis.error_reply('BATCH_INVALID close by ' .. close) end
-            if #KEYS ~= 3 + 3 * count then return redis.error_reply('BATCH_INVALID ' .. #KEYS .. ' keys for ' .. count .. ' trades') end
+            if #KEYS ~= 4 + 3 * count then return redis.error_reply('BATCH_INVALID ' .. #KEYS .. ' keys for ' .. count .. ' trades') end
             if KEYS[1] ~= prefix .. 'trades:due:' .. symbol or KEYS[2] ~= prefix .. 'trades:open:' .. symbol .. ':up'
               or KEYS[3] ~= prefix .. 'trades:open:' .. symbol .. ':down' then
               return redis.error_reply('BATCH_INVALID the sets are not those of ' .. symbol)
             end
+            local feed = redis.call('TYPE', KEYS[4]).ok
+            if feed ~= 'stream' and feed ~= 'none' then return redis.error_reply('BATCH_INVALID the feed is a ' .. feed) end
             local function invalid(id, reason) return redis.error_reply('BATCH_INVALID trade ' .. id .. ' ' .. reason) end
             local tradePrefix, userPrefix = prefix .. 'trade:', prefix .. '{u:'
             -- What the checks found, in flat arrays (the trade's position i, its direction, account,
-            -- status and payout), and the accounts and ledgers already checked, so a user's many trades
-            -- check them once.
-            local closing, directions, accounts, statuses, payouts, checked = {}, {}, {}, {}, {}, {}
+            -- status and payout), the accounts and ledgers already checked, so a user's many trades
+            -- check them once, and the owners (once each) for the feed entry.
+            local closing, directions, accounts, statuses, payouts, checked, owners, seen = {}, {}, {}, {}, {}, {}, {}, {}
             for i = 1, count do
-              local a, k = 2 * i + 3, 3 * i
+              local a, k = 2 * i + 4, 3 * i + 1
               local id, profit = ARGV[a + 1], ARGV[a + 2]
               if KEYS[k + 1] ~= tradePrefix .. id then return invalid(id, 'is not at ' .. KEYS[k + 1]) end
               local t = redis.call('HMGET', KEYS[k + 1], 'status', 'symbol', 'direction', 'user_id', 'account_id', 'start_tick',
@@ -89,6 +97,10 @@ extension Scripts {
                 end
                 local n = #closing + 1
                 closing[n], directions[n], accounts[n], payouts[n] = i, t[3], t[5], payout
+                if not seen[t[4]] then
+                  seen[t[4]] = true
+                  owners[#owners + 1] = t[4]
+                end
                 statuses[n] = gain > 0 and 'won' or (gain < 0 and 'lost' or 'even')
               end
             end
@@ -96,7 +108,7 @@ extension Scripts {
             local paid = 0
             local closed, up, down = {}, {}, {}
             for n, i in ipairs(closing) do
-              local a, k = 2 * i + 3, 3 * i
+              local a, k = 2 * i + 4, 3 * i + 1
               local id, payout = ARGV[a + 1], payouts[n]
               redis.call('HSET', KEYS[k + 1], 'status', statuses[n], 'closed_by', close, 'end_tick', tick, 'end_price', ARGV[3],
                 'profit', ARGV[a + 2], 'payout', payout, 'settled_at', now)
@@ -116,6 +128,10 @@ extension Scripts {
             removeAll(KEYS[1], closed)
             removeAll(KEYS[2], up)
             removeAll(KEYS[3], down)
+            if #closing > 0 then
+              redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'type', 'trades', 'symbol', symbol, 'tick', tick,
+                'price', ARGV[3], 'users', table.concat(owners, ','))
+            end
             return {#closing, count - #closing, paid}
             """)
 }
