@@ -120,6 +120,16 @@ import Testing
         }
     }
 
+    /// `void_trade`'s entry has no tick or price: the owner still hears of it, nobody else does.
+    @Test func aVoidedTradeGoesToItsOwnerWithoutATick() {
+        let entry = StreamEntry(id: "5-0", fields: ["type": "trades", "symbol": "ETH", "users": "7"])
+        #expect(
+            LiveFeed.message(for: entry, userID: 7, isOperator: false)
+                == .event(id: "5-0", name: "trades", data: #"{"symbol":"ETH","tick":null,"price":null}"#))
+        #expect(LiveFeed.message(for: entry, userID: 8, isOperator: false) == nil)
+        #expect(LiveFeed.message(for: entry, userID: 1, isOperator: true) == nil)
+    }
+
     @Test func aReconnectingBrowserResumesFromLastEventIDOrIsToldToReset() async throws {
         try await withFeed { client, feed, redis in
             let bob = try await AuthAPITests.user("bob", redis: redis, client: client)

@@ -26,6 +26,11 @@ extension TradeStoreTests {
             #expect(refunds.map { $0.fields?["trade_id"] } == [stranded.id] && refunds.first?.fields?["amount"] == "1000")
             #expect(try await redis.zscore(Self.keys.dueTrades("BTC"), stranded.id) == nil)
             #expect(try await redis.zscore(Self.keys.openTrades("BTC", .up), stranded.id) == nil)
+            // The owner's trade screen is told, through one feed entry naming them.
+            #expect(
+                try await redis.xrange(Self.keys.feed).map(\.fields) == [
+                    ["type": "trades", "symbol": "BTC", "users": String(gina.userID)]
+                ])
             try await stores.expectClean()
 
             // Voiding again changes nothing (the first reason stays); nor does a tick that would have closed it.
@@ -34,6 +39,7 @@ extension TradeStoreTests {
                 return
             }
             #expect(again.voidReason == "BTC delisted")
+            #expect(try await redis.xlen(Self.keys.feed) == 1, "a void that changed nothing tells nobody")
             _ = try await stores.tick("BTC", "200")
             #expect(try await stores.settler.process(symbol: "BTC").stoppedOut == 1)  // the down trade only
             #expect(try await stores.trades.trade(id: stranded.id)?.status == .void)

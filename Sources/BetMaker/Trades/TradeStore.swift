@@ -189,9 +189,9 @@ public struct TradeStore: Sendable {
             Scripts.voidTrade,
             keys: [
                 keys.trade(id), keys.dueTrades(trade.symbol), keys.openTrades(trade.symbol, .up), keys.openTrades(trade.symbol, .down),
-                keys.accounts(trade.userID), keys.ledger(trade.userID),
+                keys.accounts(trade.userID), keys.ledger(trade.userID), keys.feed,
             ],
-            arguments: [id, reason, keys.prefix]
+            arguments: [id, reason, keys.prefix, String(RedisKeys.feedLength)]
         ).strings(for: "void_trade")
         guard let current = try await self.trade(id: id) else { return .notFound }
         switch reply.first {

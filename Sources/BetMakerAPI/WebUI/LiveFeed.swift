@@ -97,14 +97,13 @@ final class LiveFeed: Service, Sendable {
         let users = fields["users"]?.split(separator: ",") ?? []
         let isTheirs = users.contains { $0 == String(userID) }
         if fields["type"] == "trades" {
-            // Only the owners: the page reads its trades' results itself.
-            guard isTheirs, let symbol = fields["symbol"], let tick = fields["tick"], let units = fields["price"].flatMap({ Int64($0) })
-            else { return nil }
+            // Only the owners: the page reads its trades' results itself. A void has no tick or price.
+            guard isTheirs, let symbol = fields["symbol"] else { return nil }
             var json = JSONWriter(capacity: 96)
             json.beginObject()
             json.field("symbol", symbol)
-            json.field("tick", tick)
-            json.field("price", Price(units: units).description)
+            json.field("tick", fields["tick"])
+            json.field("price", fields["price"].flatMap { Int64($0) }.map { Price(units: $0).description })
             json.endObject()
             return .event(id: entry.id, name: "trades", data: String(decoding: json.bytes, as: UTF8.self))
         }

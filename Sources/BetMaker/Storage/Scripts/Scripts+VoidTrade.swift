@@ -9,8 +9,12 @@ extension Scripts {
     /// other give exactly one outcome. The caller reads the trade first to name its keys; the script
     /// checks they are the trade's, so a wrong key refuses before any write.
     ///
-    /// KEYS: trade hash, due set, open set (up), open set (down), user's accounts, user's ledger
-    /// ARGV: trade id, reason, key prefix
+    /// A voided trade appends one entry to the live feed (`RedisKeys.feed`, capped), as `close_trades`
+    /// does for the trades it closes: `type` `trades`, the symbol and the owner, so the player's
+    /// trade screen shows the void without a reload.
+    ///
+    /// KEYS: trade hash, due set, open set (up), open set (down), user's accounts, user's ledger, the feed
+    /// ARGV: trade id, reason, key prefix, the feed's length cap
     /// Returns {'voided'} | {'missing'} | {'not_open', status}
     /// Errors: KEYS_MISMATCH (the keys are not the trade's)
     public static let voidTrade = RedisScript(
@@ -27,6 +31,8 @@ extension Scripts {
               return redis.error_reply('KEYS_MISMATCH the keys are not those of trade ' .. ARGV[1])
             end
             if not redis.call('HGET', KEYS[5], t[4]) then return redis.error_reply('KEYS_MISMATCH no account ' .. t[4]) end
+            local feed = redis.call('TYPE', KEYS[7]).ok
+            if feed ~= 'stream' and feed ~= 'none' then return redis.error_reply('KEYS_MISMATCH the feed is a ' .. feed) end
             \(redisNow)
             redis.call('HSET', KEYS[1], 'status', 'void', 'closed_by', 'void', 'void_reason', ARGV[2], 'profit', 0, 'payout', t[5],
               'settled_at', now)
@@ -35,6 +41,7 @@ extension Scripts {
             redis.call('ZREM', KEYS[4], ARGV[1])
             local balance = redis.call('HINCRBY', KEYS[5], t[4], t[5])
             redis.call('XADD', KEYS[6], '*', 'type', 'refund', 'account_id', t[4], 'amount', t[5], 'balance', balance, 'trade_id', ARGV[1])
+            redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[4], '*', 'type', 'trades', 'symbol', t[2], 'users', t[3])
             return {'voided'}
             """)
 }
