@@ -160,6 +160,32 @@ import Testing
         }
     }
 
+    /// A resulted event takes no bets and offers no report buttons: the page shows what the API would do.
+    @Test func aResultedEventIsShownClosedWithoutReportButtons() async throws {
+        try await withAPI { client, _, redis in
+            _ = try await AuthAPITests.user("root", role: .admin, redis: redis, client: client)
+            let admin = try await Self.cookie("root", client: client)
+            for id in ["still-open", "reported"] {
+                let created = try await client.postJSON(
+                    "/admin/events",
+                    #"{"id": "\#(id)", "title": "T", "home_team": "A", "away_team": "B", "starts_at": "2030-01-01T18:00:00Z", "odds": "1.85"}"#,
+                    headers: Self.sameSite(admin))
+                #expect(created.status == .created, "\(created.text)")
+            }
+            let reported = try await client.execute(
+                uri: "/events/reported", method: .put, headers: Self.sameSite(admin), body: ByteBuffer(string: #"{"status": "WIN"}"#))
+            #expect(reported.status == .accepted, "\(reported.text)")
+            let page = try await client.get("/ui/operator/events", headers: [.cookie: admin]).text
+            // The event's table row: from its opening tag to the next row's.
+            func row(_ id: String) -> Substring {
+                page.split(separator: "<tr data-event-id=").first { $0.hasPrefix(#""\#(id)">"#) } ?? ""
+            }
+            #expect(row("still-open").contains("taking bets") && row("still-open").contains(#"data-report="WIN""#))
+            #expect(row("reported").contains("resulted") && !row("reported").contains("taking bets"), "\(row("reported"))")
+            #expect(!row("reported").contains(#"data-report="WIN""#), "\(row("reported"))")
+        }
+    }
+
     @Test func deadLettersAndContactsAreListedForOperatorsOnly() async throws {
         try await withAPI { client, _, redis in
             _ = try await AuthAPITests.user("root", role: .admin, redis: redis, client: client)

@@ -298,7 +298,9 @@ struct WebUIRoutes {
     static func fields(_ event: CatalogueEvent) -> [String: Any] {
         [
             "id": event.id, "title": event.title, "homeTeam": event.homeTeam, "awayTeam": event.awayTeam,
-            "startsAt": Timestamp.rfc3339(event.startsAt), "odds": event.odds.description, "open": event.isOpen,
+            "startsAt": Timestamp.rfc3339(event.startsAt), "odds": event.odds.description,
+            // Bets are taken only while the catalogue says open and no result (or void) is in.
+            "open": event.isOpen && event.result == nil, "unresulted": event.result == nil,
             "state": event.state.rawValue, "result": event.result?.rawValue ?? "", "traderID": event.traderID.map(String.init) ?? "",
         ]
     }

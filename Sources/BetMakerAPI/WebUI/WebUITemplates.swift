@@ -225,8 +225,8 @@ enum WebUITemplates {
               <td data-state>{{state}}{{#open}} · taking bets{{/open}}</td><td data-trader>{{traderID}}</td><td data-result>{{result}}</td>
               <td data-progress></td>
               <td data-report-cell>
-                <button type="button" data-report="WIN">WIN</button>
-                <button type="button" data-report="LOSE">LOSE</button>
+                {{#unresulted}}<button type="button" data-report="WIN">WIN</button>
+                <button type="button" data-report="LOSE">LOSE</button>{{/unresulted}}
                 <span class="notice" data-reported></span><span class="error" data-error-for="form"></span>
               </td>
               <td>
@@ -278,9 +278,9 @@ enum WebUITemplates {
               <td>{{id}}</td><td>{{title}}</td><td>{{homeTeam}} v {{awayTeam}}</td><td>{{startsAt}}</td>
               <td data-state>{{state}}</td><td data-result>{{result}}</td>
               <td>
-                <button type="button" data-take>Take</button>
+                {{#unresulted}}<button type="button" data-take>Take</button>
                 <button type="button" data-report="WIN">WIN</button>
-                <button type="button" data-report="LOSE">LOSE</button>
+                <button type="button" data-report="LOSE">LOSE</button>{{/unresulted}}
                 <span class="notice" data-reported></span><span class="error" data-error-for="form"></span>
               </td>
             </tr>
