@@ -16,7 +16,7 @@ APT_BROWSER_PACKAGES := python3 python3-venv chromium
 # Playwright and its dependencies, pinned in Tests/browser/requirements.txt (ignored by git).
 BROWSER_VENV := .build-tools/browser-venv
 # schemathesis and its dependencies, pinned in Tests/contract/requirements.txt, live here (ignored by git).
-CONTRACT_VENV := .build-tools/venv
+CONTRACT_VENV := .build-tools/contract-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # `make run` starts a Redis of its own on this port, with its data under var/redis.
@@ -57,20 +57,12 @@ contract-deps: deps
 browser-deps: deps
 	$(call apt_install,$(APT_BROWSER_PACKAGES))
 
-# Made again whenever the pins change; a half-made environment is removed rather than reused.
-$(BROWSER_VENV)/installed: Tests/browser/requirements.txt
-	rm -rf $(BROWSER_VENV)
-	$(PYTHON) -m venv $(BROWSER_VENV)
-	$(BROWSER_VENV)/bin/pip install --quiet --disable-pip-version-check --no-input -r Tests/browser/requirements.txt \
-		|| { rm -rf $(BROWSER_VENV); exit 1; }
-	touch $@
-
-# Made again whenever the pins change; a half-made environment is removed rather than reused.
-$(CONTRACT_VENV)/installed: Tests/contract/requirements.txt
-	rm -rf $(CONTRACT_VENV)
-	$(PYTHON) -m venv $(CONTRACT_VENV)
-	$(CONTRACT_VENV)/bin/pip install --quiet --disable-pip-version-check --no-input -r Tests/contract/requirements.txt \
-		|| { rm -rf $(CONTRACT_VENV); exit 1; }
+# One Python environment per test suite under Tests/ (.build-tools/<suite>-venv), made again whenever
+# the suite's pins change; a half-made environment is removed rather than reused.
+.build-tools/%-venv/installed: Tests/%/requirements.txt
+	rm -rf $(@D)
+	$(PYTHON) -m venv $(@D)
+	$(@D)/bin/pip install --quiet --disable-pip-version-check --no-input -r $< || { rm -rf $(@D); exit 1; }
 	touch $@
 
 build: deps ## Debug build of everything
