@@ -15,7 +15,8 @@ enum WebUITemplates {
     }()
 
     static let templates: [(String, String)] = [
-        ("layout", layout), ("login", login), ("register", register), ("activate", activate), ("events", events),
+        ("layout", layout), ("credentials", credentials), ("login", login), ("register", register), ("activate", activate),
+        ("events", events),
         ("bets", bets), ("wallet", wallet), ("operator-events", operatorEvents), ("trader-events", traderEvents),
         ("operator-users", operatorUsers), ("trades", trades), ("operator-dead-letters", operatorDeadLetters),
         ("operator-contacts", operatorContacts),
@@ -50,30 +51,29 @@ enum WebUITemplates {
 
         """
 
-    static let login = """
-        {{<layout}}{{$content}}
-        <form data-form="login" class="card">
+    /// The login and password form that signing in and registering share; each page names its
+    /// `form`, the password's `autocomplete` and the button.
+    static let credentials = """
+        <form data-form="{{$form}}{{/form}}" class="card">
           <label>Login <input name="login" autocomplete="username" required></label>
           <p class="error" data-error-for="login"></p>
-          <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+          <label>Password <input name="password" type="password" autocomplete="{{$password}}{{/password}}" required></label>
           <p class="error" data-error-for="password"></p>
           <p class="error" data-error-for="form"></p>
-          <button type="submit">Log in</button>
+          <button type="submit">{{$submit}}{{/submit}}</button>
         </form>
+        """
+
+    static let login = """
+        {{<layout}}{{$content}}
+        {{<credentials}}{{$form}}login{{/form}}{{$password}}current-password{{/password}}{{$submit}}Log in{{/submit}}{{/credentials}}
         <p>New here? <a href="/ui/register">Register</a>.</p>
         {{/content}}{{/layout}}
         """
 
     static let register = """
         {{<layout}}{{$content}}
-        <form data-form="register" class="card">
-          <label>Login <input name="login" autocomplete="username" required></label>
-          <p class="error" data-error-for="login"></p>
-          <label>Password <input name="password" type="password" autocomplete="new-password" required></label>
-          <p class="error" data-error-for="password"></p>
-          <p class="error" data-error-for="form"></p>
-          <button type="submit">Register</button>
-        </form>
+        {{<credentials}}{{$form}}register{{/form}}{{$password}}new-password{{/password}}{{$submit}}Register{{/submit}}{{/credentials}}
         <p class="notice" data-registered hidden>Registered. Follow your activation link:
           <a data-activation-link href="/ui/login">activate</a></p>
         {{/content}}{{/layout}}
