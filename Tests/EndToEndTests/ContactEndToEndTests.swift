@@ -99,8 +99,10 @@ import Testing
             ]) { $1 }
             try await withSystem(apiSettings: settings) { system in
                 // The API answered while the ESP had not: its lookup's deadline, not the ESP, ended the wait.
+                // At most one lookup: on a loaded machine the deadline can pass before the request even
+                // reaches the fake ESP.
                 let play = try await Self.play(system, "patient@example.com")
-                #expect(esp.calls("GET", "patient@example.com") == 1 && esp.answered == 0, "the lookup's deadline holds")
+                #expect(esp.calls("GET", "patient@example.com") <= 1 && esp.answered == 0, "the lookup's deadline holds")
                 #expect(play.status == 200 && play["in_esp"] == .null && play["in_db"] == .bool(false), "\(play.body)")
                 #expect(play["game_count"] == .number("1"), "\(play.body)")
                 guard case .string(let note)? = play["in_esp_note"] else {
