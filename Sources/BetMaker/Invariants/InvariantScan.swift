@@ -69,9 +69,7 @@ extension InvariantChecker {
                     guard let unpacked = BetStore.unpack(try row.string(for: "read_bets")) else { throw UnpackFailed() }
                     fields.append(.success(unpacked))
                 }
-            } catch let error as RedisError where error.serverCode != nil {
-                fields = try await readBetsOneByOne(betKeys)
-            } catch is UnpackFailed {
+            } catch let error where error is UnpackFailed || (error as? RedisError)?.serverCode != nil {
                 fields = try await readBetsOneByOne(betKeys)
             }
             guard fields.count == ids.count else {
