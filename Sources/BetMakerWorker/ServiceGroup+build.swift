@@ -23,7 +23,7 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
         services.append(.init(service: operationsServer(settings: settings, redis: redis, metrics: metrics, logger: logger)))
     }
     let relay = ContactRelay(
-        redis: redis, keys: settings.keys, esp: emailServiceProvider(settings: settings, redis: redis),
+        redis: redis, keys: settings.keys, esp: MeasuredEmailServiceProvider.configured(settings: settings, redis: redis),
         configuration: settings.contactRelayConfiguration, logger: logger)
     services.append(.init(service: relay, successTerminationBehavior: .gracefullyShutdownGroup))
     services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
@@ -37,32 +37,11 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
             logger: logger))
 }
 
-/// The configured ESP (`ESP_URL`), or the simulated one in Redis, with metrics.
-func emailServiceProvider(settings: Settings, redis: RedisClient) -> MeasuredEmailServiceProvider {
-    MeasuredEmailServiceProvider.configured(
-        url: settings.espURL, listID: settings.espListID, apiKey: settings.espAPIKey, timeout: settings.espTimeout, redis: redis,
-        keys: settings.keys)
-}
-
 /// `/health/live`, `/health/ready` and `/metrics` of the worker, on a port of its own.
 func operationsServer(settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry, logger: Logger) -> some Service {
     let router = Router()
-    let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
-    let quoteGauges = QuoteGauges(
-        store: TradeStore(redis: redis, keys: settings.keys, ids: BetIDGenerator(node: 0)), symbols: settings.cryptoSymbols)
-    let outboxGauges = ContactOutboxGauges(redis: redis, keys: settings.keys)
-    OperationsRoutes(
-        metrics: metrics,
-        readiness: ReadinessCheck.store(redis: redis, keys: settings.keys) + [
-            ReadinessCheck.quotes(quoteGauges, maximumAge: settings.maximumQuoteAge)
-        ],
-        beforeMetrics: {
-            await streamGauges.sample()
-            await quoteGauges.sample()
-            await outboxGauges.sample()
-        }
-    )
-    .register(on: router)
+    let trades = TradeStore(redis: redis, keys: settings.keys, ids: BetIDGenerator(node: 0))
+    OperationsRoutes.standard(settings: settings, redis: redis, trades: trades, metrics: metrics).register(on: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.workerHTTPHost, port: settings.workerHTTPPort), serverName: "bet-maker-worker"),

@@ -1,4 +1,5 @@
 import BetMaker
+import BetMakerRuntime
 import Metrics
 import RedisClient
 
@@ -12,16 +13,15 @@ public struct MeasuredEmailServiceProvider: EmailServiceProvider {
         self.base = base
     }
 
-    /// The configured ESP, measured: the Mailchimp-shaped client when `url` is set (`ESP_URL`, with
-    /// `ESP_LIST_ID`, `ESP_API_KEY` and `ESP_TIMEOUT_MS`), else the simulated one in Redis.
-    public static func configured(
-        url: String?, listID: String?, apiKey: String?, timeout: Duration, redis: RedisClient, keys: RedisKeys
-    ) -> MeasuredEmailServiceProvider {
-        guard let url, let listID, let apiKey else {
-            return MeasuredEmailServiceProvider(SimulatedEmailServiceProvider(redis: redis, keys: keys))
+    /// The configured ESP, measured, as the API and the worker both use it: the Mailchimp-shaped
+    /// client when `ESP_URL` is set (with `ESP_LIST_ID`, `ESP_API_KEY` and `ESP_TIMEOUT_MS`), else the
+    /// simulated one in Redis.
+    public static func configured(settings: Settings, redis: RedisClient) -> MeasuredEmailServiceProvider {
+        guard let url = settings.espURL, let listID = settings.espListID, let apiKey = settings.espAPIKey else {
+            return MeasuredEmailServiceProvider(SimulatedEmailServiceProvider(redis: redis, keys: settings.keys))
         }
         var configuration = MailchimpClient.Configuration(baseURL: url, listID: listID, apiKey: apiKey)
-        configuration.timeout = timeout
+        configuration.timeout = settings.espTimeout
         return MeasuredEmailServiceProvider(MailchimpClient(configuration: configuration))
     }
 

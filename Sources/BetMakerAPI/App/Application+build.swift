@@ -97,27 +97,11 @@ func buildRouter(
     let queue = SettlementQueue(redis: redis, keys: settings.keys)
     DeadLetterRoutes(queue: queue).register(admin: admin.group("dead-letters"))
     let contacts = ContactStore(redis: redis, keys: settings.keys)
-    let esp = MeasuredEmailServiceProvider.configured(
-        url: settings.espURL, listID: settings.espListID, apiKey: settings.espAPIKey, timeout: settings.espTimeout, redis: redis,
-        keys: settings.keys)
+    let esp = MeasuredEmailServiceProvider.configured(settings: settings, redis: redis)
     PlayRoutes(contacts: contacts, esp: esp, lookupTimeout: settings.espLookupTimeout, maximumBodyBytes: settings.maximumBodyBytes)
         .register(authenticated: authenticated(router.group("/plays")))
     ContactRoutes(contacts: contacts).register(admin: admin.group("contacts"))
-    let streamGauges = StreamGauges(redis: redis, keys: settings.keys, overdueAfter: settings.workerRequeueAfter)
-    let quoteGauges = QuoteGauges(store: trades, symbols: settings.cryptoSymbols)
-    let outboxGauges = ContactOutboxGauges(redis: redis, keys: settings.keys)
-    OperationsRoutes(
-        metrics: metrics,
-        readiness: ReadinessCheck.store(redis: redis, keys: settings.keys) + [
-            ReadinessCheck.quotes(quoteGauges, maximumAge: settings.maximumQuoteAge)
-        ],
-        beforeMetrics: {
-            await streamGauges.sample()
-            await quoteGauges.sample()
-            await outboxGauges.sample()
-        }
-    )
-    .register(on: router)
+    OperationsRoutes.standard(settings: settings, redis: redis, trades: trades, metrics: metrics).register(on: router)
     DocsRoutes().register(on: router)
     let ui = router.group("/ui").add(middleware: WebUIMiddleware())
     WebUIRoutes(

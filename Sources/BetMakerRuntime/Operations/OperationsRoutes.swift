@@ -6,7 +6,7 @@ import Prometheus
 ///
 /// - `/health/live`: the process answers;
 /// - `/health/ready`: it can do its job: its readiness checks pass, in order (for both processes
-///   `ReadinessCheck.store`: Redis answers, the scripts are loaded and the settlement stream's
+///   those of `standard`, first `ReadinessCheck.store`: Redis answers, the scripts are loaded and the settlement stream's
 ///   consumer group exists). A check repairs what it can (loads scripts after a Redis restart flushed
 ///   them, creates the group) before it answers;
 /// - `/metrics`: the process's metrics in Prometheus's text format.
