@@ -52,7 +52,8 @@ public final class ChildProcess: Sendable {
             }
             for continuation in ready { continuation.resume(returning: true) }
         }
-        process.terminationHandler = { _ in
+        process.terminationHandler = { process in
+            ChildRegistry.forget(child: process.processIdentifier)
             let waiting = state.withLockedValue { state -> [CheckedContinuation<Bool, Never>] in
                 state.exited = true
                 defer { state.watchers = [] }
@@ -60,7 +61,9 @@ public final class ChildProcess: Sendable {
             }
             for continuation in waiting { continuation.resume(returning: false) }
         }
+        _ = ChildRegistry.orphansReaped
         try process.run()
+        ChildRegistry.record(child: process.processIdentifier)
     }
 
     public var pid: Int32 { process.processIdentifier }
