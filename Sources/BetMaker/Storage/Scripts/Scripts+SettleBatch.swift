@@ -93,7 +93,8 @@ extension Scripts {
               end
               if walletKey ~= #KEYS then return redis.error_reply('STALE_BATCH ' .. #KEYS .. ' keys for ' .. walletKey) end
               local status = (ARGV[1] == 'WIN') and 'won' or (ARGV[1] == 'VOID') and 'void' or 'lost'
-              local code = string.sub(status, 1, 1)
+              -- A settled bet's head: its status letter and settled_at, in place of 'p' and an empty field.
+              local head = string.sub(status, 1, 1) .. ' ' .. ARGV[3]
               -- What a bet with money is credited: a win its payout, a void its stake back.
               local credit = (status == 'won') and 'payout' or (status == 'void') and 'amount' or nil
               local entryType = (status == 'void') and 'refund' or 'payout'
@@ -109,7 +110,10 @@ extension Scripts {
                 local wallet = wallets[i]
                 local bet = redis.pcall('GET', KEYS[4 + i])
                 if type(bet) == 'table' then bet = packHashBet(KEYS[4 + i]) end
-                if not bet or string.sub(bet, 1, 3) ~= 'p  ' then
+                -- 'p  ' compared as bytes, which makes no Lua string (with the head built once per
+                -- batch, a third cheaper per bet than string.sub: docs/PERFORMANCE.md).
+                local p, space, empty = string.byte(bet or '', 1, 3)
+                if p ~= 112 or space ~= 32 or empty ~= 32 then
                   return redis.error_reply('BATCH_INVALID ' .. KEYS[4 + i] .. ' is not a pending bet: ' .. tostring(bet))
                 end
                 bets[i] = bet
@@ -142,7 +146,7 @@ extension Scripts {
               end
               local paid = 0
               for i = 1, count do
-                redis.call('SET', KEYS[4 + i], code .. ' ' .. ARGV[3] .. string.sub(bets[i], 3))
+                redis.call('SET', KEYS[4 + i], head .. string.sub(bets[i], 3))
                 local payout = payouts[i]
                 if payout then
                   local wallet = wallets[i]
