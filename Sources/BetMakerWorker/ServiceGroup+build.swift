@@ -9,7 +9,8 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Builds the worker from its settings: the Redis client, the operations server (unless
-/// `WORKER_HTTP_PORT` is 0), the settlement worker and the ESP outbox's relay, as one service group.
+/// `WORKER_HTTP_PORT` is 0), the settlement worker, the ESP outbox's relay and the one-off conversion
+/// of bets stored as hashes (`BetFormatConverter`), as one service group.
 /// On SIGTERM or SIGINT the relay and the settlement worker stop first, so they can still acknowledge
 /// what they finished, and the Redis client last.
 /// `metrics` is the registry `/metrics` renders (the one `MetricsSetup.bootstrap()` made).
@@ -27,6 +28,10 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
         configuration: settings.contactRelayConfiguration, logger: logger)
     services.append(.init(service: relay, successTerminationBehavior: .gracefullyShutdownGroup))
     services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
+    let converter = BetFormatConverter(
+        migration: BetFormatMigration(redis: redis, keys: settings.keys), retryBackoff: settings.workerConfiguration.retryBackoff,
+        logger: logger)
+    services.append(.init(service: converter, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
     services.append(
         .init(service: priceWorker(settings: settings, redis: redis, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup))
     return ServiceGroup(

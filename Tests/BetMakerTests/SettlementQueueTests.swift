@@ -73,7 +73,7 @@ import Testing
 
     /// Each kind of damage a batch of winners with money can meet halfway, and what repairs it.
     enum Damage: String, CaseIterable, Sendable {
-        case malformedPayout, missingPayout, malformedBalance, missingAccount, settledBet, ledgerOfWrongType, eventCounter
+        case malformedPayout, missingPayout, malformedBalance, missingAccount, settledBet, unparsableBet, ledgerOfWrongType, eventCounter
     }
 
     @Test(arguments: Damage.allCases)
@@ -103,11 +103,11 @@ import Testing
             var repair: [RedisCommand] = []
             switch damage {
             case .malformedPayout:
-                _ = try await redis.hset(victim, ["payout": "abc"])
-                repair = [RedisCommand("HSET", victim, "payout", "800")]
+                try await redis.changeStoredBet(victim, ["payout": "abc"])
+                repair = [RedisCommand("SET", victim, try await Self.withPayout(redis, victim, "800"))]
             case .missingPayout:
-                _ = try await redis.hdel(victim, ["payout"])
-                repair = [RedisCommand("HSET", victim, "payout", "800")]
+                try await redis.changeStoredBet(victim, ["payout": nil])
+                repair = [RedisCommand("SET", victim, try await Self.withPayout(redis, victim, "800"))]
             case .malformedBalance:
                 _ = try await redis.hset(Self.keys.accounts(ben.userID), [String(ben.accountID): "lots"])
                 repair = [RedisCommand("HSET", Self.keys.accounts(ben.userID), String(ben.accountID), "8800")]
@@ -115,8 +115,13 @@ import Testing
                 _ = try await redis.hdel(Self.keys.accounts(ben.userID), [String(ben.accountID)])
                 repair = [RedisCommand("HSET", Self.keys.accounts(ben.userID), String(ben.accountID), "8800")]
             case .settledBet:
-                _ = try await redis.hset(victim, ["status": "won"])
-                repair = [RedisCommand("HSET", victim, "status", "pending")]
+                let pending = try #require(try await redis.get(victim))
+                try await redis.changeStoredBet(victim, ["status": "w", "settled_at": "1795000000000"])
+                repair = [RedisCommand("SET", victim, pending)]
+            case .unparsableBet:
+                let pending = try #require(try await redis.get(victim))
+                try await redis.set(victim, to: "p  final 400")
+                repair = [RedisCommand("SET", victim, pending)]
             case .ledgerOfWrongType:
                 let ledger = Self.keys.ledger(ben.userID)
                 _ = try await redis.send(RedisCommand("RENAME", ledger, "w:saved-ledger"))
@@ -146,10 +151,18 @@ import Testing
         }
     }
 
-    /// The bets' statuses, the balances and ledger lengths, and the event's counters.
+    /// The bet stored at `key` as it was placed, with this payout (the damage cases remove or break it).
+    static func withPayout(_ redis: RedisClient, _ key: String, _ payout: String) async throws -> String {
+        let text = try #require(try await redis.get(key))
+        var fields = try #require(BetStore.unpack(text))
+        fields[8] = payout
+        return BetStore.pack(fields)
+    }
+
+    /// The bets as stored, the balances and ledger lengths, and the event's counters.
     static func snapshot(_ redis: RedisClient, players: [(userID: Int, accountID: Int)], ids: [String]) async throws -> [String] {
         var state: [String] = []
-        for id in ids { state.append(try await redis.hget(keys.bet(id), "status") ?? "-") }
+        for id in ids { state.append(try await redis.get(keys.bet(id)) ?? "-") }
         for player in players {
             state.append("\(try await redis.hgetall(keys.accounts(player.userID)))")
             state.append(String((try? await redis.xlen(keys.ledger(player.userID))) ?? -1))

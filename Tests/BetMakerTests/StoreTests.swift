@@ -12,18 +12,25 @@ import Testing
         BetStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 1))
     }
 
-    /// `read_bets` packs a bet's fields with spaces between them, an absent one empty.
-    @Test func unpacksWhatReadBetsPacks() {
+    /// A stored bet is its fields joined by single spaces (`RedisKeys.bet`), an absent one empty, an
+    /// anonymous bet's last four left out.
+    @Test func unpacksWhatTheScriptsStore() throws {
         #expect(
-            BetStore.unpack("match-1 1050 won 1795000000000 1795000000500 7 3 185 1943")
-                == ["match-1", "1050", "won", "1795000000000", "1795000000500", "7", "3", "185", "1943"])
+            BetStore.unpack("w 1795000000500 match-1 1050 1795000000000 7 3 185 1943")
+                == ["w", "1795000000500", "match-1", "1050", "1795000000000", "7", "3", "185", "1943"])
         #expect(
-            BetStore.unpack("match-1 1050 pending 1795000000000     ") == [
-                "match-1", "1050", "pending", "1795000000000", nil, nil, nil, nil, nil,
+            BetStore.unpack("p  match-1 1050 1795000000000") == [
+                "p", nil, "match-1", "1050", "1795000000000", nil, nil, nil, nil,
             ])
-        #expect(BetStore.unpack("        ") == Array(repeating: nil, count: 9))
-        #expect(BetStore.unpack("match-1 10 50 pending 1795000000000     ") == nil)
+        #expect(BetStore.unpack("p  match-1 1050 1795000000000 7 3 185 1943")?[8] == "1943")
+        #expect(BetStore.unpack("p  match-1 10 50 1795000000000") == nil)
+        #expect(BetStore.unpack("p  match-1 1050 1795000000000 7") == nil)
+        #expect(BetStore.unpack("p  match-1 1050 1795000000000 7 3 185 1943 1") == nil)
         #expect(BetStore.unpack("match-1 1050") == nil)
+        #expect(BetStore.unpack("") == nil)
+        for text in ["p  match-1 1050 1795000000000", "v 1795000000500 match-1 1050 1795000000000 7 3 185 1943"] {
+            #expect(BetStore.pack(try #require(BetStore.unpack(text))) == text)
+        }
     }
 
     @Test func placesABetIntoEveryIndex() async throws {
@@ -35,10 +42,7 @@ import Testing
             }
             #expect(bet.status == .pending)
             #expect(try await store.bet(id: bet.id) == bet)
-            #expect(
-                try await redis.hgetall(Self.keys.bet(bet.id)) == [
-                    "event_id": "match-1", "amount": "1050", "status": "pending", "created_at": String(bet.createdAt),
-                ])
+            #expect(try await redis.get(Self.keys.bet(bet.id)) == "p  match-1 1050 \(bet.createdAt)")
             #expect(try await redis.lrange(Self.keys.eventBets("match-1"), 0, -1) == [bet.id])
             #expect(try await redis.lrange(Self.keys.allBets, 0, -1) == [bet.id])
             let event = try await store.event(id: "match-1")
@@ -162,7 +166,8 @@ import Testing
             let settler = Settler(redis: redis, keys: Self.keys, batchSize: 10)
             let report = try await settler.settle(eventID: "big", result: .lose)
             #expect(report.lost == 23 && report.won == 0 && report.flipped == 23 && report.batches == 3)
-            #expect(try await redis.hget(Self.keys.bet(try await redis.lrange(Self.keys.eventBets("big"), 22, 22)[0]), "status") == "lost")
+            let last = try await redis.storedBet(Self.keys.bet(try await redis.lrange(Self.keys.eventBets("big"), 22, 22)[0]))
+            #expect(last["status"] == "l" && last["settled_at"] != nil)
 
             let again = try await settler.settle(eventID: "big", result: .lose)
             #expect(again.lost == 23 && again.flipped == 0 && again.batches == 0)

@@ -144,7 +144,7 @@ extension ProcessFaultTests {
                 bets.append(bet)
             }
             let victim = Self.keys.bet(bets[14].id)
-            _ = try await system.redis.hset(victim, ["payout": "abc"])
+            try await system.redis.changeStoredBet(victim, ["payout": "abc"])
 
             let worker = try await BetMakerProcesses.startWorker(
                 redis: system.redisServer, settings: ["SETTLEMENT_BATCH_SIZE": "40", "WORKER_MAX_DELIVERIES": "3"])
@@ -161,7 +161,7 @@ extension ProcessFaultTests {
             #expect(Set(early.keys) == Set(bets.prefix(10).map(\.id)), "exactly the first batch is paid")
 
             // Repaired, listed and re-driven by an administrator: settled to the end, each winner paid once.
-            _ = try await system.redis.hset(victim, ["payout": String(bets[14].amount.cents * 195 / 100)])
+            try await system.redis.changeStoredBet(victim, ["payout": String(bets[14].amount.cents * 195 / 100)])
             let listed = try await system.request(.GET, "/admin/dead-letters", token: admin)
             #expect(listed.status == 200 && listed.body.contains(#""id":"\#(letter.id)""#), "\(listed.body)")
             let retried = try await system.request(.POST, "/admin/dead-letters/\(letter.id)/retry", token: admin)

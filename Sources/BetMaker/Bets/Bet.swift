@@ -2,6 +2,21 @@ public enum BetStatus: String, Sendable, CaseIterable {
     case pending, won, lost
     /// The event was voided: the bet is off and its stake, if it had money, is refunded.
     case void
+
+    /// The one letter a stored bet spells its status with (`RedisKeys.bet`): `p`, `w`, `l` or `v`.
+    public var storageCode: String {
+        switch self {
+        case .pending: "p"
+        case .won: "w"
+        case .lost: "l"
+        case .void: "v"
+        }
+    }
+
+    public init?(storageCode: String) {
+        guard let status = Self.allCases.first(where: { $0.storageCode == storageCode }) else { return nil }
+        self = status
+    }
 }
 
 /// What a bet with money holds beyond an anonymous one: whose account paid the stake, the odds

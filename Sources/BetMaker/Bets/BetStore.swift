@@ -112,7 +112,7 @@ public struct BetStore: Sendable {
         switch reply.first {
         case "replayed":
             guard let bet = try await bet(id: detail) else {
-                throw RedisError.unexpectedReply(command: script, reply: "replayed bet \(detail) has no hash")
+                throw RedisError.unexpectedReply(command: script, reply: "replayed bet \(detail) is not stored")
             }
             return .replayed(bet.asPlaced)
         case "idempotency_mismatch": return .idempotencyKeyReused
@@ -132,29 +132,44 @@ public struct BetStore: Sendable {
         try await bets(ids: [id]).first
     }
 
-    /// The bets with these ids, in the same order; ids without a bet are left out. One script call
-    /// reads them all.
+    /// The bets with these ids, in the same order; ids without a bet are left out. One `MGET` reads
+    /// them all; a bet still stored as a hash (`RedisKeys.bet`) costs a second call.
     public func bets(ids: [String]) async throws -> [Bet] {
         guard !ids.isEmpty else { return [] }
-        let replies = try await redis.eval(Scripts.readBets, keys: ids.map(keys.bet)).array(for: "read_bets")
         var bets: [Bet] = []
         bets.reserveCapacity(ids.count)
-        for (id, reply) in zip(ids, replies) {
-            guard let fields = Self.unpack(try reply.string(for: "read_bets")) else {
-                throw RedisError.unexpectedReply(command: "read_bets", reply: "\(reply)")
+        for (id, packed) in zip(ids, try await Self.readPacked(ids.map(keys.bet), redis: redis)) {
+            guard let packed else { continue }
+            guard let fields = Self.unpack(packed) else {
+                throw RedisError.unexpectedReply(command: "MGET", reply: "\(keys.bet(id)) is not a bet: \(packed)")
             }
             if let bet = Self.bet(id: id, fields: fields) { bets.append(bet) }
         }
         return bets
     }
 
-    /// A bet's fields, in the order `read_bets` packs them.
+    /// The stored text of these bets (nil where there is none): one `MGET`, and `read_bets` for the
+    /// keys it did not answer, which are bets still stored as hashes or missing. Throws WRONGTYPE when
+    /// a key holds another type.
+    static func readPacked(_ betKeys: [String], redis: RedisClient) async throws -> [String?] {
+        var packed = try await redis.send(RedisCommand("MGET", arguments: betKeys)).optionalStrings(for: "MGET")
+        guard packed.count == betKeys.count else {
+            throw RedisError.unexpectedReply(command: "MGET", reply: "\(packed.count) values for \(betKeys.count) keys")
+        }
+        let unanswered = packed.indices.filter { packed[$0] == nil }
+        guard !unanswered.isEmpty else { return packed }
+        let found = try await redis.eval(Scripts.readBets, keys: unanswered.map { betKeys[$0] }).optionalStrings(for: "read_bets")
+        for (index, text) in zip(unanswered, found) { packed[index] = text }
+        return packed
+    }
+
+    /// A bet's fields in the order they are stored (`RedisKeys.bet`).
     public static let storedFields = [
-        "event_id", "amount", "status", "created_at", "settled_at", "user_id", "account_id", "odds", "payout",
+        "status", "settled_at", "event_id", "amount", "created_at", "user_id", "account_id", "odds", "payout",
     ]
 
-    /// One bet as `read_bets` returns it: its `storedFields` joined by spaces, an absent one empty (no
-    /// stored value is empty or holds a space). Nil when the text has not that shape.
+    /// The `storedFields` of one stored bet (`RedisKeys.bet`): split at single spaces, an empty field
+    /// nil, an anonymous bet's missing four nil. Nil when the text has neither 5 nor 9 fields.
     public static func unpack(_ packed: String) -> [String?]? {
         var packed = packed
         return packed.withUTF8 { bytes in
@@ -162,16 +177,33 @@ public struct BetStore: Sendable {
             fields.reserveCapacity(storedFields.count)
             var start = 0
             for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: " ") {
+                guard fields.count < storedFields.count else { return nil }
                 fields.append(index == start ? nil : String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
                 start = index + 1
             }
-            return fields.count == storedFields.count ? fields : nil
+            switch fields.count {
+            case storedFields.count: return fields
+            case anonymousFieldCount: return fields + Array(repeating: nil, count: storedFields.count - anonymousFieldCount)
+            default: return nil
+            }
         }
     }
 
+    /// An anonymous bet stores its first five fields only.
+    static let anonymousFieldCount = 5
+
+    /// The text `unpack` reads back as these `storedFields` (an absent one empty); an anonymous bet's
+    /// last four are left out when all are absent. For tests that write a bet by hand; the scripts
+    /// write bets in Lua.
+    public static func pack(_ fields: [String?]) -> String {
+        precondition(fields.count == storedFields.count, "a bet has \(storedFields.count) fields")
+        let kept = fields[anonymousFieldCount...].allSatisfy { $0 == nil } ? fields.prefix(anonymousFieldCount) : fields[...]
+        return kept.map { $0 ?? "" }.joined(separator: " ")
+    }
+
     static func bet(id: String, fields: [String?]) -> Bet? {
-        guard fields.count == storedFields.count, let eventID = fields[0], let cents = fields[1].flatMap({ Int64($0) }),
-            let status = fields[2].flatMap(BetStatus.init(rawValue:)), let createdAt = fields[3].flatMap({ Int64($0) })
+        guard fields.count == storedFields.count, let status = fields[0].flatMap(BetStatus.init(storageCode:)),
+            let eventID = fields[2], let cents = fields[3].flatMap({ Int64($0) }), let createdAt = fields[4].flatMap({ Int64($0) })
         else { return nil }
         var wager: Wager?
         if let userID = fields[5].flatMap({ Int($0) }), let accountID = fields[6].flatMap({ Int($0) }),
@@ -181,7 +213,7 @@ public struct BetStore: Sendable {
         }
         return Bet(
             id: id, eventID: eventID, amount: Money(cents: cents), status: status, createdAt: createdAt,
-            settledAt: fields[4].flatMap { Int64($0) }, wager: wager)
+            settledAt: fields[1].flatMap { Int64($0) }, wager: wager)
     }
 
     /// Whose bets a listing shows: the anonymous ones, or one user's.
@@ -223,7 +255,7 @@ public struct BetStore: Sendable {
     /// their owner. The cursor is a position in that list; positions never move, so a listing stays
     /// right while bets are added after it.
     ///
-    /// A status filter is applied to the bets read, since statuses live only in the bet hashes (that
+    /// A status filter is applied to the bets read, since statuses live only in the bets (that
     /// keeps settlement to one write per bet). At most `maximumWindows` windows are read per page, so
     /// a rare status costs a bounded amount per request: its page may then be short, even empty, but
     /// its cursor goes on.

@@ -1,5 +1,21 @@
 extension InvariantChecker {
-    /// A bet hash as read: the fields that parse, and what is wrong with it.
+    /// One bet key as read: nothing there, the fields of a bet, or text that is not a bet
+    /// (`RedisKeys.bet`).
+    enum StoredBet {
+        case missing
+        case fields([String?])
+        case unparsable(String)
+
+        init(_ packed: String?) {
+            guard let packed else {
+                self = .missing
+                return
+            }
+            self = BetStore.unpack(packed).map(StoredBet.fields) ?? .unparsable(packed)
+        }
+    }
+
+    /// A bet as read: the fields that parse, and what is wrong with it.
     struct BetRecord {
         var eventID: String?
         var amount: Int64?
@@ -8,16 +24,18 @@ extension InvariantChecker {
         var wager: (userID: Int, accountID: Int, payout: Int64)?
         var problems: [String] = []
 
-        /// nil when the hash has none of the fields (no hash).
+        /// nil when the bet has none of the fields.
         init?(_ fields: [String?]) {
             guard fields.contains(where: { $0 != nil }) else { return nil }
-            eventID = fields[0]
+            // In the stored order (`BetStore.storedFields`): status, settled_at, event_id, amount, created_at.
+            let settledAt = fields[1]
+            eventID = fields[2]
             if let eventID {
                 if !EventID.isValid(eventID) { problems.append("event_id \"\(eventID)\" is not a valid event id") }
             } else {
                 problems.append("event_id is missing")
             }
-            if let text = fields[1] {
+            if let text = fields[3] {
                 if let cents = Int64(text), cents > 0 {
                     amount = cents
                 } else {
@@ -26,19 +44,19 @@ extension InvariantChecker {
             } else {
                 problems.append("amount is missing")
             }
-            if let text = fields[2] {
-                status = BetStatus(rawValue: text)
-                if status == nil { problems.append("status \"\(text)\" is not pending, won, lost or void") }
+            if let text = fields[0] {
+                status = BetStatus(storageCode: text)
+                if status == nil { problems.append("status \"\(text)\" is not p, w, l or v (pending, won, lost or void)") }
             } else {
                 problems.append("status is missing")
             }
-            if let text = fields[3] {
+            if let text = fields[4] {
                 if Int64(text) == nil { problems.append("created_at \"\(text)\" is not a time in milliseconds") }
             } else {
                 problems.append("created_at is missing")
             }
-            if let text = fields[4], Int64(text) == nil { problems.append("settled_at \"\(text)\" is not a time in milliseconds") }
-            switch (status, fields[4]) {
+            if let text = settledAt, Int64(text) == nil { problems.append("settled_at \"\(text)\" is not a time in milliseconds") }
+            switch (status, settledAt) {
             case (.pending, .some): problems.append("settled_at is set on a pending bet")
             case (.won, .none), (.lost, .none), (.void, .none): problems.append("status is \(status!.rawValue) but settled_at is missing")
             default: break
@@ -63,8 +81,8 @@ extension InvariantChecker {
         }
     }
 
-    /// What the index and ledger checks need of a bet with money (amount and status are nil when its
-    /// hash lacks them, which is reported on its own).
+    /// What the index and ledger checks need of a bet with money (amount and status are nil when the
+    /// bet lacks them, which is reported on its own).
     struct WalletBet {
         let userID: Int
         let accountID: Int

@@ -132,14 +132,16 @@ extension InvariantChecker.Scan {
                 let id = entry.betID
                 let betKey = keys.bet(id)
                 let bet: BetRecord
-                do {
-                    guard let found = BetRecord(try read[offset].get()) else {
-                        record(.missingBet, listKey, "position \(position) names bet \(id), which has no hash")
-                        continue
-                    }
-                    bet = found
-                } catch {
-                    record(.wrongType, betKey, "cannot be read as a bet hash: \(error)")
+                switch read[offset] {
+                case .success(.fields(let fields)) where BetRecord(fields) != nil: bet = BetRecord(fields)!
+                case .success(.missing), .success(.fields):
+                    record(.missingBet, listKey, "position \(position) names bet \(id), which is not stored")
+                    continue
+                case .success(.unparsable(let text)):
+                    record(.invalidBet, betKey, "is not a bet: \"\(text)\"")
+                    continue
+                case .failure(let error):
+                    record(.wrongType, betKey, "cannot be read as a bet: \(error)")
                     continue
                 }
                 if let owner = bet.eventID, owner != eventID {

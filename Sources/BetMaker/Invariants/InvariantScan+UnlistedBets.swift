@@ -1,6 +1,6 @@
 import RedisClient
 
-/// Pass 2 of the invariant checker: the bet hashes that no event list holds.
+/// Pass 2 of the invariant checker: the bets that no event list holds.
 extension InvariantChecker.Scan {
     mutating func checkUnlistedBets() async throws {
         let prefix = keys.bet("")
@@ -28,14 +28,18 @@ extension InvariantChecker.Scan {
         for (offset, id) in ids.enumerated() {
             let betKey = keys.bet(id)
             let bet: BetRecord
-            do {
-                guard let found = BetRecord(try read[offset].get()) else {
-                    record(.invalidBet, betKey, "has none of the bet fields")
-                    continue
-                }
-                bet = found
-            } catch {
-                record(.wrongType, betKey, "cannot be read as a bet hash: \(error)")
+            switch read[offset] {
+            case .success(.fields(let fields)) where BetRecord(fields) != nil: bet = BetRecord(fields)!
+            case .success(.missing): continue  // gone since the scan found it
+            case .success(.fields):
+                record(.invalidBet, betKey, "has none of the bet fields")
+                continue
+            case .success(.unparsable(let text)):
+                record(.invalidBet, betKey, "is not a bet: \"\(text)\"")
+                unreadable.insert(id)
+                continue
+            case .failure(let error):
+                record(.wrongType, betKey, "cannot be read as a bet: \(error)")
                 unreadable.insert(id)
                 continue
             }

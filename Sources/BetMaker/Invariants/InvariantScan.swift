@@ -12,9 +12,10 @@ extension InvariantChecker {
         var report = Report()
         /// Bets seen in their own event's list.
         var listed = BetIDSet()
-        /// Bet hashes no list of their event holds.
+        /// Bets no list of their event holds.
         var unlisted = Set<String>()
-        /// Bet keys that cannot be read as hashes: reported as such, and nothing else.
+        /// Bet keys that cannot be read as bets (another type, or a string that is no bet): reported
+        /// as such, and nothing else.
         var unreadable = Set<String>()
         /// Bets seen in an index.
         var indexed = BetIDSet()
@@ -58,41 +59,24 @@ extension InvariantChecker {
             return found
         }
 
-        /// The fields of these bets (`read_bets`, one call); a page with a key of another type, or a
-        /// value `read_bets` cannot pack, is read bet by bet, to name it.
-        func readBets(_ ids: [String]) async throws -> [Result<[String?], RedisError>] {
+        /// These bets as stored (`BetStore.readPacked`: one `MGET`, and `read_bets` for bets still
+        /// stored as hashes); a page with a key of another type is read bet by bet, to name it.
+        func readBets(_ ids: [String]) async throws -> [Result<StoredBet, RedisError>] {
             let betKeys = ids.map(keys.bet)
-            var fields: [Result<[String?], RedisError>] = []
-            fields.reserveCapacity(ids.count)
             do {
-                for row in try await redis.eval(Scripts.readBets, keys: betKeys).array(for: "read_bets") {
-                    guard let unpacked = BetStore.unpack(try row.string(for: "read_bets")) else { throw UnpackFailed() }
-                    fields.append(.success(unpacked))
+                return try await BetStore.readPacked(betKeys, redis: redis).map { .success(StoredBet($0)) }
+            } catch let error as RedisError where error.serverCode != nil {
+                var bets: [Result<StoredBet, RedisError>] = []
+                bets.reserveCapacity(betKeys.count)
+                for key in betKeys {
+                    do {
+                        bets.append(.success(StoredBet(try await BetStore.readPacked([key], redis: redis)[0])))
+                    } catch let error as RedisError where error.serverCode != nil {
+                        bets.append(.failure(error))
+                    }
                 }
-            } catch let error where error is UnpackFailed || (error as? RedisError)?.serverCode != nil {
-                fields = try await readBetsOneByOne(betKeys)
+                return bets
             }
-            guard fields.count == ids.count else {
-                throw RedisError.unexpectedReply(command: "read_bets", reply: "\(fields.count) bets for \(ids.count) ids")
-            }
-            return fields
-        }
-
-        /// A value with a space in it: `read_bets` packs fields with spaces between them.
-        private struct UnpackFailed: Error {}
-
-        private func readBetsOneByOne(_ betKeys: [String]) async throws -> [Result<[String?], RedisError>] {
-            var fields: [Result<[String?], RedisError>] = []
-            fields.reserveCapacity(betKeys.count)
-            let replies = try await redis.pipeline(betKeys.map { RedisCommand("HMGET", arguments: [$0] + BetStore.storedFields) })
-            for reply in replies {
-                do {
-                    fields.append(.success(try reply.get().optionalStrings(for: "HMGET")))
-                } catch {
-                    fields.append(.failure(error))
-                }
-            }
-            return fields
         }
 
         /// Notes who owns a bet that was read, for the index and ledger passes.

@@ -154,7 +154,7 @@ public struct Settler: Sendable {
         }
     }
 
-    /// The KEYS of a batch after the event's three: each entry's bet hash, then the accounts and ledger
+    /// The KEYS of a batch after the event's three: each entry's bet, then the accounts and ledger
     /// of each bet with money, in list order (as `settle_batch` checks them).
     func batchKeys(_ entries: [String]) -> [String] {
         var betKeys: [String] = []

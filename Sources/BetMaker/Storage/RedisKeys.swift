@@ -12,8 +12,24 @@ public struct RedisKeys: Sendable {
 
     // MARK: Bets and events
 
-    /// Hash of one bet: event_id, amount (cents), status, created_at, settled_at (ms); for a bet with
-    /// money also user_id, account_id, odds and payout.
+    /// One bet, ONE string: its fields in a fixed order, separated by single spaces (`BetStore.storedFields`):
+    ///
+    ///     status settled_at event_id amount created_at [user_id account_id odds payout]
+    ///
+    /// - status is one letter (`BetStatus.storageCode`): `p` pending, `w` won, `l` lost, `v` void;
+    /// - settled_at (ms) is empty while the bet is pending, so a pending bet starts with `p` and two spaces;
+    /// - amount and payout are cents, odds hundredths, the times milliseconds, all decimal;
+    /// - an anonymous bet ends after created_at (5 fields), a bet with money has all 9.
+    ///
+    /// An anonymous pending bet is `p  wrk 1250 1795917394045` (25 bytes): a value up to 44 bytes is
+    /// stored in one allocation with its object (docs/PERFORMANCE.md, "Memory per bet"). No field can
+    /// hold a space (ids, numbers, and event ids from `EventID`'s alphabet), so the split is
+    /// unambiguous. Status and settled_at come first because settlement rewrites only them: it
+    /// replaces the value's first two characters. `BetStore.unpack` is the one decoder.
+    ///
+    /// Before this format a bet was a hash with the same fields by name (the status spelled out).
+    /// Readers and `settle_batch` still accept such a hash, and the worker converts them at start-up
+    /// (`BetFormatMigration`, docs/ARCHITECTURE.md "Redis layout").
     public func bet(_ id: String) -> String { prefix + "bet:" + id }
 
     /// Hash of one event: result, reported_at, counts, total staked, settlement progress, and the

@@ -5,7 +5,7 @@ extension Scripts {
     /// key, a repeated request gets the id of the bet it placed, and a different request with the
     /// same key is refused.
     ///
-    /// KEYS: event hash, event bet list, bet hash, list of anonymous bets [, idempotency key]
+    /// KEYS: event hash, event bet list, bet (`RedisKeys.bet`), list of anonymous bets [, idempotency key]
     /// ARGV: bet id, event id, amount (cents) [, fingerprint, ttl (ms)]
     /// Returns {'placed', created_at (ms)} | {'replayed', bet id} | {'idempotency_mismatch'} | {'closed', result} | {'id_taken'}
     public static let placeBet = RedisScript(
@@ -17,7 +17,7 @@ extension Scripts {
             if result then return {'closed', result} end
             if redis.call('EXISTS', KEYS[3]) == 1 then return {'id_taken'} end
             \(redisNow)
-            redis.call('HSET', KEYS[3], 'event_id', ARGV[2], 'amount', ARGV[3], 'status', 'pending', 'created_at', now)
+            redis.call('SET', KEYS[3], 'p  ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. now)
             redis.call('RPUSH', KEYS[2], ARGV[1])
             redis.call('RPUSH', KEYS[4], ARGV[1])
             redis.call('HINCRBY', KEYS[1], 'bets', 1)

@@ -6,7 +6,7 @@ extension Scripts {
     /// the stake, records the stake transaction and writes the bet with the odds locked in, all in
     /// one step. Without an account id the user's first account (lowest id) pays.
     ///
-    /// KEYS: event hash, event bet list, bet hash, user hash, user's accounts, user's ledger, user's
+    /// KEYS: event hash, event bet list, bet (`RedisKeys.bet`), user hash, user's accounts, user's ledger, user's
     ///       bet list [, idempotency key]
     /// ARGV: bet id, event id, amount (cents), user id, account id or '' [, fingerprint, ttl (ms)]
     /// Returns {'placed', account id, odds, payout, created_at (ms)} | {'replayed', bet id} |
@@ -43,8 +43,7 @@ extension Scripts {
             local after = redis.call('HINCRBY', KEYS[5], account, -stake)
             redis.call('XADD', KEYS[6], '*', 'type', 'stake', 'account_id', account, 'amount', '-' .. ARGV[3],
               'balance', after, 'bet_id', ARGV[1])
-            redis.call('HSET', KEYS[3], 'event_id', ARGV[2], 'amount', ARGV[3], 'status', 'pending', 'created_at', now,
-              'user_id', ARGV[4], 'account_id', account, 'odds', odds, 'payout', payout)
+            redis.call('SET', KEYS[3], table.concat({'p', '', ARGV[2], ARGV[3], now, ARGV[4], account, odds, payout}, ' '))
             redis.call('RPUSH', KEYS[2], ARGV[1] .. ':' .. ARGV[4] .. ':' .. account)
             redis.call('RPUSH', KEYS[7], ARGV[1])
             redis.call('HINCRBY', KEYS[1], 'bets', 1)

@@ -1,26 +1,25 @@
 import RedisClient
 
 extension Scripts {
-    /// Reads many bets in one call (a page of a listing): one command and one reply instead of one
-    /// per bet. Each bet comes back as one string rather than nine: building and parsing nine replies
-    /// per bet was most of what a listing cost the API (docs/PERFORMANCE.md).
+    /// Reads the bets a listing's `MGET` did not find as strings: a bet still stored as a hash (from
+    /// before the packed format, see `RedisKeys.bet`) comes back packed, so `BetStore.unpack` reads
+    /// every bet; a bet converted since the `MGET` comes back as stored. Only this fallback needs a
+    /// script: once the worker has converted the old hashes, a page is one `MGET`.
     ///
-    /// KEYS: bet hashes
+    /// KEYS: bets
     /// ARGV: none
-    /// Returns per key the `BetStore.storedFields` joined by spaces, an absent field empty (all empty
-    /// for a missing bet); `BetStore.unpack` reads it
+    /// Returns per key the packed bet, or nil when there is none. A key of another type fails the
+    /// call (WRONGTYPE).
     public static let readBets = RedisScript(
         name: "read_bets",
         source: """
             #!lua flags=no-writes
+            \(packHashBet)
             local bets = {}
             for i = 1, #KEYS do
-              local fields = redis.call('HMGET', KEYS[i], 'event_id', 'amount', 'status', 'created_at', 'settled_at',
-                'user_id', 'account_id', 'odds', 'payout')
-              for j = 1, 9 do
-                if not fields[j] then fields[j] = '' end
-              end
-              bets[i] = table.concat(fields, ' ')
+              local bet = redis.pcall('GET', KEYS[i])
+              if type(bet) == 'table' then bet = packHashBet(KEYS[i]) end
+              bets[i] = bet
             end
             return bets
             """)

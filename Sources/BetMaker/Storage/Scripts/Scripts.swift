@@ -14,7 +14,7 @@ public enum Scripts {
     public static var all: [RedisScript] {
         [
             // Bets and results.
-            placeBet, placeWalletBet, reportResult, readBets, readTail,
+            placeBet, placeWalletBet, reportResult, readBets, readTail, packBets,
             // The resulting workflow (docs/ARCHITECTURE.md, "The event workflow").
             assignEvent, takeEvent, voidEvent,
             // Settlement and the events stream as a queue (docs/ARCHITECTURE.md, "The stream protocol").
@@ -39,6 +39,34 @@ public enum Scripts {
     static let redisNow = """
         local clock = redis.call('TIME')
         local now = clock[1] .. string.format('%03d', math.floor(tonumber(clock[2]) / 1000))
+        """
+
+    // MARK: Snippets shared by the scripts that read bets
+
+    /// `local function packHashBet(key)`: a bet stored as a hash (before the packed format, see
+    /// `RedisKeys.bet`) as the string it is stored as now, and whether packing lost nothing: every
+    /// field there that must be, none empty or holding a space, and a status that has a letter. An
+    /// unknown status is kept as it is, so the checker can name it. Raises WRONGTYPE for a key of
+    /// another type. `read_bets`, `settle_batch` and `pack_bets` share it: one encoder in Lua for the
+    /// one decoder in Swift (`BetStore.unpack`).
+    static let packHashBet = """
+        local betCodes = {pending = 'p', won = 'w', lost = 'l', void = 'v'}
+        local function packHashBet(key)
+          local f = redis.call('HMGET', key, 'status', 'settled_at', 'event_id', 'amount', 'created_at', 'user_id', 'account_id',
+            'odds', 'payout')
+          local count = (f[6] or f[7] or f[8] or f[9]) and 9 or 5
+          local sound = betCodes[f[1]] ~= nil
+          f[1] = betCodes[f[1]] or f[1]
+          for i = 1, count do
+            if f[i] then
+              if f[i] == '' or string.find(f[i], ' ', 1, true) then sound = false end
+            else
+              if i ~= 2 then sound = false end
+              f[i] = ''
+            end
+          end
+          return table.concat(f, ' ', 1, count), sound
+        end
         """
 
     // MARK: Snippets shared by the workflow scripts
