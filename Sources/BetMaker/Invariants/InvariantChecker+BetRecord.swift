@@ -1,9 +1,10 @@
 extension InvariantChecker {
-    /// One bet key as read: nothing there, the fields of a bet, or text that is not a bet
-    /// (`RedisKeys.bet`).
+    /// One bet key as read: nothing there, a bet (with what is wrong with it), a bet's shape with none
+    /// of its fields, or text that is not a bet (`RedisKeys.bet`).
     enum StoredBet {
         case missing
-        case fields([String?])
+        case record(BetRecord)
+        case noFields
         case unparsable(String)
 
         init(_ packed: String?) {
@@ -11,7 +12,11 @@ extension InvariantChecker {
                 self = .missing
                 return
             }
-            self = BetStore.unpack(packed).map(StoredBet.fields) ?? .unparsable(packed)
+            guard let fields = BetStore.unpack(packed) else {
+                self = .unparsable(packed)
+                return
+            }
+            self = BetRecord(fields).map(StoredBet.record) ?? .noFields
         }
     }
 

@@ -133,8 +133,8 @@ extension InvariantChecker.Scan {
                 let betKey = keys.bet(id)
                 let bet: BetRecord
                 switch read[offset] {
-                case .success(.fields(let fields)) where BetRecord(fields) != nil: bet = BetRecord(fields)!
-                case .success(.missing), .success(.fields):
+                case .success(.record(let found)): bet = found
+                case .success(.missing), .success(.noFields):
                     record(.missingBet, listKey, "position \(position) names bet \(id), which is not stored")
                     continue
                 case .success(.unparsable(let text)):

@@ -29,9 +29,9 @@ extension InvariantChecker.Scan {
             let betKey = keys.bet(id)
             let bet: BetRecord
             switch read[offset] {
-            case .success(.fields(let fields)) where BetRecord(fields) != nil: bet = BetRecord(fields)!
+            case .success(.record(let found)): bet = found
             case .success(.missing): continue  // gone since the scan found it
-            case .success(.fields):
+            case .success(.noFields):
                 record(.invalidBet, betKey, "has none of the bet fields")
                 continue
             case .success(.unparsable(let text)):

@@ -17,9 +17,7 @@ extension Scripts {
             \(packHashBet)
             local bets = {}
             for i = 1, #KEYS do
-              local bet = redis.pcall('GET', KEYS[i])
-              if type(bet) == 'table' then bet = packHashBet(KEYS[i]) end
-              bets[i] = bet
+              bets[i] = storedBet(KEYS[i])
             end
             return bets
             """)

@@ -108,8 +108,7 @@ extension Scripts {
                 -- a pending bet starts with 'p' and an empty settled_at, and what a bet with money is
                 -- credited is its amount (field 4) or its payout (field 9, the last).
                 local wallet = wallets[i]
-                local bet = redis.pcall('GET', KEYS[4 + i])
-                if type(bet) == 'table' then bet = packHashBet(KEYS[4 + i]) end
+                local bet = storedBet(KEYS[4 + i])
                 -- 'p  ' compared as bytes, which makes no Lua string (with the head built once per
                 -- batch, a third cheaper per bet than string.sub: docs/PERFORMANCE.md).
                 local p, space, empty = string.byte(bet or '', 1, 3)

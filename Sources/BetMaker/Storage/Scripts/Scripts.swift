@@ -48,7 +48,8 @@ public enum Scripts {
     /// field there that must be, none empty or holding a space, and a status that has a letter. An
     /// unknown status is kept as it is, so the checker can name it. Raises WRONGTYPE for a key of
     /// another type. `read_bets`, `settle_batch` and `pack_bets` share it: one encoder in Lua for the
-    /// one decoder in Swift (`BetStore.unpack`).
+    /// one decoder in Swift (`BetStore.unpack`). With it, `local function storedBet(key)`: a bet's
+    /// string, read from either form, which is how `read_bets` and `settle_batch` read bets.
     static let packHashBet = """
         local betCodes = {pending = 'p', won = 'w', lost = 'l', void = 'v'}
         local function packHashBet(key)
@@ -66,6 +67,12 @@ public enum Scripts {
             end
           end
           return table.concat(f, ' ', 1, count), sound
+        end
+        -- A bet as stored now, whichever form it is kept in (false when there is none).
+        local function storedBet(key)
+          local bet = redis.pcall('GET', key)
+          if type(bet) == 'table' then bet = packHashBet(key) end
+          return bet
         end
         """
 
