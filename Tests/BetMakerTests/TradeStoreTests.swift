@@ -242,6 +242,31 @@ import Testing
         }
     }
 
+    /// The settler reads each page ahead of the previous page's scripts, at an offset that counts the
+    /// trades those scripts have not closed yet: if it were wrong, a page would repeat trades (calls
+    /// with fewer closes) or skip them (a second pass, more calls).
+    @Test func manyPagesOfDueTradesCloseInFullCallsInOnePass() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis, batchSize: 5)
+            let gina = try await stores.player("gina", balance: Money(cents: 10_000_000))
+            _ = try await stores.tick("ETH", "1000")
+            var lastExpiry: Int64 = 0
+            for index in 0..<203 {
+                let trade = try await stores.placed(
+                    gina.userID, "ETH", index % 2 == 0 ? .up : .down, 100, leverage: 1 + index % 9, seconds: 1)
+                lastExpiry = max(lastExpiry, trade.expiresAt)
+            }
+            #expect(await eventually { currentMilliseconds() > lastExpiry })
+            _ = try await stores.tick("ETH", "1001")
+            let report = try await stores.settler.process(symbol: "ETH")
+            #expect(report.settled == 203 && report.stoppedOut == 0)
+            #expect(report.batches == 41, "203 trades in calls of 5: \(report.batches) calls")
+            #expect(report.won + report.lost + report.even == 203)
+            #expect(try await redis.zcard(Self.keys.dueTrades("ETH")) == 0)
+            try await stores.expectClean()
+        }
+    }
+
     @Test func theInvariantCheckerFindsDamagedTrades() async throws {
         try await withRedis { (_, redis) async throws in
             let stores = Stores(redis)

@@ -12,7 +12,7 @@
 //     (1,000 held open by one API process);
 //   - a soak: mixed load on the API and the worker together (80% POST /bets, 15% GET /bets, 5% PUT
 //     /events/...), then settlement lag and the invariant checker.
-// Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C] [--soak SECONDS]
+// Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C] [--soak SECONDS] [--only trades]
 import BetMaker
 import BetMakerAPI
 import Foundation
@@ -24,8 +24,10 @@ struct Options {
     var duration = 10
     var connections = 64
     var soak = 60
+    /// One section alone, after the bets are stored: `trades`.
+    var only: String?
 
-    static let usage = "Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C] [--soak SECONDS]"
+    static let usage = "Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C] [--soak SECONDS] [--only trades]"
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -33,6 +35,11 @@ struct Options {
             if flag == "--help" || flag == "-h" {
                 print(Self.usage)
                 exit(0)
+            }
+            if flag == "--only" {
+                guard let section = iterator.next(), section == "trades" else { Self.refuse("--only takes: trades") }
+                only = section
+                continue
             }
             guard let value = iterator.next().flatMap(Int.init), value > 0 else { Self.refuse("\(flag) needs a positive number") }
             switch flag {
@@ -93,6 +100,12 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let memoryAfter = Int(try await redis.infoFields("memory")["used_memory"] ?? "0") ?? 0
         let bytesPerBet = Double(memoryAfter - memoryBefore) / Double(options.bets)
         print("Stored \(options.bets) bets in about \(Int(seedSeconds)) s through BetStore.place (64 callers).")
+        if options.only == "trades" {
+            print("")
+            for line in wrkHeader { print(line) }
+            for line in try await benchTrades(server: server, redis: redis, keys: keys, options: options) { print(line) }
+            return
+        }
 
         // 2. The API under wrk.
         let esp = try await FakeESPServer.start()

@@ -42,6 +42,9 @@ public struct TradeSettler: Sendable {
     /// Processes every tick of `symbol` after its cursor, at most `maximumTicks`.
     public func process(symbol: String, maximumTicks: Int = 1000) async throws -> Report {
         var report = Report()
+        // Scripts go out by SHA1 behind reads planned around them: one Redis does not know would not
+        // run in its place, and the pages after it would be read at the wrong offsets.
+        if try await !redis.scriptsExist([Scripts.closeTrades]) { try await redis.load([Scripts.closeTrades]) }
         var cursor = try await redis.get(keys.tickCursor(symbol))
         while report.ticks < maximumTicks {
             let start = cursor.map { "(" + $0 } ?? "-"
@@ -75,93 +78,123 @@ public struct TradeSettler: Sendable {
             // up: stopped out when the price is at or below the liquidation price; down: at or above.
             let (low, high) = direction == .up ? (price, "+inf") : ("-inf", price)
             try await closeAll(symbol: symbol, tick: tick, close: .stopOut, report: &report) { offset, count in
-                try await redis.send(RedisCommand("ZRANGEBYSCORE", set, low, high, "LIMIT", String(offset), String(count)))
-                    .strings(for: "ZRANGEBYSCORE")
+                RedisCommand("ZRANGEBYSCORE", set, low, high, "LIMIT", String(offset), String(count))
             }
         }
+        let due = keys.dueTrades(symbol)
         try await closeAll(symbol: symbol, tick: tick, close: .expiry, report: &report) { offset, count in
-            try await redis.send(
-                RedisCommand("ZRANGEBYSCORE", keys.dueTrades(symbol), "-inf", String(tick.time), "LIMIT", String(offset), String(count))
-            ).strings(for: "ZRANGEBYSCORE")
+            RedisCommand("ZRANGEBYSCORE", due, "-inf", String(tick.time), "LIMIT", String(offset), String(count))
         }
     }
 
-    /// Closes, batch by batch, the trades `page(offset, count)` finds; trades it must pass over (started
-    /// at or after this tick, a leverage-1 `up` trade at score 0) stay in the set, so the offset skips
-    /// them. A page holds `pipelineDepth` batches: their fields are read in one pipeline, and each batch's
-    /// outcomes are computed while Redis runs the previous batch's script, so the worker's arithmetic and
-    /// Redis's writes overlap. At most one script is in flight, so calls stay in order.
+    /// Closes, batch by batch, the trades `page(offset, count)` finds, in passes over the set until a
+    /// pass finds nothing to close. Trades a pass must leave (started at or after this tick, a
+    /// leverage-1 `up` trade at score 0, a trade without a hash) stay in the set, so the offset skips them.
     private func closeAll(
-        symbol: String, tick: Tick, close: TradeClose, report: inout Report, page: (_ offset: Int, _ count: Int) async throws -> [String]
+        symbol: String, tick: Tick, close: TradeClose, report: inout Report, page: (_ offset: Int, _ count: Int) -> RedisCommand
     ) async throws {
+        while try await closePass(symbol: symbol, tick: tick, close: close, report: &report, page: page) {}
+    }
+
+    /// One pass, with Redis never waiting for this process: everything goes on one connection, in the
+    /// order submitted, and a page's fields and the next page's ids are read before the previous page's
+    /// scripts are sent, so they are here when those scripts finish. The next page's offset therefore
+    /// counts the trades of the two pages not yet closed; it is exact unless someone else removes one
+    /// of them meanwhile (a second worker, a void), and then a page may skip trades: the next pass,
+    /// from offset 0 with nothing in flight, finds them. Returns whether it sent any trade to close.
+    private func closePass(
+        symbol: String, tick: Tick, close: TradeClose, report: inout Report, page: (_ offset: Int, _ count: Int) -> RedisCommand
+    ) async throws -> Bool {
         let pageSize = batchSize * Self.pipelineDepth
-        var passed = 0
-        var previous: [String] = []
+        let connection = try await redis.anyConnection()
+        func readFields(_ ids: [String], then next: RedisCommand?) -> SubmittedBatch {
+            var commands = ids.map { RedisCommand("HMGET", arguments: [keys.trade($0)] + OpenTrade.fields) }
+            if let next { commands.append(next) }
+            return connection.submit(commands)
+        }
+        let firstIDs = try await connection.submit([page(0, pageSize)]).replies()[0].get().strings(for: "ZRANGEBYSCORE")
+        guard !firstIDs.isEmpty else { return false }
+        // Trades of the pages already sent that stay in the set.
+        var kept = 0
+        var current = firstIDs
+        var next: [String] = []
+        var reads = readFields(current, then: current.count == pageSize ? page(current.count, pageSize) : nil)
+        var sentAny = false
+        var pageNumber = 0
+        var inFlight: [(page: Int, batch: Batch, reply: SubmittedBatch)] = []
         while true {
-            let ids = try await page(passed, pageSize)
-            guard !ids.isEmpty else { return }
-            // Only a damaged set (a closed trade left in it) could show the same page twice.
-            if ids == previous {
-                throw RedisError.unexpectedReply(
-                    command: "ZRANGEBYSCORE", reply: "closed trades left in the sets of \(symbol): \(ids.prefix(5))")
+            pageNumber += 1
+            let replies = try await reads.replies()
+            var trades: [OpenTrade] = []
+            trades.reserveCapacity(current.count)
+            for (id, reply) in zip(current, replies) {
+                if let trade = OpenTrade(id: id, fields: try reply.get().optionalStrings(for: "HMGET")) { trades.append(trade) }
             }
-            previous = ids
-            let trades = try await openTrades(ids: ids)
-            // Ids without a hash are passed over too (the invariant checker reports them).
-            passed += ids.count - trades.count
-            try await withThrowingTaskGroup(of: (Batch, [RESPValue]).self) { group in
-                var inFlight = false
-                for start in stride(from: 0, to: trades.count, by: batchSize) {
-                    var batch = Batch(close: close)
-                    for trade in trades[start..<min(start + batchSize, trades.count)] {
-                        // Closed meanwhile (by another worker): it has left the set, so it does not move the offset.
-                        guard trade.isOpen else { continue }
-                        guard trade.symbol == symbol, Self.isBefore(trade.startTick, tick.id),
-                            close == .expiry
-                                || TradeMath.isStoppedOut(at: tick.price, liquidation: trade.liquidationPrice, direction: trade.direction)
-                        else {
-                            passed += 1
-                            continue
-                        }
-                        let outcome = TradeMath.outcome(
-                            stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: trade.startPrice,
-                            end: tick.price, stoppedOut: close == .stopOut)
-                        batch.append(trade, outcome, keys: keys)
+            next = replies.count > current.count ? try replies[current.count].get().strings(for: "ZRANGEBYSCORE") : []
+            if !next.isEmpty {
+                // Before this page's scripts: the set still holds this page and the next one.
+                let after = next.count == pageSize ? page(kept + current.count + next.count, pageSize) : nil
+                reads = readFields(next, then: after)
+            }
+            // Ids without a hash stay in the set (the invariant checker reports them).
+            kept += current.count - trades.count
+            for start in stride(from: 0, to: trades.count, by: batchSize) {
+                var batch = Batch(
+                    close: close,
+                    keys: [keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down), keys.feed],
+                    arguments: [symbol, tick.id, String(tick.price.units), keys.prefix, close.rawValue, String(RedisKeys.feedLength)])
+                for trade in trades[start..<min(start + batchSize, trades.count)] {
+                    // Closed meanwhile (by another worker): it has left the set.
+                    guard trade.isOpen else { continue }
+                    guard trade.symbol == symbol, Self.isBefore(trade.startTick, tick.id),
+                        close == .expiry
+                            || TradeMath.isStoppedOut(at: tick.price, liquidation: trade.liquidationPrice, direction: trade.direction)
+                    else {
+                        kept += 1
+                        continue
                     }
-                    guard !batch.isEmpty else { continue }
-                    if inFlight, let (done, reply) = try await group.next() { try done.account(reply, in: &report) }
-                    let arguments =
-                        [symbol, tick.id, String(tick.price.units), keys.prefix, close.rawValue, String(RedisKeys.feedLength)]
-                        + batch.arguments
-                    let scriptKeys =
-                        [keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down), keys.feed] + batch.keys
-                    group.addTask { [redis] in
-                        (
-                            batch,
-                            try await redis.eval(Scripts.closeTrades, keys: scriptKeys, arguments: arguments).array(for: "close_trades")
-                        )
-                    }
-                    inFlight = true
+                    let outcome = TradeMath.outcome(
+                        stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: trade.startPrice,
+                        end: tick.price, stoppedOut: close == .stopOut)
+                    batch.append(trade, outcome, keys: keys)
                 }
-                while let (done, reply) = try await group.next() { try done.account(reply, in: &report) }
+                guard !batch.isEmpty else { continue }
+                let command = Scripts.closeTrades.evalshaCommand(keys: batch.keys, arguments: batch.arguments)
+                inFlight.append((pageNumber, batch, connection.submit([command])))
+                sentAny = true
             }
-            if ids.count < pageSize { return }
+            // The scripts of the page before the previous one ran before the reads just answered.
+            while let first = inFlight.first, next.isEmpty || first.page < pageNumber - 1 {
+                inFlight.removeFirst()
+                try first.batch.account(try await reply(of: first.batch, first.reply), in: &report)
+            }
+            if next.isEmpty { return sentAny }
+            current = next
         }
     }
 
-    /// Batches of a page: enough to keep Redis busy while the worker computes the next batch, few
-    /// enough that a page's fields stay small.
+    /// A script's reply; one refused as unknown (`NOSCRIPT`: Redis restarted) did not run, and runs
+    /// again through `eval`, which loads it.
+    private func reply(of batch: Batch, _ submitted: SubmittedBatch) async throws -> [RESPValue] {
+        do {
+            return try await submitted.replies()[0].get().array(for: "close_trades")
+        } catch let error as RedisError where error.serverCode == "NOSCRIPT" {
+            return try await redis.eval(Scripts.closeTrades, keys: batch.keys, arguments: batch.arguments).array(for: "close_trades")
+        }
+    }
+
+    /// Batches of a page: many enough that reading a page is a small part of closing it, few enough
+    /// that a page's fields stay small.
     static let pipelineDepth = 4
 
     /// One `close_trades` call's trades, keys and arguments, and the statuses to count once it answers.
     private struct Batch: Sendable {
         let close: TradeClose
-        var keys: [String] = []
-        var arguments: [String] = []
+        /// The call's KEYS and ARGV: the symbol's, then each trade's.
+        var keys: [String]
+        var arguments: [String]
         var statuses: [TradeStatus] = []
         var isEmpty: Bool { statuses.isEmpty }
-
-        init(close: TradeClose) { self.close = close }
 
         mutating func append(
             _ trade: OpenTrade, _ outcome: (status: TradeStatus, profit: Money, payout: Money), keys redisKeys: RedisKeys
@@ -226,16 +259,6 @@ public struct TradeSettler: Sendable {
             // As `Trade` reads it: 0 or absent means no liquidation price (leverage 1 going up).
             liquidationPrice = fields[8].flatMap { Int64($0) }.flatMap { $0 > 0 ? Price(units: $0) : nil }
         }
-    }
-
-    private func openTrades(ids: [String]) async throws -> [OpenTrade] {
-        let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.trade($0)] + OpenTrade.fields) })
-        var trades: [OpenTrade] = []
-        trades.reserveCapacity(ids.count)
-        for (id, reply) in zip(ids, replies) {
-            if let trade = OpenTrade(id: id, fields: try reply.get().optionalStrings(for: "HMGET")) { trades.append(trade) }
-        }
-        return trades
     }
 
     /// Stream id `a` before `b` (`<ms>-<seq>`, compared as numbers).
