@@ -135,8 +135,10 @@ public struct RedisKeys: Sendable {
     public var simulatedESP: String { prefix + "esp:simulated" }
     // MARK: Trades and prices
 
-    /// Hash of one trade: owner, symbol, direction, stake, leverage, start tick and price, liquidation
-    /// price, expiry, status; once closed how, the end tick and price, profit, payout and settled_at.
+    /// Hash of one trade: `status`, and `terms` (owner, symbol, direction, stake, leverage, start tick
+    /// and price, liquidation price, expiry) packed in one field; once closed `outcome` (how, settled_at,
+    /// profit, the end tick and price) packed in one field. `Trade.storedFields` reads it, and the
+    /// separate fields of trades stored before the packed form.
     public func trade(_ id: String) -> String { prefix + "trade:" + id }
 
     /// Sorted set of a symbol's open trades by expiry (ms): the delayed queue the worker settles from.

@@ -94,34 +94,120 @@ public struct Trade: Sendable, Equatable {
             duration: duration, start: start, liquidationPrice: liquidationPrice, createdAt: createdAt, expiresAt: expiresAt)
     }
 
-    /// The fields of a trade hash, in the order `TradeStore` reads them.
-    public static let storedFields = [
-        "user_id", "account_id", "symbol", "direction", "stake", "leverage", "duration", "start_tick", "start_price",
-        "liquidation_price", "created_at", "expires_at", "status", "closed_by", "end_tick", "end_price", "profit", "payout",
-        "settled_at", "void_reason",
-    ]
+    /// The fields of a trade hash, in the order `TradeStore` and the invariant checker read them: the
+    /// packed form (`status`, `Terms.field`, `outcomeField`, `void_reason`), then the fields of the form
+    /// before it, which an upgraded installation still holds for the trades placed before the upgrade.
+    public static let storedFields = ["status", Terms.field, outcomeField, "void_reason"] + Terms.legacyFields + legacyOutcomeFields
 
-    public init?(id: String, fields: [String?]) {
-        guard fields.count == Self.storedFields.count, let userID = fields[0].flatMap({ Int($0) }),
-            let accountID = fields[1].flatMap({ Int($0) }), let symbol = fields[2],
-            let direction = fields[3].flatMap(TradeDirection.init(rawValue:)), let stake = fields[4].flatMap({ Int64($0) }),
-            let leverage = fields[5].flatMap({ Int($0) }), let duration = fields[6].flatMap({ Int($0) }), let startTick = fields[7],
-            let startPrice = fields[8].flatMap({ Int64($0) }), let createdAt = fields[10].flatMap({ Int64($0) }),
-            let expiresAt = fields[11].flatMap({ Int64($0) }), let status = fields[12].flatMap(TradeStatus.init(rawValue:))
-        else { return nil }
-        let liquidation = fields[9].flatMap { Int64($0) }.flatMap { $0 > 0 ? Price(units: $0) : nil }
+    /// How a closed trade ended, in one field that `close_trades` and `void_trade` write with the status in
+    /// one `HSET`: how it closed, `settled_at`, the profit (cents), and for a tick's close the end tick and
+    /// its price, separated by single spaces (`expiry 1764400002000 -4 1764400001999-0 5025000000000`,
+    /// `void 1764400002000 0`). The payout is not stored: it is stake + profit, so it cannot disagree.
+    public static let outcomeField = "outcome"
+
+    /// The outcome's separate fields before the packed form; `payout` was stored, though always stake +
+    /// profit.
+    static let legacyOutcomeFields = ["closed_by", "end_tick", "end_price", "profit", "payout", "settled_at"]
+
+    /// What a trade is placed with and never changes afterwards. `place_trade` writes it packed in one
+    /// field (`field`): the values of `legacyFields`, in that order, separated by single spaces (none of
+    /// them can hold one: the symbol is `A-Z 0-9`, the rest are numbers, a direction and a tick id). One
+    /// field makes the worker's read and `close_trades`' check of a trade one short `HMGET` each.
+    public struct Terms: Sendable, Equatable {
+        public static let field = "terms"
+        /// The field names of the form before `field` (a trade placed before the upgrade), in `field`'s order.
+        public static let legacyFields = [
+            "user_id", "account_id", "symbol", "direction", "stake", "leverage", "duration", "start_tick", "start_price",
+            "liquidation_price", "created_at", "expires_at",
+        ]
+
+        public let userID: Int
+        public let accountID: Int
+        public let symbol: String
+        public let direction: TradeDirection
+        public let stake: Money
+        public let leverage: Int
+        public let duration: Int
+        public let start: Tick
+        public let liquidationPrice: Price?
+        public let createdAt: Int64
+        public let expiresAt: Int64
+
+        /// The packed field, or nil when it is malformed. Split by bytes, not by `Character`s: the
+        /// grapheme breaking of `String.split` cost the worker several µs a trade.
+        public init?(packed: String) {
+            let parts = packed.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+            guard parts.count == Self.legacyFields.count else { return nil }
+            self.init(fields: parts.map { Optional(Substring($0)) })
+        }
+
+        /// The values of `legacyFields`, in order.
+        init?<Text: StringProtocol>(fields: [Text?]) {
+            guard fields.count == Self.legacyFields.count, let userID = fields[0].flatMap({ Int($0) }),
+                let accountID = fields[1].flatMap({ Int($0) }), let symbol = fields[2].map({ String($0) }),
+                let direction = fields[3].flatMap({ TradeDirection(rawValue: String($0)) }), let stake = fields[4].flatMap({ Int64($0) }),
+                let leverage = fields[5].flatMap({ Int($0) }), let duration = fields[6].flatMap({ Int($0) }),
+                let startTick = fields[7].map({ String($0) }),
+                let startPrice = fields[8].flatMap({ Int64($0) }), let createdAt = fields[10].flatMap({ Int64($0) }),
+                let expiresAt = fields[11].flatMap({ Int64($0) })
+            else { return nil }
+            self.userID = userID
+            self.accountID = accountID
+            self.symbol = symbol
+            self.direction = direction
+            self.stake = Money(cents: stake)
+            self.leverage = leverage
+            self.duration = duration
+            start = Tick(id: startTick, price: Price(units: startPrice))
+            // 0 or absent: no liquidation price (leverage 1 going up).
+            liquidationPrice = fields[9].flatMap { Int64($0) }.flatMap { $0 > 0 ? Price(units: $0) : nil }
+            self.createdAt = createdAt
+            self.expiresAt = expiresAt
+        }
+    }
+
+    init(id: String, terms: Terms, status: TradeStatus) {
         self.init(
-            id: id, userID: userID, accountID: accountID, symbol: symbol, direction: direction, stake: Money(cents: stake),
-            leverage: leverage, duration: duration, start: Tick(id: startTick, price: Price(units: startPrice)),
-            liquidationPrice: liquidation, createdAt: createdAt, expiresAt: expiresAt, status: status)
-        closedBy = fields[13].flatMap(TradeClose.init(rawValue:))
-        if let endTick = fields[14], let endPrice = fields[15].flatMap({ Int64($0) }) {
+            id: id, userID: terms.userID, accountID: terms.accountID, symbol: terms.symbol, direction: terms.direction, stake: terms.stake,
+            leverage: terms.leverage, duration: terms.duration, start: terms.start, liquidationPrice: terms.liquidationPrice,
+            createdAt: terms.createdAt, expiresAt: terms.expiresAt, status: status)
+    }
+
+    /// A trade from its hash's `storedFields`, in either form (or the packed outcome on a trade placed
+    /// in the form before, which is how such a trade closes after the upgrade); nil when a field is
+    /// missing or malformed.
+    public init?(id: String, fields: [String?]) {
+        guard fields.count == Self.storedFields.count, let status = fields[0].flatMap(TradeStatus.init(rawValue:)) else { return nil }
+        let legacy = fields[4...]
+        let terms =
+            fields[1].map { Terms(packed: $0) }
+            ?? Terms(fields: Array(legacy.prefix(Terms.legacyFields.count)))
+        guard let terms else { return nil }
+        self.init(id: id, terms: terms, status: status)
+        voidReason = fields[3]
+        if let outcome = fields[2] {
+            let parts = outcome.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false).map { Substring($0) }
+            guard parts.count == 3 || parts.count == 5, let closedBy = TradeClose(rawValue: String(parts[0])),
+                let settledAt = Int64(parts[1]), let profit = Int64(parts[2])
+            else { return nil }
+            self.closedBy = closedBy
+            self.settledAt = settledAt
+            self.profit = Money(cents: profit)
+            payout = terms.stake + Money(cents: profit)
+            if parts.count == 5 {
+                guard let endPrice = Int64(parts[4]) else { return nil }
+                end = Tick(id: String(parts[3]), price: Price(units: endPrice))
+            }
+            return
+        }
+        let closing = Array(legacy.suffix(Self.legacyOutcomeFields.count))
+        closedBy = closing[0].flatMap(TradeClose.init(rawValue:))
+        if let endTick = closing[1], let endPrice = closing[2].flatMap({ Int64($0) }) {
             end = Tick(id: endTick, price: Price(units: endPrice))
         }
-        profit = fields[16].flatMap { Int64($0) }.map { Money(cents: $0) }
-        payout = fields[17].flatMap { Int64($0) }.map { Money(cents: $0) }
-        settledAt = fields[18].flatMap { Int64($0) }
-        voidReason = fields[19]
+        profit = closing[3].flatMap { Int64($0) }.map { Money(cents: $0) }
+        payout = closing[4].flatMap { Int64($0) }.map { Money(cents: $0) }
+        settledAt = closing[5].flatMap { Int64($0) }
     }
 }
 

@@ -125,11 +125,7 @@ public struct TradeSettler: Sendable {
         while true {
             pageNumber += 1
             let replies = try await reads.replies()
-            var trades: [OpenTrade] = []
-            trades.reserveCapacity(current.count)
-            for (id, reply) in zip(current, replies) {
-                if let trade = OpenTrade(id: id, fields: try reply.get().optionalStrings(for: "HMGET")) { trades.append(trade) }
-            }
+            let trades = try await openTrades(ids: current, replies: replies.prefix(current.count))
             next = replies.count > current.count ? try replies[current.count].get().strings(for: "ZRANGEBYSCORE") : []
             if !next.isEmpty {
                 // Before this page's scripts: the set still holds this page and the next one.
@@ -223,42 +219,58 @@ public struct TradeSettler: Sendable {
         }
     }
 
-    /// What closing needs of a trade: 9 of its hash's fields, not the 20 a `Trade` reads. Its placing
-    /// fields never change, so reading them before the script is safe; the script re-checks its status.
+    /// What closing needs of a trade: its status and its terms, one short `HMGET` (not the 22 fields a
+    /// `Trade` reads). The terms never change, so reading them before the script is safe; the script
+    /// re-checks the status and what the outcome depends on.
     struct OpenTrade: Sendable {
-        static let fields = [
-            "status", "symbol", "direction", "user_id", "stake", "leverage", "start_tick", "start_price", "liquidation_price",
-        ]
+        static let fields = ["status", Trade.Terms.field]
+        /// The same of a trade placed before the packed terms (`Trade.Terms.legacyFields`).
+        static let legacyFields = ["status"] + Trade.Terms.legacyFields
 
         let id: String
         let isOpen: Bool
-        let symbol: String
-        let direction: TradeDirection
-        let userID: Int
-        let stake: Money
-        let leverage: Int
-        let startTick: String
-        let startPrice: Price
-        let liquidationPrice: Price?
+        let terms: Trade.Terms
 
-        init?(id: String, fields: [String?]) {
-            guard fields.count == Self.fields.count, let status = fields[0], let symbol = fields[1],
-                let direction = fields[2].flatMap(TradeDirection.init(rawValue:)), let userID = fields[3].flatMap({ Int($0) }),
-                let stake = fields[4].flatMap({ Int64($0) }), let leverage = fields[5].flatMap({ Int($0) }), let startTick = fields[6],
-                let startPrice = fields[7].flatMap({ Int64($0) })
+        var symbol: String { terms.symbol }
+        var direction: TradeDirection { terms.direction }
+        var userID: Int { terms.userID }
+        var stake: Money { terms.stake }
+        var leverage: Int { terms.leverage }
+        var startTick: String { terms.start.id }
+        var startPrice: Price { terms.start.price }
+        var liquidationPrice: Price? { terms.liquidationPrice }
+
+        /// From `fields` (nil when the trade is missing or its terms are malformed), or from `legacyFields`.
+        init?(id: String, fields: [String?], legacy: Bool = false) {
+            guard let status = fields.first ?? nil,
+                let terms = legacy ? Trade.Terms(fields: Array(fields.dropFirst())) : fields.last?.flatMap(Trade.Terms.init(packed:))
             else { return nil }
             self.id = id
             isOpen = status == TradeStatus.open.rawValue
-            self.symbol = symbol
-            self.direction = direction
-            self.userID = userID
-            self.stake = Money(cents: stake)
-            self.leverage = leverage
-            self.startTick = startTick
-            self.startPrice = Price(units: startPrice)
-            // As `Trade` reads it: 0 or absent means no liquidation price (leverage 1 going up).
-            liquidationPrice = fields[8].flatMap { Int64($0) }.flatMap { $0 > 0 ? Price(units: $0) : nil }
+            self.terms = terms
         }
+    }
+
+    /// The trades with these ids from their `OpenTrade.fields` (`replies`, in the same order); ids
+    /// without a hash are left out. A trade placed before the packed terms (an upgraded installation)
+    /// is read again, its fields apart.
+    private func openTrades(ids: [String], replies: ArraySlice<Result<RESPValue, RedisError>>) async throws -> [OpenTrade] {
+        var trades: [OpenTrade?] = []
+        trades.reserveCapacity(ids.count)
+        var legacy: [Int] = []
+        for (index, (id, reply)) in zip(ids, replies).enumerated() {
+            let fields = try reply.get().optionalStrings(for: "HMGET")
+            if fields.count == 2, fields[0] != nil, fields[1] == nil { legacy.append(index) }
+            trades.append(OpenTrade(id: id, fields: fields))
+        }
+        if !legacy.isEmpty {
+            let legacyReplies = try await redis.pipeline(
+                legacy.map { RedisCommand("HMGET", arguments: [keys.trade(ids[$0])] + OpenTrade.legacyFields) })
+            for (index, reply) in zip(legacy, legacyReplies) {
+                trades[index] = OpenTrade(id: ids[index], fields: try reply.get().optionalStrings(for: "HMGET"), legacy: true)
+            }
+        }
+        return trades.compactMap { $0 }
     }
 
     /// Stream id `a` before `b` (`<ms>-<seq>`, compared as numbers).

@@ -44,9 +44,8 @@ extension Scripts {
             local after = redis.call('HINCRBY', KEYS[6], account, '-' .. ARGV[3])
             redis.call('XADD', KEYS[7], '*', 'type', 'stake', 'account_id', account, 'amount', '-' .. ARGV[3],
               'balance', after, 'trade_id', ARGV[1])
-            redis.call('HSET', KEYS[2], 'user_id', ARGV[4], 'account_id', account, 'symbol', ARGV[6], 'direction', ARGV[7],
-              'stake', ARGV[3], 'leverage', ARGV[8], 'duration', ARGV[9], 'start_tick', ARGV[2], 'start_price', ARGV[10],
-              'liquidation_price', ARGV[11], 'created_at', now, 'expires_at', expires, 'status', 'open')
+            redis.call('HSET', KEYS[2], 'status', 'open', '\(Trade.Terms.field)', table.concat({ARGV[4], account, ARGV[6], ARGV[7], ARGV[3],
+              ARGV[8], ARGV[9], ARGV[2], ARGV[10], ARGV[11], now, expires}, ' '))
             redis.call('ZADD', KEYS[3], expires, ARGV[1])
             redis.call('ZADD', KEYS[4], ARGV[11], ARGV[1])
             redis.call('RPUSH', KEYS[8], ARGV[1])

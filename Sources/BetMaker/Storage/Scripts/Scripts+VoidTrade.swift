@@ -21,27 +21,31 @@ extension Scripts {
         name: "void_trade",
         source: """
             #!lua
-            local t = redis.call('HMGET', KEYS[1], 'status', 'symbol', 'user_id', 'account_id', 'stake')
+            local t = redis.call('HMGET', KEYS[1], 'status', '\(Trade.Terms.field)')
             if not t[1] then return {'missing'} end
             if t[1] ~= 'open' then return {'not_open', t[1]} end
+            \(tradeTerms)
+            local owner, account, symbol, _, stake = tradeTerms(KEYS[1], t[2])
+            if not owner then return redis.error_reply('KEYS_MISMATCH trade ' .. ARGV[1] .. ' has malformed terms') end
             local prefix = ARGV[3]
-            if KEYS[1] ~= prefix .. 'trade:' .. ARGV[1] or KEYS[2] ~= prefix .. 'trades:due:' .. t[2]
-              or KEYS[3] ~= prefix .. 'trades:open:' .. t[2] .. ':up' or KEYS[4] ~= prefix .. 'trades:open:' .. t[2] .. ':down'
-              or KEYS[5] ~= prefix .. '{u:' .. t[3] .. '}:accounts' or KEYS[6] ~= prefix .. '{u:' .. t[3] .. '}:ledger' then
+            if KEYS[1] ~= prefix .. 'trade:' .. ARGV[1] or KEYS[2] ~= prefix .. 'trades:due:' .. symbol
+              or KEYS[3] ~= prefix .. 'trades:open:' .. symbol .. ':up' or KEYS[4] ~= prefix .. 'trades:open:' .. symbol .. ':down'
+              or KEYS[5] ~= prefix .. '{u:' .. owner .. '}:accounts' or KEYS[6] ~= prefix .. '{u:' .. owner .. '}:ledger' then
               return redis.error_reply('KEYS_MISMATCH the keys are not those of trade ' .. ARGV[1])
             end
-            if not redis.call('HGET', KEYS[5], t[4]) then return redis.error_reply('KEYS_MISMATCH no account ' .. t[4]) end
+            if not redis.call('HGET', KEYS[5], account) then return redis.error_reply('KEYS_MISMATCH no account ' .. account) end
             local feed = redis.call('TYPE', KEYS[7]).ok
             if feed ~= 'stream' and feed ~= 'none' then return redis.error_reply('KEYS_MISMATCH the feed is a ' .. feed) end
             \(redisNow)
-            redis.call('HSET', KEYS[1], 'status', 'void', 'closed_by', 'void', 'void_reason', ARGV[2], 'profit', 0, 'payout', t[5],
-              'settled_at', now)
+            -- The outcome as `Trade.outcomeField` packs it: no end tick, profit 0 (the payout is the stake).
+            redis.call('HSET', KEYS[1], 'status', 'void', '\(Trade.outcomeField)', 'void ' .. now .. ' 0', 'void_reason', ARGV[2])
             redis.call('ZREM', KEYS[2], ARGV[1])
             redis.call('ZREM', KEYS[3], ARGV[1])
             redis.call('ZREM', KEYS[4], ARGV[1])
-            local balance = redis.call('HINCRBY', KEYS[5], t[4], t[5])
-            redis.call('XADD', KEYS[6], '*', 'type', 'refund', 'account_id', t[4], 'amount', t[5], 'balance', balance, 'trade_id', ARGV[1])
-            redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[4], '*', 'type', 'trades', 'symbol', t[2], 'users', t[3])
+            local balance = redis.call('HINCRBY', KEYS[5], account, stake)
+            redis.call('XADD', KEYS[6], '*', 'type', 'refund', 'account_id', account, 'amount', stake, 'balance', balance,
+              'trade_id', ARGV[1])
+            redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[4], '*', 'type', 'trades', 'symbol', symbol, 'users', owner)
             return {'voided'}
             """)
 }

@@ -76,6 +76,24 @@ public enum Scripts {
         end
         """
 
+    // MARK: Snippets shared by the trade scripts
+
+    /// `local function tradeTerms(key, terms)`: what `close_trades` and `void_trade` need of a trade's
+    /// terms (`Trade.Terms`), as strings: owner, account, symbol, direction, stake, start tick (time and
+    /// sequence), liquidation price and expiry; nothing when they are missing or malformed. `terms` is
+    /// the packed field, read by the caller with the status in one `HMGET`; false for a trade placed
+    /// before the packed form, whose separate fields are read from `key` instead.
+    static let tradeTerms = """
+        local function tradeTerms(key, terms)
+          if not terms then
+            local f = redis.call('HMGET', key, '\(Trade.Terms.legacyFields.joined(separator: "', '"))')
+            for j = 1, \(Trade.Terms.legacyFields.count) do f[j] = f[j] or '' end
+            terms = table.concat(f, ' ')
+          end
+          return string.match(terms, '^(%d+) (%d+) ([%u%d]+) (%l+) (%d+) %d+ %d+ (%d+)%-(%d+) %d+ (%d+) %d+ (%d+)$')
+        end
+        """
+
     // MARK: Snippets shared by the workflow scripts
 
     /// `local <name>`: the workflow state of an event (`EventState`) from its hash's `result` and

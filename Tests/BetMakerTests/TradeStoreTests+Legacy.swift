@@ -1,0 +1,80 @@
+import RedisClient
+import TestSupport
+import Testing
+
+@testable import BetMaker
+
+extension TradeStoreTests {
+    /// An installation upgraded from before the packed form (`Trade.Terms`, `Trade.outcomeField`) still
+    /// holds trades with their fields apart: closed ones, and open ones placed before the upgrade. They
+    /// read as they did, the open ones close (stop-out and expiry) and void through the same scripts,
+    /// and the invariant checker stays clean throughout.
+    @Test func tradesStoredBeforeThePackedFormStillReadCloseAndVoid() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let gina = try await stores.player("gina", balance: Money(cents: 100_000))
+            _ = try await stores.tick("BTC", "50000")
+            let before = try await stores.placed(gina.userID, "BTC", .up, 1000, leverage: 10, seconds: 1)
+            #expect(
+                await eventually {
+                    _ = try await stores.tick("BTC", "50000")
+                    _ = try await stores.settler.process(symbol: "BTC")
+                    return try await stores.trades.trade(id: before.id)?.status == .even
+                })
+            let closed = try #require(try await stores.trades.trade(id: before.id))
+            // Liquidation at 45,000 (up, leverage 10); at 75,000 (down, leverage 2).
+            let expiring = try await stores.placed(gina.userID, "BTC", .down, 2000, leverage: 5, seconds: 1)
+            let stopping = try await stores.placed(gina.userID, "BTC", .up, 1000, leverage: 10, seconds: 3600)
+            let voiding = try await stores.placed(gina.userID, "BTC", .down, 500, leverage: 2, seconds: 3600)
+            for trade in [closed, expiring, stopping, voiding] { try await storeAsBeforeThePackedForm(trade, redis) }
+            #expect(try await redis.hget(Self.keys.trade(stopping.id), Trade.Terms.field) == nil)
+
+            // They read as they were stored, and check out.
+            let ids = [before.id, expiring.id, stopping.id, voiding.id]
+            #expect(try await stores.trades.trades(ids: ids) == [closed, expiring, stopping, voiding])
+            try await stores.expectClean()
+
+            // The open ones void, stop out and expire through the scripts of the packed form.
+            guard case .voided(let voided) = try await stores.trades.void(id: voiding.id, reason: "delisted") else {
+                Issue.record("not voided")
+                return
+            }
+            #expect(voided.status == .void && voided.payout == voiding.stake && voided.voidReason == "delisted")
+            #expect(
+                await eventually {
+                    _ = try await stores.tick("BTC", "45000")
+                    _ = try await stores.settler.process(symbol: "BTC")
+                    return try await stores.trades.trade(id: expiring.id)?.status != .open
+                })
+            let ended = try await stores.trades.trades(ids: [expiring.id, stopping.id])
+            // Down at leverage 5 from 50,000 to 45,000: +10 % × 5 of 20.00.
+            #expect(ended.map(\.status) == [.won, .lost] && ended.map(\.closedBy) == [.expiry, .stopOut])
+            #expect(ended.map(\.payout) == [Money(cents: 3000), Money(cents: 0)])
+            #expect(ended.map(\.leverage) == [5, 10] && ended.map(\.start) == [expiring.start, stopping.start])
+            #expect(try await stores.balance(gina.userID) == Money(cents: 100_000 - 1000 + 1000 - 2000 + 3000 - 1000))
+            try await stores.expectClean()
+        }
+    }
+
+    /// Rewrites a trade's hash as `place_trade` and `close_trades` wrote it before the packed form.
+    func storeAsBeforeThePackedForm(_ trade: Trade, _ redis: RedisClient) async throws {
+        var fields = [
+            "user_id", String(trade.userID), "account_id", String(trade.accountID), "symbol", trade.symbol, "direction",
+            trade.direction.rawValue, "stake", String(trade.stake.cents), "leverage", String(trade.leverage), "duration",
+            String(trade.duration), "start_tick", trade.start.id, "start_price", String(trade.start.price.units), "liquidation_price",
+            String(trade.liquidationPrice?.units ?? 0), "created_at", String(trade.createdAt), "expires_at", String(trade.expiresAt),
+            "status", trade.status.rawValue,
+        ]
+        if let closedBy = trade.closedBy, let end = trade.end, let profit = trade.profit, let payout = trade.payout,
+            let settledAt = trade.settledAt
+        {
+            fields += [
+                "closed_by", closedBy.rawValue, "end_tick", end.id, "end_price", String(end.price.units), "profit", String(profit.cents),
+                "payout", String(payout.cents), "settled_at", String(settledAt),
+            ]
+        }
+        let key = Self.keys.trade(trade.id)
+        _ = try await redis.send(RedisCommand("DEL", key))
+        _ = try await redis.send(RedisCommand("HSET", arguments: [key] + fields))
+    }
+}
