@@ -56,7 +56,9 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
     // +0.5 %: a move no trade is stopped out by (leverage 50 needs 2 %), so every one settles at expiry.
     try await trades.record(symbol: "BTC", price: Price(units: start.units + start.units / 200), source: "bench")
     _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
-    let settler = TradeSettler(redis: redis, keys: keys, batchSize: 250)
+    // The worker's default batch.
+    let batchSize = Settings().tradeBatchSize
+    let settler = TradeSettler(redis: redis, keys: keys, batchSize: batchSize)
     let settleStart = ContinuousClock.now
     // The settler runs in this process, so the worker's column is this process's CPU.
     let (settled, settleCPU) = try await CPUProbe.of(getpid(), redis: redis).measure(per: \.settled) {
@@ -96,14 +98,14 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
         "| trades figure | value | target |",
         "|---|---|---|",
         String(
-            format: "| settling %d due trades (one tick, batches of 250) | %.0f trades/s (%d batches) | >= 50,000/s |", settled.settled,
-            Double(settled.settled) / settleSeconds, settled.batches),
+            format: "| settling %d due trades (one tick, batches of %d) | %.0f trades/s (%d batches) | >= 50,000/s |", settled.settled,
+            batchSize, Double(settled.settled) / settleSeconds, settled.batches),
         String(
             format: "| CPU per settled trade: worker (the bench process) / Redis | %.1f µs / %.1f µs | |", settleCPU.process,
             settleCPU.redis),
         String(
-            format: "| longest script call while settling | %.2f ms (%@) | <= 10 ms |", Double(settleLongest.microseconds) / 1000,
-            settleLongest.name),
+            format: "| longest script call while settling | %.2f ms (%@); %d of %d calls over 10 ms | <= 10 ms |",
+            Double(settleLongest.microseconds) / 1000, settleLongest.name, settleLongest.overTenMilliseconds, settled.batches),
         "| one tick stopping out \(stopped.stoppedOut) trades | \(stopMilliseconds) ms in \(stopped.batches) calls | |",
         String(
             format: "| longest script call of that tick | %.2f ms (%@) | <= 10 ms |", Double(stopLongest.microseconds) / 1000,

@@ -63,16 +63,21 @@ func settlementCPURow(_ what: String, _ cpu: CPUPerUnit) -> String {
     String(format: "| worker / Redis µs CPU per bet, %@ | %.2f / %.2f | - |", what, cpu.process, cpu.redis)
 }
 
-/// The longest script call in Redis's slow log (which keeps every call over 1 ms here) and its name.
-func longestScriptCall(_ redis: RedisClient) async throws -> (microseconds: Int, name: String) {
+/// The longest script call in Redis's slow log (which keeps every call over 1 ms here), its name, and
+/// how many script calls took over 10 ms.
+func longestScriptCall(_ redis: RedisClient) async throws -> (microseconds: Int, name: String, overTenMilliseconds: Int) {
     let names = Dictionary(uniqueKeysWithValues: Scripts.all.map { ($0.sha1, $0.name) })
-    var longest = (microseconds: 0, name: "none over 1 ms")
+    var longest = (microseconds: 0, name: "none over 1 ms", overTenMilliseconds: 0)
     for entry in try await redis.send(RedisCommand("SLOWLOG", "GET", "-1")).array(for: "SLOWLOG") {
         let fields = try entry.array(for: "SLOWLOG")
         guard fields.count > 3, case .integer(let microseconds) = fields[2] else { continue }
         let arguments = try fields[3].array(for: "SLOWLOG").compactMap(\.string)
-        if Int(microseconds) > longest.microseconds, arguments.first?.uppercased().hasPrefix("EVAL") == true {
-            longest = (Int(microseconds), arguments.count > 1 ? names[arguments[1]] ?? arguments[0] : arguments[0])
+        guard arguments.first?.uppercased().hasPrefix("EVAL") == true else { continue }
+        if microseconds > 10_000 { longest.overTenMilliseconds += 1 }
+        if Int(microseconds) > longest.microseconds {
+            (longest.microseconds, longest.name) = (
+                Int(microseconds), arguments.count > 1 ? names[arguments[1]] ?? arguments[0] : arguments[0]
+            )
         }
     }
     return longest
