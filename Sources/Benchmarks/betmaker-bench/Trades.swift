@@ -1,5 +1,6 @@
 import BetMaker
 import BetMakerAPI
+import BetMakerRuntime
 import Foundation
 import RedisClient
 import TestSupport
