@@ -24,9 +24,11 @@ extension TradeStoreTests {
                 ]
                 var arguments = ["BTC", crash.id, String(crash.price.units), Self.keys.prefix, close, "100"]
                 for (trade, profit) in trades {
-                    keys += [Self.keys.trade(trade.id), Self.keys.accounts(owner ?? trade.userID), Self.keys.ledger(owner ?? trade.userID)]
+                    keys.append(Self.keys.trade(trade.id))
                     arguments += [trade.id, String(profit)]
                 }
+                let owner = owner ?? hana.userID
+                keys += [Self.keys.accounts(owner), Self.keys.ledger(owner)]
                 return try await redis.eval(Scripts.closeTrades, keys: keys, arguments: arguments).array(for: "close_trades").map {
                     try $0.int(for: "close_trades")
                 }
@@ -78,6 +80,77 @@ extension TradeStoreTests {
             #expect(stopped?.status == .lost && stopped?.closedBy == .stopOut && stopped?.payout == Money(cents: 0))
             #expect(try await stores.balance(hana.userID) == Money(cents: 8000))
             try await stores.expectClean()
+        }
+    }
+
+    /// `close_trades` takes each owner's keys once and writes each account's balance once a call: a
+    /// user's many payouts in one call still each record the balance right after them, in order.
+    @Test func aUsersManyPayoutsInOneCallEachRecordTheBalanceAfterIt() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis, batchSize: 10)
+            let players = [
+                try await stores.player("hana", balance: Money(cents: 10_000)),
+                try await stores.player("ivan", balance: Money(cents: 10_000)),
+            ]
+            _ = try await stores.tick("BTC", "50000")
+            var placed: [Trade] = []
+            for index in 0..<5 {
+                placed.append(
+                    try await stores.placed(
+                        players[index % 2].userID, "BTC", index % 3 == 0 ? .down : .up, 1000 + Int64(index), leverage: 1 + index,
+                        seconds: 1))
+            }
+            #expect(await eventually { currentMilliseconds() > placed.map(\.expiresAt).max() ?? 0 })
+            _ = try await stores.tick("BTC", "50500")
+            let report = try await stores.settler.process(symbol: "BTC")
+            #expect(report.settled == 5 && report.batches == 1)
+
+            let closed = try await stores.trades.trades(ids: placed.map(\.id))
+            #expect(Set(closed.map(\.status)) == [.won, .lost])
+            for (player, index) in zip(players, 0...) {
+                let own = closed.enumerated().filter { $0.offset % 2 == index }.map(\.element)
+                let payouts = try await redis.xrange(Self.keys.ledger(player.userID)).compactMap(\.fields).filter { $0["type"] == "payout" }
+                #expect(payouts.compactMap { $0["trade_id"] } == own.map(\.id))
+                #expect(payouts.compactMap { $0["amount"] } == own.compactMap { $0.payout.map { String($0.cents) } })
+                // Each balance is the one before plus the payout; the last is the account's.
+                let afterStakes = 10_000 - own.reduce(0) { $0 + $1.stake.cents }
+                var running = afterStakes
+                for payout in payouts {
+                    running += Int64(payout["amount"] ?? "") ?? 0
+                    #expect(payout["balance"] == String(running))
+                }
+                #expect(try await stores.balance(player.userID) == Money(cents: running))
+                #expect(running == afterStakes + own.reduce(0) { $0 + ($1.payout?.cents ?? 0) })
+            }
+            try await stores.expectClean()
+        }
+    }
+
+    /// The script adds payouts up in Lua numbers, exact below 2^53 cents: a payout that would take a
+    /// balance beyond refuses the batch, rather than credit an inexact amount.
+    @Test func aBalanceBeyondExactArithmeticRefusesTheBatch() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let hana = try await stores.player("hana", balance: Money(cents: 10_000))
+            _ = try await stores.tick("BTC", "50000")
+            let trade = try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 1, seconds: 1)
+            #expect(await eventually { currentMilliseconds() > trade.expiresAt })
+            let end = try await stores.tick("BTC", "50000")
+            let huge = "9007199254740000"
+            _ = try await redis.hset(Self.keys.accounts(hana.userID), [String(hana.accountID): huge])
+            await #expect {
+                try await redis.eval(
+                    Scripts.closeTrades,
+                    keys: [
+                        Self.keys.dueTrades("BTC"), Self.keys.openTrades("BTC", .up), Self.keys.openTrades("BTC", .down), Self.keys.feed,
+                        Self.keys.trade(trade.id), Self.keys.accounts(hana.userID), Self.keys.ledger(hana.userID),
+                    ],
+                    arguments: ["BTC", end.id, String(end.price.units), Self.keys.prefix, "expiry", "100", trade.id, "0"])
+            } throws: { error in
+                (error as? RedisError)?.serverCode == "BATCH_INVALID" && "\(error)".contains("2^53")
+            }
+            #expect(try await stores.trades.trade(id: trade.id)?.status == .open)
+            #expect(try await redis.hget(Self.keys.accounts(hana.userID), String(hana.accountID)) == huge)
         }
     }
 }

@@ -137,7 +137,7 @@ public struct TradeSettler: Sendable {
             for start in stride(from: 0, to: trades.count, by: batchSize) {
                 var batch = Batch(
                     close: close,
-                    keys: [keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down), keys.feed],
+                    setKeys: [keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down), keys.feed],
                     arguments: [symbol, tick.id, String(tick.price.units), keys.prefix, close.rawValue, String(RedisKeys.feedLength)])
                 for trade in trades[start..<min(start + batchSize, trades.count)] {
                     // Closed meanwhile (by another worker): it has left the set.
@@ -186,16 +186,24 @@ public struct TradeSettler: Sendable {
     /// One `close_trades` call's trades, keys and arguments, and the statuses to count once it answers.
     private struct Batch: Sendable {
         let close: TradeClose
-        /// The call's KEYS and ARGV: the symbol's, then each trade's.
-        var keys: [String]
+        /// The symbol's sets and the feed, then each trade's hash; then each owner's accounts and ledger,
+        /// once however many of the owner's trades the call closes.
+        let setKeys: [String]
+        var tradeKeys: [String] = []
+        var ownerKeys: [String] = []
+        var owners: Set<Int> = []
+        /// The symbol's, then each trade's id and profit.
         var arguments: [String]
         var statuses: [TradeStatus] = []
         var isEmpty: Bool { statuses.isEmpty }
+        /// The call's KEYS, in the order `close_trades` takes them.
+        var keys: [String] { setKeys + tradeKeys + ownerKeys }
 
         mutating func append(
             _ trade: OpenTrade, _ outcome: (status: TradeStatus, profit: Money, payout: Money), keys redisKeys: RedisKeys
         ) {
-            keys += [redisKeys.trade(trade.id), redisKeys.accounts(trade.userID), redisKeys.ledger(trade.userID)]
+            tradeKeys.append(redisKeys.trade(trade.id))
+            if owners.insert(trade.userID).inserted { ownerKeys += [redisKeys.accounts(trade.userID), redisKeys.ledger(trade.userID)] }
             arguments += [trade.id, String(outcome.profit.cents)]
             statuses.append(outcome.status)
         }

@@ -8,6 +8,12 @@ extension Scripts {
     /// account with a payout transaction naming the trade, and removes the trade from the symbol's due
     /// and open sets.
     ///
+    /// Each owner's keys come once a call, and each account's balance is read once and written once,
+    /// after the call's payouts: the script adds them up itself (Lua numbers, exact below 2^53 cents; a
+    /// balance beyond refuses the batch) and writes each payout transaction with the balance after it.
+    /// A user's many trades in one call (a popular trader, a burst of expiries) then cost one balance
+    /// write, not one per trade.
+    ///
     /// The worker computes each profit in Swift (exact Int128 arithmetic, `TradeMath`) from the trade's
     /// terms (`Trade.Terms`, immutable) and the tick; the script reads each trade's status and terms in
     /// one `HMGET` (a trade stored before the packed terms: its separate fields), derives the payout
@@ -25,8 +31,8 @@ extension Scripts {
     /// trades it closed, so the API can tell those players' browsers without a write per trade (as
     /// `settle_batch` does for bets).
     ///
-    /// KEYS: due set, open set (up), open set (down), the feed, then per trade: trade hash, user's accounts,
-    ///       user's ledger
+    /// KEYS: due set, open set (up), open set (down), the feed, then per trade: trade hash; then per owner
+    ///       (in any order): user's accounts, user's ledger
     /// ARGV: symbol, tick id, tick price, key prefix, close ('expiry'|'stop_out'), the feed's length cap, then
     ///       per trade: trade id, profit (cents)
     /// Returns {closed, skipped, paid out (cents)}
@@ -46,7 +52,10 @@ extension Scripts {
             end
             local count = (#ARGV - 6) / 2
             if close ~= 'expiry' and close ~= 'stop_out' then return redis.error_reply('BATCH_INVALID close by ' .. close) end
-            if #KEYS ~= 4 + 3 * count then return redis.error_reply('BATCH_INVALID ' .. #KEYS .. ' keys for ' .. count .. ' trades') end
+            local ownerKeys = #KEYS - 4 - count
+            if count % 1 ~= 0 or ownerKeys < 0 or ownerKeys % 2 ~= 0 then
+              return redis.error_reply('BATCH_INVALID ' .. #KEYS .. ' keys for ' .. count .. ' trades')
+            end
             if KEYS[1] ~= prefix .. 'trades:due:' .. symbol or KEYS[2] ~= prefix .. 'trades:open:' .. symbol .. ':up'
               or KEYS[3] ~= prefix .. 'trades:open:' .. symbol .. ':down' then
               return redis.error_reply('BATCH_INVALID the sets are not those of ' .. symbol)
@@ -56,29 +65,35 @@ extension Scripts {
             local function invalid(id, reason) return redis.error_reply('BATCH_INVALID trade ' .. id .. ' ' .. reason) end
             local tradePrefix, userPrefix = prefix .. 'trade:', prefix .. '{u:'
             \(tradeTerms)
-            -- What the checks found, in flat arrays (the trade's position i, its direction, account,
-            -- status and payout), the keys and accounts already checked, so a user's many trades
-            -- check them once, and the owners (once each) for the feed entry.
-            local closing, directions, accounts, statuses, payouts, checked, owned, owners, seen = {}, {}, {}, {}, {}, {}, {}, {}, {}
+            -- The owners' key pairs by their accounts key; `slots` maps each owner met to its pair's
+            -- position, so a user's many trades find and check their keys once.
+            local pairAt, slots, owners = {}, {}, {}
+            for j = 5 + count, #KEYS, 2 do pairAt[KEYS[j]] = j end
+            -- Each account's balance as the batch's payouts move it (`balances[slot][account]`), checked
+            -- once and written once at the end: a user's many payouts cost one write, not one each.
+            local balances = {}
+            -- What the checks found, in flat arrays: the trade's position i, its direction, owner's
+            -- slot, account, status, payout and the account's balance after it.
+            local closing, directions, owned, accounts, statuses, payouts, after = {}, {}, {}, {}, {}, {}, {}
             for i = 1, count do
-              local a, k = 2 * i + 4, 3 * i + 1
-              local id, profit = ARGV[a + 1], ARGV[a + 2]
-              if KEYS[k + 1] ~= tradePrefix .. id then return invalid(id, 'is not at ' .. KEYS[k + 1]) end
-              local t = redis.call('HMGET', KEYS[k + 1], 'status', '\(Trade.Terms.field)')
+              local a, key = 2 * i + 5, KEYS[4 + i]
+              local id, profit = ARGV[a], ARGV[a + 1]
+              if key ~= tradePrefix .. id then return invalid(id, 'is not at ' .. key) end
+              local t = redis.call('HMGET', key, 'status', '\(Trade.Terms.field)')
               if t[1] == 'open' then
-                local owner, account, on, direction, stake, startTime, startSequence, liquidation, expires = tradeTerms(KEYS[k + 1], t[2])
+                local owner, account, on, direction, stake, startTime, startSequence, liquidation, expires = tradeTerms(key, t[2])
                 if not owner then return invalid(id, 'has malformed terms') end
                 if on ~= symbol then return invalid(id, 'is on ' .. on) end
                 if not before(startTime, startSequence) then
                   return invalid(id, 'started at ' .. startTime .. '-' .. startSequence .. ', not before ' .. tick)
                 end
-                -- A user's many trades in a batch name the same two keys: each is compared once.
-                if owned[KEYS[k + 2]] ~= owner or owned[KEYS[k + 3]] ~= owner then
+                local slot = slots[owner]
+                if not slot then
                   local user = userPrefix .. owner
-                  if KEYS[k + 2] ~= user .. '}:accounts' or KEYS[k + 3] ~= user .. '}:ledger' then
-                    return invalid(id, 'belongs to user ' .. owner)
-                  end
-                  owned[KEYS[k + 2]], owned[KEYS[k + 3]] = owner, owner
+                  slot = pairAt[user .. '}:accounts']
+                  if not slot or KEYS[slot + 1] ~= user .. '}:ledger' then return invalid(id, 'belongs to user ' .. owner) end
+                  slots[owner] = slot
+                  owners[#owners + 1] = owner
                 end
                 if not string.match(profit, '^%-?%d+$') then return invalid(id, 'profit ' .. profit) end
                 local gain = profit + 0
@@ -92,29 +107,27 @@ extension Scripts {
                     or (direction == 'down' and price >= liquidation)
                   if not reached or payout ~= 0 then return invalid(id, 'is not stopped out at ' .. ARGV[3]) end
                 end
-                if payout ~= 0 then
-                  local held = checked[KEYS[k + 2]]
-                  if not held then
-                    held = {}
-                    checked[KEYS[k + 2]] = held
-                  end
-                  if not held[account] then
-                    local balance = redis.call('HGET', KEYS[k + 2], account)
-                    if not balance or not string.match(balance, '^%-?%d+$') then return invalid(id, 'has no account ' .. account) end
-                    held[account] = true
-                  end
-                  if not checked[KEYS[k + 3]] then
-                    local kind = redis.call('TYPE', KEYS[k + 3]).ok
-                    if kind ~= 'stream' and kind ~= 'none' then return invalid(id, 'ledger is a ' .. kind) end
-                    checked[KEYS[k + 3]] = true
-                  end
-                end
                 local n = #closing + 1
-                closing[n], directions[n], accounts[n], payouts[n] = i, direction, account, payout
-                if not seen[owner] then
-                  seen[owner] = true
-                  owners[#owners + 1] = owner
+                if payout ~= 0 then
+                  local held = balances[slot]
+                  if not held then
+                    local kind = redis.call('TYPE', KEYS[slot + 1]).ok
+                    if kind ~= 'stream' and kind ~= 'none' then return invalid(id, 'ledger is a ' .. kind) end
+                    held = {}
+                    balances[slot] = held
+                  end
+                  local balance = held[account]
+                  if not balance then
+                    balance = redis.call('HGET', KEYS[slot], account)
+                    if not balance or not string.match(balance, '^%-?%d+$') then return invalid(id, 'has no account ' .. account) end
+                    balance = balance + 0
+                  end
+                  balance = balance + payout
+                  -- Lua's numbers are doubles: exact integers below 2^53 cents only.
+                  if math.abs(balance) >= 2 ^ 53 then return invalid(id, 'takes account ' .. account .. ' beyond 2^53 cents') end
+                  held[account], after[n] = balance, balance
                 end
+                closing[n], directions[n], owned[n], accounts[n], payouts[n] = i, direction, slot, account, payout
                 statuses[n] = gain > 0 and 'won' or (gain < 0 and 'lost' or 'even')
               end
             end
@@ -124,19 +137,19 @@ extension Scripts {
             local paid = 0
             local closed, up, down = {}, {}, {}
             for n, i in ipairs(closing) do
-              local a, k = 2 * i + 4, 3 * i + 1
-              local id, payout = ARGV[a + 1], payouts[n]
-              redis.call('HSET', KEYS[k + 1], 'status', statuses[n], '\(Trade.outcomeField)', head .. ARGV[a + 2] .. tail)
+              local id, payout = ARGV[2 * i + 5], payouts[n]
+              redis.call('HSET', KEYS[4 + i], 'status', statuses[n], '\(Trade.outcomeField)', head .. ARGV[2 * i + 6] .. tail)
               closed[n] = id
               if directions[n] == 'up' then up[#up + 1] = id else down[#down + 1] = id end
               if payout ~= 0 then
                 -- Text, not numbers: Redis turns a number argument into text with `%.17g`, a slow path.
-                local amount = string.format('%d', payout)
-                local balance = string.format('%d', redis.call('HINCRBY', KEYS[k + 2], accounts[n], amount))
-                redis.call('XADD', KEYS[k + 3], '*', 'type', 'payout', 'account_id', accounts[n], 'amount', amount, 'balance', balance,
-                  'trade_id', id)
+                redis.call('XADD', KEYS[owned[n] + 1], '*', 'type', 'payout', 'account_id', accounts[n], 'amount', string.format('%d', payout),
+                  'balance', string.format('%d', after[n]), 'trade_id', id)
                 paid = paid + payout
               end
+            end
+            for slot, held in pairs(balances) do
+              for account, balance in pairs(held) do redis.call('HSET', KEYS[slot], account, string.format('%d', balance)) end
             end
             -- One ZREM per set and at most 1,000 members a call (unpack's stack is bounded).
             local function removeAll(key, ids)
