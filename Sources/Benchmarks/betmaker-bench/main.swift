@@ -87,6 +87,15 @@ let options = Options(CommandLine.arguments)
 let keys = RedisKeys(prefix: "bm:")
 try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", "--slowlog-max-len", "100000"]) { server in
     try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in
+        func printTrades() async throws {
+            print("")
+            print(
+                "Trades, wrk -t2 -c\(options.connections) -d\(options.duration)s for placing; settling in-process with the worker's code:")
+            print("")
+            for line in wrkHeader { print(line) }
+            for line in try await benchTrades(server: server, redis: redis, keys: keys, options: options) { print(line) }
+        }
+
         // 1. A million bets on one event, through the store (the API's own code path).
         let memoryBefore = Int(try await redis.infoFields("memory")["used_memory"] ?? "0") ?? 0
         let store = BetStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 1))
@@ -106,9 +115,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let bytesPerBet = Double(memoryAfter - memoryBefore) / Double(options.bets)
         print("Stored \(options.bets) bets in about \(Int(seedSeconds)) s through BetStore.place (64 callers).")
         if options.only == "trades" {
-            print("")
-            for line in wrkHeader { print(line) }
-            for line in try await benchTrades(server: server, redis: redis, keys: keys, options: options) { print(line) }
+            try await printTrades()
             return
         }
 
@@ -319,11 +326,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         print(String(format: "| Redis memory per bet | %.0f bytes | <= 300 bytes |", bytesPerBet))
 
         // 7. Crypto-price trades (Trades.swift).
-        print("")
-        print("Trades, wrk -t2 -c\(options.connections) -d\(options.duration)s for placing; settling in-process with the worker's code:")
-        print("")
-        for line in wrkHeader { print(line) }
-        for line in try await benchTrades(server: server, redis: redis, keys: keys, options: options) { print(line) }
+        try await printTrades()
 
         // 8. The web UI: rendering a page of 50 bets, and idle live-update streams (WebUI.swift).
         print("")

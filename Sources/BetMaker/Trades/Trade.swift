@@ -133,12 +133,11 @@ public struct Trade: Sendable, Equatable {
         public let createdAt: Int64
         public let expiresAt: Int64
 
-        /// The packed field, or nil when it is malformed. Split by bytes, not by `Character`s: the
-        /// grapheme breaking of `String.split` cost the worker several µs a trade.
+        /// The packed field, or nil when it is malformed.
         public init?(packed: String) {
-            let parts = packed.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+            let parts = Trade.split(packed)
             guard parts.count == Self.legacyFields.count else { return nil }
-            self.init(fields: parts.map { Optional(Substring($0)) })
+            self.init(fields: parts.map { Optional($0) })
         }
 
         /// The values of `legacyFields`, in order.
@@ -166,6 +165,12 @@ public struct Trade: Sendable, Equatable {
         }
     }
 
+    /// A packed field's values (`Terms.field`, `outcomeField`): split by bytes, not by `Character`s, as
+    /// the grapheme breaking of `String.split` cost the worker several µs a trade.
+    static func split(_ packed: String) -> [Substring] {
+        packed.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false).map { Substring($0) }
+    }
+
     init(id: String, terms: Terms, status: TradeStatus) {
         self.init(
             id: id, userID: terms.userID, accountID: terms.accountID, symbol: terms.symbol, direction: terms.direction, stake: terms.stake,
@@ -186,7 +191,7 @@ public struct Trade: Sendable, Equatable {
         self.init(id: id, terms: terms, status: status)
         voidReason = fields[3]
         if let outcome = fields[2] {
-            let parts = outcome.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false).map { Substring($0) }
+            let parts = Self.split(outcome)
             guard parts.count == 3 || parts.count == 5, let closedBy = TradeClose(rawValue: String(parts[0])),
                 let settledAt = Int64(parts[1]), let profit = Int64(parts[2])
             else { return nil }

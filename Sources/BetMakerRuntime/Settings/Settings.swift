@@ -114,7 +114,7 @@ public struct Settings: Sendable {
     public var simulatedFeedSeed: UInt64 = 42
     /// How often the worker looks for new ticks to process, and the trades in one close script.
     public var tradePollInterval: Duration = .milliseconds(250)
-    public var tradeBatchSize = 150
+    public var tradeBatchSize = TradeSettler.defaultBatchSize
 
     public enum LogFormat: String, Sendable { case text, json }
 
