@@ -31,42 +31,27 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
         baseURL + "/trades", method: "POST", body: body, headers: ["Authorization": "Bearer \(token)"], cpu: cpu, options: options)
     await api.stop()
 
-    // 2. Settling: `count` trades due within the same second, closed by one tick after their expiry.
+    // 2. Settling: `count` trades due within the same second, closed by one tick after their expiry; by
+    // one trader (a call's payouts share one balance write), then by 1,000 (each owner's keys and
+    // balance once per trade: the worst case for a call).
     let count = max(10_000, options.bets / 10)
-    var lastExpiry: Int64 = 0
-    try await withThrowingTaskGroup(of: Int64.self) { group in
-        for task in 0..<64 {
-            group.addTask {
-                var latest: Int64 = 0
-                for index in stride(from: task, to: count, by: 64) {
-                    let order = TradeStore.Order(
-                        symbol: "BTC", direction: index % 2 == 0 ? .up : .down, stake: Money(cents: 100 + Int64(index % 1000)),
-                        leverage: 1 + index % 50, duration: 1)
-                    guard
-                        case .placed(let trade) = try await trades.place(
-                            order, userID: user.id, maximumQuoteAge: .seconds(86_400), toleranceBasisPoints: 0)
-                    else { throw TestSupportError("trade not placed") }
-                    latest = max(latest, trade.expiresAt)
-                }
-                return latest
-            }
-        }
-        for try await latest in group { lastExpiry = max(lastExpiry, latest) }
-    }
-    _ = await poll(timeout: .seconds(10), every: .milliseconds(10)) { currentMilliseconds() > lastExpiry }
-    // +0.5 %: a move no trade is stopped out by (leverage 50 needs 2 %), so every one settles at expiry.
-    try await trades.record(symbol: "BTC", price: Price(units: start.units + start.units / 200), source: "bench")
-    _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
-    // The worker's default batch.
-    let batchSize = Settings().tradeBatchSize
+    let batchSize = Settings().tradeBatchSize  // The worker's default batch.
     let settler = TradeSettler(redis: redis, keys: keys, batchSize: batchSize)
-    let settleStart = ContinuousClock.now
-    // The settler runs in this process, so the worker's column is this process's CPU.
-    let (settled, settleCPU) = try await CPUProbe.of(getpid(), redis: redis).measure(per: \.settled) {
-        try await settler.process(symbol: "BTC")
+    var traders: [Int] = []
+    for index in 0..<1000 {
+        guard
+            case .created(let trader, let account, _) = try await accounts.register(
+                login: "bench-trader-\(index)", passwordHash: "x", active: true),
+            case .credited = try await accounts.deposit(
+                transactionID: "bench-trader-\(index)", userID: trader.id, accountID: account.id, amount: Money(cents: 100_000_000_000))
+        else { throw TestSupportError("no funded trader \(index)") }
+        traders.append(trader.id)
     }
-    let settleSeconds = max(0.001, Double((ContinuousClock.now - settleStart).inMilliseconds) / 1000)
-    let settleLongest = try await longestScriptCall(redis)
+    var price = start
+    let oneTrader = try await settleDueTrades(
+        count, owners: [user.id], from: &price, trades: trades, settler: settler, redis: redis)
+    let manyTraders = try await settleDueTrades(
+        count, owners: traders, from: &price, trades: trades, settler: settler, redis: redis)
 
     // 3. One tick stopping out 10,000 open trades (leverage 10 up; the tick is 10 % down).
     let stopCount = 10_000
@@ -98,19 +83,71 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
         "",
         "| trades figure | value | target |",
         "|---|---|---|",
-        String(
-            format: "| settling %d due trades (one tick, batches of %d) | %.0f trades/s (%d batches) | >= 50,000/s |", settled.settled,
-            batchSize, Double(settled.settled) / settleSeconds, settled.batches),
-        String(
-            format: "| CPU per settled trade: worker (the bench process) / Redis | %.1f µs / %.1f µs | |", settleCPU.process,
-            settleCPU.redis),
-        String(
-            format: "| longest script call while settling | %.2f ms (%@); %d of %d calls over 10 ms | <= 10 ms |",
-            Double(settleLongest.microseconds) / 1000, settleLongest.name, settleLongest.overTenMilliseconds, settled.batches),
+    ] + oneTrader.rows(batchSize: batchSize, owners: "one trader") + manyTraders.rows(batchSize: batchSize, owners: "1,000 traders") + [
         "| one tick stopping out \(stopped.stoppedOut) trades | \(stopMilliseconds) ms in \(stopped.batches) calls | |",
         String(
             format: "| longest script call of that tick | %.2f ms (%@) | <= 10 ms |", Double(stopLongest.microseconds) / 1000,
             stopLongest.name),
         "| invariant violations after the trades | \(report.violationCount) | 0 |",
     ]
+}
+
+/// One settling measurement of `betmaker-bench`'s trades section.
+struct SettlingRun {
+    let report: TradeSettler.Report
+    let seconds: Double
+    let cpu: CPUPerUnit
+    let longest: (microseconds: Int, name: String, overTenMilliseconds: Int)
+
+    func rows(batchSize: Int, owners: String) -> [String] {
+        [
+            String(
+                format: "| settling %d due trades of %@ (one tick, batches of %d) | %.0f trades/s (%d batches) | >= 50,000/s |",
+                report.settled, owners, batchSize, Double(report.settled) / seconds, report.batches),
+            String(
+                format: "| CPU per settled trade: worker (the bench process) / Redis | %.1f µs / %.1f µs | |", cpu.process, cpu.redis),
+            String(
+                format: "| longest script call while settling | %.2f ms (%@); %d of %d calls over 10 ms | <= 10 ms |",
+                Double(longest.microseconds) / 1000, longest.name, longest.overTenMilliseconds, report.batches),
+        ]
+    }
+}
+
+/// Places `count` one-second trades through `TradeStore.place`, round-robin over `owners`, waits for
+/// their expiry, records a tick 0.5 % above `price` (a move no trade is stopped out by: leverage 50
+/// needs 2 %, so every one settles at expiry) and settles them with the worker's code in this process,
+/// so the worker's column is this process's CPU. `price` becomes that tick's.
+func settleDueTrades(
+    _ count: Int, owners: [Int], from price: inout Price, trades: TradeStore, settler: TradeSettler, redis: RedisClient
+) async throws -> SettlingRun {
+    var lastExpiry: Int64 = 0
+    try await withThrowingTaskGroup(of: Int64.self) { group in
+        for task in 0..<64 {
+            group.addTask {
+                var latest: Int64 = 0
+                for index in stride(from: task, to: count, by: 64) {
+                    let order = TradeStore.Order(
+                        symbol: "BTC", direction: index % 2 == 0 ? .up : .down, stake: Money(cents: 100 + Int64(index % 1000)),
+                        leverage: 1 + index % 50, duration: 1)
+                    guard
+                        case .placed(let trade) = try await trades.place(
+                            order, userID: owners[index % owners.count], maximumQuoteAge: .seconds(86_400), toleranceBasisPoints: 0)
+                    else { throw TestSupportError("trade not placed") }
+                    latest = max(latest, trade.expiresAt)
+                }
+                return latest
+            }
+        }
+        for try await latest in group { lastExpiry = max(lastExpiry, latest) }
+    }
+    _ = await poll(timeout: .seconds(10), every: .milliseconds(10)) { currentMilliseconds() > lastExpiry }
+    price = Price(units: price.units + price.units / 200)
+    try await trades.record(symbol: "BTC", price: price, source: "bench")
+    _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
+    let started = ContinuousClock.now
+    let (report, cpu) = try await CPUProbe.of(getpid(), redis: redis).measure(per: \.settled) {
+        try await settler.process(symbol: "BTC")
+    }
+    let seconds = max(0.001, Double((ContinuousClock.now - started).inMilliseconds) / 1000)
+    return SettlingRun(report: report, seconds: seconds, cpu: cpu, longest: try await longestScriptCall(redis))
 }
