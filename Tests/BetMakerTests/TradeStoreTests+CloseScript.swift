@@ -5,6 +5,23 @@ import Testing
 @testable import BetMaker
 
 extension TradeStoreTests {
+    /// Calls `close_trades` on BTC directly, as the worker would: `close` ('expiry' or 'stop_out') at
+    /// `tick`, the trades' ids and profits (cents), with `owner`'s keys. Returns {closed, skipped, paid}.
+    static func closeTrades(
+        _ redis: RedisClient, _ close: String, at tick: Tick, _ trades: [(id: String, profit: Int64)], owner: Int
+    ) async throws -> [Int] {
+        var keys = [Self.keys.dueTrades("BTC"), Self.keys.openTrades("BTC", .up), Self.keys.openTrades("BTC", .down), Self.keys.feed]
+        var arguments = ["BTC", tick.id, String(tick.price.units), Self.keys.prefix, close, "100"]
+        for (id, profit) in trades {
+            keys.append(Self.keys.trade(id))
+            arguments += [id, String(profit)]
+        }
+        keys += [Self.keys.accounts(owner), Self.keys.ledger(owner)]
+        return try await redis.eval(Scripts.closeTrades, keys: keys, arguments: arguments).array(for: "close_trades").map {
+            try $0.int(for: "close_trades")
+        }
+    }
+
     /// `close_trades` trusts nothing the worker computed: a batch with one outcome that does not check
     /// out against the trade's stored fields is refused whole, before its first write.
     @Test func closeTradesRefusesABatchThatDoesNotCheckOutAndWritesNothing() async throws {
@@ -19,19 +36,7 @@ extension TradeStoreTests {
             let crash = try await stores.tick("BTC", "45000")
 
             func close(_ close: String, _ trades: [(Trade, Int64)], owner: Int? = nil) async throws -> [Int] {
-                var keys = [
-                    Self.keys.dueTrades("BTC"), Self.keys.openTrades("BTC", .up), Self.keys.openTrades("BTC", .down), Self.keys.feed,
-                ]
-                var arguments = ["BTC", crash.id, String(crash.price.units), Self.keys.prefix, close, "100"]
-                for (trade, profit) in trades {
-                    keys.append(Self.keys.trade(trade.id))
-                    arguments += [trade.id, String(profit)]
-                }
-                let owner = owner ?? hana.userID
-                keys += [Self.keys.accounts(owner), Self.keys.ledger(owner)]
-                return try await redis.eval(Scripts.closeTrades, keys: keys, arguments: arguments).array(for: "close_trades").map {
-                    try $0.int(for: "close_trades")
-                }
+                try await Self.closeTrades(redis, close, at: crash, trades.map { ($0.0.id, $0.1) }, owner: owner ?? hana.userID)
             }
             func snapshot() async throws -> [String] {
                 let trades = try await stores.trades.trades(ids: [steep.id, gentle.id]).map { "\($0)" }
@@ -139,13 +144,7 @@ extension TradeStoreTests {
             let huge = "9007199254740000"
             _ = try await redis.hset(Self.keys.accounts(hana.userID), [String(hana.accountID): huge])
             await #expect {
-                try await redis.eval(
-                    Scripts.closeTrades,
-                    keys: [
-                        Self.keys.dueTrades("BTC"), Self.keys.openTrades("BTC", .up), Self.keys.openTrades("BTC", .down), Self.keys.feed,
-                        Self.keys.trade(trade.id), Self.keys.accounts(hana.userID), Self.keys.ledger(hana.userID),
-                    ],
-                    arguments: ["BTC", end.id, String(end.price.units), Self.keys.prefix, "expiry", "100", trade.id, "0"])
+                try await Self.closeTrades(redis, "expiry", at: end, [(trade.id, 0)], owner: hana.userID)
             } throws: { error in
                 (error as? RedisError)?.serverCode == "BATCH_INVALID" && "\(error)".contains("2^53")
             }

@@ -11,10 +11,8 @@ import TestSupport
 func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, options: Options) async throws -> [String] {
     let trades = TradeStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 2))
     let accounts = AccountStore(redis: redis, keys: keys)
-    guard case .created(let user, let account, _) = try await accounts.register(login: "bench-trader", passwordHash: "x", active: true),
-        case .credited = try await accounts.deposit(
-            transactionID: "bench-trader", userID: user.id, accountID: account.id, amount: Money(cents: 100_000_000_000))
-    else { throw TestSupportError("no funded trader") }
+    let deposit = Money(cents: 100_000_000_000)
+    let user = try await fundedUsers(["bench-trader"], amount: deposit, accounts: accounts)[0]
     let start = Price(units: 5_000_000_000_000)
     try await trades.record(symbol: "BTC", price: start, source: "bench")
     try await trades.record(symbol: "ETH", price: start, source: "bench")
@@ -23,7 +21,7 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
     let (api, baseURL) = try await BetMakerProcesses.startAPI(
         redis: server, settings: ["BENCH_NOOP_ENDPOINT": "true", "MAX_QUOTE_AGE_SECONDS": "86400", "TRADE_MAX_SECONDS": "86400"])
     let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(3600))
-    let token = try await tokens.issue(userID: user.id).token
+    let token = try await tokens.issue(userID: user.userID).token
     let body = #"{"symbol": "ETH", "direction": "up", "amount": "1.00", "leverage": 10, "duration": 86400}"#
     let cpu = try await CPUProbe.of(api.pid, redis: redis)
     let noop = try await wrk(baseURL + "/bench/noop", method: "POST", body: body, cpu: cpu, options: options)
@@ -37,19 +35,10 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
     let count = max(10_000, options.bets / 10)
     let batchSize = Settings().tradeBatchSize  // The worker's default batch.
     let settler = TradeSettler(redis: redis, keys: keys, batchSize: batchSize)
-    var traders: [Int] = []
-    for index in 0..<1000 {
-        guard
-            case .created(let trader, let account, _) = try await accounts.register(
-                login: "bench-trader-\(index)", passwordHash: "x", active: true),
-            case .credited = try await accounts.deposit(
-                transactionID: "bench-trader-\(index)", userID: trader.id, accountID: account.id, amount: Money(cents: 100_000_000_000))
-        else { throw TestSupportError("no funded trader \(index)") }
-        traders.append(trader.id)
-    }
+    let traders = try await fundedUsers((0..<1000).map { "bench-trader-\($0)" }, amount: deposit, accounts: accounts).map(\.userID)
     var price = start
     let oneTrader = try await settleDueTrades(
-        count, owners: [user.id], from: &price, trades: trades, settler: settler, redis: redis)
+        count, owners: [user.userID], from: &price, trades: trades, settler: settler, redis: redis)
     let manyTraders = try await settleDueTrades(
         count, owners: traders, from: &price, trades: trades, settler: settler, redis: redis)
 
@@ -62,7 +51,7 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
                     let order = TradeStore.Order(symbol: "BTC", direction: .up, stake: Money(cents: 100), leverage: 10, duration: 86_400)
                     guard
                         case .placed = try await trades.place(
-                            order, userID: user.id, maximumQuoteAge: .seconds(86_400), toleranceBasisPoints: 0)
+                            order, userID: user.userID, maximumQuoteAge: .seconds(86_400), toleranceBasisPoints: 0)
                     else { throw TestSupportError("trade not placed") }
                 }
             }

@@ -58,6 +58,18 @@ struct Options {
     }
 }
 
+/// Registers an active user for each login and deposits `amount` into the user's account.
+func fundedUsers(_ logins: [String], amount: Money, accounts: AccountStore) async throws -> [(userID: Int, accountID: Int)] {
+    var users: [(userID: Int, accountID: Int)] = []
+    for login in logins {
+        guard case .created(let user, let account, _) = try await accounts.register(login: login, passwordHash: "x", active: true),
+            case .credited = try await accounts.deposit(transactionID: login, userID: user.id, accountID: account.id, amount: amount)
+        else { throw TestSupportError("no funded user \(login)") }
+        users.append((user.id, account.id))
+    }
+    return users
+}
+
 /// A figure row: the worker's and Redis's CPU per settled bet.
 func settlementCPURow(_ what: String, _ cpu: CPUPerUnit) -> String {
     String(format: "| worker / Redis µs CPU per bet, %@ | %.2f / %.2f | - |", what, cpu.process, cpu.redis)
@@ -130,16 +142,13 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let list = try await wrk(baseURL + "/bets?limit=100", cpu: apiCPU, options: options)
         // Bets with money: a funded user, an open catalogue event, a bearer token checked per request.
         let accounts = AccountStore(redis: redis, keys: keys)
-        guard case .created(let user, let account, _) = try await accounts.register(login: "bench", passwordHash: "x", active: true),
-            case .credited = try await accounts.deposit(
-                transactionID: "bench", userID: user.id, accountID: account.id, amount: Money(cents: 10_000_000_000))
-        else { throw TestSupportError("no funded bench user") }
+        let user = try await fundedUsers(["bench"], amount: Money(cents: 10_000_000_000), accounts: accounts)[0]
         let wrkEvent = CatalogueEvent(
             id: "wrk-wallet", title: "wrk", homeTeam: "A", awayTeam: "B", startsAt: 1_800_000_000_000, odds: Odds(hundredths: 185),
             isOpen: true)
         _ = try await CatalogueStore(redis: redis, keys: keys).create(wrkEvent)
         let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(3600))
-        let token = try await tokens.issue(userID: user.id).token
+        let token = try await tokens.issue(userID: user.userID).token
         let walletPost = try await wrk(
             baseURL + "/bets", method: "POST", body: #"{"event_id": "wrk-wallet", "amount": "12.50"}"#,
             headers: ["Authorization": "Bearer \(token)"], cpu: apiCPU, options: options)
@@ -165,8 +174,8 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         // After the API stopped: requests still in flight when wrk ended have landed by then.
         await api.stop()
         await esp.stop()
-        let placedWithMoney = try await redis.llen(keys.userBets(user.id))
-        let balanceAfter = try await accounts.accounts(userID: user.id).first?.balance.cents ?? -1
+        let placedWithMoney = try await redis.llen(keys.userBets(user.userID))
+        let balanceAfter = try await accounts.accounts(userID: user.userID).first?.balance.cents ?? -1
 
         // 3. Settling the million-bet event.
         _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
@@ -199,18 +208,8 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         // 5. An event whose bets all carry money, a tenth the size: each winner is paid (a balance
         // credit and a ledger entry) in the call that settles its bet.
         let walletBets = max(1000, options.bets / 10)
-        let walletStore = AccountStore(redis: redis, keys: keys)
-        var funded: [(userID: Int, accountID: Int)] = []
-        for index in 0..<100 {
-            guard
-                case .created(let user, let account, _) = try await walletStore.register(
-                    login: "payee-\(index)", passwordHash: "x", active: true),
-                case .credited = try await walletStore.deposit(
-                    transactionID: "payee-\(index)", userID: user.id, accountID: account.id, amount: Money(cents: 1_000_000_000))
-            else { throw TestSupportError("no funded user") }
-            funded.append((user.id, account.id))
-        }
-        let payees = funded
+        let payees = try await fundedUsers(
+            (0..<100).map { "payee-\($0)" }, amount: Money(cents: 1_000_000_000), accounts: accounts)
         _ = try await CatalogueStore(redis: redis, keys: keys).create(
             CatalogueEvent(
                 id: "bench-wallet", title: "bench", homeTeam: "A", awayTeam: "B", startsAt: 1_800_000_000_000, odds: Odds(hundredths: 185),

@@ -149,15 +149,16 @@ public struct TradeSettler: Sendable {
                 for trade in trades[start..<min(start + batchSize, trades.count)] {
                     // Closed meanwhile (by another worker): it has left the set.
                     guard trade.isOpen else { continue }
-                    guard trade.symbol == symbol, Self.isBefore(trade.startTick, tick.id),
+                    let terms = trade.terms
+                    guard terms.symbol == symbol, Self.isBefore(terms.start.id, tick.id),
                         close == .expiry
-                            || TradeMath.isStoppedOut(at: tick.price, liquidation: trade.liquidationPrice, direction: trade.direction)
+                            || TradeMath.isStoppedOut(at: tick.price, liquidation: terms.liquidationPrice, direction: terms.direction)
                     else {
                         kept += 1
                         continue
                     }
                     let outcome = TradeMath.outcome(
-                        stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: trade.startPrice,
+                        stake: terms.stake, leverage: terms.leverage, direction: terms.direction, start: terms.start.price,
                         end: tick.price, stoppedOut: close == .stopOut)
                     batch.append(trade, outcome, keys: keys)
                 }
@@ -210,7 +211,8 @@ public struct TradeSettler: Sendable {
             _ trade: OpenTrade, _ outcome: (status: TradeStatus, profit: Money, payout: Money), keys redisKeys: RedisKeys
         ) {
             tradeKeys.append(redisKeys.trade(trade.id))
-            if owners.insert(trade.userID).inserted { ownerKeys += [redisKeys.accounts(trade.userID), redisKeys.ledger(trade.userID)] }
+            let owner = trade.terms.userID
+            if owners.insert(owner).inserted { ownerKeys += [redisKeys.accounts(owner), redisKeys.ledger(owner)] }
             arguments += [trade.id, String(outcome.profit.cents)]
             statuses.append(outcome.status)
         }
@@ -245,15 +247,6 @@ public struct TradeSettler: Sendable {
         let id: String
         let isOpen: Bool
         let terms: Trade.Terms
-
-        var symbol: String { terms.symbol }
-        var direction: TradeDirection { terms.direction }
-        var userID: Int { terms.userID }
-        var stake: Money { terms.stake }
-        var leverage: Int { terms.leverage }
-        var startTick: String { terms.start.id }
-        var startPrice: Price { terms.start.price }
-        var liquidationPrice: Price? { terms.liquidationPrice }
 
         /// From `fields` (nil when the trade is missing or its terms are malformed), or from `legacyFields`.
         init?(id: String, fields: [String?], legacy: Bool = false) {
