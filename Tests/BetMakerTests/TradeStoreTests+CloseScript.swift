@@ -6,9 +6,9 @@ import Testing
 
 extension TradeStoreTests {
     /// Calls `close_trades` on BTC directly, as the worker would: `close` ('expiry' or 'stop_out') at
-    /// `tick`, the trades' ids and profits (cents), with `owner`'s keys. Returns {closed, skipped, paid}.
+    /// `tick`, the trades' ids and profits (cents), with the `owners`' keys. Returns {closed, skipped, paid}.
     static func closeTrades(
-        _ redis: RedisClient, _ close: String, at tick: Tick, _ trades: [(id: String, profit: Int64)], owner: Int
+        _ redis: RedisClient, _ close: String, at tick: Tick, _ trades: [(id: String, profit: Int64)], owners: [Int]
     ) async throws -> [Int] {
         var keys = [Self.keys.dueTrades("BTC"), Self.keys.openTrades("BTC", .up), Self.keys.openTrades("BTC", .down), Self.keys.feed]
         var arguments = ["BTC", tick.id, String(tick.price.units), Self.keys.prefix, close, "100"]
@@ -16,7 +16,7 @@ extension TradeStoreTests {
             keys.append(Self.keys.trade(id))
             arguments += [id, String(profit)]
         }
-        keys += [Self.keys.accounts(owner), Self.keys.ledger(owner)]
+        for owner in owners { keys += [Self.keys.accounts(owner), Self.keys.ledger(owner)] }
         return try await redis.eval(Scripts.closeTrades, keys: keys, arguments: arguments).array(for: "close_trades").map {
             try $0.int(for: "close_trades")
         }
@@ -36,7 +36,7 @@ extension TradeStoreTests {
             let crash = try await stores.tick("BTC", "45000")
 
             func close(_ close: String, _ trades: [(Trade, Int64)], owner: Int? = nil) async throws -> [Int] {
-                try await Self.closeTrades(redis, close, at: crash, trades.map { ($0.0.id, $0.1) }, owner: owner ?? hana.userID)
+                try await Self.closeTrades(redis, close, at: crash, trades.map { ($0.0.id, $0.1) }, owners: [owner ?? hana.userID])
             }
             func snapshot() async throws -> [String] {
                 let trades = try await stores.trades.trades(ids: [steep.id, gentle.id]).map { "\($0)" }
@@ -132,7 +132,7 @@ extension TradeStoreTests {
     }
 
     /// The script adds payouts up in Lua numbers, exact below 2^53 cents: a payout that would take a
-    /// balance beyond refuses the batch, rather than credit an inexact amount.
+    /// balance beyond refuses the batch, rather than credit an inexact amount, and takes its credit back.
     @Test func aBalanceBeyondExactArithmeticRefusesTheBatch() async throws {
         try await withRedis { (_, redis) async throws in
             let stores = Stores(redis)
@@ -144,12 +144,41 @@ extension TradeStoreTests {
             let huge = "9007199254740000"
             _ = try await redis.hset(Self.keys.accounts(hana.userID), [String(hana.accountID): huge])
             await #expect {
-                try await Self.closeTrades(redis, "expiry", at: end, [(trade.id, 0)], owner: hana.userID)
+                try await Self.closeTrades(redis, "expiry", at: end, [(trade.id, 0)], owners: [hana.userID])
             } throws: { error in
                 (error as? RedisError)?.serverCode == "BATCH_INVALID" && "\(error)".contains("2^53")
             }
             #expect(try await stores.trades.trade(id: trade.id)?.status == .open)
             #expect(try await redis.hget(Self.keys.accounts(hana.userID), String(hana.accountID)) == huge)
+        }
+    }
+
+    /// A write refused halfway through a call (here the second owner's ledger is no stream) takes back
+    /// the call's writes before it: the first owner's credit and payout transaction, the second's credit.
+    @Test func aLedgerThatTakesNoEntryRefusesTheBatchAndTakesBackItsWrites() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let hana = try await stores.player("hana", balance: Money(cents: 10_000))
+            let ivan = try await stores.player("ivan", balance: Money(cents: 10_000))
+            _ = try await stores.tick("BTC", "50000")
+            let first = try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 1, seconds: 1)
+            let second = try await stores.placed(ivan.userID, "BTC", .up, 1000, leverage: 1, seconds: 1)
+            #expect(await eventually { currentMilliseconds() > max(first.expiresAt, second.expiresAt) })
+            let end = try await stores.tick("BTC", "50000")
+            _ = try await redis.set(Self.keys.ledger(ivan.userID), to: "not a ledger")
+            func snapshot() async throws -> [String] {
+                let trades = try await stores.trades.trades(ids: [first.id, second.id]).map { "\($0)" }
+                let ledger = try await redis.xrange(Self.keys.ledger(hana.userID)).map(\.id)
+                let balances = [try await stores.balance(hana.userID), try await stores.balance(ivan.userID)].map { "\($0 as Money?)" }
+                return trades + ledger + balances + ["\(try await redis.zcard(Self.keys.dueTrades("BTC")))"]
+            }
+            let before = try await snapshot()
+            await #expect {
+                try await Self.closeTrades(redis, "expiry", at: end, [(first.id, 0), (second.id, 0)], owners: [hana.userID, ivan.userID])
+            } throws: { error in
+                (error as? RedisError)?.serverCode == "BATCH_INVALID" && "\(error)".contains("no ledger")
+            }
+            #expect(try await snapshot() == before)
         }
     }
 }

@@ -8,11 +8,13 @@ extension Scripts {
     /// account with a payout transaction naming the trade, and removes the trade from the symbol's due
     /// and open sets.
     ///
-    /// Each owner's keys come once a call, and each account's balance is read once and written once,
-    /// after the call's payouts: the script adds them up itself (Lua numbers, exact below 2^53 cents; a
-    /// balance beyond refuses the batch) and writes each payout transaction with the balance after it.
-    /// A user's many trades in one call (a popular trader, a burst of expiries) then cost one balance
-    /// write, not one per trade.
+    /// Each owner's keys come once a call, and each account costs one write a call, whatever number of
+    /// its trades the call closes: one `HINCRBY` of the call's payouts to it, whose reply less their sum
+    /// is the balance before them, so each payout transaction still records the balance right after it
+    /// (Lua numbers, exact below 2^53 cents; a balance beyond refuses the batch). Nothing is read per
+    /// owner: the account exists because the trade's stake came out of it and accounts are never
+    /// deleted, and its ledger is a stream because that stake's transaction went into it (the invariant
+    /// checker reports either, should something outside the scripts break them).
     ///
     /// The worker computes each profit in Swift (exact Int128 arithmetic, `TradeMath`) from the trade's
     /// terms (`Trade.Terms`, immutable) and the tick; the script reads each trade's status and terms in
@@ -24,7 +26,10 @@ extension Scripts {
     /// trade's and its owner's. A trade that is no longer
     /// open was closed already (by another worker, or before a crash) and is skipped: that is what
     /// makes a retry or a second worker harmless. Anything else wrong refuses the whole batch before
-    /// the first write (`BATCH_INVALID`), as Redis does not roll a script back.
+    /// the first write (`BATCH_INVALID`), as Redis does not roll a script back; a write Redis refuses
+    /// after that (an account that holds no integer, a ledger that is no stream) refuses the batch too,
+    /// and the script takes back the writes it made before (`HINCRBY` of the opposite, `XDEL`), so a
+    /// refused batch leaves nothing behind either way.
     ///
     /// A call that closes trades appends ONE entry to the live feed (`RedisKeys.feed`, capped), in the
     /// same step: `type` `trades`, the symbol, the tick and its price, and the ids of the users whose
@@ -69,12 +74,12 @@ extension Scripts {
             -- position, so a user's many trades find and check their keys once.
             local pairAt, slots, owners = {}, {}, {}
             for j = 5 + count, #KEYS, 2 do pairAt[KEYS[j]] = j end
-            -- Each account's balance as the batch's payouts move it (`balances[slot][account]`), checked
-            -- once and written once at the end: a user's many payouts cost one write, not one each.
-            local balances = {}
+            -- The call's payouts per account (account ids are unique across users), the owner's pair
+            -- each is credited under, and the accounts in the order met.
+            local totals, creditedUnder, credits = {}, {}, {}
             -- What the checks found, in flat arrays: the trade's position i, its direction, owner's
-            -- slot, account, status, payout and the account's balance after it.
-            local closing, directions, owned, accounts, statuses, payouts, after = {}, {}, {}, {}, {}, {}, {}
+            -- slot, account, status and payout.
+            local closing, directions, owned, accounts, statuses, payouts = {}, {}, {}, {}, {}, {}
             for i = 1, count do
               local a, key = 2 * i + 5, KEYS[4 + i]
               local id, profit = ARGV[a], ARGV[a + 1]
@@ -107,28 +112,67 @@ extension Scripts {
                     or (direction == 'down' and price >= liquidation)
                   if not reached or payout ~= 0 then return invalid(id, 'is not stopped out at ' .. ARGV[3]) end
                 end
-                local n = #closing + 1
                 if payout ~= 0 then
-                  local held = balances[slot]
-                  if not held then
-                    local kind = redis.call('TYPE', KEYS[slot + 1]).ok
-                    if kind ~= 'stream' and kind ~= 'none' then return invalid(id, 'ledger is a ' .. kind) end
-                    held = {}
-                    balances[slot] = held
+                  local total = totals[account]
+                  if not total then
+                    total = 0
+                    creditedUnder[account] = slot
+                    credits[#credits + 1] = account
+                  elseif creditedUnder[account] ~= slot then
+                    return invalid(id, 'pays account ' .. account .. ', which a trade of another owner pays too')
                   end
-                  local balance = held[account]
-                  if not balance then
-                    balance = redis.call('HGET', KEYS[slot], account)
-                    if not balance or not string.match(balance, '^%-?%d+$') then return invalid(id, 'has no account ' .. account) end
-                    balance = balance + 0
-                  end
-                  balance = balance + payout
-                  -- Lua's numbers are doubles: exact integers below 2^53 cents only.
-                  if math.abs(balance) >= 2 ^ 53 then return invalid(id, 'takes account ' .. account .. ' beyond 2^53 cents') end
-                  held[account], after[n] = balance, balance
+                  totals[account] = total + payout
                 end
+                local n = #closing + 1
                 closing[n], directions[n], owned[n], accounts[n], payouts[n] = i, direction, slot, account, payout
                 statuses[n] = gain > 0 and 'won' or (gain < 0 and 'lost' or 'even')
+              end
+            end
+            -- The writes. Redis does not roll a script back, so a write refused from here on (an account
+            -- that is no integer, a ledger that is no stream) takes back the writes before it.
+            local credited = 0
+            local function uncredit()
+              for k = 1, credited do
+                local account = credits[k]
+                redis.call('HINCRBY', KEYS[creditedUnder[account]], account, string.format('%d', -totals[account]))
+              end
+            end
+            -- Each account's payouts in one HINCRBY: its reply less their sum is the balance before them,
+            -- from which each payout transaction records the balance right after it. Lua's numbers are
+            -- doubles: exact integers below 2^53 cents only.
+            local balances = {}
+            for k, account in ipairs(credits) do
+              local total, accountsKey = totals[account], KEYS[creditedUnder[account]]
+              local balance = redis.pcall('HINCRBY', accountsKey, account, string.format('%d', total))
+              if type(balance) ~= 'number' then
+                uncredit()
+                return redis.error_reply('BATCH_INVALID account ' .. account .. ' in ' .. accountsKey .. ' is no balance')
+              end
+              credited = k
+              if math.abs(balance) >= 2 ^ 53 then
+                uncredit()
+                return redis.error_reply('BATCH_INVALID account ' .. account .. ' would go beyond 2^53 cents')
+              end
+              balances[account] = balance - total
+            end
+            local entries = {}
+            for n, i in ipairs(closing) do
+              local payout = payouts[n]
+              if payout ~= 0 then
+                local account, ledger = accounts[n], KEYS[owned[n] + 1]
+                local balance = balances[account] + payout
+                balances[account] = balance
+                -- Text, not numbers: Redis turns a number argument into text with `%.17g`, a slow path.
+                local entry = redis.pcall('XADD', ledger, '*', 'type', 'payout', 'account_id', account, 'amount', string.format('%d', payout),
+                  'balance', string.format('%d', balance), 'trade_id', ARGV[2 * i + 5])
+                if type(entry) ~= 'string' then
+                  for m = 1, n - 1 do
+                    if entries[m] then redis.call('XDEL', KEYS[owned[m] + 1], entries[m]) end
+                  end
+                  uncredit()
+                  return invalid(ARGV[2 * i + 5], 'pays into ' .. ledger .. ', which is no ledger')
+                end
+                entries[n] = entry
               end
             end
             \(redisNow)
@@ -137,19 +181,11 @@ extension Scripts {
             local paid = 0
             local closed, up, down = {}, {}, {}
             for n, i in ipairs(closing) do
-              local id, payout = ARGV[2 * i + 5], payouts[n]
+              local id = ARGV[2 * i + 5]
               redis.call('HSET', KEYS[4 + i], 'status', statuses[n], '\(Trade.outcomeField)', head .. ARGV[2 * i + 6] .. tail)
               closed[n] = id
               if directions[n] == 'up' then up[#up + 1] = id else down[#down + 1] = id end
-              if payout ~= 0 then
-                -- Text, not numbers: Redis turns a number argument into text with `%.17g`, a slow path.
-                redis.call('XADD', KEYS[owned[n] + 1], '*', 'type', 'payout', 'account_id', accounts[n], 'amount', string.format('%d', payout),
-                  'balance', string.format('%d', after[n]), 'trade_id', id)
-                paid = paid + payout
-              end
-            end
-            for slot, held in pairs(balances) do
-              for account, balance in pairs(held) do redis.call('HSET', KEYS[slot], account, string.format('%d', balance)) end
+              paid = paid + payouts[n]
             end
             -- One ZREM per set and at most 1,000 members a call (unpack's stack is bounded).
             local function removeAll(key, ids)
