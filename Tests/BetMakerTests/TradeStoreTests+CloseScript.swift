@@ -22,6 +22,16 @@ extension TradeStoreTests {
         }
     }
 
+    /// What a refused `close_trades` call must leave as it was: the trades, the due and open (up) sets'
+    /// sizes, the ledgers of `ledgersOf` (their entries' ids) and the balances of `balancesOf`.
+    static func snapshot(_ stores: Stores, trades: [Trade], ledgersOf: [Int], balancesOf: [Int]) async throws -> [String] {
+        var state = try await stores.trades.trades(ids: trades.map(\.id)).map { "\($0)" }
+        for set in [Self.keys.dueTrades("BTC"), Self.keys.openTrades("BTC", .up)] { state.append("\(try await stores.redis.zcard(set))") }
+        for user in ledgersOf { state += try await stores.redis.xrange(Self.keys.ledger(user)).map(\.id) }
+        for user in balancesOf { state.append("\(try await stores.balance(user) as Money?)") }
+        return state
+    }
+
     /// `close_trades` trusts nothing the worker computed: a batch with one outcome that does not check
     /// out against the trade's stored fields is refused whole, before its first write.
     @Test func closeTradesRefusesABatchThatDoesNotCheckOutAndWritesNothing() async throws {
@@ -39,11 +49,7 @@ extension TradeStoreTests {
                 try await Self.closeTrades(redis, close, at: crash, trades.map { ($0.0.id, $0.1) }, owners: [owner ?? hana.userID])
             }
             func snapshot() async throws -> [String] {
-                let trades = try await stores.trades.trades(ids: [steep.id, gentle.id]).map { "\($0)" }
-                var sets: [String] = []
-                for set in [Self.keys.dueTrades("BTC"), Self.keys.openTrades("BTC", .up)] { sets.append("\(try await redis.zcard(set))") }
-                let ledger = try await redis.xrange(Self.keys.ledger(hana.userID)).map(\.id)
-                return trades + sets + ledger + ["\(try await stores.balance(hana.userID) as Money?)"]
+                try await Self.snapshot(stores, trades: [steep, gentle], ledgersOf: [hana.userID], balancesOf: [hana.userID])
             }
 
             let before = try await snapshot()
@@ -166,11 +172,9 @@ extension TradeStoreTests {
             #expect(await eventually { currentMilliseconds() > max(first.expiresAt, second.expiresAt) })
             let end = try await stores.tick("BTC", "50000")
             _ = try await redis.set(Self.keys.ledger(ivan.userID), to: "not a ledger")
+            // Ivan's ledger is no stream: only Hana's is read.
             func snapshot() async throws -> [String] {
-                let trades = try await stores.trades.trades(ids: [first.id, second.id]).map { "\($0)" }
-                let ledger = try await redis.xrange(Self.keys.ledger(hana.userID)).map(\.id)
-                let balances = [try await stores.balance(hana.userID), try await stores.balance(ivan.userID)].map { "\($0 as Money?)" }
-                return trades + ledger + balances + ["\(try await redis.zcard(Self.keys.dueTrades("BTC")))"]
+                try await Self.snapshot(stores, trades: [first, second], ledgersOf: [hana.userID], balancesOf: [hana.userID, ivan.userID])
             }
             let before = try await snapshot()
             await #expect {
