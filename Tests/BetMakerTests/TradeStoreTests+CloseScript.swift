@@ -10,7 +10,10 @@ extension TradeStoreTests {
     static func closeTrades(
         _ redis: RedisClient, _ close: String, at tick: Tick, _ trades: [(id: String, profit: Int64)], owners: [Int]
     ) async throws -> [Int] {
-        var keys = [Self.keys.dueTrades("BTC"), Self.keys.openTrades("BTC", .up), Self.keys.openTrades("BTC", .down), Self.keys.feed]
+        var keys = [
+            Self.keys.dueTrades("BTC"), Self.keys.openTrades("BTC", .up), Self.keys.openTrades("BTC", .down), Self.keys.feed,
+            Self.keys.openTradeTerms("BTC"),
+        ]
         var arguments = ["BTC", tick.id, String(tick.price.units), Self.keys.prefix, close, "100"]
         for (id, profit) in trades {
             keys.append(Self.keys.trade(id))

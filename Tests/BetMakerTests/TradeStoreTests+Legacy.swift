@@ -56,7 +56,47 @@ extension TradeStoreTests {
         }
     }
 
-    /// Rewrites a trade's hash as `place_trade` and `close_trades` wrote it before the packed form.
+    /// Trades placed before the symbol's open-trade terms existed (`RedisKeys.openTradeTerms`) are not
+    /// in them: `close_trades` and the worker read them from their hashes instead, and they expire, stop
+    /// out and void as the others do, beside trades that are there, in the same calls.
+    @Test func tradesPlacedBeforeTheOpenTradeTermsStillCloseAndVoid() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let hugo = try await stores.player("hugo", balance: Money(cents: 100_000))
+            _ = try await stores.tick("BTC", "50000")
+            // Liquidation at 45,000 (up, leverage 10).
+            let expiring = try await stores.placed(hugo.userID, "BTC", .down, 2000, leverage: 5, seconds: 1)
+            let inTerms = try await stores.placed(hugo.userID, "BTC", .up, 1000, leverage: 1, seconds: 1)
+            let stopping = try await stores.placed(hugo.userID, "BTC", .up, 1000, leverage: 10, seconds: 3600)
+            let voiding = try await stores.placed(hugo.userID, "BTC", .down, 500, leverage: 2, seconds: 3600)
+            let terms = Self.keys.openTradeTerms("BTC")
+            func listed() async throws -> Int { try await redis.send(RedisCommand("HLEN", terms)).int(for: "HLEN") }
+            #expect(try await listed() == 4)
+            _ = try await redis.send(RedisCommand("HDEL", terms, expiring.id, stopping.id, voiding.id))
+            try await stores.expectClean()
+
+            guard case .voided = try await stores.trades.void(id: voiding.id, reason: "delisted") else {
+                Issue.record("not voided")
+                return
+            }
+            #expect(
+                await eventually {
+                    _ = try await stores.tick("BTC", "45000")
+                    _ = try await stores.settler.process(symbol: "BTC")
+                    return try await stores.trades.trades(ids: [expiring.id, inTerms.id]).allSatisfy { $0.status != .open }
+                })
+            let ended = try await stores.trades.trades(ids: [expiring.id, inTerms.id, stopping.id])
+            // Down at leverage 5 from 50,000 to 45,000: +10 % × 5 of 20.00; up at leverage 1: -10 % of 10.00.
+            #expect(ended.map(\.status) == [.won, .lost, .lost] && ended.map(\.closedBy) == [.expiry, .expiry, .stopOut])
+            #expect(ended.map(\.payout) == [Money(cents: 3000), Money(cents: 900), Money(cents: 0)])
+            #expect(try await stores.balance(hugo.userID) == Money(cents: 100_000 - 2000 - 1000 - 1000 + 3000 + 900))
+            #expect(try await listed() == 0)
+            try await stores.expectClean()
+        }
+    }
+
+    /// Rewrites a trade's hash as `place_trade` and `close_trades` wrote it before the packed form, and
+    /// takes it out of its symbol's open-trade terms, which came later.
     func storeAsBeforeThePackedForm(_ trade: Trade, _ redis: RedisClient) async throws {
         var fields = [
             "user_id", String(trade.userID), "account_id", String(trade.accountID), "symbol", trade.symbol, "direction",
@@ -74,6 +114,7 @@ extension TradeStoreTests {
             ]
         }
         let key = Self.keys.trade(trade.id)
+        _ = try await redis.send(RedisCommand("HDEL", Self.keys.openTradeTerms(trade.symbol), trade.id))
         _ = try await redis.send(RedisCommand("DEL", key))
         _ = try await redis.send(RedisCommand("HSET", arguments: [key] + fields))
     }

@@ -287,8 +287,19 @@ import Testing
             let outcome = "stop_out \(stopped.settledAt ?? 0) -500 \(end.id) \(end.price.units)"
             _ = try await redis.send(RedisCommand("HSET", Self.keys.trade(closing.id), Trade.outcomeField, outcome))
             #expect(try await stores.trades.trade(id: closing.id)?.payout == Money(cents: 500))
+            // The closed trade back in the open-trade terms (which `close_trades` would take as open), and
+            // the open one's entry with another stake.
+            let terms = Self.keys.openTradeTerms("BTC")
+            let packed = try #require(try await redis.hget(terms, open.id))
+            var otherStake = Trade.split(packed).map(String.init)
+            otherStake[4] = "999"
+            _ = try await redis.hset(terms, [closing.id: packed, open.id: otherStake.joined(separator: " ")])
             let report = try await InvariantChecker(redis: redis, keys: Self.keys).check()
-            #expect(report.count(.tradeIndexMismatch) == 1, "\(report.violations)")
+            #expect(report.count(.tradeIndexMismatch) == 3, "\(report.violations)")
+            let onTerms = report.violations.filter { $0.key == terms }.map(\.detail)
+            #expect(onTerms.count == 2, "\(onTerms)")
+            #expect(onTerms.contains { $0.hasPrefix("holds \(closing.id),") })
+            #expect(onTerms.contains { $0.hasPrefix("holds terms for \(open.id)") })
             // A stop-out paid something, and no ledger entry pays it.
             #expect(report.count(.invalidTrade) == 1 && report.count(.payoutMismatch) == 1, "\(report.violations)")
             #expect(report.violations.contains { $0.key == Self.keys.dueTrades("BTC") && $0.detail.contains(open.id) })

@@ -32,6 +32,7 @@ extension InvariantChecker.Scan {
             }
         }
         try await checkTradeSets()
+        try await checkOpenTradeTerms()
         for userID in userIDs { try await checkTradeList(userID) }
     }
 
@@ -121,6 +122,41 @@ extension InvariantChecker.Scan {
                 }
             }
             for id in wanted.keys.sorted() { record(.tradeIndexMismatch, set, "misses the open trade \(id)") }
+        }
+    }
+
+    /// Each entry of a symbol's open-trade terms (`RedisKeys.openTradeTerms`) is an open trade of that
+    /// symbol with exactly these terms: `close_trades` takes an entry as the trade being open. An open
+    /// trade may be missing there (placed before the open-trade terms existed).
+    mutating func checkOpenTradeTerms() async throws {
+        let opening = keys.openTradeTerms("")
+        for key in try await scanAll(opening + "*").sorted() {
+            let symbol = String(key.dropFirst(opening.count))
+            var cursor = "0"
+            repeat {
+                let reply: [RESPValue]
+                do {
+                    reply = try await redis.send(RedisCommand("HSCAN", key, cursor, "COUNT", String(checker.pageSize))).array(for: "HSCAN")
+                } catch {
+                    record(.wrongType, key, "cannot be read as a hash: \(error)")
+                    break
+                }
+                guard reply.count == 2, let next = reply[0].string else {
+                    throw RedisError.unexpectedReply(command: "HSCAN", reply: "\(reply)")
+                }
+                cursor = next
+                let pairs = try reply[1].strings(for: "HSCAN")
+                for index in stride(from: 0, to: pairs.count - 1, by: 2) {
+                    let (id, packed) = (pairs[index], pairs[index + 1])
+                    guard let trade = trades[id]?.trade, trade.status == .open, trade.symbol == symbol else {
+                        record(.tradeIndexMismatch, key, "holds \(id), which is not an open trade of \(symbol)")
+                        continue
+                    }
+                    if Trade.Terms(packed: packed).map({ Trade(id: id, terms: $0, status: .open) }) != trade.asPlaced {
+                        record(.tradeIndexMismatch, key, "holds terms for \(id) that are not the trade's: \(packed)")
+                    }
+                }
+            } while cursor != "0"
         }
     }
 

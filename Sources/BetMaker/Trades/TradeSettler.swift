@@ -104,7 +104,7 @@ public struct TradeSettler: Sendable {
     }
 
     /// One pass, with Redis never waiting for this process: everything goes on one connection, in the
-    /// order submitted, and a page's fields and the next page's ids are read before the previous page's
+    /// order submitted, and a page's terms (one `HMGET` of the symbol's open-trade terms) and the next page's ids are read before the previous page's
     /// scripts are sent, so they are here when those scripts finish. The next page's offset therefore
     /// counts the trades of the two pages not yet closed; it is exact unless someone else removes one
     /// of them meanwhile (a second worker, a void), and then a page may skip trades: the next pass,
@@ -114,8 +114,9 @@ public struct TradeSettler: Sendable {
     ) async throws -> Bool {
         let pageSize = batchSize * Self.pipelineDepth
         let connection = try await redis.anyConnection()
-        func readFields(_ ids: [String], then next: RedisCommand?) -> SubmittedBatch {
-            var commands = ids.map { RedisCommand("HMGET", arguments: [keys.trade($0)] + OpenTrade.fields) }
+        // A page's terms are one `HMGET` of the symbol's open-trade terms.
+        func readTerms(_ ids: [String], then next: RedisCommand?) -> SubmittedBatch {
+            var commands = [RedisCommand("HMGET", arguments: [keys.openTradeTerms(symbol)] + ids)]
             if let next { commands.append(next) }
             return connection.submit(commands)
         }
@@ -125,26 +126,29 @@ public struct TradeSettler: Sendable {
         var kept = 0
         var current = firstIDs
         var next: [String] = []
-        var reads = readFields(current, then: current.count == pageSize ? page(current.count, pageSize) : nil)
+        var reads = readTerms(current, then: current.count == pageSize ? page(current.count, pageSize) : nil)
         var sentAny = false
         var pageNumber = 0
         var inFlight: [(page: Int, batch: Batch, reply: SubmittedBatch)] = []
         while true {
             pageNumber += 1
             let replies = try await reads.replies()
-            let trades = try await openTrades(ids: current, replies: replies.prefix(current.count))
-            next = replies.count > current.count ? try replies[current.count].get().strings(for: "ZRANGEBYSCORE") : []
+            let trades = try await openTrades(ids: current, terms: replies[0])
+            next = replies.count > 1 ? try replies[1].get().strings(for: "ZRANGEBYSCORE") : []
             if !next.isEmpty {
                 // Before this page's scripts: the set still holds this page and the next one.
                 let after = next.count == pageSize ? page(kept + current.count + next.count, pageSize) : nil
-                reads = readFields(next, then: after)
+                reads = readTerms(next, then: after)
             }
             // Ids without a hash stay in the set (the invariant checker reports them).
             kept += current.count - trades.count
             for start in stride(from: 0, to: trades.count, by: batchSize) {
                 var batch = Batch(
                     close: close,
-                    setKeys: [keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down), keys.feed],
+                    setKeys: [
+                        keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down), keys.feed,
+                        keys.openTradeTerms(symbol),
+                    ],
                     arguments: [symbol, tick.id, String(tick.price.units), keys.prefix, close.rawValue, String(RedisKeys.feedLength)])
                 for trade in trades[start..<min(start + batchSize, trades.count)] {
                     // Closed meanwhile (by another worker): it has left the set.
@@ -188,13 +192,13 @@ public struct TradeSettler: Sendable {
     }
 
     /// Batches of a page: many enough that reading a page is a small part of closing it, few enough
-    /// that a page's fields stay small.
+    /// that a page's terms stay small.
     static let pipelineDepth = 4
 
     /// One `close_trades` call's trades, keys and arguments, and the statuses to count once it answers.
     private struct Batch: Sendable {
         let close: TradeClose
-        /// The symbol's sets and the feed, then each trade's hash; then each owner's accounts and ledger,
+        /// The symbol's sets, the feed and its open-trade terms, then each trade's hash; then each owner's accounts and ledger,
         /// once however many of the owner's trades the call closes.
         let setKeys: [String]
         var tradeKeys: [String] = []
@@ -248,6 +252,14 @@ public struct TradeSettler: Sendable {
         let isOpen: Bool
         let terms: Trade.Terms
 
+        /// An entry of the symbol's open-trade terms: open while it is there.
+        init?(id: String, packed: String) {
+            guard let terms = Trade.Terms(packed: packed) else { return nil }
+            self.id = id
+            isOpen = true
+            self.terms = terms
+        }
+
         /// From `fields` (nil when the trade is missing or its terms are malformed), or from `legacyFields`.
         init?(id: String, fields: [String?], legacy: Bool = false) {
             guard let status = fields.first ?? nil,
@@ -259,23 +271,32 @@ public struct TradeSettler: Sendable {
         }
     }
 
-    /// The trades with these ids from their `OpenTrade.fields` (`replies`, in the same order); ids
-    /// without a hash are left out. A trade placed before the packed terms (an upgraded installation)
-    /// is read again, its fields apart.
-    private func openTrades(ids: [String], replies: ArraySlice<Result<RESPValue, RedisError>>) async throws -> [OpenTrade] {
-        var trades: [OpenTrade?] = []
-        trades.reserveCapacity(ids.count)
-        var legacy: [Int] = []
-        for (index, (id, reply)) in zip(ids, replies).enumerated() {
-            let fields = try reply.get().optionalStrings(for: "HMGET")
-            if fields.count == 2, fields[0] != nil, fields[1] == nil { legacy.append(index) }
-            trades.append(OpenTrade(id: id, fields: fields))
+    /// The trades with these ids, from the page's `HMGET` of the symbol's open-trade terms (`terms`, in
+    /// the ids' order); ids without a hash are left out. A trade that is not there was closed meanwhile
+    /// or placed before the open-trade terms existed, and is read from its hash (`OpenTrade.fields`), as
+    /// is one placed before the packed terms (`OpenTrade.legacyFields`).
+    private func openTrades(ids: [String], terms: Result<RESPValue, RedisError>) async throws -> [OpenTrade] {
+        let packed = try terms.get().optionalStrings(for: "HMGET")
+        guard packed.count == ids.count else {
+            throw RedisError.unexpectedReply(command: "HMGET", reply: "\(packed.count) for \(ids.count)")
         }
-        if !legacy.isEmpty {
-            let legacyReplies = try await redis.pipeline(
-                legacy.map { RedisCommand("HMGET", arguments: [keys.trade(ids[$0])] + OpenTrade.legacyFields) })
-            for (index, reply) in zip(legacy, legacyReplies) {
-                trades[index] = OpenTrade(id: ids[index], fields: try reply.get().optionalStrings(for: "HMGET"), legacy: true)
+        var trades = zip(ids, packed).map { id, terms in terms.flatMap { OpenTrade(id: id, packed: $0) } }
+        let unlisted = trades.indices.filter { trades[$0] == nil }
+        if !unlisted.isEmpty {
+            let replies = try await redis.pipeline(
+                unlisted.map { RedisCommand("HMGET", arguments: [keys.trade(ids[$0])] + OpenTrade.fields) })
+            var legacy: [Int] = []
+            for (index, reply) in zip(unlisted, replies) {
+                let fields = try reply.get().optionalStrings(for: "HMGET")
+                if fields.count == 2, fields[0] != nil, fields[1] == nil { legacy.append(index) }
+                trades[index] = OpenTrade(id: ids[index], fields: fields)
+            }
+            if !legacy.isEmpty {
+                let legacyReplies = try await redis.pipeline(
+                    legacy.map { RedisCommand("HMGET", arguments: [keys.trade(ids[$0])] + OpenTrade.legacyFields) })
+                for (index, reply) in zip(legacy, legacyReplies) {
+                    trades[index] = OpenTrade(id: ids[index], fields: try reply.get().optionalStrings(for: "HMGET"), legacy: true)
+                }
             }
         }
         return trades.compactMap { $0 }

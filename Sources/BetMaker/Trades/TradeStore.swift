@@ -123,7 +123,7 @@ public struct TradeStore: Sendable {
             let id = ids.next()
             var scriptKeys = [
                 keys.quote(order.symbol), keys.trade(id), keys.dueTrades(order.symbol), keys.openTrades(order.symbol, order.direction),
-                keys.user(userID), keys.accounts(userID), keys.ledger(userID), keys.userTrades(userID),
+                keys.user(userID), keys.accounts(userID), keys.ledger(userID), keys.userTrades(userID), keys.openTradeTerms(order.symbol),
             ]
             var arguments = [
                 id, quote.tick.id, String(order.stake.cents), String(userID), order.accountID.map { String($0) } ?? "", order.symbol,
@@ -189,7 +189,7 @@ public struct TradeStore: Sendable {
             Scripts.voidTrade,
             keys: [
                 keys.trade(id), keys.dueTrades(trade.symbol), keys.openTrades(trade.symbol, .up), keys.openTrades(trade.symbol, .down),
-                keys.accounts(trade.userID), keys.ledger(trade.userID), keys.feed,
+                keys.accounts(trade.userID), keys.ledger(trade.userID), keys.feed, keys.openTradeTerms(trade.symbol),
             ],
             arguments: [id, reason, keys.prefix, String(RedisKeys.feedLength)]
         ).strings(for: "void_trade")

@@ -6,7 +6,7 @@ extension Scripts {
     /// the status and records the outcome (`Trade.outcomeField`: how it closed, `settled_at`, profit, the
     /// tick's id and price) in one `HSET` of two fields, credits a payout above zero to the trade's
     /// account with a payout transaction naming the trade, and removes the trade from the symbol's due
-    /// and open sets.
+    /// and open sets and from its open-trade terms (`RedisKeys.openTradeTerms`).
     ///
     /// Each owner's keys come once a call, and each account costs one write a call, whatever number of
     /// its trades the call closes: one `HINCRBY` of the call's payouts to it, whose reply less their sum
@@ -17,8 +17,10 @@ extension Scripts {
     /// checker reports either, should something outside the scripts break them).
     ///
     /// The worker computes each profit in Swift (exact Int128 arithmetic, `TradeMath`) from the trade's
-    /// terms (`Trade.Terms`, immutable) and the tick; the script reads each trade's status and terms in
-    /// one `HMGET` (a trade stored before the packed terms: its separate fields), derives the payout
+    /// terms (`Trade.Terms`, immutable) and the tick; the script reads the batch's terms in one `HMGET`
+    /// of the symbol's open-trade terms, which hold a trade exactly while it is open (a trade missing
+    /// there is read from its hash: closed already, or placed before the open-trade terms existed, or
+    /// stored before the packed terms, with its separate fields), derives the payout
     /// (stake + profit, never negative) and the status (won, lost or even by the profit's sign), and
     /// re-verifies what the outcome depends on:
     /// the trade is this symbol's, its start tick comes before this tick, an expiry close is due at the
@@ -36,8 +38,8 @@ extension Scripts {
     /// trades it closed, so the API can tell those players' browsers without a write per trade (as
     /// `settle_batch` does for bets).
     ///
-    /// KEYS: due set, open set (up), open set (down), the feed, then per trade: trade hash; then per owner
-    ///       (in any order): user's accounts, user's ledger
+    /// KEYS: due set, open set (up), open set (down), the feed, the symbol's open-trade terms, then per
+    ///       trade: trade hash; then per owner (in any order): user's accounts, user's ledger
     /// ARGV: symbol, tick id, tick price, key prefix, close ('expiry'|'stop_out'), the feed's length cap, then
     ///       per trade: trade id, profit (cents)
     /// Returns {closed, skipped, paid out (cents)}
@@ -57,12 +59,12 @@ extension Scripts {
             end
             local count = (#ARGV - 6) / 2
             if close ~= 'expiry' and close ~= 'stop_out' then return redis.error_reply('BATCH_INVALID close by ' .. close) end
-            local ownerKeys = #KEYS - 4 - count
+            local ownerKeys = #KEYS - 5 - count
             if count % 1 ~= 0 or ownerKeys < 0 or ownerKeys % 2 ~= 0 then
               return redis.error_reply('BATCH_INVALID ' .. #KEYS .. ' keys for ' .. count .. ' trades')
             end
             if KEYS[1] ~= prefix .. 'trades:due:' .. symbol or KEYS[2] ~= prefix .. 'trades:open:' .. symbol .. ':up'
-              or KEYS[3] ~= prefix .. 'trades:open:' .. symbol .. ':down' then
+              or KEYS[3] ~= prefix .. 'trades:open:' .. symbol .. ':down' or KEYS[5] ~= prefix .. 'trades:terms:' .. symbol then
               return redis.error_reply('BATCH_INVALID the sets are not those of ' .. symbol)
             end
             local feed = redis.call('TYPE', KEYS[4]).ok
@@ -73,20 +75,40 @@ extension Scripts {
             -- The owners' key pairs by their accounts key; `slots` maps each owner met to its pair's
             -- position, so a user's many trades find and check their keys once.
             local pairAt, slots, owners = {}, {}, {}
-            for j = 5 + count, #KEYS, 2 do pairAt[KEYS[j]] = j end
+            for j = 6 + count, #KEYS, 2 do pairAt[KEYS[j]] = j end
             -- The call's payouts per account (account ids are unique across users), the owner's pair
             -- each is credited under, and the accounts in the order met.
             local totals, creditedUnder, credits = {}, {}, {}
             -- What the checks found, in flat arrays: the trade's position i, its direction, owner's
             -- slot, account, status and payout.
             local closing, directions, owned, accounts, statuses, payouts = {}, {}, {}, {}, {}, {}
+            -- One command per set and at most 1,000 members a call (unpack's stack is bounded).
+            local function inChunks(command, key, members, replies)
+              for first = 1, #members, 1000 do
+                local reply = redis.call(command, key, unpack(members, first, math.min(first + 999, #members)))
+                if replies then
+                  for k, value in ipairs(reply) do replies[first + k - 1] = value end
+                end
+              end
+              return replies
+            end
+            local ids = {}
+            for i = 1, count do ids[i] = ARGV[2 * i + 5] end
+            -- The batch's terms in one read: a trade that is not there is closed, or was placed before the
+            -- symbol's open-trade terms existed, and its hash tells which.
+            local openTerms = inChunks('HMGET', KEYS[5], ids, {})
             for i = 1, count do
-              local a, key = 2 * i + 5, KEYS[4 + i]
+              local a, key = 2 * i + 5, KEYS[5 + i]
               local id, profit = ARGV[a], ARGV[a + 1]
               if key ~= tradePrefix .. id then return invalid(id, 'is not at ' .. key) end
-              local t = redis.call('HMGET', key, 'status', '\(Trade.Terms.field)')
-              if t[1] == 'open' then
-                local owner, account, on, direction, stake, startTime, startSequence, liquidation, expires = tradeTerms(key, t[2])
+              local terms = openTerms[i]
+              local open = terms ~= false
+              if not open then
+                local t = redis.call('HMGET', key, 'status', '\(Trade.Terms.field)')
+                open, terms = t[1] == 'open', t[2]
+              end
+              if open then
+                local owner, account, on, direction, stake, startTime, startSequence, liquidation, expires = tradeTerms(key, terms)
                 if not owner then return invalid(id, 'has malformed terms') end
                 if on ~= symbol then return invalid(id, 'is on ' .. on) end
                 if not before(startTime, startSequence) then
@@ -182,18 +204,15 @@ extension Scripts {
             local closed, up, down = {}, {}, {}
             for n, i in ipairs(closing) do
               local id = ARGV[2 * i + 5]
-              redis.call('HSET', KEYS[4 + i], 'status', statuses[n], '\(Trade.outcomeField)', head .. ARGV[2 * i + 6] .. tail)
+              redis.call('HSET', KEYS[5 + i], 'status', statuses[n], '\(Trade.outcomeField)', head .. ARGV[2 * i + 6] .. tail)
               closed[n] = id
               if directions[n] == 'up' then up[#up + 1] = id else down[#down + 1] = id end
               paid = paid + payouts[n]
             end
-            -- One ZREM per set and at most 1,000 members a call (unpack's stack is bounded).
-            local function removeAll(key, ids)
-              for first = 1, #ids, 1000 do redis.call('ZREM', key, unpack(ids, first, math.min(first + 999, #ids))) end
-            end
-            removeAll(KEYS[1], closed)
-            removeAll(KEYS[2], up)
-            removeAll(KEYS[3], down)
+            inChunks('ZREM', KEYS[1], closed)
+            inChunks('ZREM', KEYS[2], up)
+            inChunks('ZREM', KEYS[3], down)
+            inChunks('HDEL', KEYS[5], closed)
             if #closing > 0 then
               redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'type', 'trades', 'symbol', symbol, 'tick', tick,
                 'price', ARGV[3], 'users', table.concat(owners, ','))

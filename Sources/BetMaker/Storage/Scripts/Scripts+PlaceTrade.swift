@@ -5,12 +5,13 @@ extension Scripts {
     /// and not older than the maximum age, that the user is active and the account is theirs and covers
     /// the stake; then debits the stake with a stake transaction naming the trade, writes the trade,
     /// and indexes it: in the symbol's due set (by expiry), in the open set of its symbol and direction
-    /// (by liquidation price, 0 when it cannot be stopped out), and in the user's trade list. Expiry is
+    /// (by liquidation price, 0 when it cannot be stopped out), in the user's trade list, and with its
+    /// terms in the symbol's open-trade terms (`RedisKeys.openTradeTerms`). Expiry is
     /// Redis's clock plus the duration, the clock tick ids are on. Without an account id the user's
     /// first account (lowest id) pays.
     ///
     /// KEYS: quote hash, trade hash, due set, open set, user hash, user's accounts, user's ledger, user's
-    ///       trade list [, idempotency key]
+    ///       trade list, the symbol's open-trade terms [, idempotency key]
     /// ARGV: trade id, tick id priced at, stake (cents), user id, account id or '', symbol, direction,
     ///       leverage, duration (s), start price, liquidation price (0: none), maximum quote age (ms)
     ///       [, fingerprint, ttl (ms)]
@@ -21,7 +22,7 @@ extension Scripts {
         name: "place_trade",
         source: """
             #!lua
-            \(replayIdempotentRequest(key: 9, fingerprint: 13))
+            \(replayIdempotentRequest(key: 10, fingerprint: 13))
             local quote = redis.call('HMGET', KEYS[1], 'tick', 'time', 'price')
             if quote[1] ~= ARGV[2] or quote[3] ~= ARGV[10] then return {'quote_moved'} end
             \(redisNow)
@@ -44,12 +45,14 @@ extension Scripts {
             local after = redis.call('HINCRBY', KEYS[6], account, '-' .. ARGV[3])
             redis.call('XADD', KEYS[7], '*', 'type', 'stake', 'account_id', account, 'amount', '-' .. ARGV[3],
               'balance', after, 'trade_id', ARGV[1])
-            redis.call('HSET', KEYS[2], 'status', 'open', '\(Trade.Terms.field)', table.concat({ARGV[4], account, ARGV[6], ARGV[7], ARGV[3],
-              ARGV[8], ARGV[9], ARGV[2], ARGV[10], ARGV[11], now, expires}, ' '))
+            local terms = table.concat({ARGV[4], account, ARGV[6], ARGV[7], ARGV[3], ARGV[8], ARGV[9], ARGV[2], ARGV[10], ARGV[11], now,
+              expires}, ' ')
+            redis.call('HSET', KEYS[2], 'status', 'open', '\(Trade.Terms.field)', terms)
+            redis.call('HSET', KEYS[9], ARGV[1], terms)
             redis.call('ZADD', KEYS[3], expires, ARGV[1])
             redis.call('ZADD', KEYS[4], ARGV[11], ARGV[1])
             redis.call('RPUSH', KEYS[8], ARGV[1])
-            \(saveIdempotentRequest(key: 9, fingerprint: 13))
+            \(saveIdempotentRequest(key: 10, fingerprint: 13))
             return {'placed', account, now, expires}
             """)
 }

@@ -3,8 +3,8 @@ import RedisClient
 extension Scripts {
     /// Voids an open trade (an administrator's call, for a trade that cannot be priced: the feed died for
     /// good, or the symbol was delisted): the status `void` with the reason, the stake back to its account
-    /// as a refund transaction naming the trade, and the trade out of its symbol's due and open sets, in
-    /// one step. A trade that is no longer open (closed by a tick, or voided already) is left as it is;
+    /// as a refund transaction naming the trade, and the trade out of its symbol's due and open sets and
+    /// open-trade terms, in one step. A trade that is no longer open (closed by a tick, or voided already) is left as it is;
     /// `close_trades` likewise skips a trade that is no longer open, so a void and a close racing each
     /// other give exactly one outcome. The caller reads the trade first to name its keys; the script
     /// checks they are the trade's, so a wrong key refuses before any write.
@@ -13,7 +13,8 @@ extension Scripts {
     /// does for the trades it closes: `type` `trades`, the symbol and the owner, so the player's
     /// trade screen shows the void without a reload.
     ///
-    /// KEYS: trade hash, due set, open set (up), open set (down), user's accounts, user's ledger, the feed
+    /// KEYS: trade hash, due set, open set (up), open set (down), user's accounts, user's ledger, the feed,
+    ///       the symbol's open-trade terms
     /// ARGV: trade id, reason, key prefix, the feed's length cap
     /// Returns {'voided'} | {'missing'} | {'not_open', status}
     /// Errors: KEYS_MISMATCH (the keys are not the trade's)
@@ -30,7 +31,8 @@ extension Scripts {
             local prefix = ARGV[3]
             if KEYS[1] ~= prefix .. 'trade:' .. ARGV[1] or KEYS[2] ~= prefix .. 'trades:due:' .. symbol
               or KEYS[3] ~= prefix .. 'trades:open:' .. symbol .. ':up' or KEYS[4] ~= prefix .. 'trades:open:' .. symbol .. ':down'
-              or KEYS[5] ~= prefix .. '{u:' .. owner .. '}:accounts' or KEYS[6] ~= prefix .. '{u:' .. owner .. '}:ledger' then
+              or KEYS[5] ~= prefix .. '{u:' .. owner .. '}:accounts' or KEYS[6] ~= prefix .. '{u:' .. owner .. '}:ledger'
+              or KEYS[8] ~= prefix .. 'trades:terms:' .. symbol then
               return redis.error_reply('KEYS_MISMATCH the keys are not those of trade ' .. ARGV[1])
             end
             if not redis.call('HGET', KEYS[5], account) then return redis.error_reply('KEYS_MISMATCH no account ' .. account) end
@@ -42,6 +44,7 @@ extension Scripts {
             redis.call('ZREM', KEYS[2], ARGV[1])
             redis.call('ZREM', KEYS[3], ARGV[1])
             redis.call('ZREM', KEYS[4], ARGV[1])
+            redis.call('HDEL', KEYS[8], ARGV[1])
             local balance = redis.call('HINCRBY', KEYS[5], account, stake)
             redis.call('XADD', KEYS[6], '*', 'type', 'refund', 'account_id', account, 'amount', stake, 'balance', balance,
               'trade_id', ARGV[1])
