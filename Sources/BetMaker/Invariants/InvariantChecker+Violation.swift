@@ -68,7 +68,8 @@ extension InvariantChecker {
             /// + profit, a stop-out that paid, an open trade with an outcome).
             case invalidTrade = "invalid-trade"
             /// An open trade missing from its due set, its open set or its user's list (or with the wrong
-            /// score), or a set member that is not such an open trade.
+            /// score), a set member that is not such an open trade, or an entry of a symbol's open-trade
+            /// terms that is not an open trade of that symbol with those terms.
             case tradeIndexMismatch = "trade-index-mismatch"
         }
 

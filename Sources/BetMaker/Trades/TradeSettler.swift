@@ -104,8 +104,9 @@ public struct TradeSettler: Sendable {
     }
 
     /// One pass, with Redis never waiting for this process: everything goes on one connection, in the
-    /// order submitted, and a page's terms (one `HMGET` of the symbol's open-trade terms) and the next page's ids are read before the previous page's
-    /// scripts are sent, so they are here when those scripts finish. The next page's offset therefore
+    /// order submitted, and a page's terms (one `HMGET` of the symbol's open-trade terms) and the next
+    /// page's ids are read before the previous page's scripts are sent, so they are here when those
+    /// scripts finish. The next page's offset therefore
     /// counts the trades of the two pages not yet closed; it is exact unless someone else removes one
     /// of them meanwhile (a second worker, a void), and then a page may skip trades: the next pass,
     /// from offset 0 with nothing in flight, finds them. Returns whether it sent any trade to close.
