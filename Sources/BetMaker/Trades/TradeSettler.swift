@@ -106,10 +106,10 @@ public struct TradeSettler: Sendable {
     /// One pass, with Redis never waiting for this process: everything goes on one connection, in the
     /// order submitted, and a page's terms (one `HMGET` of the symbol's open-trade terms) and the next
     /// page's ids are read before the previous page's scripts are sent, so they are here when those
-    /// scripts finish. The next page's offset therefore
-    /// counts the trades of the two pages not yet closed; it is exact unless someone else removes one
-    /// of them meanwhile (a second worker, a void), and then a page may skip trades: the next pass,
-    /// from offset 0 with nothing in flight, finds them. Returns whether it sent any trade to close.
+    /// scripts finish. The next page's offset therefore counts the trades of the two pages not yet
+    /// closed; it is exact unless someone else removes one of them meanwhile (a second worker, a void),
+    /// and then a page may skip trades: the next pass, from offset 0 with nothing in flight, finds
+    /// them. Returns whether it sent any trade to close.
     private func closePass(
         symbol: String, tick: Tick, close: TradeClose, report: inout Report, page: (_ offset: Int, _ count: Int) -> RedisCommand
     ) async throws -> Bool {
@@ -199,8 +199,8 @@ public struct TradeSettler: Sendable {
     /// One `close_trades` call's trades, keys and arguments, and the statuses to count once it answers.
     private struct Batch: Sendable {
         let close: TradeClose
-        /// The symbol's sets, the feed and its open-trade terms, then each trade's hash; then each owner's accounts and ledger,
-        /// once however many of the owner's trades the call closes.
+        /// The symbol's sets, the feed and the symbol's open-trade terms, then each trade's hash; then
+        /// each owner's accounts and ledger, once however many of the owner's trades the call closes.
         let setKeys: [String]
         var tradeKeys: [String] = []
         var ownerKeys: [String] = []
