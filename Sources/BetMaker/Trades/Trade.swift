@@ -111,8 +111,9 @@ public struct Trade: Sendable, Equatable {
 
     /// What a trade is placed with and never changes afterwards. `place_trade` writes it packed in one
     /// field (`field`): the values of `legacyFields`, in that order, separated by single spaces (none of
-    /// them can hold one: the symbol is `A-Z 0-9`, the rest are numbers, a direction and a tick id). One
-    /// field makes the worker's read and `close_trades`' check of a trade one short `HMGET` each.
+    /// them can hold one: the symbol is `A-Z 0-9`, the rest are numbers, a direction and a tick id). The
+    /// same string is kept in the symbol's open-trade terms while the trade is open
+    /// (`RedisKeys.openTradeTerms`), so the worker and `close_trades` read a batch's terms in one `HMGET`.
     public struct Terms: Sendable, Equatable {
         public static let field = "terms"
         /// The field names of the form before `field` (a trade placed before the upgrade), in `field`'s order.

@@ -241,9 +241,10 @@ public struct TradeSettler: Sendable {
         }
     }
 
-    /// What closing needs of a trade: its status and its terms, one short `HMGET` (not the 22 fields a
-    /// `Trade` reads). The terms never change, so reading them before the script is safe; the script
-    /// re-checks the status and what the outcome depends on.
+    /// What closing needs of a trade: whether it is open, and its terms (not the 22 fields a `Trade`
+    /// reads): from the symbol's open-trade terms, or for a trade not there from its hash (`fields`). The
+    /// terms never change, so reading them before the script is safe; the script re-checks that the
+    /// trade is open and what the outcome depends on.
     struct OpenTrade: Sendable {
         static let fields = ["status", Trade.Terms.field]
         /// The same of a trade placed before the packed terms (`Trade.Terms.legacyFields`).

@@ -82,7 +82,7 @@ extension Scripts {
             -- What the checks found, in flat arrays: the trade's position i, its direction, owner's
             -- slot, account, status and payout.
             local closing, directions, owned, accounts, statuses, payouts = {}, {}, {}, {}, {}, {}
-            -- One command per set and at most 1,000 members a call (unpack's stack is bounded).
+            -- One command per key, with at most 1,000 members each (unpack's stack is bounded).
             local function inChunks(command, key, members, replies)
               for first = 1, #members, 1000 do
                 local reply = redis.call(command, key, unpack(members, first, math.min(first + 999, #members)))

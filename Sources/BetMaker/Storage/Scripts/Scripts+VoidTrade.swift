@@ -4,10 +4,10 @@ extension Scripts {
     /// Voids an open trade (an administrator's call, for a trade that cannot be priced: the feed died for
     /// good, or the symbol was delisted): the status `void` with the reason, the stake back to its account
     /// as a refund transaction naming the trade, and the trade out of its symbol's due and open sets and
-    /// open-trade terms, in one step. A trade that is no longer open (closed by a tick, or voided already) is left as it is;
-    /// `close_trades` likewise skips a trade that is no longer open, so a void and a close racing each
-    /// other give exactly one outcome. The caller reads the trade first to name its keys; the script
-    /// checks they are the trade's, so a wrong key refuses before any write.
+    /// open-trade terms, in one step. A trade that is no longer open (closed by a tick, or voided
+    /// already) is left as it is; `close_trades` likewise skips a trade that is no longer open, so a
+    /// void and a close racing each other give exactly one outcome. The caller reads the trade first to
+    /// name its keys; the script checks they are the trade's, so a wrong key refuses before any write.
     ///
     /// A voided trade appends one entry to the live feed (`RedisKeys.feed`, capped), as `close_trades`
     /// does for the trades it closes: `type` `trades`, the symbol and the owner, so the player's
