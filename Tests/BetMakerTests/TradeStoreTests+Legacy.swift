@@ -95,6 +95,55 @@ extension TradeStoreTests {
         }
     }
 
+    /// A symbol's open-trade terms hold MessagePack (`Trade.Terms.init(openEntry:)`), unless a number would
+    /// not be exact in Lua (a `down` liquidation price beyond 2^53 units), and then the text of
+    /// `Trade.Terms.field`, which is also how entries were written before. Both forms read back as the
+    /// trade's terms and close in the same call.
+    @Test func openTradeEntriesInEitherFormReadAndClose() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let iris = try await stores.player("iris", balance: Money(cents: 100_000))
+            // Down at leverage 1: the liquidation price is twice the start, beyond 2^53 units.
+            _ = try await stores.tick("BTC", "90000000")
+            let huge = try await stores.placed(iris.userID, "BTC", .down, 500, leverage: 1, seconds: 1)
+            #expect(try #require(huge.liquidationPrice).units > 1 << 53)
+            _ = try await stores.tick("BTC", "50000")
+            let binary = try await stores.placed(iris.userID, "BTC", .up, 1000, leverage: 1, seconds: 1)
+            let rewritten = try await stores.placed(iris.userID, "BTC", .down, 2000, leverage: 5, seconds: 1)
+            let terms = Self.keys.openTradeTerms("BTC")
+            let text = try #require(try await redis.hget(Self.keys.trade(rewritten.id), Trade.Terms.field))
+            _ = try await redis.hset(terms, [rewritten.id: text])
+
+            var digitFirst: [Bool] = []
+            for trade in [binary, rewritten, huge] {
+                let reply = try await redis.send(RedisCommand("HGET", terms, trade.id))
+                guard case .bulkString(let entry) = reply else {
+                    Issue.record("no entry for \(trade.id)")
+                    return
+                }
+                digitFirst.append(reply.string?.first.map { $0.isASCII && $0.isNumber } ?? false)
+                let read = try #require(Trade.Terms(openEntry: entry))
+                #expect(Trade(id: trade.id, terms: read, status: .open) == trade.asPlaced)
+            }
+            #expect(digitFirst == [false, true, true])
+            try await stores.expectClean()
+
+            #expect(
+                await eventually {
+                    _ = try await stores.tick("BTC", "45000")
+                    _ = try await stores.settler.process(symbol: "BTC")
+                    return try await stores.trades.trades(ids: [binary.id, rewritten.id, huge.id]).allSatisfy { $0.status != .open }
+                })
+            let ended = try await stores.trades.trades(ids: [binary.id, rewritten.id, huge.id])
+            // Up at leverage 1: -10 % of 10.00; down at leverage 5: +10 % × 5 of 20.00; down at leverage 1
+            // from 90,000,000 to 45,000: +99.95 % of 5.00, rounded down to the cent.
+            #expect(ended.map(\.status) == [.lost, .won, .won])
+            #expect(ended.map(\.payout) == [Money(cents: 900), Money(cents: 3000), Money(cents: 999)])
+            #expect(try await redis.send(RedisCommand("HLEN", terms)).int(for: "HLEN") == 0)
+            try await stores.expectClean()
+        }
+    }
+
     /// Rewrites a trade's hash as `place_trade` and `close_trades` wrote it before the packed form, and
     /// takes it out of its symbol's open-trade terms, which came later.
     func storeAsBeforeThePackedForm(_ trade: Trade, _ redis: RedisClient) async throws {

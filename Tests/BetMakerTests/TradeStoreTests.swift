@@ -274,6 +274,7 @@ import Testing
             _ = try await stores.tick("BTC", "100")
             let open = try await stores.placed(frank.userID, "BTC", .up, 1000, leverage: 2, seconds: 3600)
             let closing = try await stores.placed(frank.userID, "BTC", .down, 1000, leverage: 2, seconds: 3600)
+            let garbled = try await stores.placed(frank.userID, "BTC", .up, 1000, leverage: 3, seconds: 3600)
             _ = try await stores.tick("BTC", "200")
             _ = try await stores.settler.process(symbol: "BTC")
             #expect(try await stores.trades.trade(id: closing.id)?.status == .lost)
@@ -287,17 +288,19 @@ import Testing
             let outcome = "stop_out \(stopped.settledAt ?? 0) -500 \(end.id) \(end.price.units)"
             _ = try await redis.send(RedisCommand("HSET", Self.keys.trade(closing.id), Trade.outcomeField, outcome))
             #expect(try await stores.trades.trade(id: closing.id)?.payout == Money(cents: 500))
-            // The closed trade back in the open-trade terms (which `close_trades` would take as open), and
-            // the open one's entry with another stake.
+            // The closed trade back in the open-trade terms (which `close_trades` would take as open), the
+            // open one's entry with another stake (both in the text form, which is still read), and another
+            // open one's entry that is no terms at all.
             let terms = Self.keys.openTradeTerms("BTC")
-            let packed = try #require(try await redis.hget(terms, open.id))
+            let packed = try #require(try await redis.hget(Self.keys.trade(open.id), Trade.Terms.field))
             var otherStake = Trade.split(packed).map(String.init)
             otherStake[4] = "999"
-            _ = try await redis.hset(terms, [closing.id: packed, open.id: otherStake.joined(separator: " ")])
+            _ = try await redis.hset(terms, [closing.id: packed, open.id: otherStake.joined(separator: " "), garbled.id: "\u{A1}x"])
             let report = try await InvariantChecker(redis: redis, keys: Self.keys).check()
-            #expect(report.count(.tradeIndexMismatch) == 3, "\(report.violations)")
+            #expect(report.count(.tradeIndexMismatch) == 4, "\(report.violations)")
             let onTerms = report.violations.filter { $0.key == terms }.map(\.detail)
-            #expect(onTerms.count == 2, "\(onTerms)")
+            #expect(onTerms.count == 3, "\(onTerms)")
+            #expect(onTerms.contains { $0.hasPrefix("holds terms for \(garbled.id) that are not the trade's: unreadable") }, "\(onTerms)")
             #expect(onTerms.contains { $0.hasPrefix("holds \(closing.id),") })
             #expect(onTerms.contains { $0.hasPrefix("holds terms for \(open.id)") })
             // A stop-out paid something, and no ledger entry pays it.

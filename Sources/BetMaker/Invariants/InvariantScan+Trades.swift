@@ -1,3 +1,4 @@
+import NIOCore
 import RedisClient
 
 extension InvariantChecker {
@@ -145,15 +146,18 @@ extension InvariantChecker.Scan {
                     throw RedisError.unexpectedReply(command: "HSCAN", reply: "\(reply)")
                 }
                 cursor = next
-                let pairs = try reply[1].strings(for: "HSCAN")
+                let pairs = try reply[1].array(for: "HSCAN")
                 for index in stride(from: 0, to: pairs.count - 1, by: 2) {
-                    let (id, packed) = (pairs[index], pairs[index + 1])
+                    let id = try pairs[index].string(for: "HSCAN")
+                    guard case .bulkString(let entry) = pairs[index + 1] else { throw pairs[index + 1].unexpected("HSCAN") }
                     guard let trade = trades[id]?.trade, trade.status == .open, trade.symbol == symbol else {
                         record(.tradeIndexMismatch, key, "holds \(id), which is not an open trade of \(symbol)")
                         continue
                     }
-                    if Trade.Terms(packed: packed).map({ Trade(id: id, terms: $0, status: .open) }) != trade.asPlaced {
-                        record(.tradeIndexMismatch, key, "holds terms for \(id) that are not the trade's: \(packed)")
+                    let terms = Trade.Terms(openEntry: entry)
+                    if terms.map({ Trade(id: id, terms: $0, status: .open) }) != trade.asPlaced {
+                        let found = terms.map { "\($0)" } ?? "unreadable"
+                        record(.tradeIndexMismatch, key, "holds terms for \(id) that are not the trade's: \(found)")
                     }
                 }
             } while cursor != "0"

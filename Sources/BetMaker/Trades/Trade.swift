@@ -112,8 +112,9 @@ public struct Trade: Sendable, Equatable {
     /// What a trade is placed with and never changes afterwards. `place_trade` writes it packed in one
     /// field (`field`): the values of `legacyFields`, in that order, separated by single spaces (none of
     /// them can hold one: the symbol is `A-Z 0-9`, the rest are numbers, a direction and a tick id). The
-    /// same string is kept in the symbol's open-trade terms while the trade is open
-    /// (`RedisKeys.openTradeTerms`), so the worker and `close_trades` read a batch's terms in one `HMGET`.
+    /// same terms are kept in the symbol's open-trade terms while the trade is open
+    /// (`RedisKeys.openTradeTerms`, in MessagePack: `init(openEntry:)`), so the worker and `close_trades`
+    /// read a batch's terms in one `HMGET`.
     public struct Terms: Sendable, Equatable {
         public static let field = "terms"
         /// The field names of the form before `field` (a trade placed before the upgrade), in `field`'s order.
@@ -133,6 +134,23 @@ public struct Trade: Sendable, Equatable {
         public let liquidationPrice: Price?
         public let createdAt: Int64
         public let expiresAt: Int64
+
+        init(
+            userID: Int, accountID: Int, symbol: String, direction: TradeDirection, stake: Money, leverage: Int, duration: Int, start: Tick,
+            liquidationPrice: Price?, createdAt: Int64, expiresAt: Int64
+        ) {
+            self.userID = userID
+            self.accountID = accountID
+            self.symbol = symbol
+            self.direction = direction
+            self.stake = stake
+            self.leverage = leverage
+            self.duration = duration
+            self.start = start
+            self.liquidationPrice = liquidationPrice
+            self.createdAt = createdAt
+            self.expiresAt = expiresAt
+        }
 
         /// The packed field, or nil when it is malformed.
         public init?(packed: String) {

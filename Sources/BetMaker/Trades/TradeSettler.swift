@@ -1,3 +1,4 @@
+import NIOCore
 import RedisClient
 
 /// Closes trades from the recorded ticks, per symbol, in tick order, from a durable cursor: for each
@@ -255,8 +256,8 @@ public struct TradeSettler: Sendable {
         let terms: Trade.Terms
 
         /// An entry of the symbol's open-trade terms: open while it is there.
-        init?(id: String, packed: String) {
-            guard let terms = Trade.Terms(packed: packed) else { return nil }
+        init?(id: String, entry: ByteBuffer) {
+            guard let terms = Trade.Terms(openEntry: entry) else { return nil }
             self.id = id
             isOpen = true
             self.terms = terms
@@ -278,11 +279,14 @@ public struct TradeSettler: Sendable {
     /// or placed before the open-trade terms existed, and is read from its hash (`OpenTrade.fields`), as
     /// is one placed before the packed terms (`OpenTrade.legacyFields`).
     private func openTrades(ids: [String], terms: Result<RESPValue, RedisError>) async throws -> [OpenTrade] {
-        let packed = try terms.get().optionalStrings(for: "HMGET")
-        guard packed.count == ids.count else {
-            throw RedisError.unexpectedReply(command: "HMGET", reply: "\(packed.count) for \(ids.count)")
+        let entries = try terms.get().array(for: "HMGET")
+        guard entries.count == ids.count else {
+            throw RedisError.unexpectedReply(command: "HMGET", reply: "\(entries.count) for \(ids.count)")
         }
-        var trades = zip(ids, packed).map { id, terms in terms.flatMap { OpenTrade(id: id, packed: $0) } }
+        var trades = zip(ids, entries).map { id, entry -> OpenTrade? in
+            guard case .bulkString(let bytes) = entry else { return nil }
+            return OpenTrade(id: id, entry: bytes)
+        }
         let unlisted = trades.indices.filter { trades[$0] == nil }
         if !unlisted.isEmpty {
             let replies = try await redis.pipeline(

@@ -79,9 +79,10 @@ public enum Scripts {
     // MARK: Snippets shared by the trade scripts
 
     /// `local function tradeTerms(key, terms)`: what `close_trades` and `void_trade` need of a trade's
-    /// terms (`Trade.Terms`), as strings: owner, account, symbol, direction, stake, start tick (time and
-    /// sequence), liquidation price and expiry; nothing when they are missing or malformed. `terms` is
-    /// the packed field, read by the caller with the status in one `HMGET`; false for a trade placed
+    /// terms (`Trade.Terms`): owner, account, symbol, direction, stake, start tick (time and sequence),
+    /// liquidation price and expiry; nothing when they are missing or malformed. `terms` is an entry of
+    /// the open-trade terms (MessagePack, the numbers as numbers: `Trade.Terms.init(openEntry:)`) or the
+    /// packed text field (the numbers as text, which Lua's arithmetic converts); false for a trade placed
     /// before the packed form, whose separate fields are read from `key` instead.
     static let tradeTerms = """
         local function tradeTerms(key, terms)
@@ -89,6 +90,15 @@ public enum Scripts {
             local f = redis.call('HMGET', key, '\(Trade.Terms.legacyFields.joined(separator: "', '"))')
             for j = 1, \(Trade.Terms.legacyFields.count) do f[j] = f[j] or '' end
             terms = table.concat(f, ' ')
+          end
+          if string.byte(terms) > 57 then
+            -- Checking each value's type would cost half of what MessagePack saves; a value of another
+            -- type fails the key checks or the arithmetic, which refuses the batch before its writes too.
+            local ok, owner, account, symbol, direction, stake, _, _, startTime, startSequence, _, liquidation, _, expires = pcall(cmsgpack.unpack, terms)
+            if ok and (direction == 'up' or direction == 'down') and expires then
+              return owner, account, symbol, direction, stake, startTime, startSequence, liquidation, expires
+            end
+            return
           end
           return string.match(terms, '^(%d+) (%d+) ([%u%d]+) (%l+) (%d+) %d+ %d+ (%d+)%-(%d+) %d+ (%d+) %d+ (%d+)$')
         end
