@@ -75,6 +75,20 @@ extension TradeStoreTests {
                 }
                 #expect(try await snapshot() == before, "\(kind) \(trades.map(\.1))")
             }
+            // The trade's open-trade entry damaged: empty, or MessagePack that ends after the owner.
+            let terms = Self.keys.openTradeTerms("BTC")
+            _ = try await redis.send(RedisCommand("COPY", terms, terms + ":kept"))
+            for damaged in ["", "\u{A1}7"] {
+                _ = try await redis.hset(terms, [steep.id: damaged])
+                await #expect {
+                    try await close("stop_out", [(steep, -1000)])
+                } throws: { error in
+                    (error as? RedisError)?.serverCode == "BATCH_INVALID"
+                }
+                #expect(try await snapshot() == before, "entry \(damaged.utf8.count) bytes")
+            }
+            _ = try await redis.send(RedisCommand("COPY", terms + ":kept", terms, "REPLACE"))
+            _ = try await redis.send(RedisCommand("DEL", terms + ":kept"))
 
             // The true outcome closes the steep trade; sent again, it is skipped as closed.
             #expect(try await redis.xlen(Self.keys.feed) == 0, "a refused batch tells nobody")

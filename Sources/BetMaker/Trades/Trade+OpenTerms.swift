@@ -2,9 +2,10 @@ import NIOCore
 
 extension Trade.Terms {
     /// An entry of a symbol's open-trade terms (`RedisKeys.openTradeTerms`), in either form:
-    /// - MessagePack, as `place_trade` writes it with Redis's `cmsgpack.pack`: `openEntryValues`, the
-    ///   first four as strings, the rest as integers, so that `close_trades` takes its numbers without
-    ///   matching a pattern or converting text (a tenth of Redis's work per trade);
+    /// - MessagePack, as `place_trade` writes it with Redis's `cmsgpack.pack`: the values of
+    ///   `legacyFields` in order, the first four as strings, the rest as integers, with the start tick as
+    ///   two (its time, then its sequence), so that `close_trades` takes its numbers without matching a
+    ///   pattern or converting text (a tenth of Redis's work per trade);
     /// - the text of `field`, for an entry written before that, or whose numbers do not all fit a Lua
     ///   number exactly (a `down` trade's liquidation price near `Price.maximum`).
     ///
@@ -27,12 +28,6 @@ extension Trade.Terms {
             duration: Int(duration), start: Tick(id: "\(startTime)-\(startSequence)", price: Price(units: startPrice)),
             liquidationPrice: liquidation > 0 ? Price(units: liquidation) : nil, createdAt: createdAt, expiresAt: expiresAt)
     }
-
-    /// What an open-trade terms entry in MessagePack holds, in order (`init(openEntry:)`).
-    static let openEntryValues = [
-        "user_id", "account_id", "symbol", "direction", "stake", "leverage", "duration", "start_tick's time", "start_tick's sequence",
-        "start_price", "liquidation_price", "created_at", "expires_at",
-    ]
 }
 
 /// Reads the MessagePack values that Redis's `cmsgpack.pack` writes for strings and integers, one after

@@ -6,9 +6,9 @@ extension Scripts {
     /// the stake; then debits the stake with a stake transaction naming the trade, writes the trade,
     /// and indexes it: in the symbol's due set (by expiry), in the open set of its symbol and direction
     /// (by liquidation price, 0 when it cannot be stopped out), in the user's trade list, and with its
-    /// terms in the symbol's open-trade terms (`RedisKeys.openTradeTerms`, in MessagePack: `Trade.Terms.init(openEntry:)`). Expiry is
-    /// Redis's clock plus the duration, the clock tick ids are on. Without an account id the user's
-    /// first account (lowest id) pays.
+    /// terms in the symbol's open-trade terms (`RedisKeys.openTradeTerms`, in MessagePack:
+    /// `Trade.Terms.init(openEntry:)`). Expiry is Redis's clock plus the duration, the clock tick ids are
+    /// on. Without an account id the user's first account (lowest id) pays.
     ///
     /// KEYS: quote hash, trade hash, due set, open set, user hash, user's accounts, user's ledger, user's
     ///       trade list, the symbol's open-trade terms [, idempotency key]
@@ -48,7 +48,7 @@ extension Scripts {
             local terms = table.concat({ARGV[4], account, ARGV[6], ARGV[7], ARGV[3], ARGV[8], ARGV[9], ARGV[2], ARGV[10], ARGV[11], now,
               expires}, ' ')
             redis.call('HSET', KEYS[2], 'status', 'open', '\(Trade.Terms.field)', terms)
-            -- The open-trade entry in MessagePack (`Trade.Terms.openEntryValues`) when every number is exact
+            -- The open-trade entry in MessagePack (`Trade.Terms.init(openEntry:)`) when every number is exact
             -- as a Lua number, else the same text.
             local startTime, startSequence = string.match(ARGV[2], '^(%d+)-(%d+)$')
             local numbers = {tonumber(ARGV[3]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(startTime), tonumber(startSequence),

@@ -91,7 +91,7 @@ public enum Scripts {
             for j = 1, \(Trade.Terms.legacyFields.count) do f[j] = f[j] or '' end
             terms = table.concat(f, ' ')
           end
-          if string.byte(terms) > 57 then
+          if (string.byte(terms) or 0) > 57 then
             -- Checking each value's type would cost half of what MessagePack saves; a value of another
             -- type fails the key checks or the arithmetic, which refuses the batch before its writes too.
             local ok, owner, account, symbol, direction, stake, _, _, startTime, startSequence, _, liquidation, _, expires = pcall(cmsgpack.unpack, terms)
