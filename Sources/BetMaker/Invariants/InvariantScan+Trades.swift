@@ -155,7 +155,7 @@ extension InvariantChecker.Scan {
                         continue
                     }
                     let terms = Trade.Terms(openEntry: entry)
-                    if terms.map({ Trade(id: id, terms: $0, status: .open) }) != trade.asPlaced {
+                    if terms != trade.terms {
                         let found = terms.map { "\($0)" } ?? "unreadable"
                         record(.tradeIndexMismatch, key, "holds terms for \(id) that are not the trade's: \(found)")
                     }

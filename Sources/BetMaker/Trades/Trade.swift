@@ -45,18 +45,8 @@ public struct Tick: Sendable, Equatable {
 /// An up/down trade on a crypto price with a stake from one of the user's accounts.
 public struct Trade: Sendable, Equatable {
     public let id: String
-    public let userID: Int
-    public let accountID: Int
-    public let symbol: String
-    public let direction: TradeDirection
-    public let stake: Money
-    public let leverage: Int
-    /// Seconds from acceptance to expiry.
-    public let duration: Int
-    public let start: Tick
-    public let liquidationPrice: Price?
-    public let createdAt: Int64
-    public let expiresAt: Int64
+    /// What it was placed with; never changes.
+    public let terms: Terms
     public var status: TradeStatus
     // Once closed:
     public var closedBy: TradeClose?
@@ -67,32 +57,28 @@ public struct Trade: Sendable, Equatable {
     /// Why an administrator voided it.
     public var voidReason: String?
 
-    public init(
-        id: String, userID: Int, accountID: Int, symbol: String, direction: TradeDirection, stake: Money, leverage: Int, duration: Int,
-        start: Tick, liquidationPrice: Price?, createdAt: Int64, expiresAt: Int64, status: TradeStatus = .open
-    ) {
+    // The terms' values, read through the trade.
+    public var userID: Int { terms.userID }
+    public var accountID: Int { terms.accountID }
+    public var symbol: String { terms.symbol }
+    public var direction: TradeDirection { terms.direction }
+    public var stake: Money { terms.stake }
+    public var leverage: Int { terms.leverage }
+    public var duration: Int { terms.duration }
+    public var start: Tick { terms.start }
+    public var liquidationPrice: Price? { terms.liquidationPrice }
+    public var createdAt: Int64 { terms.createdAt }
+    public var expiresAt: Int64 { terms.expiresAt }
+
+    public init(id: String, terms: Terms, status: TradeStatus = .open) {
         self.id = id
-        self.userID = userID
-        self.accountID = accountID
-        self.symbol = symbol
-        self.direction = direction
-        self.stake = stake
-        self.leverage = leverage
-        self.duration = duration
-        self.start = start
-        self.liquidationPrice = liquidationPrice
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
+        self.terms = terms
         self.status = status
     }
 
     /// The trade as it was when placed: what an idempotent replay answers, as for bets (its placing
     /// fields never change).
-    public var asPlaced: Trade {
-        Trade(
-            id: id, userID: userID, accountID: accountID, symbol: symbol, direction: direction, stake: stake, leverage: leverage,
-            duration: duration, start: start, liquidationPrice: liquidationPrice, createdAt: createdAt, expiresAt: expiresAt)
-    }
+    public var asPlaced: Trade { Trade(id: id, terms: terms) }
 
     /// The fields of a trade hash, in the order `TradeStore` and the invariant checker read them: the
     /// packed form (`status`, `Terms.field`, `outcomeField`, `void_reason`), then the fields of the form
@@ -129,13 +115,14 @@ public struct Trade: Sendable, Equatable {
         public let direction: TradeDirection
         public let stake: Money
         public let leverage: Int
+        /// Seconds from acceptance to expiry.
         public let duration: Int
         public let start: Tick
         public let liquidationPrice: Price?
         public let createdAt: Int64
         public let expiresAt: Int64
 
-        init(
+        public init(
             userID: Int, accountID: Int, symbol: String, direction: TradeDirection, stake: Money, leverage: Int, duration: Int, start: Tick,
             liquidationPrice: Price?, createdAt: Int64, expiresAt: Int64
         ) {
@@ -169,18 +156,12 @@ public struct Trade: Sendable, Equatable {
                 let startPrice = fields[8].flatMap({ Int64($0) }), let createdAt = fields[10].flatMap({ Int64($0) }),
                 let expiresAt = fields[11].flatMap({ Int64($0) })
             else { return nil }
-            self.userID = userID
-            self.accountID = accountID
-            self.symbol = symbol
-            self.direction = direction
-            self.stake = Money(cents: stake)
-            self.leverage = leverage
-            self.duration = duration
-            start = Tick(id: startTick, price: Price(units: startPrice))
             // 0 or absent: no liquidation price (leverage 1 going up).
-            liquidationPrice = fields[9].flatMap { Int64($0) }.flatMap { $0 > 0 ? Price(units: $0) : nil }
-            self.createdAt = createdAt
-            self.expiresAt = expiresAt
+            let liquidation = fields[9].flatMap { Int64($0) }.flatMap { $0 > 0 ? Price(units: $0) : nil }
+            self.init(
+                userID: userID, accountID: accountID, symbol: symbol, direction: direction, stake: Money(cents: stake), leverage: leverage,
+                duration: duration, start: Tick(id: startTick, price: Price(units: startPrice)), liquidationPrice: liquidation,
+                createdAt: createdAt, expiresAt: expiresAt)
         }
     }
 
@@ -188,13 +169,6 @@ public struct Trade: Sendable, Equatable {
     /// the grapheme breaking of `String.split` cost the worker several µs a trade.
     static func split(_ packed: String) -> [Substring] {
         packed.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false).map { Substring($0) }
-    }
-
-    init(id: String, terms: Terms, status: TradeStatus) {
-        self.init(
-            id: id, userID: terms.userID, accountID: terms.accountID, symbol: terms.symbol, direction: terms.direction, stake: terms.stake,
-            leverage: terms.leverage, duration: terms.duration, start: terms.start, liquidationPrice: terms.liquidationPrice,
-            createdAt: terms.createdAt, expiresAt: terms.expiresAt, status: status)
     }
 
     /// A trade from its hash's `storedFields`, in either form (or the packed outcome on a trade placed

@@ -142,9 +142,11 @@ public struct TradeStore: Sendable {
                 }
                 return .placed(
                     Trade(
-                        id: id, userID: userID, accountID: account, symbol: order.symbol, direction: order.direction, stake: order.stake,
-                        leverage: order.leverage, duration: order.duration, start: quote.tick, liquidationPrice: liquidation,
-                        createdAt: createdAt, expiresAt: expiresAt))
+                        id: id,
+                        terms: Trade.Terms(
+                            userID: userID, accountID: account, symbol: order.symbol, direction: order.direction, stake: order.stake,
+                            leverage: order.leverage, duration: order.duration, start: quote.tick, liquidationPrice: liquidation,
+                            createdAt: createdAt, expiresAt: expiresAt)))
             // A new tick came between reading the quote and the script: price again.
             case "quote_moved", "id_taken": continue
             case "stale": return .priceUnavailable(quote)
