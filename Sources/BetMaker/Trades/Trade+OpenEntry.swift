@@ -7,7 +7,7 @@ extension Trade.Terms {
     ///   two (its time, then its sequence), so that `close_trades` takes its numbers without matching a
     ///   pattern or converting text (a tenth of Redis's work per trade);
     /// - the text of `field`, for an entry written before that, or whose numbers do not all fit a Lua
-    ///   number exactly (a `down` trade's liquidation price near `Price.maximum`).
+    ///   number exactly (a `down` trade's liquidation price beyond `Price.maximum`).
     ///
     /// Nil when it is malformed.
     public init?(openEntry: ByteBuffer) {
