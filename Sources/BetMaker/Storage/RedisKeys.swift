@@ -150,10 +150,11 @@ public struct RedisKeys: Sendable {
         prefix + "trades:open:" + symbol + ":" + direction.rawValue
     }
 
-    /// Hash of a symbol's open trades' packed terms (`Trade.Terms.field`), by trade id: written with the
-    /// trade, removed when it closes or is voided, so `close_trades` and the worker read a whole batch's
-    /// terms in one `HMGET` instead of one a trade. A trade placed before it existed is not in it, and is
-    /// read from its hash instead.
+    /// Hash of a symbol's open trades' terms by trade id, in MessagePack (`Trade.Terms.init(openEntry:)`;
+    /// older entries hold the text of `Trade.Terms.field`): written with the trade, removed when it
+    /// closes or is voided, so `close_trades` and the worker read a whole batch's terms in one `HMGET`
+    /// instead of one a trade. A trade placed before it existed is not in it, and is read from its hash
+    /// instead.
     public func openTradeTerms(_ symbol: String) -> String { prefix + "trades:terms:" + symbol }
 
     /// List of the user's trades in the order accepted; append-only.
