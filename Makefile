@@ -28,7 +28,7 @@ RUN_DEVELOPMENT_SETTINGS := DEVELOPMENT_MODE=$${DEVELOPMENT_MODE:-true} \
 # `docker compose` (v2) if present, else the older docker-compose.
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
-.PHONY: help deps bench-deps compose-deps contract-deps browser-deps browser-test build build-release test contract lint format run seed up down logs bench bench-redis clean
+.PHONY: help deps bench-deps compose-deps contract-deps browser-deps browser-test build build-release test contract lint format run seed up down logs compose-check bench bench-redis clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -112,6 +112,9 @@ down: ## Stop the docker compose services (the Redis volume stays)
 
 logs: ## Follow the worker's log under docker compose
 	$(COMPOSE) logs -f worker
+
+compose-check: compose-deps ## `make up` for real: healthy services, the README's first bet settled in the worker's log, `make down`
+	COMPOSE="$(COMPOSE)" docker/compose-check.sh
 
 lint: ## Check formatting with the toolchain's swift-format
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests

@@ -24,6 +24,61 @@ public enum BetMakerProcesses {
         return path
     }
 
+    /// How a process under test is started: as the test runner's user, or, when that is root, as
+    /// `nobody` with no capabilities, as a container or a systemd service user runs it (issue 26: a
+    /// socket option that needs a privilege passed every test run as root and broke every container).
+    public enum User: Sendable {
+        case inherited
+        case unprivileged
+    }
+
+    /// The user processes started `.unprivileged` run as when the tests run as root.
+    public static let unprivilegedUser = (name: "nobody", uid: 65534, gid: 65534)
+
+    /// The command line that starts `name` as `user`: unchanged when the tests run unprivileged
+    /// already, else through `setpriv`, dropping every capability.
+    static func command(_ name: String, arguments: [String], as user: User) throws -> (executable: String, arguments: [String]) {
+        let path = try executable(name)
+        guard case .unprivileged = user, geteuid() == 0 else { return (path, arguments) }
+        let dropped = [
+            "--reuid=\(unprivilegedUser.uid)", "--regid=\(unprivilegedUser.gid)", "--clear-groups", "--inh-caps=-all",
+            "--bounding-set=-all", "--no-new-privs", "--", try reachableByAnybody(path),
+        ]
+        return (try findExecutable("setpriv"), dropped + arguments)
+    }
+
+    /// `path` if every folder above it lets anybody through, else a hard link to it (a copy across file
+    /// systems) in a temporary folder that does: the build folder may sit under a home directory that
+    /// `nobody` cannot enter. One link per build of the executable, named by its inode, so parallel
+    /// tests share it and a rebuilt executable replaces the stale links.
+    private static func reachableByAnybody(_ path: String) throws -> String {
+        var folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        var open = true
+        while open && folder.path != "/" {
+            let mode = (try? FileManager.default.attributesOfItem(atPath: folder.path)[.posixPermissions] as? Int) ?? 0
+            open = mode & 0o001 != 0
+            folder = folder.deletingLastPathComponent()
+        }
+        if open { return path }
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw TestSupportError("cannot stat \(path): errno \(errno)") }
+        let shared = FileManager.default.temporaryDirectory.appendingPathComponent("betmaker-unprivileged")
+        try FileManager.default.createDirectory(at: shared, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        _ = chmod(shared.path, 0o755)
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let target = shared.appendingPathComponent("\(name)-\(status.st_ino)").path
+        if FileManager.default.isExecutableFile(atPath: target) { return target }
+        for stale in (try? FileManager.default.contentsOfDirectory(atPath: shared.path)) ?? [] where stale.hasPrefix(name + "-") {
+            try? FileManager.default.removeItem(atPath: shared.appendingPathComponent(stale).path)
+        }
+        // Parallel tests may race here: build the file under a name of its own and rename it (atomic).
+        let partial = target + ".\(getpid())-\(UUID().uuidString)"
+        if link(path, partial) != 0 { try FileManager.default.copyItem(atPath: path, toPath: partial) }
+        _ = chmod(partial, 0o755)
+        guard rename(partial, target) == 0 else { throw TestSupportError("cannot place \(target): errno \(errno)") }
+        return target
+    }
+
     /// The JWT secret of processes under test, so a test can make its own tokens (forged ones too).
     public static let testJWTSecret = "test-secret-of-at-least-thirty-two-bytes"
     /// The payment provider's secret of processes under test.
@@ -41,11 +96,14 @@ public enum BetMakerProcesses {
     }
 
     /// Starts the API on a free port and waits until it listens. Returns the process and its base URL.
-    public static func startAPI(redis: RedisServer, settings: [String: String] = [:]) async throws -> (ChildProcess, String) {
+    public static func startAPI(
+        redis: RedisServer, settings: [String: String] = [:], as user: User = .inherited
+    ) async throws -> (ChildProcess, String) {
+        let command = try command("betmaker-api", arguments: ["--env-file", "/nonexistent/.env"], as: user)
         for _ in 0..<5 {
             let port = freeLoopbackPort()
             let process = try ChildProcess(
-                name: "betmaker-api", executable: try executable("betmaker-api"), arguments: ["--env-file", "/nonexistent/.env"],
+                name: "betmaker-api", executable: command.executable, arguments: command.arguments,
                 environment: environment(
                     ["REDIS_URL": redis.url, "WEB_SERVER_HOST": "127.0.0.1", "WEB_SERVER_PORT": "\(port)"].merging(settings) { $1 }))
             if await process.waitForOutput(containing: "Server started and listening") {
@@ -86,12 +144,13 @@ public enum BetMakerProcesses {
     /// Starts a worker and waits until it reads the stream. Its HTTP port (health and metrics) is off
     /// unless `settings` gives `WORKER_HTTP_PORT`, so several workers can run side by side.
     public static func startWorker(
-        redis: RedisServer, name: String = "worker-1", settings: [String: String] = [:]
+        redis: RedisServer, name: String = "worker-1", settings: [String: String] = [:], as user: User = .inherited
     ) async throws
         -> ChildProcess
     {
+        let command = try command("betmaker-worker", arguments: ["--env-file", "/nonexistent/.env"], as: user)
         let process = try ChildProcess(
-            name: "betmaker-worker:\(name)", executable: try executable("betmaker-worker"), arguments: ["--env-file", "/nonexistent/.env"],
+            name: "betmaker-worker:\(name)", executable: command.executable, arguments: command.arguments,
             environment: environment(["REDIS_URL": redis.url, "WORKER_NAME": name, "WORKER_HTTP_PORT": "0"].merging(settings) { $1 }))
         guard await process.waitForOutput(containing: "Settlement worker starting") else {
             throw TestSupportError("betmaker-worker did not start:\n\(process.output)")

@@ -90,10 +90,11 @@ public struct BetMakerSystem: Sendable {
 
 /// Starts everything, runs `body`, and stops and removes it all again, also when `body` fails.
 nonisolated(nonsending) public func withBetMakerSystem(
-    apiSettings: [String: String] = [:], redisArguments: [String] = [], _ body: (BetMakerSystem) async throws -> Void
+    apiSettings: [String: String] = [:], redisArguments: [String] = [], apiUser: BetMakerProcesses.User = .inherited,
+    _ body: (BetMakerSystem) async throws -> Void
 ) async throws {
     try await withRedisServer(appendOnly: true, extraArguments: redisArguments) { server in
-        let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: server, settings: apiSettings)
+        let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: server, settings: apiSettings, as: apiUser)
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in

@@ -237,3 +237,19 @@ import Testing
         }
     }
 }
+
+/// The options the client sets on its sockets, read back from a live connection with getsockopt.
+@Suite struct SocketOptionTests {
+    @Test func nagleIsOffAtTheTCPLevelAndNothingNeedsAPrivilege() async throws {
+        try await withRedisServer { server in
+            let connection = try await RedisConnection.connect(configuration: server.configuration)
+            defer { connection.closeNow() }
+            let channel = connection.channel
+            #expect(try await channel.getOption(.tcpOption(.tcp_nodelay)).get() == 1)
+            #expect(try await channel.getOption(.socketOption(.so_keepalive)).get() == 1)
+            // Option 1 at SOL_SOCKET: setting it needs CAP_NET_ADMIN, which a container never has.
+            #expect(try await channel.getOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_DEBUG))).get() == 0)
+            #expect(try await connection.send(RedisCommand("PING")) == .simpleString("PONG"))
+        }
+    }
+}

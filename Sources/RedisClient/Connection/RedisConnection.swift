@@ -37,7 +37,10 @@ public final class RedisConnection: RedisCommandSender, Sendable {
     ) async throws -> RedisConnection {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP_NODELAY is an IPPROTO_TCP option: at SOL_SOCKET the same number is SO_DEBUG, which needs
+            // CAP_NET_ADMIN, so no container or service user could connect (issue 26). ClientBootstrap
+            // turns Nagle off by default too; saying it here keeps it off should that default change.
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
