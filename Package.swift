@@ -207,6 +207,7 @@ let package = Package(
             name: "BetMakerTests",
             dependencies: [
                 "BetMaker", "BetMakerRuntime", "BetMakerWorker", "RedisClient", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

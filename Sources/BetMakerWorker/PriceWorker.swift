@@ -28,7 +28,7 @@ public final class PriceWorker: Service, Sendable {
     }
 
     private let feed: (any PriceFeed)?
-    private let store: TradeStore
+    private let prices: PriceStore
     private let settler: TradeSettler
     private let configuration: Configuration
     private let logger: Logger
@@ -39,7 +39,7 @@ public final class PriceWorker: Service, Sendable {
 
     public init(feed: (any PriceFeed)?, redis: RedisClient, keys: RedisKeys, configuration: Configuration, logger: Logger) {
         self.feed = feed
-        self.store = TradeStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 0))
+        self.prices = PriceStore(redis: redis, keys: keys)
         self.settler = TradeSettler(redis: redis, keys: keys, batchSize: configuration.batchSize)
         self.configuration = configuration
         self.logger = logger
@@ -86,12 +86,12 @@ public final class PriceWorker: Service, Sendable {
     private func read(_ feed: any PriceFeed) async -> Bool {
         let started = ContinuousClock.now
         do {
-            let prices = try await feed.prices(for: configuration.symbols)
+            let latest = try await feed.prices(for: configuration.symbols)
             feedLatency.recordNanoseconds(Int64((ContinuousClock.now - started).inMilliseconds) * 1_000_000)
             feedCalls["ok"]?.increment()
             for symbol in configuration.symbols {
-                guard let price = prices[symbol] else { continue }
-                try await store.record(symbol: symbol, price: price, source: feed.name)
+                guard let price = latest[symbol] else { continue }
+                try await prices.record(symbol: symbol, price: price, source: feed.name)
             }
             return true
         } catch {

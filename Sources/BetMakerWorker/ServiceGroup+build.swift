@@ -9,8 +9,8 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Builds the worker from its settings: the Redis client, the operations server (unless
-/// `WORKER_HTTP_PORT` is 0), the settlement worker, the ESP outbox's relay and the one-off conversion
-/// of bets stored as hashes (`BetFormatConverter`), as one service group.
+/// `WORKER_HTTP_PORT` is 0), the settlement worker, the ESP outbox's relay and the price worker, as one
+/// service group.
 /// On SIGTERM or SIGINT the relay and the settlement worker stop first, so they can still acknowledge
 /// what they finished, and the Redis client last.
 /// `metrics` is the registry `/metrics` renders (the one `MetricsSetup.bootstrap()` made).
@@ -19,21 +19,21 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
     redisConfiguration.clientName = "betmaker-worker:\(settings.workerName)"
     let redis = RedisClient(configuration: redisConfiguration, logger: Logger(label: "redis"))
     let worker = SettlementWorker(redis: redis, keys: settings.keys, configuration: settings.workerConfiguration, logger: logger)
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: redis)]
+    // The loops below start once the store's schema is checked; a refusal stops the group.
+    let gate = SchemaGate(redis: redis, keys: settings.keys, logger: logger)
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: redis), .init(service: gate)]
     if settings.workerHTTPPort != 0 {
-        services.append(.init(service: operationsServer(settings: settings, redis: redis, metrics: metrics, logger: logger)))
+        services.append(.init(service: operationsServer(settings: settings, redis: redis, gate: gate, metrics: metrics, logger: logger)))
     }
     let relay = ContactRelay(
         redis: redis, keys: settings.keys, esp: MeasuredEmailServiceProvider.configured(settings: settings, redis: redis),
         configuration: settings.contactRelayConfiguration, logger: logger)
-    services.append(.init(service: relay, successTerminationBehavior: .gracefullyShutdownGroup))
-    services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
-    let converter = BetFormatConverter(
-        migration: BetFormatMigration(redis: redis, keys: settings.keys), retryBackoff: settings.workerConfiguration.retryBackoff,
-        logger: logger)
-    services.append(.init(service: converter, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+    services.append(.init(service: GatedService(relay, behind: gate), successTerminationBehavior: .gracefullyShutdownGroup))
+    services.append(.init(service: GatedService(worker, behind: gate), successTerminationBehavior: .gracefullyShutdownGroup))
     services.append(
-        .init(service: priceWorker(settings: settings, redis: redis, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup))
+        .init(
+            service: GatedService(priceWorker(settings: settings, redis: redis, logger: logger), behind: gate),
+            successTerminationBehavior: .gracefullyShutdownGroup))
     return ServiceGroup(
         configuration: .init(
             services: services,
@@ -43,10 +43,11 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
 }
 
 /// `/health/live`, `/health/ready` and `/metrics` of the worker, on a port of its own.
-func operationsServer(settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry, logger: Logger) -> some Service {
+func operationsServer(
+    settings: Settings, redis: RedisClient, gate: SchemaGate, metrics: PrometheusCollectorRegistry, logger: Logger
+) -> some Service {
     let router = Router()
-    let trades = TradeStore(redis: redis, keys: settings.keys, ids: BetIDGenerator(node: 0))
-    OperationsRoutes.standard(settings: settings, redis: redis, trades: trades, metrics: metrics).register(on: router)
+    OperationsRoutes.standard(settings: settings, redis: redis, gate: gate, metrics: metrics).register(on: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.workerHTTPHost, port: settings.workerHTTPPort), serverName: "bet-maker-worker"),

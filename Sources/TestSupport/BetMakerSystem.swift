@@ -98,6 +98,9 @@ nonisolated(nonsending) public func withBetMakerSystem(
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in
+                // Tests also write through the stores directly: claim the store's schema as the API's
+                // first request would (`StorageSchema`), so that whichever writes first, it is versioned.
+                _ = try await StorageSchema.check(redis: redis, keys: BetMakerSystem.keys)
                 try await body(BetMakerSystem(redisServer: server, redis: redis, api: api, baseURL: baseURL, http: http))
             }
         } catch {

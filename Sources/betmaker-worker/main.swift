@@ -68,7 +68,9 @@ struct Check: AsyncParsableCommand {
         let report: InvariantChecker.Report
         do {
             report = try await RedisClient(configuration: redisConfiguration, logger: redisLogger).withRunning { redis in
-                _ = try await redis.ping()
+                // Judging data of another layout would report nonsense: refuse it, as the worker does.
+                let verdict = try await StorageSchema.check(redis: redis, keys: settings.keys, claim: false)
+                if let refusal = StorageSchema.refusal(verdict, keys: settings.keys) { throw SchemaGate.Refusal(description: refusal) }
                 return try await InvariantChecker(redis: redis, keys: settings.keys).check { violation in print(violation) }
             }
         } catch {

@@ -28,8 +28,9 @@ import Testing
             let feed = LiveFeed(
                 redis: redis, keys: Self.keys, symbols: ["BTC"], logger: Logger(label: "test"), bufferSize: bufferSize,
                 block: .milliseconds(200))
-            let router = try await buildRouter(settings: settings, redis: redis, feed: feed)
-            let app = Application(router: router, services: [redis, feed])
+            let gate = SchemaGate(redis: redis, keys: Self.keys, logger: Logger(label: "test"))
+            let router = try await buildRouter(settings: settings, redis: redis, feed: feed, gate: gate)
+            let app = Application(router: router, services: [redis, gate, feed])
             try await app.test(.router) { client in try await body(client, feed, redis) }
         }
     }
@@ -86,8 +87,8 @@ import Testing
             let other = feed.subscribe(userID: 8, isOperator: false).messages
             let admin = feed.subscribe(userID: 1, isOperator: true).messages
             #expect(await eventually { feed.isReading })
-            let trades = TradeStore(redis: redis, keys: Self.keys, ids: BetIDGenerator(node: 3))
-            let tick = try await trades.record(symbol: "BTC", price: Price(units: 4_500_000_000_000), source: "test")
+            let trades = TradeStore(redis: redis, keys: Self.keys, ids: IDGenerator(node: 3))
+            let tick = try await trades.prices.record(symbol: "BTC", price: Price(units: 4_500_000_000_000), source: "test")
             // As `close_trades` appends it: the users whose trades the call closed.
             let closed = try await redis.xadd(
                 Self.keys.feed,

@@ -88,17 +88,17 @@ extension OpenAPIContractTests {
         let bet = try #require(Self.validator.resolve("#/components/schemas/Bet"))
         let good = try JSONParser.parse(
             Array(
-                #"{"id":"0QZ7M3R1K8A0","event_id":"42","amount":"10.50","status":"pending","created_at":"2026-11-22T21:30:05.042Z","settled_at":null}"#
+                #"{"id":"42~0QZ7M3R1K8A0","event_id":"42","amount":"10.50","status":"pending","created_at":"2026-11-22T21:30:05.042Z","settled_at":null}"#
                     .utf8))
         #expect(Self.validator.errors(good, against: bet).isEmpty)
         let wrong: [(String, String)] = [
             (
                 "missing",
-                #"{"id":"0QZ7M3R1K8A0","event_id":"42","amount":"10.50","status":"pending","created_at":"2026-11-22T21:30:05.042Z"}"#
+                #"{"id":"42~0QZ7M3R1K8A0","event_id":"42","amount":"10.50","status":"pending","created_at":"2026-11-22T21:30:05.042Z"}"#
             ),
             (
                 "extra",
-                #"{"id":"0QZ7M3R1K8A0","event_id":"42","amount":"10.50","status":"pending","created_at":"2026-11-22T21:30:05.042Z","settled_at":null,"x":1}"#
+                #"{"id":"42~0QZ7M3R1K8A0","event_id":"42","amount":"10.50","status":"pending","created_at":"2026-11-22T21:30:05.042Z","settled_at":null,"x":1}"#
             ),
             (
                 "pattern",
@@ -106,15 +106,15 @@ extension OpenAPIContractTests {
             ),
             (
                 "enum",
-                #"{"id":"0QZ7M3R1K8A0","event_id":"42","amount":"10.50","status":"cancelled","created_at":"2026-11-22T21:30:05.042Z","settled_at":null}"#
+                #"{"id":"42~0QZ7M3R1K8A0","event_id":"42","amount":"10.50","status":"cancelled","created_at":"2026-11-22T21:30:05.042Z","settled_at":null}"#
             ),
             (
                 "type",
-                #"{"id":"0QZ7M3R1K8A0","event_id":"42","amount":10.5,"status":"pending","created_at":"2026-11-22T21:30:05.042Z","settled_at":null}"#
+                #"{"id":"42~0QZ7M3R1K8A0","event_id":"42","amount":10.5,"status":"pending","created_at":"2026-11-22T21:30:05.042Z","settled_at":null}"#
             ),
             (
                 "oneOf",
-                #"{"id":"0QZ7M3R1K8A0","event_id":"42","amount":"10.50","status":"pending","created_at":"2026-11-22T21:30:05.042Z","settled_at":5}"#
+                #"{"id":"42~0QZ7M3R1K8A0","event_id":"42","amount":"10.50","status":"pending","created_at":"2026-11-22T21:30:05.042Z","settled_at":5}"#
             ),
         ]
         for (name, text) in wrong {

@@ -41,8 +41,8 @@ extension OpenAPIContractTests {
 
         // Trades, priced from a tick recorded as the worker records them: placed (also through the
         // original API's alias), refused, read, listed in pages.
-        let trades = TradeStore(redis: redis, keys: RedisKeys(prefix: "t:"), ids: BetIDGenerator(node: 3))
-        try await trades.record(symbol: "BTC", price: Price(units: 5_000_000_000_000), source: "test")
+        let trades = TradeStore(redis: redis, keys: RedisKeys(prefix: "t:"), ids: IDGenerator(node: 3))
+        try await trades.prices.record(symbol: "BTC", price: Price(units: 5_000_000_000_000), source: "test")
         try await call(.ok, .get, "/crypto/quotes")
         let order = #"{"symbol": "BTC", "direction": "up", "amount": "1.00", "leverage": 10, "duration": 60"#
         let trade = try await call(.created, .post, "/trades", order + "}", headers: asCarol + [.idempotencyKey: "trade-1"])
@@ -79,7 +79,7 @@ extension OpenAPIContractTests {
         #expect(elements(try await call(.ok, .get, "/trades?status=void", headers: asCarol).json).count == 1)
         // A tick under its liquidation price stops the next one out: closed, it can no longer be voided.
         let stopped = try #require(try await call(.created, .post, "/trades", order + "}", headers: asCarol)["id"]?.string)
-        try await trades.record(symbol: "BTC", price: Price(units: 4_000_000_000_000), source: "test")
+        try await trades.prices.record(symbol: "BTC", price: Price(units: 4_000_000_000_000), source: "test")
         #expect(try await TradeSettler(redis: redis, keys: RedisKeys(prefix: "t:"), batchSize: 10).process(symbol: "BTC").stoppedOut == 1)
         let closed = try await call(
             .conflict, .post, "/trades/\(stopped)/void", #"{"reason": "late"}"#, headers: admin, problem: "trade-not-open")

@@ -299,8 +299,8 @@ import Testing
             let bob = try await AuthAPITests.user("bob", redis: redis, client: client)
             for user in [alice, bob] { try await AuthAPITests.deposit(100_00, to: user, redis: redis) }
             let keys = RedisKeys(prefix: "t:")
-            let trades = TradeStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 3))
-            try await trades.record(symbol: "BTC", price: Price(units: 5_000_000_000_000), source: "test")
+            let trades = TradeStore(redis: redis, keys: keys, ids: IDGenerator(node: 3))
+            try await trades.prices.record(symbol: "BTC", price: Price(units: 5_000_000_000_000), source: "test")
             let cookie = try await Self.cookie("alice", client: client)
             func place(_ leverage: Int, _ headers: HTTPFields) async throws -> String {
                 let order = #"{"symbol": "BTC", "direction": "up", "amount": "10.00", "leverage": \#(leverage), "duration": 60}"#
@@ -311,7 +311,7 @@ import Testing
             let stopped = try await place(10, Self.sameSite(cookie))
             let bobs = try await place(1, AuthAPITests.bearer(bob.token))
             // -10 %: the leverage-10 trade is stopped out at once, as the worker closes it.
-            try await trades.record(symbol: "BTC", price: Price(units: 4_500_000_000_000), source: "test")
+            try await trades.prices.record(symbol: "BTC", price: Price(units: 4_500_000_000_000), source: "test")
             _ = try await TradeSettler(redis: redis, keys: keys).process(symbol: "BTC")
 
             let page = try await client.get("/ui/trades", headers: [.cookie: cookie])

@@ -5,9 +5,9 @@ import Testing
 @Suite struct EventListEntryTests {
     @Test func readsABareIdAndAnIdWithItsOwner() throws {
         let bare = try #require(EventListEntry("35HMXS1W8X01"))
-        #expect(bare.betID == "35HMXS1W8X01" && bare.owner == nil)
+        #expect(bare.serial == "35HMXS1W8X01" && bare.owner == nil)
         let owned = try #require(EventListEntry("35HMXS1W8X01:7:9"))
-        #expect(owned.betID == "35HMXS1W8X01" && owned.owner?.userID == 7 && owned.owner?.accountID == 9)
+        #expect(owned.serial == "35HMXS1W8X01" && owned.owner?.userID == 7 && owned.owner?.accountID == 9)
     }
 
     @Test(arguments: ["35HMXS1W8X01:7", "35HMXS1W8X01:7:9:1", "35HMXS1W8X01:x:9", "35HMXS1W8X01:0:9", "35HMXS1W8X01:7:", ":"])

@@ -36,20 +36,20 @@ import Testing
 @Suite struct BetIDTests {
     @Test func idsAreUniqueFixedWidthAndSortLikeTime() {
         let clock = ManualClock(start: 1_800_000_000_000)
-        let generator = BetIDGenerator(node: 7, clock: { clock.now })
+        let generator = IDGenerator(node: 7, clock: { clock.now })
         var ids: [String] = []
         for step in 0..<10_000 {
             if step % 1000 == 0 { clock.advance(by: 1) }
             ids.append(generator.next())
         }
         #expect(Set(ids).count == ids.count)
-        #expect(ids.allSatisfy { $0.count == 12 && BetIDGenerator.isWellFormed($0) })
+        #expect(ids.allSatisfy { $0.count == 12 && IDGenerator.isWellFormed($0) })
         #expect(ids == ids.sorted())
     }
 
     @Test func aClockGoingBackwardsDoesNotBreakTheOrder() {
         let clock = ManualClock(start: 1_800_000_000_000)
-        let generator = BetIDGenerator(node: 1, clock: { clock.now })
+        let generator = IDGenerator(node: 1, clock: { clock.now })
         let first = generator.next()
         clock.advance(by: -5000)
         let second = generator.next()
@@ -57,17 +57,17 @@ import Testing
     }
 
     @Test func moreThan1024InOneMillisecondSpillOver() {
-        let generator = BetIDGenerator(node: 1, clock: { 1_800_000_000_000 })
+        let generator = IDGenerator(node: 1, clock: { 1_800_000_000_000 })
         let ids = (0..<5000).map { _ in generator.next() }
         #expect(Set(ids).count == 5000)
         #expect(ids == ids.sorted())
     }
 
     @Test func recognisesWellFormedIDs() {
-        #expect(BetIDGenerator.isWellFormed("0ABCDEFGHJKM"))
-        #expect(!BetIDGenerator.isWellFormed("0ABCDEFGHJKI"))  // I is not in Crockford's alphabet
-        #expect(!BetIDGenerator.isWellFormed("0ABCDEFGHJKMN"))
-        #expect(!BetIDGenerator.isWellFormed("0abcdefghjkm"))
+        #expect(IDGenerator.isWellFormed("0ABCDEFGHJKM"))
+        #expect(!IDGenerator.isWellFormed("0ABCDEFGHJKI"))  // I is not in Crockford's alphabet
+        #expect(!IDGenerator.isWellFormed("0ABCDEFGHJKMN"))
+        #expect(!IDGenerator.isWellFormed("0abcdefghjkm"))
     }
 }
 

@@ -73,7 +73,7 @@ import Testing
 
     /// Each kind of damage a batch of winners with money can meet halfway, and what repairs it.
     enum Damage: String, CaseIterable, Sendable {
-        case malformedPayout, missingPayout, malformedBalance, missingAccount, settledBet, unparsableBet, ledgerOfWrongType, eventCounter
+        case malformedPayout, missingPayout, malformedBalance, missingAccount, settledBet, betWithoutStatus, ledgerOfWrongType, eventCounter
     }
 
     @Test(arguments: Damage.allCases)
@@ -85,7 +85,7 @@ import Testing
                 try await stores.wallet.player("ann", balance: Money(cents: 10_000)),
                 try await stores.wallet.player("ben", balance: Money(cents: 10_000)),
             ]
-            var ids: [String] = []
+            var ids: [BetID] = []
             for index in 0..<6 {
                 let player = players[index % 2]
                 guard
@@ -103,11 +103,11 @@ import Testing
             var repair: [RedisCommand] = []
             switch damage {
             case .malformedPayout:
-                try await redis.changeStoredBet(victim, ["payout": "abc"])
-                repair = [RedisCommand("SET", victim, try await Self.withPayout(redis, victim, "800"))]
+                _ = try await redis.hset(victim, ["payout": "abc"])
+                repair = [RedisCommand("HSET", victim, "payout", "800")]
             case .missingPayout:
-                try await redis.changeStoredBet(victim, ["payout": nil])
-                repair = [RedisCommand("SET", victim, try await Self.withPayout(redis, victim, "800"))]
+                _ = try await redis.hdel(victim, ["payout"])
+                repair = [RedisCommand("HSET", victim, "payout", "800")]
             case .malformedBalance:
                 _ = try await redis.hset(Self.keys.accounts(ben.userID), [String(ben.accountID): "lots"])
                 repair = [RedisCommand("HSET", Self.keys.accounts(ben.userID), String(ben.accountID), "8800")]
@@ -115,13 +115,11 @@ import Testing
                 _ = try await redis.hdel(Self.keys.accounts(ben.userID), [String(ben.accountID)])
                 repair = [RedisCommand("HSET", Self.keys.accounts(ben.userID), String(ben.accountID), "8800")]
             case .settledBet:
-                let pending = try #require(try await redis.get(victim))
-                try await redis.changeStoredBet(victim, ["status": "w", "settled_at": "1795000000000"])
-                repair = [RedisCommand("SET", victim, pending)]
-            case .unparsableBet:
-                let pending = try #require(try await redis.get(victim))
-                try await redis.set(victim, to: "p  final 400")
-                repair = [RedisCommand("SET", victim, pending)]
+                _ = try await redis.hset(victim, ["status": "won", "settled_at": "1795000000000"])
+                repair = [RedisCommand("HSET", victim, "status", "pending"), RedisCommand("HDEL", victim, "settled_at")]
+            case .betWithoutStatus:
+                _ = try await redis.hdel(victim, ["status"])
+                repair = [RedisCommand("HSET", victim, "status", "pending")]
             case .ledgerOfWrongType:
                 let ledger = Self.keys.ledger(ben.userID)
                 _ = try await redis.send(RedisCommand("RENAME", ledger, "w:saved-ledger"))
@@ -151,18 +149,10 @@ import Testing
         }
     }
 
-    /// The bet stored at `key` as it was placed, with this payout (the damage cases remove or break it).
-    static func withPayout(_ redis: RedisClient, _ key: String, _ payout: String) async throws -> String {
-        let text = try #require(try await redis.get(key))
-        var fields = try #require(BetStore.unpack(text))
-        fields[8] = payout
-        return BetStore.pack(fields)
-    }
-
     /// The bets as stored, the balances and ledger lengths, and the event's counters.
-    static func snapshot(_ redis: RedisClient, players: [(userID: Int, accountID: Int)], ids: [String]) async throws -> [String] {
+    static func snapshot(_ redis: RedisClient, players: [(userID: Int, accountID: Int)], ids: [BetID]) async throws -> [String] {
         var state: [String] = []
-        for id in ids { state.append(try await redis.get(keys.bet(id)) ?? "-") }
+        for id in ids { state.append("\(try await redis.hgetall(keys.bet(id)).sorted { $0.key < $1.key })") }
         for player in players {
             state.append("\(try await redis.hgetall(keys.accounts(player.userID)))")
             state.append(String((try? await redis.xlen(keys.ledger(player.userID))) ?? -1))

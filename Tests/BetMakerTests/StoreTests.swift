@@ -9,27 +9,17 @@ import Testing
     static let keys = RedisKeys(prefix: "t:")
 
     static func store(_ redis: RedisClient) -> BetStore {
-        BetStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 1))
+        BetStore(redis: redis, keys: keys, ids: IDGenerator(node: 1))
     }
 
-    /// A stored bet is its fields joined by single spaces (`RedisKeys.bet`), an absent one empty, an
-    /// anonymous bet's last four left out.
-    @Test func unpacksWhatTheScriptsStore() throws {
-        #expect(
-            BetStore.unpack("w 1795000000500 match-1 1050 1795000000000 7 3 185 1943")
-                == ["w", "1795000000500", "match-1", "1050", "1795000000000", "7", "3", "185", "1943"])
-        #expect(
-            BetStore.unpack("p  match-1 1050 1795000000000") == [
-                "p", nil, "match-1", "1050", "1795000000000", nil, nil, nil, nil,
-            ])
-        #expect(BetStore.unpack("p  match-1 1050 1795000000000 7 3 185 1943")?[8] == "1943")
-        #expect(BetStore.unpack("p  match-1 10 50 1795000000000") == nil)
-        #expect(BetStore.unpack("p  match-1 1050 1795000000000 7") == nil)
-        #expect(BetStore.unpack("p  match-1 1050 1795000000000 7 3 185 1943 1") == nil)
-        #expect(BetStore.unpack("match-1 1050") == nil)
-        #expect(BetStore.unpack("") == nil)
-        for text in ["p  match-1 1050 1795000000000", "v 1795000000500 match-1 1050 1795000000000 7 3 185 1943"] {
-            #expect(BetStore.pack(try #require(BetStore.unpack(text))) == text)
+    /// A bet's id is its event and a serial, `<event>~<serial>`; anything else is no bet id.
+    @Test func betIDsNameTheirEvent() throws {
+        let id = try #require(BetID("nba:2026-11-22:LAL-BOS~0K3M4T7QH2XA"))
+        #expect(id.eventID == "nba:2026-11-22:LAL-BOS" && id.serial == "0K3M4T7QH2XA")
+        #expect(id.description == "nba:2026-11-22:LAL-BOS~0K3M4T7QH2XA")
+        #expect(Self.keys.bet(id) == "t:{ev:nba:2026-11-22:LAL-BOS}:bet:0K3M4T7QH2XA")
+        for text in ["0K3M4T7QH2XA", "m~0K3M4T7QH2X", "m~0K3M4T7QH2XU", "~0K3M4T7QH2XA", "m/1~0K3M4T7QH2XA", "a~b~0K3M4T7QH2XA", ""] {
+            #expect(BetID(text) == nil, "\(text)")
         }
     }
 
@@ -42,12 +32,17 @@ import Testing
             }
             #expect(bet.status == .pending)
             #expect(try await store.bet(id: bet.id) == bet)
-            #expect(try await redis.get(Self.keys.bet(bet.id)) == "p  match-1 1050 \(bet.createdAt)")
-            #expect(try await redis.lrange(Self.keys.eventBets("match-1"), 0, -1) == [bet.id])
-            #expect(try await redis.lrange(Self.keys.allBets, 0, -1) == [bet.id])
+            // A hash with the fields by name, as the design card has it; the event's list holds its serial.
+            #expect(
+                try await redis.hgetall(Self.keys.bet(bet.id)) == [
+                    "status": "pending", "amount": "1050", "created_at": "\(bet.createdAt)", "event_id": "match-1",
+                ])
+            #expect(try await redis.send(RedisCommand("OBJECT", "ENCODING", Self.keys.bet(bet.id))).string == "listpack")
+            #expect(try await redis.lrange(Self.keys.eventBets("match-1"), 0, -1) == [bet.id.serial])
+            #expect(try await redis.lrange(Self.keys.allBets, 0, -1) == ["match-1~\(bet.id.serial)"])
             let event = try await store.event(id: "match-1")
             #expect(event.bets == 1 && event.pending == 1 && event.staked == Money(cents: 1050) && event.result == nil)
-            #expect(try await store.bet(id: "000000000000") == nil)
+            #expect(try await store.bet(id: BetID(eventID: "match-1", serial: "000000000000")) == nil)
         }
     }
 
@@ -78,7 +73,7 @@ import Testing
     @Test func replaysAnIdempotentRequestAndRefusesAReusedKey() async throws {
         try await withRedis { (_, redis) async throws in
             let store = Self.store(redis)
-            let key = BetStore.IdempotencyKey(key: "k-1", fingerprint: "e\n100")
+            let key = IdempotencyKey(key: "k-1", fingerprint: "e\n100")
             guard case .placed(let bet) = try await store.place(eventID: "e", amount: Money(cents: 100), idempotency: key) else {
                 Issue.record("not placed")
                 return
@@ -86,7 +81,7 @@ import Testing
             #expect(
                 try await store.place(eventID: "e", amount: Money(cents: 100), idempotency: key)
                     == .replayed(bet))
-            let other = BetStore.IdempotencyKey(key: "k-1", fingerprint: "e\n200")
+            let other = IdempotencyKey(key: "k-1", fingerprint: "e\n200")
             #expect(try await store.place(eventID: "e", amount: Money(cents: 200), idempotency: other) == .idempotencyKeyReused)
             #expect(try await store.event(id: "e").bets == 1)
             let ttl = try await redis.send(RedisCommand("PTTL", Self.keys.idempotency(sha256Hex("k-1")))).int(for: "PTTL")
@@ -109,7 +104,7 @@ import Testing
             _ = try await Settler(redis: redis, keys: Self.keys, batchSize: 5).settle(eventID: "odd", result: .win)
 
             // All bets, newest first, in pages of 10.
-            var seen: [String] = []
+            var seen: [BetID] = []
             var cursor: String?
             repeat {
                 let page = try await store.list(.init(), scope: .anonymous, limit: 10, cursor: cursor)
@@ -143,7 +138,9 @@ import Testing
                 Issue.record("not placed")
                 return
             }
-            for _ in 0..<(2 * BetStore.maximumWindows + 5) { _ = try await store.place(eventID: "common", amount: Money(cents: 100)) }
+            for _ in 0..<(2 * NewestFirstPages.maximumWindows + 5) {
+                _ = try await store.place(eventID: "common", amount: Money(cents: 100))
+            }
             #expect(try await store.report(eventID: "rare", result: .lose) == .reported)
             _ = try await Settler(redis: redis, keys: Self.keys, batchSize: 10).settle(eventID: "rare", result: .lose)
 
@@ -166,8 +163,9 @@ import Testing
             let settler = Settler(redis: redis, keys: Self.keys, batchSize: 10)
             let report = try await settler.settle(eventID: "big", result: .lose)
             #expect(report.lost == 23 && report.won == 0 && report.flipped == 23 && report.batches == 3)
-            let last = try await redis.storedBet(Self.keys.bet(try await redis.lrange(Self.keys.eventBets("big"), 22, 22)[0]))
-            #expect(last["status"] == "l" && last["settled_at"] != nil)
+            let serial = try await redis.lrange(Self.keys.eventBets("big"), 22, 22)[0]
+            let last = try await redis.hgetall(Self.keys.bet(BetID(eventID: "big", serial: serial)))
+            #expect(last["status"] == "lost" && last["settled_at"] != nil)
 
             let again = try await settler.settle(eventID: "big", result: .lose)
             #expect(again.lost == 23 && again.flipped == 0 && again.batches == 0)
@@ -189,9 +187,9 @@ import Testing
             let store = Self.store(redis)
             for _ in 0..<6 { _ = try await store.place(eventID: "e", amount: Money(cents: 100)) }
             #expect(try await store.report(eventID: "e", result: .win) == .reported)
-            let ids = try await redis.lrange(Self.keys.eventBets("e"), 0, -1)
+            let ids = try await redis.lrange(Self.keys.eventBets("e"), 0, -1).map { BetID(eventID: "e", serial: $0) }
             let fixedKeys = [Self.keys.event("e"), Self.keys.eventBets("e"), Self.keys.unsettledEvents, Self.keys.feed]
-            func settle(_ batch: ArraySlice<String>, at position: Int) async throws -> [String] {
+            func settle(_ batch: ArraySlice<BetID>, at position: Int) async throws -> [String] {
                 try await redis.eval(
                     Scripts.settleBatch, keys: fixedKeys + batch.map(Self.keys.bet),
                     arguments: ["WIN", String(position), "1", Self.keys.prefix, String(batch.count), "e", "100"]
@@ -209,7 +207,7 @@ import Testing
             #expect(try await store.event(id: "e").won == 2)
             #expect(try await settle(ids[2..<6], at: 2) == ["applied", "6", "6", "1", "6", "0", "0", "0", "0"])
             #expect(try await settle(ids[2..<6], at: 2) == ["stale", "6", "6", "1", "6", "0", "0", "0", "0"])
-            #expect(try await store.bets(ids: ids).allSatisfy { $0.status == .won && $0.settledAt == 1 })
+            #expect(try await store.bets(ids.map { ($0, .anonymous) }).allSatisfy { $0.status == .won && $0.settledAt == 1 })
             // The live feed got one entry per applied batch, none for a stale or refused one.
             let feed = try await redis.xrange(Self.keys.feed)
             #expect(feed.map { $0.fields?["settled"] } == ["2", "6"])
@@ -228,8 +226,10 @@ import Testing
             let reports = try await [first, second]
             #expect(reports.map(\.flipped).reduce(0, +) == 500)
             #expect(reports.allSatisfy { $0.lost == 500 })
-            let ids = try await redis.lrange(Self.keys.eventBets("shared"), 0, -1)
-            #expect(try await store.bets(ids: ids).allSatisfy { $0.status == .lost })
+            let ids = try await redis.lrange(Self.keys.eventBets("shared"), 0, -1).map {
+                (BetID(eventID: "shared", serial: $0), BetStore.Holder.anonymous)
+            }
+            #expect(try await store.bets(ids).allSatisfy { $0.status == .lost })
             #expect(try await store.event(id: "shared").lost == 500)
         }
     }

@@ -1,3 +1,4 @@
+import NIOCore
 import RedisClient
 import TestSupport
 import Testing
@@ -19,7 +20,7 @@ import Testing
 
         init(_ redis: RedisClient, batchSize: Int = 3) {
             self.redis = redis
-            trades = TradeStore(redis: redis, keys: TradeStoreTests.keys, ids: BetIDGenerator(node: 7))
+            trades = TradeStore(redis: redis, keys: TradeStoreTests.keys, ids: IDGenerator(node: 7))
             accounts = AccountStore(redis: redis, keys: TradeStoreTests.keys)
             settler = TradeSettler(redis: redis, keys: TradeStoreTests.keys, batchSize: batchSize)
         }
@@ -35,12 +36,12 @@ import Testing
         }
 
         func tick(_ symbol: String, _ price: String) async throws -> Tick {
-            try await trades.record(symbol: symbol, price: try Price(parsing: price), source: "test")
+            try await trades.prices.record(symbol: symbol, price: try Price(parsing: price), source: "test")
         }
 
         func place(
             _ userID: Int, _ symbol: String, _ direction: TradeDirection, _ stake: Int64, leverage: Int, seconds: Int,
-            expected: Price? = nil, maximumAge: Duration = TradeStoreTests.fresh, idempotency: BetStore.IdempotencyKey? = nil
+            expected: Price? = nil, maximumAge: Duration = TradeStoreTests.fresh, idempotency: IdempotencyKey? = nil
         ) async throws -> TradeStore.PlaceOutcome {
             let order = TradeStore.Order(
                 symbol: symbol, direction: direction, stake: Money(cents: stake), leverage: leverage, duration: seconds,
@@ -168,7 +169,7 @@ import Testing
                 return
             }
             #expect(quote.tick.price == usd("2000"))
-            let key = BetStore.IdempotencyKey(key: "k1", fingerprint: "f1")
+            let key = IdempotencyKey(key: "k1", fingerprint: "f1")
             let first = try await stores.place(
                 carol.userID, "ETH", .down, 500, leverage: 3, seconds: 60, expected: try Price(parsing: "2010"), idempotency: key)
             guard case .placed(let trade) = first else {
@@ -179,7 +180,7 @@ import Testing
             #expect(trade.start.price == usd("2000"))
             _ = try await stores.tick("ETH", "2001")
             #expect(try await stores.place(carol.userID, "ETH", .down, 500, leverage: 3, seconds: 60, idempotency: key) == .replayed(trade))
-            let other = BetStore.IdempotencyKey(key: "k1", fingerprint: "f2")
+            let other = IdempotencyKey(key: "k1", fingerprint: "f2")
             #expect(
                 try await stores.place(carol.userID, "ETH", .down, 500, leverage: 3, seconds: 60, idempotency: other)
                     == .idempotencyKeyReused)
@@ -289,13 +290,16 @@ import Testing
             _ = try await redis.send(RedisCommand("HSET", Self.keys.trade(closing.id), Trade.outcomeField, outcome))
             #expect(try await stores.trades.trade(id: closing.id)?.payout == Money(cents: 500))
             // The closed trade back in the open-trade terms (which `close_trades` would take as open), the
-            // open one's entry with another stake (both in the text form, which is still read), and another
-            // open one's entry that is no terms at all.
+            // open one's entry with another stake, and another open one's entry that is no terms at all.
             let terms = Self.keys.openTradeTerms("BTC")
-            let packed = try #require(try await redis.hget(Self.keys.trade(open.id), Trade.Terms.field))
-            var otherStake = Trade.split(packed).map(String.init)
-            otherStake[4] = "999"
-            _ = try await redis.hset(terms, [closing.id: packed, open.id: otherStake.joined(separator: " "), garbled.id: "\u{A1}x"])
+            guard case .bulkString(let stored) = try await redis.send(RedisCommand("HGET", Self.keys.trade(open.id), Trade.Terms.field))
+            else { throw TestSupportError("no terms") }
+            let packed = Array(stored.readableBytesView)
+            let restaked = try await redis.send(
+                RedisCommand("EVAL", "local t = {cmsgpack.unpack(ARGV[1])} t[5] = 999 return cmsgpack.pack(unpack(t))", "0", packed))
+            guard case .bulkString(let otherStake) = restaked else { throw TestSupportError("not re-encoded: \(restaked)") }
+            _ = try await redis.send(
+                RedisCommand("HSET", terms, closing.id, packed, open.id, Array(otherStake.readableBytesView), garbled.id, "\u{A1}x"))
             let report = try await InvariantChecker(redis: redis, keys: Self.keys).check()
             #expect(report.count(.tradeIndexMismatch) == 4, "\(report.violations)")
             let onTerms = report.violations.filter { $0.key == terms }.map(\.detail)

@@ -131,7 +131,7 @@ extension WalletStoreTests {
             let alice = try await stores.player("alice", balance: Money(cents: 10_000))
             let bob = try await stores.player("bob", balance: Money(cents: 10_000))
             try await stores.openEvent("shared")
-            var placed: [Int: [String]] = [:]
+            var placed: [Int: [BetID]] = [:]
             for index in 0..<9 {
                 let outcome: BetStore.PlaceOutcome
                 switch index % 3 {
@@ -147,7 +147,7 @@ extension WalletStoreTests {
             }
             for (scope, owner) in [(BetStore.Scope.user(alice.userID), 0), (.user(bob.userID), 1), (.anonymous, 2)] {
                 for filter in [BetStore.Filter(), BetStore.Filter(eventID: "shared")] {
-                    var seen: [String] = []
+                    var seen: [BetID] = []
                     var cursor: String?
                     repeat {
                         let page = try await stores.bets.list(filter, scope: scope, limit: 2, cursor: cursor)

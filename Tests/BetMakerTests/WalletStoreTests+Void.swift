@@ -16,7 +16,7 @@ extension WalletStoreTests {
             let workflow = EventWorkflowStore(redis: redis, keys: Self.keys)
             let ann = try await stores.player("ann", balance: Money(cents: 10_000))
             try await stores.openEvent("abandoned")
-            var ids: [String] = []
+            var ids: [BetID] = []
             for cents in [1000, 250, 1] as [Int64] {
                 guard
                     case .placed(let bet) = try await stores.bets.place(
@@ -36,7 +36,7 @@ extension WalletStoreTests {
             // Settling again (a redelivered entry) refunds nothing more.
             #expect(try await stores.settler.settle(eventID: "abandoned", result: .void).flipped == 0)
             #expect(try await stores.balance(ann.userID, ann.accountID) == Money(cents: 10_000))
-            #expect(try await stores.bets.bets(ids: ids).allSatisfy { $0.status == .void && $0.settledAt != nil })
+            #expect(try await stores.bets.bets(ids.map { ($0, .unknown) }).allSatisfy { $0.status == .void && $0.settledAt != nil })
             let event = try await stores.bets.event(id: "abandoned")
             #expect(event.workflow.state == .void && event.workflow.voidReason == "rain" && event.pending == 0)
             try await stores.expectClean()
@@ -47,7 +47,7 @@ extension WalletStoreTests {
             _ = try await redis.send(
                 RedisCommand(
                     "XADD", Self.keys.ledger(ann.userID), "*", "type", "refund", "account_id", String(ann.accountID), "amount", "1000",
-                    "balance", String(balance), "bet_id", ids[0]))
+                    "balance", String(balance), "bet_id", ids[0].description))
             let damaged = try await InvariantChecker(redis: redis, keys: Self.keys).check()
             #expect(damaged.count(.refundMismatch) == 1 && damaged.violationCount == 1, "\(damaged.violations)")
         }

@@ -18,7 +18,7 @@ import Testing
 
         init(_ redis: RedisClient) {
             self.redis = redis
-            bets = BetStore(redis: redis, keys: WalletStoreTests.keys, ids: BetIDGenerator(node: 5))
+            bets = BetStore(redis: redis, keys: WalletStoreTests.keys, ids: IDGenerator(node: 5))
             accounts = AccountStore(redis: redis, keys: WalletStoreTests.keys)
             catalogue = CatalogueStore(redis: redis, keys: WalletStoreTests.keys)
             settler = Settler(redis: redis, keys: WalletStoreTests.keys, batchSize: 4)

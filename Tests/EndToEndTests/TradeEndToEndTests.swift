@@ -88,13 +88,13 @@ import Testing
     @Test func tenThousandDueTradesSettleOnceThroughAKilledWorkerAndTwoMore() async throws {
         try await withSystem { system in
             let keys = System.keys
-            let store = TradeStore(redis: system.redis, keys: keys, ids: BetIDGenerator(node: 11))
+            let store = TradeStore(redis: system.redis, keys: keys, ids: IDGenerator(node: 11))
             let accounts = AccountStore(redis: system.redis, keys: keys)
             guard case .created(let user, let account, _) = try await accounts.register(login: "whale", passwordHash: "x", active: true),
                 case .credited = try await accounts.deposit(
                     transactionID: "whale", userID: user.id, accountID: account.id, amount: Money(cents: 100_000_000))
             else { throw TestSupportError("no whale") }
-            _ = try await store.record(symbol: "BTC", price: Price(units: 5_000_000_000_000), source: "test")
+            _ = try await store.prices.record(symbol: "BTC", price: Price(units: 5_000_000_000_000), source: "test")
             let count = 10_000
             var expiries: [Int64] = []
             try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -119,7 +119,7 @@ import Testing
             let lastExpiry = expiries.max() ?? 0
             #expect(await eventually { currentMilliseconds() > lastExpiry })
             // One tick after every expiry: +0.5 %, stopping out nobody (the most leveraged trade, 50, would need 2 %).
-            _ = try await store.record(symbol: "BTC", price: Price(units: 5_025_000_000_000), source: "test")
+            _ = try await store.prices.record(symbol: "BTC", price: Price(units: 5_025_000_000_000), source: "test")
 
             let settings = ["PRICE_FEED": "none", "TRADE_BATCH_SIZE": "50", "TRADE_POLL_MS": "20"]
             let first = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "trades-1", settings: settings)

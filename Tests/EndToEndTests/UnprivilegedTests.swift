@@ -29,7 +29,8 @@ import Testing
     static func identity(of pid: Int32) throws -> (uid: Int, effectiveCapabilities: UInt64) {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         func field(_ name: String) -> [Substring] {
-            status.split(separator: "\n").first { $0.hasPrefix(name + ":") }?.dropFirst(name.count + 1).split(whereSeparator: \.isWhitespace)
+            status.split(separator: "\n").first { $0.hasPrefix(name + ":") }?.dropFirst(name.count + 1).split(
+                whereSeparator: \.isWhitespace)
                 ?? []
         }
         guard let uid = field("Uid").first.flatMap({ Int($0) }), let capabilities = field("CapEff").first.flatMap({ UInt64($0, radix: 16) })

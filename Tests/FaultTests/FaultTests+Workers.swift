@@ -133,7 +133,7 @@ extension ProcessFaultTests {
                 odds: Odds(hundredths: 195), isOpen: true)
             #expect(try await catalogue.create(event) == .created(event))
             let users = try await Self.fundedUsers(3, system)
-            let store = BetStore(redis: system.redis, keys: Self.keys, ids: BetIDGenerator(node: 8))
+            let store = BetStore(redis: system.redis, keys: Self.keys, ids: IDGenerator(node: 8))
             var bets: [Bet] = []
             for index in 0..<40 {
                 let user = users[index % 3]
@@ -144,7 +144,7 @@ extension ProcessFaultTests {
                 bets.append(bet)
             }
             let victim = Self.keys.bet(bets[14].id)
-            try await system.redis.changeStoredBet(victim, ["payout": "abc"])
+            _ = try await system.redis.hset(victim, ["payout": "abc"])
 
             let worker = try await BetMakerProcesses.startWorker(
                 redis: system.redisServer, settings: ["SETTLEMENT_BATCH_SIZE": "40", "WORKER_MAX_DELIVERIES": "3"])
@@ -158,10 +158,10 @@ extension ProcessFaultTests {
             #expect(try await system.redis.zscore(Self.keys.unsettledEvents, "damaged") == nil)
             let early = try await Self.payoutsByBet(users, system.redis)
             #expect(early.values.allSatisfy { $0 == 1 }, "a bet paid more than once: \(early.filter { $0.value > 1 })")
-            #expect(Set(early.keys) == Set(bets.prefix(10).map(\.id)), "exactly the first batch is paid")
+            #expect(Set(early.keys) == Set(bets.prefix(10).map(\.id.description)), "exactly the first batch is paid")
 
             // Repaired, listed and re-driven by an administrator: settled to the end, each winner paid once.
-            try await system.redis.changeStoredBet(victim, ["payout": String(bets[14].amount.cents * 195 / 100)])
+            _ = try await system.redis.hset(victim, ["payout": String(bets[14].amount.cents * 195 / 100)])
             let listed = try await system.request(.GET, "/admin/dead-letters", token: admin)
             #expect(listed.status == 200 && listed.body.contains(#""id":"\#(letter.id)""#), "\(listed.body)")
             let retried = try await system.request(.POST, "/admin/dead-letters/\(letter.id)/retry", token: admin)
@@ -169,7 +169,7 @@ extension ProcessFaultTests {
             #expect(await eventually { try await Self.allSettled(["damaged"], system.redis) })
             #expect(await eventually { try await system.redis.xpendingSummary(Self.keys.eventsStream, group: "settlement").count == 0 })
             let paid = try await Self.payoutsByBet(users, system.redis)
-            #expect(paid == Dictionary(uniqueKeysWithValues: bets.map { ($0.id, 1) }))
+            #expect(paid == Dictionary(uniqueKeysWithValues: bets.map { ($0.id.description, 1) }))
             #expect(try await system.redis.xlen(Self.keys.deadLetters) == 0)
             #expect(try await system.redis.hget(Self.keys.event("damaged"), "parked") == nil)
             #expect(try await system.request(.POST, "/admin/dead-letters/\(letter.id)/retry", token: admin).status == 404)

@@ -24,7 +24,7 @@ import Testing
     /// HTTP. A fifth of them are bets with money from three funded users' accounts, on events that are
     /// in the catalogue, so settlement under faults must also pay each winner exactly once.
     static func place(_ count: Int, onEach events: [String], _ system: BetMakerSystem) async throws {
-        let store = BetStore(redis: system.redis, keys: keys, ids: BetIDGenerator(node: 7))
+        let store = BetStore(redis: system.redis, keys: keys, ids: IDGenerator(node: 7))
         let catalogue = CatalogueStore(redis: system.redis, keys: keys)
         for event in events {
             let entry = CatalogueEvent(
@@ -204,7 +204,8 @@ import Testing
                 "\(result.unavailableProblems), e.g. \(result.unavailableBody ?? "")")
             #expect(Set(result.accepted).count == result.accepted.count)
             // Every bet that got a 201 survived the crash (AOF, appendfsync always).
-            let replies = try await system.redis.pipeline(result.accepted.map { RedisCommand("EXISTS", Self.keys.bet($0)) })
+            let replies = try await system.redis.pipeline(
+                result.accepted.map { RedisCommand("EXISTS", BetID($0).map(Self.keys.bet) ?? $0) })
             let missing = zip(result.accepted, replies).filter { (try? $0.1.get().int(for: "EXISTS")) != 1 }.map(\.0)
             #expect(missing.isEmpty, "\(missing.count) of \(result.accepted.count) accepted bets are missing: \(missing.prefix(5))")
             try await Self.expectInvariantsHold(system)

@@ -8,13 +8,13 @@ import Testing
     @Test func redisKilledWhileTradesCloseSettlesEachOnceAfterTheRestart() async throws {
         try await withBetMakerSystem { system in
             let keys = BetMakerSystem.keys
-            let store = TradeStore(redis: system.redis, keys: keys, ids: BetIDGenerator(node: 12))
+            let store = TradeStore(redis: system.redis, keys: keys, ids: IDGenerator(node: 12))
             let accounts = AccountStore(redis: system.redis, keys: keys)
             guard case .created(let user, let account, _) = try await accounts.register(login: "crash", passwordHash: "x", active: true),
                 case .credited = try await accounts.deposit(
                     transactionID: "crash", userID: user.id, accountID: account.id, amount: Money(cents: 10_000_000))
             else { throw TestSupportError("no funded user") }
-            try await store.record(symbol: "ETH", price: Price(units: 300_000_000_000), source: "test")
+            try await store.prices.record(symbol: "ETH", price: Price(units: 300_000_000_000), source: "test")
             let count = 3000
             var lastExpiry: Int64 = 0
             for index in 0..<count {
@@ -28,7 +28,7 @@ import Testing
             }
             #expect(await eventually { currentMilliseconds() > lastExpiry })
             // -1 %: the down trades win, the up trades lose part of their stake, none is stopped out.
-            try await store.record(symbol: "ETH", price: Price(units: 297_000_000_000), source: "test")
+            try await store.prices.record(symbol: "ETH", price: Price(units: 297_000_000_000), source: "test")
 
             let worker = try await BetMakerProcesses.startWorker(
                 redis: system.redisServer, name: "crash", settings: ["PRICE_FEED": "none", "TRADE_BATCH_SIZE": "20", "TRADE_POLL_MS": "20"])

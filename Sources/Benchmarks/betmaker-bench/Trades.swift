@@ -9,13 +9,13 @@ import TestSupport
 /// bulk, and one tick stopping out 10,000 trades; with the longest script call of each. Returns the
 /// rows of its table.
 func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, options: Options) async throws -> [String] {
-    let trades = TradeStore(redis: redis, keys: keys, ids: BetIDGenerator(node: 2))
+    let trades = TradeStore(redis: redis, keys: keys, ids: IDGenerator(node: 2))
     let accounts = AccountStore(redis: redis, keys: keys)
     let deposit = Money(cents: 100_000_000_000)
     let user = try await fundedUsers(["bench-trader"], amount: deposit, accounts: accounts)[0]
     let start = Price(units: 5_000_000_000_000)
-    try await trades.record(symbol: "BTC", price: start, source: "bench")
-    try await trades.record(symbol: "ETH", price: start, source: "bench")
+    try await trades.prices.record(symbol: "BTC", price: start, source: "bench")
+    try await trades.prices.record(symbol: "ETH", price: start, source: "bench")
 
     // 1. Placing over HTTP, beside the no-op route in the same run.
     let (api, baseURL) = try await BetMakerProcesses.startAPI(
@@ -58,7 +58,7 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
         }
         try await group.waitForAll()
     }
-    try await trades.record(symbol: "BTC", price: Price(units: start.units * 9 / 10), source: "bench")
+    try await trades.prices.record(symbol: "BTC", price: Price(units: start.units * 9 / 10), source: "bench")
     _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
     let stopStart = ContinuousClock.now
     let stopped = try await settler.process(symbol: "BTC")
@@ -131,7 +131,7 @@ func settleDueTrades(
     }
     _ = await poll(timeout: .seconds(10), every: .milliseconds(10)) { currentMilliseconds() > lastExpiry }
     price = Price(units: price.units + price.units / 200)
-    try await trades.record(symbol: "BTC", price: price, source: "bench")
+    try await trades.prices.record(symbol: "BTC", price: price, source: "bench")
     _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
     let started = ContinuousClock.now
     let (report, cpu) = try await CPUProbe.of(getpid(), redis: redis).measure(per: \.settled) {

@@ -13,12 +13,12 @@ func benchWebUI(server: RedisServer, redis: RedisClient, keys: RedisKeys) async 
     let wager = Wager(userID: 1, accountID: 1, odds: Odds(hundredths: 185), payout: Money(cents: 1850))
     var bets: [Bet] = []
     for index in 0..<50 {
-        let id = "0BENCH" + String(100_000 + index)
+        let id = BetID(eventID: "bench-event-\(index % 5)", serial: "0BENCH" + String(100_000 + index))
         let status: BetStatus = index % 3 == 0 ? .won : .pending
         let createdAt: Int64 = 1_795_000_000_000 + Int64(index)
         bets.append(
             Bet(
-                id: id, eventID: "bench-event-\(index % 5)", amount: Money(cents: 1000 + Int64(index)), status: status,
+                id: id, amount: Money(cents: 1000 + Int64(index)), status: status,
                 createdAt: createdAt,
                 wager: wager))
     }

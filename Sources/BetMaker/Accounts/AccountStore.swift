@@ -177,7 +177,7 @@ public struct AccountStore: Sendable {
     }
 
     /// The user's transactions newest first, of one account or all, `limit` at most, older than
-    /// `cursor` (an entry id). For one account, at most `BetStore.maximumWindows` windows are read,
+    /// `cursor` (an entry id). For one account, at most `NewestFirstPages.maximumWindows` windows are read,
     /// so the page may be short while its cursor goes on.
     public func transactions(
         userID: Int, accountID: Int? = nil, limit: Int, before cursor: String?
@@ -185,7 +185,7 @@ public struct AccountStore: Sendable {
         var end = cursor.map { "(" + $0 } ?? "+"
         var found: [Transaction] = []
         var next: String?
-        for _ in 0..<BetStore.maximumWindows {
+        for _ in 0..<NewestFirstPages.maximumWindows {
             let entries = try await redis.xrevrange(keys.ledger(userID), end: end, count: limit - found.count + 1)
             let window = entries.prefix(limit - found.count)
             found += window.compactMap(Transaction.init).filter { accountID == nil || $0.accountID == accountID }

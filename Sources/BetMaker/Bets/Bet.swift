@@ -2,21 +2,6 @@ public enum BetStatus: String, Sendable, CaseIterable {
     case pending, won, lost
     /// The event was voided: the bet is off and its stake, if it had money, is refunded.
     case void
-
-    /// The one letter a stored bet spells its status with (`RedisKeys.bet`): `p`, `w`, `l` or `v`.
-    public var storageCode: String {
-        switch self {
-        case .pending: "p"
-        case .won: "w"
-        case .lost: "l"
-        case .void: "v"
-        }
-    }
-
-    public init?(storageCode: String) {
-        guard let status = Self.allCases.first(where: { $0.storageCode == storageCode }) else { return nil }
-        self = status
-    }
 }
 
 /// What a bet with money holds beyond an anonymous one: whose account paid the stake, the odds
@@ -37,8 +22,7 @@ public struct Wager: Sendable, Equatable {
 }
 
 public struct Bet: Sendable, Equatable {
-    public let id: String
-    public let eventID: String
+    public let id: BetID
     public let amount: Money
     public var status: BetStatus
     /// Milliseconds since 1970.
@@ -47,11 +31,10 @@ public struct Bet: Sendable, Equatable {
     /// Set for a bet placed with money from an account; nil for an anonymous bet.
     public let wager: Wager?
 
-    public init(
-        id: String, eventID: String, amount: Money, status: BetStatus, createdAt: Int64, settledAt: Int64? = nil, wager: Wager? = nil
-    ) {
+    public var eventID: String { id.eventID }
+
+    public init(id: BetID, amount: Money, status: BetStatus, createdAt: Int64, settledAt: Int64? = nil, wager: Wager? = nil) {
         self.id = id
-        self.eventID = eventID
         self.amount = amount
         self.status = status
         self.createdAt = createdAt
@@ -62,6 +45,6 @@ public struct Bet: Sendable, Equatable {
     /// The bet as its placing request was answered: pending, not settled. An idempotent replay
     /// answers this, whatever happened to the bet since.
     public var asPlaced: Bet {
-        Bet(id: id, eventID: eventID, amount: amount, status: .pending, createdAt: createdAt, wager: wager)
+        Bet(id: id, amount: amount, status: .pending, createdAt: createdAt, wager: wager)
     }
 }

@@ -1,66 +1,36 @@
-import Synchronization
+/// A bet's id as the API shows it: its event and a serial number from `IDGenerator`, `<event>~<serial>`
+/// (`nba:2026-11-22:LAL-BOS~0K3M4T7QH2XA`). The event is part of the id because the bet's hash lives
+/// under the event's hash tag (`RedisKeys.bet`): on Redis Cluster an event's bets share its slot, and
+/// `GET /bets/{id}` finds the key from the id alone, in one read. `~` is outside the event alphabet
+/// (`EventID`), so the split is unambiguous, and it needs no escaping in a URL.
+public struct BetID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let eventID: String
+    /// The part the event's list holds (`EventListEntry`): unique among the event's bets.
+    public let serial: String
 
-/// Bet ids: unique, ordered by creation time, and the same length always, so that their text sorts
-/// like their time (Redis indexes them by text, see docs/ARCHITECTURE.md).
-///
-/// 60 bits written as 12 Crockford base-32 characters: 41 bits of milliseconds since 2020-01-01 UTC
-/// (enough until 2089), 9 bits of node (one per API process), 10 bits of sequence within the
-/// millisecond (1024 per millisecond and process; more spill into the next millisecond). Twelve
-/// characters, not thirteen, because Redis then stores an id in a 16-byte allocation instead of a
-/// 32-byte one, in every index that holds it. The place-bet script refuses an id that exists already,
-/// so even two processes that drew the same node number cannot overwrite each other's bets; the API
-/// then takes a fresh id.
-public final class BetIDGenerator: Sendable {
-    public static let epochMilliseconds: Int64 = 1_577_836_800_000
-    private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
-
-    private let node: UInt64
-    private let clock: @Sendable () -> Int64
-    private let state = Mutex<(milliseconds: Int64, sequence: UInt64)>((0, 0))
-
-    public static let nodeCount = 512
-
-    /// `node` in 0..<512; by default a random one.
-    public init(node: Int? = nil, clock: @escaping @Sendable () -> Int64 = { currentMilliseconds() }) {
-        self.node = UInt64(node ?? Int.random(in: 0..<Self.nodeCount)) & 0x1FF
-        self.clock = clock
+    public init(eventID: String, serial: String) {
+        self.eventID = eventID
+        self.serial = serial
     }
 
-    public func next() -> String {
-        let (milliseconds, sequence) = state.withLock { state -> (Int64, UInt64) in
-            // Never go back in time, even if the wall clock does; spill into the next millisecond
-            // when 1024 ids were taken in this one.
-            let now = max(clock(), state.milliseconds)
-            if now == state.milliseconds {
-                state.sequence += 1
-                if state.sequence > 0x3FF {
-                    state.milliseconds += 1
-                    state.sequence = 0
-                }
-            } else {
-                state.milliseconds = now
-                state.sequence = 0
-            }
-            return (state.milliseconds, state.sequence)
-        }
-        let value = UInt64(milliseconds - Self.epochMilliseconds) << 19 | node << 10 | sequence
-        return Self.encode(value)
+    /// Nil when `text` is not `<valid event id>~<12 id characters>`.
+    public init?(_ text: some StringProtocol) {
+        let text = String(text)
+        guard let separator = text.utf8.lastIndex(of: Self.separator) else { return nil }
+        let event = text[..<separator]
+        let serial = text[text.utf8.index(after: separator)...]
+        guard EventID.isValid(event), IDGenerator.isWellFormed(serial) else { return nil }
+        self.init(eventID: String(event), serial: String(serial))
     }
 
-    public static let length = 12
+    public var description: String { eventID + "~" + serial }
 
-    static func encode(_ value: UInt64) -> String {
-        var characters = [UInt8](repeating: 0, count: length)
-        var rest = value
-        for index in stride(from: length - 1, through: 0, by: -1) {
-            characters[index] = alphabet[Int(rest & 31)]
-            rest >>= 5
-        }
-        return String(decoding: characters, as: UTF8.self)
+    public static func < (left: BetID, right: BetID) -> Bool {
+        (left.eventID, left.serial) < (right.eventID, right.serial)
     }
 
-    /// True for text that has the shape of a bet id (used to refuse garbage before asking Redis).
-    public static func isWellFormed(_ text: some StringProtocol) -> Bool {
-        text.utf8.count == length && text.utf8.allSatisfy { alphabet.contains($0) }
-    }
+    static let separator = UInt8(ascii: "~")
+
+    /// The longest id: the longest event id, `~` and a serial.
+    public static let maximumLength = EventID.maximumLength + 1 + IDGenerator.length
 }

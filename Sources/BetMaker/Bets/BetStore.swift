@@ -4,10 +4,10 @@ import RedisClient
 public struct BetStore: Sendable {
     public let redis: RedisClient
     public let keys: RedisKeys
-    public let ids: BetIDGenerator
+    public let ids: IDGenerator
     public let idempotencyTTL: Duration
 
-    public init(redis: RedisClient, keys: RedisKeys, ids: BetIDGenerator, idempotencyTTL: Duration = .seconds(24 * 3600)) {
+    public init(redis: RedisClient, keys: RedisKeys, ids: IDGenerator, idempotencyTTL: Duration = .seconds(24 * 3600)) {
         self.redis = redis
         self.keys = keys
         self.ids = ids
@@ -15,18 +15,6 @@ public struct BetStore: Sendable {
     }
 
     // MARK: Placing
-
-    public struct IdempotencyKey: Sendable {
-        /// The client's key, as sent.
-        public let key: String
-        /// What the request asked for, canonically; a retry must ask for the same.
-        public let fingerprint: String
-
-        public init(key: String, fingerprint: String) {
-            self.key = key
-            self.fingerprint = fingerprint
-        }
-    }
 
     public enum PlaceOutcome: Sendable, Equatable {
         case placed(Bet)
@@ -48,11 +36,11 @@ public struct BetStore: Sendable {
     /// Places an anonymous bet (no money moves), atomically with the check that its event has no
     /// result yet.
     public func place(eventID: String, amount: Money, idempotency: IdempotencyKey? = nil) async throws -> PlaceOutcome {
-        // A fresh id is drawn if the first collides (possible only across processes, see BetIDGenerator).
+        // A fresh id is drawn if the first collides (possible only across processes, see IDGenerator).
         for _ in 0..<3 {
-            let id = ids.next()
+            let id = BetID(eventID: eventID, serial: ids.next())
             var scriptKeys = [keys.event(eventID), keys.eventBets(eventID), keys.bet(id), keys.allBets]
-            var arguments = [id, eventID, String(amount.cents)]
+            var arguments = [id.description, id.serial, eventID, String(amount.cents)]
             if let idempotency {
                 scriptKeys.append(keys.idempotency(sha256Hex(idempotency.key)))
                 arguments += [idempotency.fingerprint, String(idempotencyTTL.inMilliseconds)]
@@ -64,7 +52,7 @@ public struct BetStore: Sendable {
                 guard reply.count == 2, let createdAt = Int64(reply[1]) else {
                     throw RedisError.unexpectedReply(command: "place_bet", reply: "\(reply)")
                 }
-                return .placed(Bet(id: id, eventID: eventID, amount: amount, status: .pending, createdAt: createdAt))
+                return .placed(Bet(id: id, amount: amount, status: .pending, createdAt: createdAt))
             case "id_taken": continue
             default: return try await refusal(reply, script: "place_bet")
             }
@@ -78,12 +66,14 @@ public struct BetStore: Sendable {
         eventID: String, amount: Money, userID: Int, accountID: Int?, idempotency: IdempotencyKey? = nil
     ) async throws -> PlaceOutcome {
         for _ in 0..<3 {
-            let id = ids.next()
+            let id = BetID(eventID: eventID, serial: ids.next())
             var scriptKeys = [
                 keys.event(eventID), keys.eventBets(eventID), keys.bet(id), keys.user(userID), keys.accounts(userID),
                 keys.ledger(userID), keys.userBets(userID),
             ]
-            var arguments = [id, eventID, String(amount.cents), String(userID), accountID.map { String($0) } ?? ""]
+            var arguments = [
+                id.description, id.serial, eventID, String(amount.cents), String(userID), accountID.map { String($0) } ?? "",
+            ]
             if let idempotency {
                 scriptKeys.append(keys.idempotency(sha256Hex(idempotency.key)))
                 arguments += [idempotency.fingerprint, String(idempotencyTTL.inMilliseconds)]
@@ -98,7 +88,7 @@ public struct BetStore: Sendable {
                     throw RedisError.unexpectedReply(command: "place_wallet_bet", reply: "\(reply)")
                 }
                 let wager = Wager(userID: userID, accountID: account, odds: Odds(hundredths: odds), payout: Money(cents: payout))
-                return .placed(Bet(id: id, eventID: eventID, amount: amount, status: .pending, createdAt: createdAt, wager: wager))
+                return .placed(Bet(id: id, amount: amount, status: .pending, createdAt: createdAt, wager: wager))
             case "id_taken": continue
             default: return try await refusal(reply, script: "place_wallet_bet")
             }
@@ -111,7 +101,7 @@ public struct BetStore: Sendable {
         let detail = reply.count > 1 ? reply[1] : ""
         switch reply.first {
         case "replayed":
-            guard let bet = try await bet(id: detail) else {
+            guard let id = BetID(detail), let bet = try await bet(id: id) else {
                 throw RedisError.unexpectedReply(command: script, reply: "replayed bet \(detail) is not stored")
             }
             return .replayed(bet.asPlaced)
@@ -128,92 +118,76 @@ public struct BetStore: Sendable {
 
     // MARK: Reading bets
 
-    public func bet(id: String) async throws -> Bet? {
-        try await bets(ids: [id]).first
+    /// One bet, in one read.
+    public func bet(id: BetID) async throws -> Bet? {
+        try await bets([(id, .unknown)]).first
     }
 
-    /// The bets with these ids, in the same order; ids without a bet are left out. One `MGET` reads
-    /// them all; a bet still stored as a hash (`RedisKeys.bet`) costs a second call.
-    public func bets(ids: [String]) async throws -> [Bet] {
-        guard !ids.isEmpty else { return [] }
-        var bets: [Bet] = []
-        bets.reserveCapacity(ids.count)
-        for (id, packed) in zip(ids, try await Self.readPacked(ids.map(keys.bet), redis: redis)) {
-            guard let packed else { continue }
-            guard let fields = Self.unpack(packed) else {
-                throw RedisError.unexpectedReply(command: "MGET", reply: "\(keys.bet(id)) is not a bet: \(packed)")
+    /// Who holds a bet, as far as the reader knows before reading it: a listing knows (its index says),
+    /// a lookup by id does not. Only what is not known is read.
+    public enum Holder: Sendable, Equatable {
+        case anonymous
+        case user(Int)
+        case unknown
+    }
+
+    /// The fields every bet is read with, in the order the placing scripts write them, so each lookup
+    /// in the hash's listpack stops early.
+    static let listedFields = ["status", "amount", "created_at", "settled_at"]
+    /// What a bet with money adds, besides its user.
+    static let wagerFields = ["account_id", "odds", "payout"]
+
+    /// The bets with these ids, in the same order; ids without a bet are left out. One round trip: an
+    /// `HMGET` per bet, pipelined (cheaper for Redis than one script reading them all:
+    /// docs/PERFORMANCE.md), each asking only for what the holder leaves unknown.
+    public func bets(_ wanted: [(id: BetID, holder: Holder)]) async throws -> [Bet] {
+        guard !wanted.isEmpty else { return [] }
+        let commands = wanted.map { id, holder in
+            let fields: [String]
+            switch holder {
+            case .anonymous: fields = Self.listedFields
+            case .user: fields = Self.listedFields + Self.wagerFields
+            case .unknown: fields = Self.listedFields + Self.wagerFields + ["user_id"]
             }
-            if let bet = Self.bet(id: id, fields: fields) { bets.append(bet) }
+            return RedisCommand("HMGET", arguments: [keys.bet(id)] + fields)
+        }
+        var bets: [Bet] = []
+        bets.reserveCapacity(wanted.count)
+        for ((id, holder), reply) in zip(wanted, try await redis.pipeline(commands)) {
+            let fields = try reply.get().optionalStrings(for: "HMGET")
+            guard fields.contains(where: { $0 != nil }) else { continue }
+            guard let bet = Self.bet(id: id, holder: holder, fields: fields) else {
+                throw RedisError.unexpectedReply(command: "HMGET", reply: "\(keys.bet(id)) is not a bet: \(fields)")
+            }
+            bets.append(bet)
         }
         return bets
     }
 
-    /// The stored text of these bets (nil where there is none): one `MGET`, and `read_bets` for the
-    /// keys it did not answer, which are bets still stored as hashes or missing. Throws WRONGTYPE when
-    /// a key holds another type.
-    static func readPacked(_ betKeys: [String], redis: RedisClient) async throws -> [String?] {
-        var packed = try await redis.send(RedisCommand("MGET", arguments: betKeys)).optionalStrings(for: "MGET")
-        guard packed.count == betKeys.count else {
-            throw RedisError.unexpectedReply(command: "MGET", reply: "\(packed.count) values for \(betKeys.count) keys")
-        }
-        let unanswered = packed.indices.filter { packed[$0] == nil }
-        guard !unanswered.isEmpty else { return packed }
-        let found = try await redis.eval(Scripts.readBets, keys: unanswered.map { betKeys[$0] }).optionalStrings(for: "read_bets")
-        for (index, text) in zip(unanswered, found) { packed[index] = text }
-        return packed
-    }
-
-    /// A bet's fields in the order they are stored (`RedisKeys.bet`).
-    public static let storedFields = [
-        "status", "settled_at", "event_id", "amount", "created_at", "user_id", "account_id", "odds", "payout",
-    ]
-
-    /// The `storedFields` of one stored bet (`RedisKeys.bet`): split at single spaces, an empty field
-    /// nil, an anonymous bet's missing four nil. Nil when the text has neither 5 nor 9 fields.
-    public static func unpack(_ packed: String) -> [String?]? {
-        var packed = packed
-        return packed.withUTF8 { bytes in
-            var fields: [String?] = []
-            fields.reserveCapacity(storedFields.count)
-            var start = 0
-            for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: " ") {
-                guard fields.count < storedFields.count else { return nil }
-                fields.append(index == start ? nil : String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
-                start = index + 1
-            }
-            switch fields.count {
-            case storedFields.count: return fields
-            case anonymousFieldCount: return fields + Array(repeating: nil, count: storedFields.count - anonymousFieldCount)
-            default: return nil
-            }
-        }
-    }
-
-    /// An anonymous bet stores its first five fields only.
-    static let anonymousFieldCount = 5
-
-    /// The text `unpack` reads back as these `storedFields` (an absent one empty); an anonymous bet's
-    /// last four are left out when all are absent. For tests that write a bet by hand; the scripts
-    /// write bets in Lua.
-    public static func pack(_ fields: [String?]) -> String {
-        precondition(fields.count == storedFields.count, "a bet has \(storedFields.count) fields")
-        let kept = fields[anonymousFieldCount...].allSatisfy { $0 == nil } ? fields.prefix(anonymousFieldCount) : fields[...]
-        return kept.map { $0 ?? "" }.joined(separator: " ")
-    }
-
-    static func bet(id: String, fields: [String?]) -> Bet? {
-        guard fields.count == storedFields.count, let status = fields[0].flatMap(BetStatus.init(storageCode:)),
-            let eventID = fields[2], let cents = fields[3].flatMap({ Int64($0) }), let createdAt = fields[4].flatMap({ Int64($0) })
+    /// A bet from the fields `bets` asked for; nil when one it needs is missing or malformed.
+    static func bet(id: BetID, holder: Holder, fields: [String?]) -> Bet? {
+        guard fields.count >= listedFields.count, let status = fields[0].flatMap(BetStatus.init(rawValue:)),
+            let cents = fields[1].flatMap({ Int64($0) }), let createdAt = fields[2].flatMap({ Int64($0) })
         else { return nil }
         var wager: Wager?
-        if let userID = fields[5].flatMap({ Int($0) }), let accountID = fields[6].flatMap({ Int($0) }),
-            let odds = fields[7].flatMap({ Int64($0) }), let payout = fields[8].flatMap({ Int64($0) })
-        {
-            wager = Wager(userID: userID, accountID: accountID, odds: Odds(hundredths: odds), payout: Money(cents: payout))
+        if fields.count > listedFields.count {
+            let owner: Int? =
+                switch holder {
+                case .user(let userID): userID
+                case .unknown: fields[7].flatMap { Int($0) }
+                case .anonymous: nil
+                }
+            if let owner, let accountID = fields[4].flatMap({ Int($0) }), let odds = fields[5].flatMap({ Int64($0) }),
+                let payout = fields[6].flatMap({ Int64($0) })
+            {
+                wager = Wager(userID: owner, accountID: accountID, odds: Odds(hundredths: odds), payout: Money(cents: payout))
+            } else if fields[4...].contains(where: { $0 != nil }) {
+                return nil
+            }
         }
         return Bet(
-            id: id, eventID: eventID, amount: Money(cents: cents), status: status, createdAt: createdAt,
-            settledAt: fields[1].flatMap { Int64($0) }, wager: wager)
+            id: id, amount: Money(cents: cents), status: status, createdAt: createdAt, settledAt: fields[3].flatMap { Int64($0) },
+            wager: wager)
     }
 
     /// Whose bets a listing shows: the anonymous ones, or one user's.
@@ -245,18 +219,13 @@ public struct BetStore: Sendable {
         public let nextCursor: String?
     }
 
-    /// True when `cursor` has the shape a listing hands out: a position in a list.
-    public static func isValidCursor(_ cursor: String) -> Bool {
-        Int(decimalDigits: cursor) != nil
-    }
-
     /// Bets newest first. The ids come from an append-only list read backwards: the scope's own list
     /// (anonymous bets, or the user's), or with an event filter the event's list, whose entries name
     /// their owner. The cursor is a position in that list; positions never move, so a listing stays
     /// right while bets are added after it.
     ///
     /// A status filter is applied to the bets read, since statuses live only in the bets (that
-    /// keeps settlement to one write per bet). At most `maximumWindows` windows are read per page, so
+    /// keeps settlement to one write per bet). At most `NewestFirstPages.maximumWindows` windows are read per page, so
     /// a rare status costs a bounded amount per request: its page may then be short, even empty, but
     /// its cursor goes on.
     public func list(_ filter: Filter, scope: Scope, limit: Int, cursor: String?) async throws -> Page {
@@ -269,17 +238,25 @@ public struct BetStore: Sendable {
             list = keys.allBets
         }
         let page = try await NewestFirstPages(redis: redis, list: list).page(limit: limit, cursor: cursor) { entries in
-            let ids = entries.compactMap { text -> String? in
-                guard let entry = EventListEntry(text), filter.eventID == nil || scope.includes(entry) else { return nil }
-                return entry.betID
+            let wanted: [(id: BetID, holder: Holder)]
+            if let eventID = filter.eventID {
+                wanted = entries.compactMap { text in
+                    guard let entry = EventListEntry(text), scope.includes(entry) else { return nil }
+                    return (BetID(eventID: eventID, serial: entry.serial), entry.owner.map { .user($0.userID) } ?? .anonymous)
+                }
+            } else {
+                let holder: Holder
+                switch scope {
+                case .anonymous: holder = .anonymous
+                case .user(let userID): holder = .user(userID)
+                }
+                wanted = entries.compactMap { BetID($0).map { ($0, holder) } }
             }
-            let bets = try await bets(ids: ids)
+            let bets = try await bets(wanted)
             return filter.status.map { wanted in bets.filter { $0.status == wanted } } ?? bets
         }
         return Page(bets: page.items, nextCursor: page.nextCursor)
     }
-
-    public static let maximumWindows = 10
 
     // MARK: Events
 

@@ -1,28 +1,29 @@
-/// One entry of an event's bet list: the bet id, and for a bet with money its user and account, so
-/// that settlement knows which wallets to pay from the list alone (a script must be given every key
-/// it touches, and the list is what the worker reads anyway). `<bet id>` or `<bet id>:<user>:<account>`.
+/// One entry of an event's bet list: the bet's serial (`BetID.serial`; the event is the list's), and
+/// for a bet with money its user and account, so that settlement knows which wallets to pay from the
+/// list alone (a script must be given every key it touches, and the list is what the worker reads
+/// anyway). `<serial>` or `<serial>:<user>:<account>`.
 public struct EventListEntry: Sendable {
-    public let betID: String
+    public let serial: String
     public let owner: (userID: Int, accountID: Int)?
 
-    public init(betID: String, owner: (userID: Int, accountID: Int)? = nil) {
-        self.betID = betID
+    public init(serial: String, owner: (userID: Int, accountID: Int)? = nil) {
+        self.serial = serial
         self.owner = owner
     }
 
     public init?(_ text: some StringProtocol) {
-        // Most entries are a bare id (every entry of the index of anonymous bets): no split for them.
+        // An anonymous bet's entry is a bare serial: no split for it.
         guard text.utf8.contains(UInt8(ascii: ":")) else {
-            self.init(betID: String(text))
+            self.init(serial: String(text))
             return
         }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         switch parts.count {
         case 1:
-            self.init(betID: String(parts[0]))
+            self.init(serial: String(parts[0]))
         case 3:
             guard let userID = Int(parts[1]), let accountID = Int(parts[2]), userID > 0, accountID > 0 else { return nil }
-            self.init(betID: String(parts[0]), owner: (userID, accountID))
+            self.init(serial: String(parts[0]), owner: (userID, accountID))
         default:
             return nil
         }

@@ -120,7 +120,7 @@ public struct CatalogueStore: Sendable {
     ///
     /// A filter is applied to the events read, as `GET /bets?status=` is: states live in the event
     /// hashes, and per-state indexes would have to be kept in step by every transition, the catalogue
-    /// scripts and `report_result`. At most `BetStore.maximumWindows` windows of `limit` events are read
+    /// scripts and `report_result`. At most `NewestFirstPages.maximumWindows` windows of `limit` events are read
     /// per page, so a rare state costs a bounded amount per request; its page may be short, even empty,
     /// while its cursor goes on.
     public func list(
@@ -128,7 +128,7 @@ public struct CatalogueStore: Sendable {
     ) async throws -> (events: [CatalogueEvent], nextCursor: String?) {
         var found: [CatalogueEvent] = []
         var after = cursor
-        for _ in 0..<(filter.isEmpty ? 1 : BetStore.maximumWindows) {
+        for _ in 0..<(filter.isEmpty ? 1 : NewestFirstPages.maximumWindows) {
             let members = try await redis.zrangeByLex(
                 openOnly ? keys.openCatalogue : keys.catalogue, min: after.map { .exclusive($0) } ?? .minimum, max: .maximum,
                 limit: (0, limit - found.count + 1))

@@ -1,22 +1,11 @@
 extension InvariantChecker {
-    /// One bet key as read: nothing there, a bet (with what is wrong with it), a bet's shape with none
-    /// of its fields, or text that is not a bet (`RedisKeys.bet`).
+    /// One bet key as read: nothing there (no bet field at all), or a bet with what is wrong with it.
     enum StoredBet {
         case missing
         case record(BetRecord)
-        case noFields
-        case unparsable(String)
 
-        init(_ packed: String?) {
-            guard let packed else {
-                self = .missing
-                return
-            }
-            guard let fields = BetStore.unpack(packed) else {
-                self = .unparsable(packed)
-                return
-            }
-            self = BetRecord(fields).map(StoredBet.record) ?? .noFields
+        init(_ fields: [String?]) {
+            self = BetRecord(fields).map(StoredBet.record) ?? .missing
         }
     }
 
@@ -29,18 +18,20 @@ extension InvariantChecker {
         var wager: (userID: Int, accountID: Int, payout: Int64)?
         var problems: [String] = []
 
+        /// Every field of a bet hash (`RedisKeys.bet`), in the order `init` reads them.
+        static let fields = ["status", "event_id", "amount", "created_at", "settled_at", "user_id", "account_id", "odds", "payout"]
+
         /// nil when the bet has none of the fields.
         init?(_ fields: [String?]) {
             guard fields.contains(where: { $0 != nil }) else { return nil }
-            // In the stored order (`BetStore.storedFields`): status, settled_at, event_id, amount, created_at.
-            let settledAt = fields[1]
-            eventID = fields[2]
+            let settledAt = fields[4]
+            eventID = fields[1]
             if let eventID {
                 if !EventID.isValid(eventID) { problems.append("event_id \"\(eventID)\" is not a valid event id") }
             } else {
                 problems.append("event_id is missing")
             }
-            if let text = fields[3] {
+            if let text = fields[2] {
                 if let cents = Int64(text), cents > 0 {
                     amount = cents
                 } else {
@@ -50,12 +41,12 @@ extension InvariantChecker {
                 problems.append("amount is missing")
             }
             if let text = fields[0] {
-                status = BetStatus(storageCode: text)
-                if status == nil { problems.append("status \"\(text)\" is not p, w, l or v (pending, won, lost or void)") }
+                status = BetStatus(rawValue: text)
+                if status == nil { problems.append("status \"\(text)\" is not pending, won, lost or void") }
             } else {
                 problems.append("status is missing")
             }
-            if let text = fields[4] {
+            if let text = fields[3] {
                 if Int64(text) == nil { problems.append("created_at \"\(text)\" is not a time in milliseconds") }
             } else {
                 problems.append("created_at is missing")

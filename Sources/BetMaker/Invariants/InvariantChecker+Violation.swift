@@ -14,7 +14,7 @@ extension InvariantChecker {
             case betNotListed = "bet-not-listed"
             /// A bet id listed more than once in its event's list.
             case betListedTwice = "bet-listed-twice"
-            /// A bet id in the list of an event that is not the bet's.
+            /// A bet stored and listed under one event whose `event_id` names another.
             case betInForeignList = "bet-in-foreign-list"
             /// An event list entry that is neither `<bet>` nor `<bet>:<user>:<account>`.
             case invalidListEntry = "invalid-list-entry"

@@ -34,6 +34,7 @@ extension InvariantChecker.Scan {
         var pending: [String] = []
         for key in try await scanAll(opening + "*") {
             let rest = key.dropFirst(opening.count)
+            // Bets' keys match too (`bm:{ev:<id>}:bet:<serial>`): pass 2 reads those.
             if rest.hasSuffix("}:bets") {
                 pending.append(String(rest.dropLast(6)))
             } else if rest.hasSuffix("}") {
@@ -122,33 +123,29 @@ extension InvariantChecker.Scan {
             let entries = try await redis.lrange(listKey, start, start + checker.pageSize - 1)
             if entries.isEmpty { break }
             let parsed = entries.map { EventListEntry($0) }
-            let read = try await readBets(parsed.map { $0?.betID ?? "" })
+            let read = try await readBets(parsed.map { BetID(eventID: eventID, serial: $0?.serial ?? "") })
             for (offset, text) in entries.enumerated() {
                 let position = start + offset
-                guard let entry = parsed[offset] else {
+                guard let entry = parsed[offset], IDGenerator.isWellFormed(entry.serial) else {
                     record(.invalidListEntry, listKey, "position \(position) holds \"\(text)\", which names no bet")
                     continue
                 }
-                let id = entry.betID
+                let id = BetID(eventID: eventID, serial: entry.serial)
                 let betKey = keys.bet(id)
                 let bet: BetRecord
                 switch read[offset] {
                 case .success(.record(let found)): bet = found
-                case .success(.missing), .success(.noFields):
+                case .success(.missing):
                     record(.missingBet, listKey, "position \(position) names bet \(id), which is not stored")
-                    continue
-                case .success(.unparsable(let text)):
-                    record(.invalidBet, betKey, "is not a bet: \"\(text)\"")
                     continue
                 case .failure(let error):
                     record(.wrongType, betKey, "cannot be read as a bet: \(error)")
                     continue
                 }
                 if let owner = bet.eventID, owner != eventID {
-                    record(.betInForeignList, listKey, "position \(position) names bet \(id), which belongs to event \(owner)")
-                    continue
+                    record(.betInForeignList, betKey, "is listed and stored under event \(eventID) but its event_id is \(owner)")
                 }
-                guard listed.insert(id) else {
+                guard listed.insert(id).inserted else {
                     record(.betListedTwice, listKey, "bet \(id) is listed more than once (again at position \(position))")
                     continue
                 }

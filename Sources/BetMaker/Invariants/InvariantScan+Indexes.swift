@@ -40,12 +40,12 @@ extension InvariantChecker.Scan {
             }
             if ids.isEmpty { break }
             report.indexedBets += ids.count
-            for (offset, id) in ids.enumerated() {
-                guard listed.contains(id) || unlisted.contains(id) else {
-                    record(.missingBet, index, "position \(start + offset) holds bet \(id), which has no hash")
+            for (offset, text) in ids.enumerated() {
+                guard let id = BetID(text), listed.contains(id) || unlisted.contains(id) else {
+                    record(.missingBet, index, "position \(start + offset) holds bet \(text), which has no hash")
                     continue
                 }
-                guard indexed.insert(id) else {
+                guard indexed.insert(id).inserted else {
                     record(.betIndexedTwice, index, "bet \(id) is indexed more than once (again at position \(start + offset))")
                     continue
                 }
@@ -62,7 +62,7 @@ extension InvariantChecker.Scan {
     }
 
     mutating func checkEveryBetIndexed() {
-        for id in listed.ids + unlisted.sorted() where !indexed.contains(id) && !unreadable.contains(id) {
+        for id in listed.union(unlisted).sorted() where !indexed.contains(id) && !unreadable.contains(id) {
             let owner = walletBets[id]?.userID
             record(.betNotIndexed, keys.bet(id), "is not in \(owner.map(keys.userBets) ?? keys.allBets)")
         }

@@ -127,7 +127,8 @@ extension InvariantChecker.Scan {
             report.money.refunds = report.money.refunds + transaction.amount
             checkTradeRefund(transaction, entryID: entry.id, userID: userID)
         case .stake:
-            guard let betID = transaction.betID, var bet = walletBets[betID], bet.userID == userID, bet.accountID == accountID,
+            guard let betID = transaction.betID.flatMap({ BetID($0) }), var bet = walletBets[betID], bet.userID == userID,
+                bet.accountID == accountID,
                 bet.amount == -amount
             else {
                 record(
@@ -159,7 +160,7 @@ extension InvariantChecker.Scan {
         expected: (WalletBet) -> Int64?, count: WritableKeyPath<WalletBet, Int>, problem: InvariantChecker.Violation.Kind
     ) {
         let amount = transaction.amount.cents
-        guard let betID = transaction.betID, var bet = walletBets[betID], bet.userID == userID,
+        guard let betID = transaction.betID.flatMap({ BetID($0) }), var bet = walletBets[betID], bet.userID == userID,
             bet.accountID == transaction.accountID, bet.status == status, expected(bet) == amount
         else {
             record(

@@ -28,7 +28,7 @@ extension InvariantChecker.Scan {
     }
 
     mutating func checkWalletBetsInLedgers() {
-        for (id, bet) in walletBets.sorted {
+        for (id, bet) in walletBets.sorted(by: { $0.key < $1.key }) {
             if bet.stakes != 1 {
                 record(.stakeMismatch, keys.bet(id), "has \(bet.stakes) stake entries in \(keys.ledger(bet.userID)), not one")
             }

@@ -24,7 +24,7 @@ extension InvariantChecker.Scan {
             start += page.count
             let replies = try await redis.pipeline(page.map { RedisCommand("HMGET", arguments: [keys.trade($0)] + Trade.storedFields) })
             for (id, reply) in zip(page, replies) {
-                guard let fields = try? reply.get().optionalStrings(for: "HMGET"), let trade = Trade(id: id, fields: fields) else {
+                guard let stored = try? reply.get(), let trade = try? Trade(id: id, stored: stored) else {
                     record(.invalidTrade, keys.trade(id), "has missing or malformed fields")
                     continue
                 }
@@ -154,7 +154,7 @@ extension InvariantChecker.Scan {
                         record(.tradeIndexMismatch, key, "holds \(id), which is not an open trade of \(symbol)")
                         continue
                     }
-                    let terms = Trade.Terms(openEntry: entry)
+                    let terms = Trade.Terms(encoded: entry)
                     if terms != trade.terms {
                         let found = terms.map { "\($0)" } ?? "unreadable"
                         record(.tradeIndexMismatch, key, "holds terms for \(id) that are not the trade's: \(found)")

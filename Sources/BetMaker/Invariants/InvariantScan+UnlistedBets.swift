@@ -3,16 +3,17 @@ import RedisClient
 /// Pass 2 of the invariant checker: the bets that no event list holds.
 extension InvariantChecker.Scan {
     mutating func checkUnlistedBets() async throws {
-        let prefix = keys.bet("")
-        var page: [String] = []
+        let opening = String(keys.event("").dropLast())  // "bm:{ev:"
+        var page: [BetID] = []
         var cursor = "0"
         repeat {
-            let found = try await scanPage(cursor, matching: prefix + "*")
+            let found = try await scanPage(cursor, matching: opening + "*}:bet:*")
             cursor = found.cursor
             // Only bets missing from the lists are read again; in a sound store that is none.
             for key in found.keys {
-                let id = String(key.dropFirst(prefix.count))
-                guard !listed.contains(id), unlisted.insert(id).inserted else { continue }
+                guard let id = Self.betID(key: key, opening: opening), !listed.contains(id), unlisted.insert(id).inserted else {
+                    continue
+                }
                 page.append(id)
             }
             if page.count >= checker.pageSize {
@@ -23,7 +24,17 @@ extension InvariantChecker.Scan {
         if !page.isEmpty { try await checkUnlisted(page) }
     }
 
-    mutating func checkUnlisted(_ ids: [String]) async throws {
+    /// The bet a key `bm:{ev:<event>}:bet:<serial>` holds.
+    static func betID(key: String, opening: String) -> BetID? {
+        let rest = key.dropFirst(opening.count)
+        // Event ids hold no brace, so the first one closes the tag.
+        guard let close = rest.firstIndex(of: "}") else { return nil }
+        let after = rest[rest.index(after: close)...]
+        guard after.hasPrefix(":bet:") else { return nil }
+        return BetID(eventID: String(rest[..<close]), serial: String(after.dropFirst(":bet:".count)))
+    }
+
+    mutating func checkUnlisted(_ ids: [BetID]) async throws {
         let read = try await readBets(ids)
         for (offset, id) in ids.enumerated() {
             let betKey = keys.bet(id)
@@ -31,25 +42,17 @@ extension InvariantChecker.Scan {
             switch read[offset] {
             case .success(.record(let found)): bet = found
             case .success(.missing): continue  // gone since the scan found it
-            case .success(.noFields):
-                record(.invalidBet, betKey, "has none of the bet fields")
-                continue
-            case .success(.unparsable(let text)):
-                record(.invalidBet, betKey, "is not a bet: \"\(text)\"")
-                unreadable.insert(id)
-                continue
             case .failure(let error):
                 record(.wrongType, betKey, "cannot be read as a bet: \(error)")
                 unreadable.insert(id)
                 continue
             }
             for problem in bet.problems { record(.invalidBet, betKey, problem) }
-            remember(id, bet)
-            if let eventID = bet.eventID {
-                record(.betNotListed, betKey, "is not in the list of its event \(eventID) (\(keys.eventBets(eventID)))")
-            } else {
-                record(.betNotListed, betKey, "is in no event's list")
+            if let eventID = bet.eventID, eventID != id.eventID {
+                record(.invalidBet, betKey, "event_id is \(eventID), not the event of its key")
             }
+            remember(id, bet)
+            record(.betNotListed, betKey, "is not in the list of its event \(id.eventID) (\(keys.eventBets(id.eventID)))")
         }
     }
 }

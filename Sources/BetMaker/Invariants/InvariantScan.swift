@@ -11,16 +11,15 @@ extension InvariantChecker {
         let onViolation: @Sendable (Violation) -> Void
         var report = Report()
         /// Bets seen in their own event's list.
-        var listed = BetIDSet()
+        var listed = Set<BetID>()
         /// Bets no list of their event holds.
-        var unlisted = Set<String>()
-        /// Bet keys that cannot be read as bets (another type, or a string that is no bet): reported
-        /// as such, and nothing else.
-        var unreadable = Set<String>()
+        var unlisted = Set<BetID>()
+        /// Bet keys that cannot be read as bets (another type): reported as such, and nothing else.
+        var unreadable = Set<BetID>()
         /// Bets seen in an index.
-        var indexed = BetIDSet()
+        var indexed = Set<BetID>()
         /// The bets with money seen, for the index and ledger checks: every other bet is anonymous.
-        var walletBets = BetIDMap<WalletBet>()
+        var walletBets: [BetID: WalletBet] = [:]
         var events = Set<String>()
         /// The members of the index of unsettled events.
         var unsettledIndex = Set<String>()
@@ -59,28 +58,21 @@ extension InvariantChecker {
             return found
         }
 
-        /// These bets as stored (`BetStore.readPacked`: one `MGET`, and `read_bets` for bets still
-        /// stored as hashes); a page with a key of another type is read bet by bet, to name it.
-        func readBets(_ ids: [String]) async throws -> [Result<StoredBet, RedisError>] {
-            let betKeys = ids.map(keys.bet)
-            do {
-                return try await BetStore.readPacked(betKeys, redis: redis).map { .success(StoredBet($0)) }
-            } catch let error as RedisError where error.serverCode != nil {
-                var bets: [Result<StoredBet, RedisError>] = []
-                bets.reserveCapacity(betKeys.count)
-                for key in betKeys {
-                    do {
-                        bets.append(.success(StoredBet(try await BetStore.readPacked([key], redis: redis)[0])))
-                    } catch let error as RedisError where error.serverCode != nil {
-                        bets.append(.failure(error))
+        /// These bets as stored: an `HMGET` of every field per bet, pipelined; a key of another type
+        /// fails on its own.
+        func readBets(_ ids: [BetID]) async throws -> [Result<StoredBet, RedisError>] {
+            let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.bet($0)] + BetRecord.fields) })
+            return replies.map { reply in
+                reply.flatMap { value in
+                    Result { try value.optionalStrings(for: "HMGET") }.mapError {
+                        $0 as? RedisError ?? .unexpectedReply(command: "HMGET", reply: "\(value)")
                     }
-                }
-                return bets
+                }.map(StoredBet.init)
             }
         }
 
         /// Notes who owns a bet that was read, for the index and ledger passes.
-        mutating func remember(_ id: String, _ bet: BetRecord) {
+        mutating func remember(_ id: BetID, _ bet: BetRecord) {
             if let wager = bet.wager {
                 walletBets[id] = WalletBet(
                     userID: wager.userID, accountID: wager.accountID, amount: bet.amount, status: bet.status, payout: wager.payout)

@@ -59,7 +59,7 @@ public struct Settler: Sendable {
 
         func settleCommand(start: Int, entries: [String]) -> RedisCommand {
             Scripts.settleBatch.evalshaCommand(
-                keys: fixedKeys + batchKeys(entries),
+                keys: fixedKeys + batchKeys(eventID: eventID, entries),
                 arguments: [
                     result.rawValue, String(start), String(currentMilliseconds()), keys.prefix, String(entries.count), eventID,
                     String(RedisKeys.feedLength),
@@ -154,20 +154,17 @@ public struct Settler: Sendable {
         }
     }
 
-    /// The KEYS of a batch after the event's three: each entry's bet, then the accounts and ledger
-    /// of each bet with money, in list order (as `settle_batch` checks them).
-    func batchKeys(_ entries: [String]) -> [String] {
+    /// The KEYS of a batch after the event's four: each entry's bet, then the accounts and ledger of
+    /// each bet with money, in list order (as `settle_batch` checks them).
+    func batchKeys(eventID: String, _ entries: [String]) -> [String] {
         var betKeys: [String] = []
         var walletKeys: [String] = []
         betKeys.reserveCapacity(entries.count)
         for text in entries {
-            guard let entry = EventListEntry(text) else {
-                // A damaged entry: the script refuses the batch, and the stream entry is retried until
-                // it is dead-lettered.
-                betKeys.append(keys.bet(text))
-                continue
-            }
-            betKeys.append(keys.bet(entry.betID))
+            // A damaged entry names no bet: its text stands in, and the script refuses the batch, so
+            // the stream entry is retried until it is dead-lettered.
+            let entry = EventListEntry(text) ?? EventListEntry(serial: text)
+            betKeys.append(keys.bet(BetID(eventID: eventID, serial: entry.serial)))
             if let owner = entry.owner { walletKeys += [keys.accounts(owner.userID), keys.ledger(owner.userID)] }
         }
         return betKeys + walletKeys

@@ -1,8 +1,8 @@
 /// Every Redis key bet-maker uses, in one place. docs/ARCHITECTURE.md explains each.
 ///
 /// Per-event keys share the hash tag `{ev:<id>}` and per-user keys the tag `{u:<id>}`, so on Redis
-/// Cluster an event's hash and bet list live in one slot, and a user's wallet, ledger and bets in one
-/// other.
+/// Cluster an event's hash, bets and bet list live in one slot, and a user's wallet, ledger and bet
+/// list in one other.
 public struct RedisKeys: Sendable {
     public let prefix: String
 
@@ -10,27 +10,17 @@ public struct RedisKeys: Sendable {
         self.prefix = prefix
     }
 
+    /// The storage schema version of the data under this prefix (`StorageSchema`).
+    public var schema: String { prefix + "schema" }
+
     // MARK: Bets and events
 
-    /// One bet, ONE string: its fields in a fixed order, separated by single spaces (`BetStore.storedFields`):
-    ///
-    ///     status settled_at event_id amount created_at [user_id account_id odds payout]
-    ///
-    /// - status is one letter (`BetStatus.storageCode`): `p` pending, `w` won, `l` lost, `v` void;
-    /// - settled_at (ms) is empty while the bet is pending, so a pending bet starts with `p` and two spaces;
-    /// - amount and payout are cents, odds hundredths, the times milliseconds, all decimal;
-    /// - an anonymous bet ends after created_at (5 fields), a bet with money has all 9.
-    ///
-    /// An anonymous pending bet is `p  wrk 1250 1795917394045` (25 bytes): a value up to 44 bytes is
-    /// stored in one allocation with its object (docs/PERFORMANCE.md, "Memory per bet"). No field can
-    /// hold a space (ids, numbers, and event ids from `EventID`'s alphabet), so the split is
-    /// unambiguous. Status and settled_at come first because settlement rewrites only them: it
-    /// replaces the value's first two characters. `BetStore.unpack` is the one decoder.
-    ///
-    /// Before this format a bet was a hash with the same fields by name (the status spelled out).
-    /// Readers and `settle_batch` still accept such a hash, and the worker converts them at start-up
-    /// (`BetFormatMigration`, docs/ARCHITECTURE.md "Redis layout").
-    public func bet(_ id: String) -> String { prefix + "bet:" + id }
+    /// Hash of one bet, under its event's hash tag (so an event's bets share its slot on Redis Cluster):
+    /// `status` (`pending`, `won`, `lost`, `void`, as the API spells it), `amount` (cents), `created_at`
+    /// (ms), for a bet with money `user_id`, `account_id`, `odds` (hundredths) and `payout` (cents,
+    /// locked in when placed), then `event_id`, and once settled `settled_at` (ms). The placing scripts
+    /// write the fields in that order, the ones a listing reads first (`BetStore.listedFields`).
+    public func bet(_ id: BetID) -> String { prefix + "{ev:" + id.eventID + "}:bet:" + id.serial }
 
     /// Hash of one event: result, reported_at, counts, total staked, settlement progress, and the
     /// catalogue fields when it is in the catalogue.
@@ -39,9 +29,9 @@ public struct RedisKeys: Sendable {
     /// List of the event's bets in the order they were accepted (`EventListEntry`); append-only.
     public func eventBets(_ eventID: String) -> String { prefix + "{ev:" + eventID + "}:bets" }
 
-    /// List of every anonymous bet id in the order accepted; append-only. Bets with money are listed
-    /// under their user instead (`userBets`). Settlement does not touch it: a bet's status lives only
-    /// in its hash.
+    /// List of every anonymous bet's id (`BetID`) in the order accepted; append-only. Bets with money
+    /// are listed under their user instead (`userBets`). Settlement does not touch it: a bet's status
+    /// lives only in its hash.
     public var allBets: String { prefix + "bets" }
 
     /// Stream of reported results, read by the workers' consumer group.
@@ -62,7 +52,8 @@ public struct RedisKeys: Sendable {
     /// How many feed entries are kept: how far back a reconnecting browser can resume.
     public static let feedLength = 10_000
 
-    /// Saved response of a request made with an Idempotency-Key (the key's SHA-256 in hex).
+    /// Hash of a request made with an Idempotency-Key (the key's SHA-256 in hex): its `fingerprint` and
+    /// the `id` of the bet or trade it placed; expires.
     public func idempotency(_ digest: String) -> String { prefix + "idem:" + digest }
 
     /// Sorted set of every catalogue event, by start time (members `CatalogueEntry.member`).
@@ -82,7 +73,7 @@ public struct RedisKeys: Sendable {
     /// Stream of the user's transactions, all accounts together; immutable, never trimmed.
     public func ledger(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:ledger" }
 
-    /// List of the user's bets (with money) in the order accepted; append-only.
+    /// List of the user's bets (with money, their `BetID`s) in the order accepted; append-only.
     public func userBets(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:bets" }
 
     /// Hash of every login, in lower case → user id: logins are unique regardless of case.

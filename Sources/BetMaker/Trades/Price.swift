@@ -6,9 +6,10 @@ public struct Price: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Units in one USD.
     public static let scale: Int64 = 100_000_000
-    /// The largest price kept: 2^53 - 1 units (about 90 million USD), so that a price is exact as a
-    /// Redis sorted-set score (a double), which is how open trades are indexed by liquidation price.
-    public static let maximum = Price(units: (1 << 53) - 1)
+    /// The largest price kept: 2^52 - 1 units (about 45 million USD), so that a price, and a `down`
+    /// trade's liquidation price (at most twice its start), are exact as doubles: as Redis sorted-set
+    /// scores (open trades are indexed by liquidation price) and as Lua numbers (`close_trades`).
+    public static let maximum = Price(units: (1 << 52) - 1)
 
     public init(units: Int64) {
         self.units = units

@@ -5,11 +5,11 @@ import RedisClient
 /// `price_quote_age_seconds{symbol}`, the age of each symbol's latest tick (-1 without one). The
 /// readiness check (`staleQuotes`) uses the same ages.
 public struct QuoteGauges: Sendable {
-    let store: TradeStore
+    let store: PriceStore
     let symbols: [String]
     let gauges: [String: Gauge]
 
-    public init(store: TradeStore, symbols: [String]) {
+    public init(store: PriceStore, symbols: [String]) {
         self.store = store
         self.symbols = symbols
         self.gauges = Dictionary(

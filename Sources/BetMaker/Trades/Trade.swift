@@ -1,3 +1,6 @@
+import NIOCore
+import RedisClient
+
 /// Whether a trade gains when the price goes up or when it goes down.
 public enum TradeDirection: String, Sendable, CaseIterable {
     case up, down
@@ -80,10 +83,8 @@ public struct Trade: Sendable, Equatable {
     /// fields never change).
     public var asPlaced: Trade { Trade(id: id, terms: terms) }
 
-    /// The fields of a trade hash, in the order `TradeStore` and the invariant checker read them: the
-    /// packed form (`status`, `Terms.field`, `outcomeField`, `void_reason`), then the fields of the form
-    /// before it, which an upgraded installation still holds for the trades placed before the upgrade.
-    public static let storedFields = ["status", Terms.field, outcomeField, "void_reason"] + Terms.legacyFields + legacyOutcomeFields
+    /// The fields of a trade hash, in the order `TradeStore` and the invariant checker read them.
+    public static let storedFields = ["status", Terms.field, outcomeField, "void_reason"]
 
     /// How a closed trade ended, in one field that `close_trades` and `void_trade` write with the status in
     /// one `HSET`: how it closed, `settled_at`, the profit (cents), and for a tick's close the end tick and
@@ -91,23 +92,12 @@ public struct Trade: Sendable, Equatable {
     /// `void 1764400002000 0`). The payout is not stored: it is stake + profit, so it cannot disagree.
     public static let outcomeField = "outcome"
 
-    /// The outcome's separate fields before the packed form; `payout` was stored, though always stake +
-    /// profit.
-    static let legacyOutcomeFields = ["closed_by", "end_tick", "end_price", "profit", "payout", "settled_at"]
-
-    /// What a trade is placed with and never changes afterwards. `place_trade` writes it packed in one
-    /// field (`field`): the values of `legacyFields`, in that order, separated by single spaces (none of
-    /// them can hold one: the symbol is `A-Z 0-9`, the rest are numbers, a direction and a tick id). The
-    /// same terms are kept in the symbol's open-trade terms while the trade is open
-    /// (`RedisKeys.openTradeTerms`, in MessagePack: `init(openEntry:)`), so the worker and `close_trades`
-    /// read a batch's terms in one `HMGET`.
+    /// What a trade is placed with and never changes afterwards. `place_trade` writes it in MessagePack
+    /// (`init(encoded:)`) to the trade's `field` and, while the trade is open, to the symbol's open-trade
+    /// terms (`RedisKeys.openTradeTerms`), so the worker and `close_trades` read a batch's terms in one
+    /// `HMGET`.
     public struct Terms: Sendable, Equatable {
         public static let field = "terms"
-        /// The field names of the form before `field` (a trade placed before the upgrade), in `field`'s order.
-        public static let legacyFields = [
-            "user_id", "account_id", "symbol", "direction", "stake", "leverage", "duration", "start_tick", "start_price",
-            "liquidation_price", "created_at", "expires_at",
-        ]
 
         public let userID: Int
         public let accountID: Int
@@ -139,73 +129,45 @@ public struct Trade: Sendable, Equatable {
             self.expiresAt = expiresAt
         }
 
-        /// The packed field, or nil when it is malformed.
-        public init?(packed: String) {
-            let parts = Trade.split(packed)
-            guard parts.count == Self.legacyFields.count else { return nil }
-            self.init(fields: parts.map { Optional($0) })
-        }
-
-        /// The values of `legacyFields`, in order.
-        init?<Text: StringProtocol>(fields: [Text?]) {
-            guard fields.count == Self.legacyFields.count, let userID = fields[0].flatMap({ Int($0) }),
-                let accountID = fields[1].flatMap({ Int($0) }), let symbol = fields[2].map({ String($0) }),
-                let direction = fields[3].flatMap({ TradeDirection(rawValue: String($0)) }), let stake = fields[4].flatMap({ Int64($0) }),
-                let leverage = fields[5].flatMap({ Int($0) }), let duration = fields[6].flatMap({ Int($0) }),
-                let startTick = fields[7].map({ String($0) }),
-                let startPrice = fields[8].flatMap({ Int64($0) }), let createdAt = fields[10].flatMap({ Int64($0) }),
-                let expiresAt = fields[11].flatMap({ Int64($0) })
-            else { return nil }
-            // 0 or absent: no liquidation price (leverage 1 going up).
-            let liquidation = fields[9].flatMap { Int64($0) }.flatMap { $0 > 0 ? Price(units: $0) : nil }
-            self.init(
-                userID: userID, accountID: accountID, symbol: symbol, direction: direction, stake: Money(cents: stake), leverage: leverage,
-                duration: duration, start: Tick(id: startTick, price: Price(units: startPrice)), liquidationPrice: liquidation,
-                createdAt: createdAt, expiresAt: expiresAt)
-        }
     }
 
-    /// A packed field's values (`Terms.field`, `outcomeField`): split by bytes, not by `Character`s, as
-    /// the grapheme breaking of `String.split` cost the worker several µs a trade.
+    /// An outcome's values (`outcomeField`): split by bytes, not by `Character`s, as the grapheme
+    /// breaking of `String.split` cost the worker several µs a trade.
     static func split(_ packed: String) -> [Substring] {
         packed.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false).map { Substring($0) }
     }
 
-    /// A trade from its hash's `storedFields`, in either form (or the packed outcome on a trade placed
-    /// in the form before, which is how such a trade closes after the upgrade); nil when a field is
-    /// missing or malformed.
-    public init?(id: String, fields: [String?]) {
-        guard fields.count == Self.storedFields.count, let status = fields[0].flatMap(TradeStatus.init(rawValue:)) else { return nil }
-        let legacy = fields[4...]
-        let terms =
-            fields[1].map { Terms(packed: $0) }
-            ?? Terms(fields: Array(legacy.prefix(Terms.legacyFields.count)))
-        guard let terms else { return nil }
+    /// A trade from the reply of an `HMGET` of its hash's `storedFields`; nil when a field is missing or
+    /// malformed.
+    public init?(id: String, stored reply: RESPValue) throws(RedisError) {
+        let fields = try reply.array(for: "HMGET")
+        guard fields.count == Self.storedFields.count else { throw reply.unexpected("HMGET") }
+        var terms: ByteBuffer?
+        if case .bulkString(let bytes) = fields[1] { terms = bytes }
+        self.init(id: id, status: fields[0].string, terms: terms, outcome: fields[2].string, voidReason: fields[3].string)
+    }
+
+    /// A trade from its hash's `storedFields` (the terms as their bytes); nil when a field is missing or
+    /// malformed.
+    public init?(id: String, status: String?, terms: ByteBuffer?, outcome: String?, voidReason: String?) {
+        guard let status = status.flatMap(TradeStatus.init(rawValue:)), let terms = terms.flatMap(Terms.init(encoded:)) else {
+            return nil
+        }
         self.init(id: id, terms: terms, status: status)
-        voidReason = fields[3]
-        if let outcome = fields[2] {
-            let parts = Self.split(outcome)
-            guard parts.count == 3 || parts.count == 5, let closedBy = TradeClose(rawValue: String(parts[0])),
-                let settledAt = Int64(parts[1]), let profit = Int64(parts[2])
-            else { return nil }
-            self.closedBy = closedBy
-            self.settledAt = settledAt
-            self.profit = Money(cents: profit)
-            payout = terms.stake + Money(cents: profit)
-            if parts.count == 5 {
-                guard let endPrice = Int64(parts[4]) else { return nil }
-                end = Tick(id: String(parts[3]), price: Price(units: endPrice))
-            }
-            return
+        self.voidReason = voidReason
+        guard let outcome else { return }
+        let parts = Self.split(outcome)
+        guard parts.count == 3 || parts.count == 5, let closedBy = TradeClose(rawValue: String(parts[0])),
+            let settledAt = Int64(parts[1]), let profit = Int64(parts[2])
+        else { return nil }
+        self.closedBy = closedBy
+        self.settledAt = settledAt
+        self.profit = Money(cents: profit)
+        payout = terms.stake + Money(cents: profit)
+        if parts.count == 5 {
+            guard let endPrice = Int64(parts[4]) else { return nil }
+            end = Tick(id: String(parts[3]), price: Price(units: endPrice))
         }
-        let closing = Array(legacy.suffix(Self.legacyOutcomeFields.count))
-        closedBy = closing[0].flatMap(TradeClose.init(rawValue:))
-        if let endTick = closing[1], let endPrice = closing[2].flatMap({ Int64($0) }) {
-            end = Tick(id: endTick, price: Price(units: endPrice))
-        }
-        profit = closing[3].flatMap { Int64($0) }.map { Money(cents: $0) }
-        payout = closing[4].flatMap { Int64($0) }.map { Money(cents: $0) }
-        settledAt = closing[5].flatMap { Int64($0) }
     }
 }
 

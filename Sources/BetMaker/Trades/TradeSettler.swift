@@ -135,15 +135,14 @@ public struct TradeSettler: Sendable {
         while true {
             pageNumber += 1
             let replies = try await reads.replies()
-            let trades = try await openTrades(ids: current, terms: replies[0])
+            let (trades, unreadable) = try openTrades(ids: current, terms: replies[0])
             next = replies.count > 1 ? try replies[1].get().strings(for: "ZRANGEBYSCORE") : []
             if !next.isEmpty {
                 // Before this page's scripts: the set still holds this page and the next one.
                 let after = next.count == pageSize ? page(kept + current.count + next.count, pageSize) : nil
                 reads = readTerms(next, then: after)
             }
-            // Ids without a hash stay in the set (the invariant checker reports them).
-            kept += current.count - trades.count
+            kept += unreadable
             for start in stride(from: 0, to: trades.count, by: batchSize) {
                 var batch = Batch(
                     close: close,
@@ -153,8 +152,6 @@ public struct TradeSettler: Sendable {
                     ],
                     arguments: [symbol, tick.id, String(tick.price.units), keys.prefix, close.rawValue, String(RedisKeys.feedLength)])
                 for trade in trades[start..<min(start + batchSize, trades.count)] {
-                    // Closed meanwhile (by another worker): it has left the set.
-                    guard trade.isOpen else { continue }
                     let terms = trade.terms
                     guard terms.symbol == symbol, Self.isBefore(terms.start.id, tick.id),
                         close == .expiry
@@ -242,70 +239,34 @@ public struct TradeSettler: Sendable {
         }
     }
 
-    /// What closing needs of a trade: whether it is open, and its terms (not the 22 fields a `Trade`
-    /// reads): from the symbol's open-trade terms, or for a trade not there from its hash (`fields`). The
-    /// terms never change, so reading them before the script is safe; the script re-checks that the
-    /// trade is open and what the outcome depends on.
+    /// What closing needs of an open trade: its terms (not the fields a `Trade` reads), from the
+    /// symbol's open-trade terms, which hold a trade exactly while it is open. The terms never change,
+    /// so reading them before the script is safe; the script re-checks that the trade is open and what
+    /// the outcome depends on.
     struct OpenTrade: Sendable {
-        static let fields = ["status", Trade.Terms.field]
-        /// The same of a trade placed before the packed terms (`Trade.Terms.legacyFields`).
-        static let legacyFields = ["status"] + Trade.Terms.legacyFields
-
         let id: String
-        let isOpen: Bool
         let terms: Trade.Terms
-
-        /// An entry of the symbol's open-trade terms: open while it is there.
-        init?(id: String, entry: ByteBuffer) {
-            guard let terms = Trade.Terms(openEntry: entry) else { return nil }
-            self.id = id
-            isOpen = true
-            self.terms = terms
-        }
-
-        /// From `fields` (nil when the trade is missing or its terms are malformed), or from `legacyFields`.
-        init?(id: String, fields: [String?], legacy: Bool = false) {
-            guard let status = fields.first ?? nil,
-                let terms = legacy ? Trade.Terms(fields: Array(fields.dropFirst())) : fields.last?.flatMap(Trade.Terms.init(packed:))
-            else { return nil }
-            self.id = id
-            isOpen = status == TradeStatus.open.rawValue
-            self.terms = terms
-        }
     }
 
-    /// The trades with these ids, from the page's `HMGET` of the symbol's open-trade terms (`terms`, in
-    /// the ids' order); ids without a hash are left out. A trade that is not there was closed meanwhile
-    /// or placed before the open-trade terms existed, and is read from its hash (`OpenTrade.fields`), as
-    /// is one placed before the packed terms (`OpenTrade.legacyFields`).
-    private func openTrades(ids: [String], terms: Result<RESPValue, RedisError>) async throws -> [OpenTrade] {
+    /// The open trades among these ids, from the page's `HMGET` of the symbol's open-trade terms (`terms`,
+    /// in the ids' order), and how many have terms that do not read: those stay in the due set (the
+    /// invariant checker reports them). A trade that is not there was closed meanwhile, and left the set.
+    private func openTrades(ids: [String], terms: Result<RESPValue, RedisError>) throws -> (trades: [OpenTrade], unreadable: Int) {
         let entries = try terms.get().array(for: "HMGET")
         guard entries.count == ids.count else {
             throw RedisError.unexpectedReply(command: "HMGET", reply: "\(entries.count) for \(ids.count)")
         }
-        var trades = zip(ids, entries).map { id, entry -> OpenTrade? in
-            guard case .bulkString(let bytes) = entry else { return nil }
-            return OpenTrade(id: id, entry: bytes)
-        }
-        let unlisted = trades.indices.filter { trades[$0] == nil }
-        if !unlisted.isEmpty {
-            let replies = try await redis.pipeline(
-                unlisted.map { RedisCommand("HMGET", arguments: [keys.trade(ids[$0])] + OpenTrade.fields) })
-            var legacy: [Int] = []
-            for (index, reply) in zip(unlisted, replies) {
-                let fields = try reply.get().optionalStrings(for: "HMGET")
-                if fields.count == 2, fields[0] != nil, fields[1] == nil { legacy.append(index) }
-                trades[index] = OpenTrade(id: ids[index], fields: fields)
+        var trades: [OpenTrade] = []
+        var unreadable = 0
+        for (id, entry) in zip(ids, entries) {
+            guard case .bulkString(let bytes) = entry else { continue }
+            guard let terms = Trade.Terms(encoded: bytes) else {
+                unreadable += 1
+                continue
             }
-            if !legacy.isEmpty {
-                let legacyReplies = try await redis.pipeline(
-                    legacy.map { RedisCommand("HMGET", arguments: [keys.trade(ids[$0])] + OpenTrade.legacyFields) })
-                for (index, reply) in zip(legacy, legacyReplies) {
-                    trades[index] = OpenTrade(id: ids[index], fields: try reply.get().optionalStrings(for: "HMGET"), legacy: true)
-                }
-            }
+            trades.append(OpenTrade(id: id, terms: terms))
         }
-        return trades.compactMap { $0 }
+        return (trades, unreadable)
     }
 
     /// Stream id `a` before `b` (`<ms>-<seq>`, compared as numbers).

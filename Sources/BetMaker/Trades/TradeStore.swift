@@ -1,57 +1,20 @@
 import RedisClient
 
-/// The trades and prices in Redis: recording ticks (the worker), reading quotes, placing and reading
-/// trades (the API).
+/// The trades in Redis: placing and reading them (the API), voiding one (an administrator). Closing
+/// them is the worker's `TradeSettler`; prices are `PriceStore`'s.
 public struct TradeStore: Sendable {
     public let redis: RedisClient
     public let keys: RedisKeys
-    public let ids: BetIDGenerator
+    public let ids: IDGenerator
     public let idempotencyTTL: Duration
-    /// Ticks kept per symbol beyond those not yet processed.
-    public var tickCap = 100_000
+    public let prices: PriceStore
 
-    public init(redis: RedisClient, keys: RedisKeys, ids: BetIDGenerator, idempotencyTTL: Duration = .seconds(24 * 3600)) {
+    public init(redis: RedisClient, keys: RedisKeys, ids: IDGenerator, idempotencyTTL: Duration = .seconds(24 * 3600)) {
         self.redis = redis
         self.keys = keys
         self.ids = ids
         self.idempotencyTTL = idempotencyTTL
-    }
-
-    /// A symbol: 1 to 10 characters `A-Z 0-9`, as CoinMarketCap's tickers are (`BTC`, `ETH`).
-    public static func isValidSymbol(_ symbol: some StringProtocol) -> Bool {
-        (1...10).contains(symbol.utf8.count)
-            && symbol.utf8.allSatisfy {
-                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-            }
-    }
-
-    // MARK: Prices
-
-    /// Records a tick of `symbol` (the worker's one path for every feed, and the tests'): the tick
-    /// stream and the latest quote in one step. Returns the tick.
-    @discardableResult
-    public func record(symbol: String, price: Price, source: String) async throws -> Tick {
-        let id = try await redis.eval(
-            Scripts.recordTick, keys: [keys.quote(symbol), keys.ticks(symbol), keys.tickCursor(symbol)],
-            arguments: [String(price.units), source, String(tickCap)]
-        ).string(for: "record_tick")
-        return Tick(id: id, price: price)
-    }
-
-    /// The latest quote of each symbol that has one, in the order asked.
-    public func quotes(_ symbols: [String]) async throws -> [Quote] {
-        let replies = try await redis.pipeline(symbols.map { RedisCommand("HMGET", keys.quote($0), "price", "tick", "source") })
-        var quotes: [Quote] = []
-        for (symbol, reply) in zip(symbols, replies) {
-            let fields = try reply.get().optionalStrings(for: "HMGET")
-            guard fields.count == 3, let units = fields[0].flatMap({ Int64($0) }), let tick = fields[1] else { continue }
-            quotes.append(Quote(symbol: symbol, tick: Tick(id: tick, price: Price(units: units)), source: fields[2] ?? ""))
-        }
-        return quotes
-    }
-
-    public func quote(_ symbol: String) async throws -> Quote? {
-        try await quotes([symbol]).first
+        self.prices = PriceStore(redis: redis, keys: keys)
     }
 
     // MARK: Placing
@@ -103,14 +66,14 @@ public struct TradeStore: Sendable {
     /// guard, computes the liquidation price, and runs `place_trade`, which re-checks that the quote is
     /// still the one priced at (else this tries again with the new one, a few times).
     public func place(
-        _ order: Order, userID: Int, maximumQuoteAge: Duration, toleranceBasisPoints: Int, idempotency: BetStore.IdempotencyKey? = nil
+        _ order: Order, userID: Int, maximumQuoteAge: Duration, toleranceBasisPoints: Int, idempotency: IdempotencyKey? = nil
     ) async throws -> PlaceOutcome {
         for _ in 0..<5 {
-            guard let quote = try await quote(order.symbol), quote.age(now: currentMilliseconds()) <= maximumQuoteAge.inMilliseconds
+            guard let quote = try await prices.quote(order.symbol), quote.age(now: currentMilliseconds()) <= maximumQuoteAge.inMilliseconds
             else {
                 // A replay is answered even when the feed is stale now.
                 if let idempotency, let replayed = try await replay(idempotency) { return replayed }
-                return .priceUnavailable(try await quote(order.symbol))
+                return .priceUnavailable(try await prices.quote(order.symbol))
             }
             if let expected = order.expectedPrice,
                 !TradeMath.isWithin(basisPoints: toleranceBasisPoints, of: quote.tick.price, expected)
@@ -166,7 +129,7 @@ public struct TradeStore: Sendable {
     }
 
     /// The earlier answer to a request with this Idempotency-Key, if there was one.
-    private func replay(_ idempotency: BetStore.IdempotencyKey) async throws -> PlaceOutcome? {
+    private func replay(_ idempotency: IdempotencyKey) async throws -> PlaceOutcome? {
         let saved = try await redis.hmget(keys.idempotency(sha256Hex(idempotency.key)), ["fingerprint", "bet_id"])
         guard let fingerprint = saved[0], let id = saved[1] else { return nil }
         guard fingerprint == idempotency.fingerprint else { return .idempotencyKeyReused }
@@ -216,7 +179,7 @@ public struct TradeStore: Sendable {
         let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.trade($0)] + Trade.storedFields) })
         var trades: [Trade] = []
         for (id, reply) in zip(ids, replies) {
-            if let trade = Trade(id: id, fields: try reply.get().optionalStrings(for: "HMGET")) { trades.append(trade) }
+            if let trade = try Trade(id: id, stored: try reply.get()) { trades.append(trade) }
         }
         return trades
     }
@@ -228,7 +191,7 @@ public struct TradeStore: Sendable {
 
     /// The user's trades newest first, read backwards from their append-only list; the cursor is a
     /// position in it, as for bets. A status filter applies to the trades read (at most
-    /// `BetStore.maximumWindows` windows a page).
+    /// `NewestFirstPages.maximumWindows` windows a page).
     public func list(userID: Int, status: TradeStatus?, limit: Int, cursor: String?) async throws -> Page {
         let page = try await NewestFirstPages(redis: redis, list: keys.userTrades(userID)).page(limit: limit, cursor: cursor) {
             let trades = try await trades(ids: $0)

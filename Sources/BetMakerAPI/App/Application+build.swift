@@ -19,7 +19,8 @@ public func buildApplication(
     let redis = RedisClient(configuration: redisConfiguration, logger: logger.with(label: "redis"))
     // The one reader of the live feed in this process, fanning out to its browsers.
     let feed = LiveFeed(redis: redis, keys: settings.keys, symbols: settings.cryptoSymbols, logger: logger.with(label: "live-feed"))
-    let router = try await buildRouter(settings: settings, redis: redis, metrics: metrics, feed: feed)
+    let gate = SchemaGate(redis: redis, keys: settings.keys, logger: logger)
+    let router = try await buildRouter(settings: settings, redis: redis, metrics: metrics, feed: feed, gate: gate)
     return Application(
         router: router,
         server: .http1(
@@ -27,25 +28,27 @@ public func buildApplication(
                 idleTimeout: .init(settings.idleTimeout),
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "bet-maker"),
-        services: [redis, feed],
+        services: [redis, gate, feed],
         logger: logger
     )
 }
 
 /// The router alone, for tests that drive it without a socket: its live-update streams stay open but
-/// quiet, as no feed reader runs.
+/// quiet, as no feed reader runs; the store's schema is checked by the first request.
 public func buildRouter(
     settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
 ) async throws -> Router<APIRequestContext> {
-    try await buildRouter(
+    let gate = SchemaGate(redis: redis, keys: settings.keys, logger: Logger(label: "schema"))
+    return try await buildRouter(
         settings: settings, redis: redis, metrics: metrics,
-        feed: LiveFeed(redis: redis, keys: settings.keys, symbols: settings.cryptoSymbols, logger: Logger(label: "live-feed")))
+        feed: LiveFeed(redis: redis, keys: settings.keys, symbols: settings.cryptoSymbols, logger: Logger(label: "live-feed")), gate: gate)
 }
 
 func buildRouter(
-    settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), feed: LiveFeed
+    settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), feed: LiveFeed,
+    gate: SchemaGate
 ) async throws -> Router<APIRequestContext> {
-    let store = BetStore(redis: redis, keys: settings.keys, ids: BetIDGenerator(node: settings.nodeID))
+    let store = BetStore(redis: redis, keys: settings.keys, ids: IDGenerator(node: settings.nodeID))
     let accounts = AccountStore(redis: redis, keys: settings.keys, activationTTL: settings.activationTTL)
     let tokens = try await TokenAuthority(secret: jwtSecret(settings), lifetime: settings.accessTokenLifetime)
     let passwords = try await Passwords(cost: settings.bcryptCost)
@@ -55,6 +58,7 @@ func buildRouter(
     // Outermost, so it counts the status the client finally gets, problems included.
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: RequestMiddleware(maximumBodyBytes: settings.maximumBodyBytes, routes: routeMethods))
+    router.add(middleware: SchemaGateMiddleware(gate: gate))
     // Only the routes that care who is calling look at tokens: health, metrics, the documentation, the
     // webhook and logging in or out work whatever credentials a client (or a stale cookie) sends.
     let authentication = AuthenticationMiddleware(
@@ -101,7 +105,7 @@ func buildRouter(
     PlayRoutes(contacts: contacts, esp: esp, lookupTimeout: settings.espLookupTimeout, maximumBodyBytes: settings.maximumBodyBytes)
         .register(authenticated: authenticated(router.group("/plays")))
     ContactRoutes(contacts: contacts).register(admin: admin.group("contacts"))
-    OperationsRoutes.standard(settings: settings, redis: redis, trades: trades, metrics: metrics).register(on: router)
+    OperationsRoutes.standard(settings: settings, redis: redis, gate: gate, metrics: metrics).register(on: router)
     DocsRoutes().register(on: router)
     let ui = router.group("/ui").add(middleware: WebUIMiddleware())
     WebUIRoutes(

@@ -14,7 +14,7 @@ extension Bet {
     /// The bet as the API shows it, in a body of its own or in a listing.
     func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.field("id", id)
+        json.field("id", id.description)
         json.field("event_id", eventID)
         json.field("amount", amount.description)
         json.field("status", status.rawValue)

@@ -48,13 +48,13 @@ struct BetRoutes {
         let outcome: BetStore.PlaceOutcome
         if let identity = context.identity {
             let idempotency = idempotencyKey.map {
-                BetStore.IdempotencyKey(key: "user:\(identity.userID):" + $0, fingerprint: "\(eventID)\n\(amount.cents)\n\(accountID ?? 0)")
+                IdempotencyKey(key: "user:\(identity.userID):" + $0, fingerprint: "\(eventID)\n\(amount.cents)\n\(accountID ?? 0)")
             }
             outcome = try await store.place(
                 eventID: eventID, amount: amount, userID: identity.userID, accountID: accountID, idempotency: idempotency)
         } else {
             let idempotency = idempotencyKey.map {
-                BetStore.IdempotencyKey(key: "anonymous:" + $0, fingerprint: "\(eventID)\n\(amount.cents)")
+                IdempotencyKey(key: "anonymous:" + $0, fingerprint: "\(eventID)\n\(amount.cents)")
             }
             outcome = try await store.place(eventID: eventID, amount: amount, idempotency: idempotency)
         }
@@ -62,9 +62,9 @@ struct BetRoutes {
         case .placed(let bet):
             (bet.wager == nil ? betsPlaced : walletBetsPlaced).increment()
             context.logger.debug("Bet placed", metadata: ["bet_id": "\(bet.id)", "event_id": "\(eventID)", "amount": "\(amount)"])
-            return .json(.created, bet.json, headers: [.location: "/bets/" + bet.id])
+            return .json(.created, bet.json, headers: [.location: "/bets/\(bet.id)"])
         case .replayed(let bet):
-            return .json(.created, bet.json, headers: [.location: "/bets/" + bet.id, .idempotentReplayed: "true"])
+            return .json(.created, bet.json, headers: [.location: "/bets/\(bet.id)", .idempotentReplayed: "true"])
         // Refusals that depend on what is stored are 409 (422 is for requests invalid in themselves).
         case .idempotencyKeyReused:
             throw Problem.conflict(
@@ -113,7 +113,8 @@ struct BetRoutes {
             if EventID.isValid(eventID) { filter.eventID = eventID } else { errors.append(.init("event_id", "must be \(EventID.rule)")) }
         }
         let page = Input.page(
-            request, defaultLimit: Self.defaultLimit, maximum: Self.maximumLimit, isValidCursor: BetStore.isValidCursor, errors: &errors)
+            request, defaultLimit: Self.defaultLimit, maximum: Self.maximumLimit, isValidCursor: NewestFirstPages.isValidCursor,
+            errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }
         let scope = context.identity.map { BetStore.Scope.user($0.userID) } ?? .anonymous
         let found = try await store.list(filter, scope: scope, limit: page.limit, cursor: page.cursor)
@@ -135,7 +136,7 @@ struct BetRoutes {
     /// (to anyone else it does not exist).
     @Sendable func getBet(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        guard BetIDGenerator.isWellFormed(id), let bet = try await store.bet(id: id), Self.mayRead(bet, context.identity) else {
+        guard let betID = BetID(id), let bet = try await store.bet(id: betID), Self.mayRead(bet, context.identity) else {
             throw Problem.notFound("There is no bet \(id).")
         }
         return .json(.ok, bet.json)

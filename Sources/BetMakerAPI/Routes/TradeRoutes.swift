@@ -122,7 +122,7 @@ struct TradeRoutes {
 
     func place(_ order: TradeStore.Order, request: Request, identity: Identity, context: APIRequestContext) async throws -> Response {
         let idempotency = try Input.idempotencyKey(request).map {
-            BetStore.IdempotencyKey(key: "trade:user:\(identity.userID):" + $0, fingerprint: order.fingerprint)
+            IdempotencyKey(key: "trade:user:\(identity.userID):" + $0, fingerprint: order.fingerprint)
         }
         let outcome = try await store.place(
             order, userID: identity.userID, maximumQuoteAge: maximumQuoteAge, toleranceBasisPoints: toleranceBasisPoints,
@@ -181,7 +181,8 @@ struct TradeRoutes {
             if status == nil { errors.append(.init("status", "must be open, won, lost, even or void")) }
         }
         let page = Input.page(
-            request, defaultLimit: Self.defaultLimit, maximum: Self.maximumLimit, isValidCursor: BetStore.isValidCursor, errors: &errors)
+            request, defaultLimit: Self.defaultLimit, maximum: Self.maximumLimit, isValidCursor: NewestFirstPages.isValidCursor,
+            errors: &errors)
         guard errors.isEmpty else { throw Problem.validation(errors) }
         let found = try await store.list(userID: identity.userID, status: status, limit: page.limit, cursor: page.cursor)
         var headers: HTTPFields = [:]
@@ -199,7 +200,7 @@ struct TradeRoutes {
     func readableTrade(_ context: APIRequestContext) async throws -> Trade {
         let identity = try context.requireUser()
         let id = try context.parameter("id")
-        guard BetIDGenerator.isWellFormed(id), let trade = try await store.trade(id: id),
+        guard IDGenerator.isWellFormed(id), let trade = try await store.trade(id: id),
             identity.role == .admin || identity.userID == trade.userID
         else {
             throw Problem.notFound("There is no trade \(id).")
@@ -223,7 +224,7 @@ struct TradeRoutes {
         let fields = try Input.object(try await Input.json(request, limit: maximumBodyBytes), allowed: ["reason"], errors: &errors)
         let reason = Input.text(fields["reason"], field: "reason", maximumLength: 500).collect(into: &errors)
         guard let reason, errors.isEmpty else { throw Problem.validation(errors) }
-        guard BetIDGenerator.isWellFormed(id) else { throw Problem.notFound("There is no trade \(id).") }
+        guard IDGenerator.isWellFormed(id) else { throw Problem.notFound("There is no trade \(id).") }
         switch try await store.void(id: id, reason: reason) {
         case .voided(let trade):
             context.logger.notice("Trade voided", metadata: ["trade_id": "\(id)", "reason": "\(reason)"])
@@ -259,7 +260,7 @@ struct TradeRoutes {
 
     /// Public: each configured symbol's latest price, its tick, time, source and age.
     @Sendable func listQuotes(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let quotes = try await store.quotes(symbols)
+        let quotes = try await store.prices.quotes(symbols)
         let now = currentMilliseconds()
         return .json { json in
             json.beginArray()

@@ -78,7 +78,7 @@ struct WebUIRoutes {
         var filter = BetStore.Filter()
         let status = request.uri.queryParameters.get("status").flatMap { BetStatus(rawValue: String($0)) }
         filter.status = status
-        let cursor = Self.cursor(request, isValid: BetStore.isValidCursor)
+        let cursor = Self.cursor(request, isValid: NewestFirstPages.isValidCursor)
         let page = try await bets.list(filter, scope: .user(identity.userID), limit: Self.pageSize, cursor: cursor)
         return try Self.page(
             "bets", title: "My bets", identity: context.identity,
@@ -121,8 +121,8 @@ struct WebUIRoutes {
     /// The trade screen: each symbol's latest price, the order form, the caller's trades (newest first).
     @Sendable func tradesPage(_ request: Request, context: APIRequestContext) async throws -> Response {
         let identity = try context.requireUser()
-        let cursor = Self.cursor(request, isValid: BetStore.isValidCursor)
-        let quotes = try await trades.quotes(symbols)
+        let cursor = Self.cursor(request, isValid: NewestFirstPages.isValidCursor)
+        let quotes = try await trades.prices.quotes(symbols)
         let page = try await trades.list(userID: identity.userID, status: nil, limit: Self.pageSize, cursor: cursor)
         var values: [String: Any] = [
             "quotes": symbols.map { symbol in
@@ -276,7 +276,7 @@ struct WebUIRoutes {
 /// `make bench`: the my-bets page of `bets` rendered as the route renders it, for `player`.
 public enum WebUIBenchmark {
     public static func renderMyBets(_ bets: [Bet], player: User) throws -> Int {
-        let values = WebUIRoutes.betsPage(bets, next: bets.last?.id, status: nil, balance: "1000.00")
+        let values = WebUIRoutes.betsPage(bets, next: bets.last.map { "\($0.id)" }, status: nil, balance: "1000.00")
         let response = try WebUIRoutes.page("bets", title: "My bets", identity: Identity(user: player), values, live: "bets")
         return response.body.contentLength ?? 0
     }

@@ -188,7 +188,7 @@ public struct Settings: Sendable {
         maximumDeposit = try money("MAX_DEPOSIT_AMOUNT") ?? maximumDeposit
         maximumBodyBytes = try integer("MAX_BODY_BYTES", in: 1024...16_777_216) ?? maximumBodyBytes
         idleTimeout = try milliseconds("HTTP_IDLE_TIMEOUT_MS", in: 1000...3_600_000) ?? idleTimeout
-        nodeID = try integer("NODE_ID", in: 0...(BetIDGenerator.nodeCount - 1))
+        nodeID = try integer("NODE_ID", in: 0...(IDGenerator.nodeCount - 1))
         if let level = text("LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw SettingsError("LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
@@ -255,7 +255,7 @@ public struct Settings: Sendable {
         }
         if let symbols = text("CRYPTO_SYMBOLS") {
             let list = symbols.split(separator: ",").map { String($0.trimmingSpaces).uppercased() }
-            guard !list.isEmpty, list.allSatisfy(TradeStore.isValidSymbol) else {
+            guard !list.isEmpty, list.allSatisfy(PriceStore.isValidSymbol) else {
                 throw SettingsError("CRYPTO_SYMBOLS must be a comma-separated list of 1 to 10 characters A-Z 0-9 each, not \"\(symbols)\"")
             }
             cryptoSymbols = list

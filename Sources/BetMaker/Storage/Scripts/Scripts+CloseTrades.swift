@@ -18,9 +18,7 @@ extension Scripts {
     ///
     /// The worker computes each profit in Swift (exact Int128 arithmetic, `TradeMath`) from the trade's
     /// terms (`Trade.Terms`, immutable) and the tick; the script reads the batch's terms in one `HMGET`
-    /// of the symbol's open-trade terms, which hold a trade exactly while it is open (a trade missing
-    /// there is read from its hash: closed already, or placed before the open-trade terms existed, or
-    /// stored before the packed terms, with its separate fields), derives the payout
+    /// of the symbol's open-trade terms, which hold a trade exactly while it is open, derives the payout
     /// (stake + profit, never negative) and the status (won, lost or even by the profit's sign), and
     /// re-verifies what the outcome depends on:
     /// the trade is this symbol's, its start tick comes before this tick, an expiry close is due at the
@@ -94,21 +92,15 @@ extension Scripts {
             end
             local ids = {}
             for i = 1, count do ids[i] = ARGV[2 * i + 5] end
-            -- The batch's terms in one read: a trade that is not there is closed, or was placed before the
-            -- symbol's open-trade terms existed, and its hash tells which.
+            -- The batch's terms in one read: a trade that is not there is closed.
             local openTerms = inChunks('HMGET', KEYS[5], ids, {})
             for i = 1, count do
               local a, key = 2 * i + 5, KEYS[5 + i]
               local id, profit = ARGV[a], ARGV[a + 1]
               if key ~= tradePrefix .. id then return invalid(id, 'is not at ' .. key) end
               local terms = openTerms[i]
-              local open = terms ~= false
-              if not open then
-                local t = redis.call('HMGET', key, 'status', '\(Trade.Terms.field)')
-                open, terms = t[1] == 'open', t[2]
-              end
-              if open then
-                local owner, account, on, direction, stake, startTime, startSequence, liquidation, expires = tradeTerms(key, terms)
+              if terms then
+                local owner, account, on, direction, stake, startTime, startSequence, liquidation, expires = tradeTerms(terms)
                 if not owner then return invalid(id, 'has malformed terms') end
                 if on ~= symbol then return invalid(id, 'is on ' .. on) end
                 if not before(startTime, startSequence) then

@@ -6,23 +6,23 @@ extension Scripts {
     /// same key is refused.
     ///
     /// KEYS: event hash, event bet list, bet (`RedisKeys.bet`), list of anonymous bets [, idempotency key]
-    /// ARGV: bet id, event id, amount (cents) [, fingerprint, ttl (ms)]
+    /// ARGV: bet id (`BetID`), its serial, event id, amount (cents) [, fingerprint, ttl (ms)]
     /// Returns {'placed', created_at (ms)} | {'replayed', bet id} | {'idempotency_mismatch'} | {'closed', result} | {'id_taken'}
     public static let placeBet = RedisScript(
         name: "place_bet",
         source: """
             #!lua
-            \(replayIdempotentRequest(key: 5, fingerprint: 4))
+            \(replayIdempotentRequest(key: 5, fingerprint: 5))
             local result = redis.call('HGET', KEYS[1], 'result')
             if result then return {'closed', result} end
             if redis.call('EXISTS', KEYS[3]) == 1 then return {'id_taken'} end
             \(redisNow)
-            redis.call('SET', KEYS[3], 'p  ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. now)
-            redis.call('RPUSH', KEYS[2], ARGV[1])
+            redis.call('HSET', KEYS[3], 'status', 'pending', 'amount', ARGV[4], 'created_at', now, 'event_id', ARGV[3])
+            redis.call('RPUSH', KEYS[2], ARGV[2])
             redis.call('RPUSH', KEYS[4], ARGV[1])
             redis.call('HINCRBY', KEYS[1], 'bets', 1)
-            redis.call('HINCRBY', KEYS[1], 'staked', ARGV[3])
-            \(saveIdempotentRequest(key: 5, fingerprint: 4))
+            redis.call('HINCRBY', KEYS[1], 'staked', ARGV[4])
+            \(saveIdempotentRequest(key: 5, fingerprint: 5))
             return {'placed', now}
             """)
 }

@@ -7,7 +7,7 @@ extension Scripts {
     /// and indexes it: in the symbol's due set (by expiry), in the open set of its symbol and direction
     /// (by liquidation price, 0 when it cannot be stopped out), in the user's trade list, and with its
     /// terms in the symbol's open-trade terms (`RedisKeys.openTradeTerms`, in MessagePack:
-    /// `Trade.Terms.init(openEntry:)`). Expiry is Redis's clock plus the duration, the clock tick ids are
+    /// `Trade.Terms.init(encoded:)`). Expiry is Redis's clock plus the duration, the clock tick ids are
     /// on. Without an account id the user's first account (lowest id) pays.
     ///
     /// KEYS: quote hash, trade hash, due set, open set, user hash, user's accounts, user's ledger, user's
@@ -45,19 +45,13 @@ extension Scripts {
             local after = redis.call('HINCRBY', KEYS[6], account, '-' .. ARGV[3])
             redis.call('XADD', KEYS[7], '*', 'type', 'stake', 'account_id', account, 'amount', '-' .. ARGV[3],
               'balance', after, 'trade_id', ARGV[1])
-            local terms = table.concat({ARGV[4], account, ARGV[6], ARGV[7], ARGV[3], ARGV[8], ARGV[9], ARGV[2], ARGV[10], ARGV[11], now,
-              expires}, ' ')
-            redis.call('HSET', KEYS[2], 'status', 'open', '\(Trade.Terms.field)', terms)
-            -- The open-trade entry in MessagePack (`Trade.Terms.init(openEntry:)`) when every number is exact
-            -- as a Lua number, else the same text.
+            -- The terms in MessagePack (`Trade.Terms.init(encoded:)`), the numbers as numbers: every one is
+            -- below 2^53 (prices by `Price.maximum`, stakes by the settings' limits), so exact as a Lua number.
             local startTime, startSequence = string.match(ARGV[2], '^(%d+)-(%d+)$')
-            local numbers = {tonumber(ARGV[3]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(startTime), tonumber(startSequence),
-              tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(now), tonumber(expires)}
-            local entry = cmsgpack.pack(ARGV[4], account, ARGV[6], ARGV[7], unpack(numbers))
-            for k = 1, 9 do
-              if not numbers[k] or numbers[k] >= 2 ^ 53 then entry = terms end
-            end
-            redis.call('HSET', KEYS[9], ARGV[1], entry)
+            local terms = cmsgpack.pack(ARGV[4], account, ARGV[6], ARGV[7], tonumber(ARGV[3]), tonumber(ARGV[8]), tonumber(ARGV[9]),
+              tonumber(startTime), tonumber(startSequence), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(now), tonumber(expires))
+            redis.call('HSET', KEYS[2], 'status', 'open', '\(Trade.Terms.field)', terms)
+            redis.call('HSET', KEYS[9], ARGV[1], terms)
             redis.call('ZADD', KEYS[3], expires, ARGV[1])
             redis.call('ZADD', KEYS[4], ARGV[11], ARGV[1])
             redis.call('RPUSH', KEYS[8], ARGV[1])

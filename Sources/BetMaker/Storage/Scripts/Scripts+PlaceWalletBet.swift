@@ -8,7 +8,7 @@ extension Scripts {
     ///
     /// KEYS: event hash, event bet list, bet (`RedisKeys.bet`), user hash, user's accounts, user's ledger, user's
     ///       bet list [, idempotency key]
-    /// ARGV: bet id, event id, amount (cents), user id, account id or '' [, fingerprint, ttl (ms)]
+    /// ARGV: bet id (`BetID`), its serial, event id, amount (cents), user id, account id or '' [, fingerprint, ttl (ms)]
     /// Returns {'placed', account id, odds, payout, created_at (ms)} | {'replayed', bet id} |
     ///   {'idempotency_mismatch'} | {'inactive_user'} | {'closed', result} | {'not_in_catalogue'} |
     ///   {'not_open'} | {'no_account'} | {'insufficient_funds', balance} | {'id_taken'}
@@ -16,13 +16,13 @@ extension Scripts {
         name: "place_wallet_bet",
         source: """
             #!lua
-            \(replayIdempotentRequest(key: 8, fingerprint: 6))
+            \(replayIdempotentRequest(key: 8, fingerprint: 7))
             if redis.call('HGET', KEYS[4], 'status') ~= 'active' then return {'inactive_user'} end
             local event = redis.call('HMGET', KEYS[1], 'result', 'catalogue', 'open', 'odds')
             if event[1] then return {'closed', event[1]} end
             if not event[2] then return {'not_in_catalogue'} end
             if event[3] ~= '1' then return {'not_open'} end
-            local account = ARGV[5]
+            local account = ARGV[6]
             if account == '' then
               local lowest
               for _, id in ipairs(redis.call('HKEYS', KEYS[5])) do
@@ -33,7 +33,7 @@ extension Scripts {
             end
             local balance = redis.call('HGET', KEYS[5], account)
             if not balance then return {'no_account'} end
-            local stake = tonumber(ARGV[3])
+            local stake = tonumber(ARGV[4])
             if tonumber(balance) < stake then return {'insufficient_funds', balance} end
             if redis.call('EXISTS', KEYS[3]) == 1 then return {'id_taken'} end
             local odds = event[4]
@@ -41,14 +41,15 @@ extension Scripts {
             local gross = stake * tonumber(odds)
             local payout = string.format('%.0f', (gross - gross % 100) / 100)
             local after = redis.call('HINCRBY', KEYS[5], account, -stake)
-            redis.call('XADD', KEYS[6], '*', 'type', 'stake', 'account_id', account, 'amount', '-' .. ARGV[3],
+            redis.call('XADD', KEYS[6], '*', 'type', 'stake', 'account_id', account, 'amount', '-' .. ARGV[4],
               'balance', after, 'bet_id', ARGV[1])
-            redis.call('SET', KEYS[3], table.concat({'p', '', ARGV[2], ARGV[3], now, ARGV[4], account, odds, payout}, ' '))
-            redis.call('RPUSH', KEYS[2], ARGV[1] .. ':' .. ARGV[4] .. ':' .. account)
+            redis.call('HSET', KEYS[3], 'status', 'pending', 'amount', ARGV[4], 'created_at', now, 'user_id', ARGV[5],
+              'account_id', account, 'odds', odds, 'payout', payout, 'event_id', ARGV[3])
+            redis.call('RPUSH', KEYS[2], ARGV[2] .. ':' .. ARGV[5] .. ':' .. account)
             redis.call('RPUSH', KEYS[7], ARGV[1])
             redis.call('HINCRBY', KEYS[1], 'bets', 1)
-            redis.call('HINCRBY', KEYS[1], 'staked', ARGV[3])
-            \(saveIdempotentRequest(key: 8, fingerprint: 6))
+            redis.call('HINCRBY', KEYS[1], 'staked', ARGV[4])
+            \(saveIdempotentRequest(key: 8, fingerprint: 7))
             return {'placed', account, odds, payout, now}
             """)
 }

@@ -26,7 +26,7 @@ extension Scripts {
             if not t[1] then return {'missing'} end
             if t[1] ~= 'open' then return {'not_open', t[1]} end
             \(tradeTerms)
-            local owner, account, symbol, _, stake = tradeTerms(KEYS[1], t[2])
+            local owner, account, symbol, _, stake = tradeTerms(t[2])
             if not owner then return redis.error_reply('KEYS_MISMATCH trade ' .. ARGV[1] .. ' has malformed terms') end
             local prefix = ARGV[3]
             if KEYS[1] ~= prefix .. 'trade:' .. ARGV[1] or KEYS[2] ~= prefix .. 'trades:due:' .. symbol

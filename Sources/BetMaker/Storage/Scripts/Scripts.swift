@@ -14,7 +14,7 @@ public enum Scripts {
     public static var all: [RedisScript] {
         [
             // Bets and results.
-            placeBet, placeWalletBet, reportResult, readBets, readTail, packBets,
+            placeBet, placeWalletBet, reportResult, readTail,
             // The resulting workflow (docs/ARCHITECTURE.md, "The event workflow").
             assignEvent, takeEvent, voidEvent,
             // Settlement and the events stream as a queue (docs/ARCHITECTURE.md, "The stream protocol").
@@ -41,66 +41,21 @@ public enum Scripts {
         local now = clock[1] .. string.format('%03d', math.floor(tonumber(clock[2]) / 1000))
         """
 
-    // MARK: Snippets shared by the scripts that read bets
-
-    /// `local function packHashBet(key)`: a bet stored as a hash (before the packed format, see
-    /// `RedisKeys.bet`) as the string it is stored as now, and whether packing lost nothing: every
-    /// field there that must be, none empty or holding a space, and a status that has a letter. An
-    /// unknown status is kept as it is, so the checker can name it. Raises WRONGTYPE for a key of
-    /// another type. `read_bets`, `settle_batch` and `pack_bets` share it: one encoder in Lua for the
-    /// one decoder in Swift (`BetStore.unpack`). With it, `local function storedBet(key)`: a bet's
-    /// string, read from either form, which is how `read_bets` and `settle_batch` read bets.
-    static let packHashBet = """
-        local betCodes = {pending = 'p', won = 'w', lost = 'l', void = 'v'}
-        local function packHashBet(key)
-          local f = redis.call('HMGET', key, 'status', 'settled_at', 'event_id', 'amount', 'created_at', 'user_id', 'account_id',
-            'odds', 'payout')
-          local count = (f[6] or f[7] or f[8] or f[9]) and 9 or 5
-          local sound = betCodes[f[1]] ~= nil
-          f[1] = betCodes[f[1]] or f[1]
-          for i = 1, count do
-            if f[i] then
-              if f[i] == '' or string.find(f[i], ' ', 1, true) then sound = false end
-            else
-              if i ~= 2 then sound = false end
-              f[i] = ''
-            end
-          end
-          return table.concat(f, ' ', 1, count), sound
-        end
-        -- A bet as stored now, whichever form it is kept in (false when there is none).
-        local function storedBet(key)
-          local bet = redis.pcall('GET', key)
-          if type(bet) == 'table' then bet = packHashBet(key) end
-          return bet
-        end
-        """
-
     // MARK: Snippets shared by the trade scripts
 
-    /// `local function tradeTerms(key, terms)`: what `close_trades` and `void_trade` need of a trade's
-    /// terms (`Trade.Terms`): owner, account, symbol, direction, stake, start tick (time and sequence),
-    /// liquidation price and expiry; nothing when they are missing or malformed. `terms` is an entry of
-    /// the open-trade terms (MessagePack, the numbers as numbers: `Trade.Terms.init(openEntry:)`) or the
-    /// packed text field (the numbers as text, which Lua's arithmetic converts); false for a trade placed
-    /// before the packed form, whose separate fields are read from `key` instead.
+    /// `local function tradeTerms(terms)`: what `close_trades` and `void_trade` need of a trade's terms
+    /// (`Trade.Terms`, MessagePack with the numbers as numbers: `Trade.Terms.init(encoded:)`): owner,
+    /// account, symbol, direction, stake, start tick (time and sequence), liquidation price and expiry;
+    /// nothing when they are missing or malformed.
     static let tradeTerms = """
-        local function tradeTerms(key, terms)
-          if not terms then
-            local f = redis.call('HMGET', key, '\(Trade.Terms.legacyFields.joined(separator: "', '"))')
-            for j = 1, \(Trade.Terms.legacyFields.count) do f[j] = f[j] or '' end
-            terms = table.concat(f, ' ')
+        local function tradeTerms(terms)
+          if not terms then return end
+          -- Checking each value's type would cost half of what MessagePack saves; a value of another
+          -- type fails the key checks or the arithmetic, which refuses the batch before its writes too.
+          local ok, owner, account, symbol, direction, stake, _, _, startTime, startSequence, _, liquidation, _, expires = pcall(cmsgpack.unpack, terms)
+          if ok and (direction == 'up' or direction == 'down') and expires then
+            return owner, account, symbol, direction, stake, startTime, startSequence, liquidation, expires
           end
-          if (string.byte(terms) or 0) > 57 then
-            -- Checking each value's type would cost half of what MessagePack saves; a value of another
-            -- type fails the key checks or the arithmetic, which refuses the batch before its writes too.
-            local ok, owner, account, symbol, direction, stake, _, _, startTime, startSequence, _, liquidation, _, expires = pcall(cmsgpack.unpack, terms)
-            if ok and (direction == 'up' or direction == 'down') and expires then
-              return owner, account, symbol, direction, stake, startTime, startSequence, liquidation, expires
-            end
-            return
-          end
-          return string.match(terms, '^(%d+) (%d+) ([%u%d]+) (%l+) (%d+) %d+ %d+ (%d+)%-(%d+) %d+ (%d+) %d+ (%d+)$')
         end
         """
 
@@ -130,11 +85,11 @@ public enum Scripts {
     }
 
     /// The placing scripts' answer to a request whose Idempotency-Key (`KEYS[key]`, optional) was
-    /// seen: the id of the bet it placed if `ARGV[fingerprint]` matches, else a refusal.
+    /// seen: the id of the bet or trade it placed if `ARGV[fingerprint]` matches, else a refusal.
     static func replayIdempotentRequest(key: Int, fingerprint: Int) -> String {
         """
         if KEYS[\(key)] then
-          local saved = redis.call('HMGET', KEYS[\(key)], 'fingerprint', 'bet_id')
+          local saved = redis.call('HMGET', KEYS[\(key)], 'fingerprint', 'id')
           if saved[1] then
             if saved[1] == ARGV[\(fingerprint)] then return {'replayed', saved[2]} end
             return {'idempotency_mismatch'}
@@ -143,11 +98,11 @@ public enum Scripts {
         """
     }
 
-    /// Keeps the bet id (`ARGV[1]`) under the Idempotency-Key for `ARGV[fingerprint + 1]` ms.
+    /// Keeps the new bet's or trade's id (`ARGV[1]`) under the Idempotency-Key for `ARGV[fingerprint + 1]` ms.
     static func saveIdempotentRequest(key: Int, fingerprint: Int) -> String {
         """
         if KEYS[\(key)] then
-          redis.call('HSET', KEYS[\(key)], 'fingerprint', ARGV[\(fingerprint)], 'bet_id', ARGV[1])
+          redis.call('HSET', KEYS[\(key)], 'fingerprint', ARGV[\(fingerprint)], 'id', ARGV[1])
           redis.call('PEXPIRE', KEYS[\(key)], ARGV[\(fingerprint + 1)])
         end
         """

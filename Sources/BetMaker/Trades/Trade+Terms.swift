@@ -1,22 +1,12 @@
 import NIOCore
 
 extension Trade.Terms {
-    /// An entry of a symbol's open-trade terms (`RedisKeys.openTradeTerms`), in either form:
-    /// - MessagePack, as `place_trade` writes it with Redis's `cmsgpack.pack`: the values of
-    ///   `legacyFields` in order, the first four as strings, the rest as integers, with the start tick as
-    ///   two (its time, then its sequence), so that `close_trades` takes its numbers without matching a
-    ///   pattern or converting text (a tenth of Redis's work per trade);
-    /// - the text of `field`, for an entry written before that, or whose numbers do not all fit a Lua
-    ///   number exactly (a `down` trade's liquidation price beyond `Price.maximum`).
-    ///
-    /// Nil when it is malformed.
-    public init?(openEntry: ByteBuffer) {
-        guard let first = openEntry.readableBytesView.first else { return nil }
-        if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) {
-            self.init(packed: String(buffer: openEntry))
-            return
-        }
-        var reader = MessagePackReader(bytes: openEntry)
+    /// The terms as `place_trade` writes them with Redis's `cmsgpack.pack`: the user, account, symbol
+    /// and direction as strings, then as integers the stake, leverage, duration, the start tick's time
+    /// and sequence, the start price, the liquidation price (0: none), created and expires, so that
+    /// `close_trades` takes its numbers without matching a pattern or converting text. Nil when malformed.
+    public init?(encoded: ByteBuffer) {
+        var reader = MessagePackReader(bytes: encoded)
         guard let userID = reader.string().flatMap({ Int($0) }), let accountID = reader.string().flatMap({ Int($0) }),
             let symbol = reader.string(), let direction = reader.string().flatMap(TradeDirection.init(rawValue:)),
             let stake = reader.integer(), let leverage = reader.integer(), let duration = reader.integer(),

@@ -1,0 +1,53 @@
+import RedisClient
+
+/// The version of the Redis layout this build reads and writes (`RedisKeys`, the scripts). Redis keeps
+/// the version of the data it holds (`RedisKeys.schema`); a process refuses to work on data of another
+/// version, or on bet-maker data written before versions existed, rather than misread it. A format
+/// change raises the version; the first one after a release comes with a migration command.
+public enum StorageSchema {
+    public static let version = 1
+
+    public enum Verdict: Sendable, Equatable {
+        /// The data is of this build's version (or the store was empty and is now marked so).
+        case current
+        /// The data is of another version: the text found.
+        case other(String)
+        /// bet-maker data without a version: written by a development build before versions existed.
+        case unversioned
+    }
+
+    /// Reads the store's version; an empty store is claimed for this build's version (`SET NX`, so
+    /// processes starting together agree) unless `claim` is false (a read-only command). Keys that
+    /// every store in use holds one of tell an unversioned store from an empty one.
+    public static func check(redis: some RedisCommandSender, keys: RedisKeys, claim: Bool = true) async throws -> Verdict {
+        for _ in 0..<2 {
+            if let found = try await redis.get(keys.schema) {
+                return found == String(version) ? .current : .other(found)
+            }
+            // One EXISTS per key: the keys may live on different nodes of a cluster.
+            let sentinels = [keys.allBets, keys.eventsStream, keys.userIDs, keys.catalogue, keys.feed]
+            for reply in try await redis.pipeline(sentinels.map { RedisCommand("EXISTS", $0) }) where try reply.get().int(for: "EXISTS") > 0
+            {
+                return .unversioned
+            }
+            if !claim { return .current }
+            if try await redis.set(keys.schema, to: String(version), condition: .ifNotExists) { return .current }
+        }
+        throw RedisError.unexpectedReply(command: "SET NX", reply: "\(keys.schema) was claimed and removed again")
+    }
+
+    /// What to tell an operator about a verdict other than `current`.
+    public static func refusal(_ verdict: Verdict, keys: RedisKeys) -> String? {
+        switch verdict {
+        case .current:
+            return nil
+        case .other(let found):
+            return "Redis holds bet-maker data of storage schema \(found) (\(keys.schema)); this build reads schema \(version). "
+                + "Run a build of schema \(found), or move the data to schema \(version) with that build's migration command."
+        case .unversioned:
+            return "Redis holds bet-maker data without a storage schema version (no \(keys.schema)): it was written by a "
+                + "development build before schema \(version). Nothing of it is readable here; remove it (`make run`: stop "
+                + "it and delete var/redis) or point this build at a Redis (or KEY_PREFIX) of its own."
+        }
+    }
+}

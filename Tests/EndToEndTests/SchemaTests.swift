@@ -1,0 +1,29 @@
+import Foundation
+import NIOHTTP1
+import RedisClient
+import TestSupport
+import Testing
+
+/// The real processes on data this build does not understand: they refuse to run, and say why.
+@Suite struct SchemaTests {
+    @Test(arguments: ["betmaker-api", "betmaker-worker"])
+    func aProcessRefusesDataOfAnotherSchemaVersion(_ executable: String) async throws {
+        try await withRedis { (server, redis) async throws in
+            _ = try await redis.set("bm:schema", to: "7")
+            let (status, output) = try await BetMakerProcesses.run(
+                executable, [], redis: server, settings: ["WEB_SERVER_PORT": "\(freeLoopbackPort())", "WORKER_HTTP_PORT": "0"])
+            #expect(status != 0, "\(output)")
+            #expect(output.contains("Refusing to run: Redis holds bet-maker data of storage schema 7"), "\(output)")
+            #expect(try await redis.get("bm:schema") == "7")
+        }
+    }
+
+    @Test func anAPIOnAFreshStoreClaimsItAndServes() async throws {
+        try await withBetMakerSystem { system in
+            #expect(try await system.request(.POST, "/bets", json: #"{"event_id": "s", "amount": "1"}"#).status == 201)
+            #expect(try await system.redis.get("bm:schema") == "1")
+            let ready = try await system.request(.GET, "/health/ready")
+            #expect(ready.status == 200 && ready.body.contains(#""storage_schema":"ok""#), "\(ready.body)")
+        }
+    }
+}
