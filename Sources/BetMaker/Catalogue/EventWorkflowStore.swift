@@ -39,11 +39,26 @@ public struct EventWorkflowStore: Sendable {
             arguments: [String(traderID), String(currentMilliseconds())], changed: "taken")
     }
 
+    public enum VoidOutcome: Sendable, Equatable {
+        case changed
+        /// Void already: nothing changed.
+        case unchanged
+        /// A result was reported: nothing changed.
+        case resulted(EventState)
+    }
+
     /// Voids the event (from any state before `resulted`) and queues its bets for voiding and refunds.
-    public func void(eventID: String, reason: String) async throws -> Outcome {
-        try await run(
+    /// An administrator's act: no trader is involved, so the outcomes are fewer than a transition's.
+    public func void(eventID: String, reason: String) async throws -> VoidOutcome {
+        let outcome = try await run(
             Scripts.voidEvent, keys: [keys.event(eventID), keys.eventsStream, keys.openCatalogue, keys.unsettledEvents],
             arguments: [String(currentMilliseconds()), eventID, reason], changed: "voided")
+        switch outcome {
+        case .changed: return .changed
+        case .unchanged: return .unchanged
+        case .wrongState(let state): return .resulted(state)
+        case .notYours, .notATrader: throw RedisError.unexpectedReply(command: "void_event", reply: "\(outcome)")
+        }
     }
 
     private func run(_ script: RedisScript, keys: [String], arguments: [String], changed: String) async throws -> Outcome {

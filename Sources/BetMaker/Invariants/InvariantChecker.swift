@@ -4,15 +4,15 @@ import RedisClient
 /// "Proof under faults"). `betmaker-worker check` runs it; the tests and the fault suite end with it.
 ///
 /// Passes, each in bounded pages with a few commands per page, so a million bets take seconds and
-/// memory stays at a few bytes per bet (ids are kept as their 60-bit numbers) plus a few dozen per
-/// bet with money:
+/// memory stays at a few dozen bytes per bet (`BetID`s, whose parts fit Swift's inline strings for
+/// event ids up to 15 bytes), and a few dozen more per bet with money:
 ///
 /// 1. every event (`SCAN` for the event hashes and lists): its fields, and its list read in pages,
-///    each page's bets read with one `read_bets` call; list entries must agree with their bets'
+///    each page's bets read with one pipelined `HMGET` each; list entries must agree with their bets'
 ///    owners; counts, total staked, total paid out and settlement progress are compared with the bets;
 ///    an event with bets with money must be in the catalogue; an event with a result and without
 ///    `settled_at` must be in the index of unsettled events unless parked, and nothing else may be;
-/// 2. every bet hash (`SCAN`) that no event list holds;
+/// 2. every bet hash (`SCAN` of `<prefix>{ev:*}:bet:*`) that no event list holds;
 /// 3. the indexes: the list of anonymous bets and each user's list of bets with money, read in
 ///    pages; every bet must be in exactly the index its owner says, once;
 /// 4. every user (`SCAN` for user keys, and the users index): the user hash, the accounts, and the

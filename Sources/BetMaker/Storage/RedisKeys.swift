@@ -124,12 +124,13 @@ public struct RedisKeys: Sendable {
     /// Set of the subscriber hashes the simulated ESP holds (used when `ESP_URL` is unset), shared by
     /// the API and the workers through Redis.
     public var simulatedESP: String { prefix + "esp:simulated" }
+
     // MARK: Trades and prices
 
-    /// Hash of one trade: `status`, and `terms` (owner, symbol, direction, stake, leverage, start tick
-    /// and price, liquidation price, expiry) packed in one field; once closed `outcome` (how, settled_at,
-    /// profit, the end tick and price) packed in one field. `Trade.storedFields` reads it, and the
-    /// separate fields of trades stored before the packed form.
+    /// Hash of one trade (`Trade.storedFields`): `status`; `terms` (owner, symbol, direction, stake,
+    /// leverage, start tick and price, liquidation price, expiry) in MessagePack (`Trade.Terms`); once
+    /// closed `outcome` (how, settled_at, profit, the end tick and price, `Trade.outcomeField`); a void
+    /// trade's `void_reason`.
     public func trade(_ id: String) -> String { prefix + "trade:" + id }
 
     /// Sorted set of a symbol's open trades by expiry (ms): the delayed queue the worker settles from.
@@ -141,11 +142,9 @@ public struct RedisKeys: Sendable {
         prefix + "trades:open:" + symbol + ":" + direction.rawValue
     }
 
-    /// Hash of a symbol's open trades' terms by trade id, in MessagePack (`Trade.Terms.init(openEntry:)`;
-    /// older entries hold the text of `Trade.Terms.field`): written with the trade, removed when it
-    /// closes or is voided, so `close_trades` and the worker read a whole batch's terms in one `HMGET`
-    /// instead of one a trade. A trade placed before it existed is not in it, and is read from its hash
-    /// instead.
+    /// Hash of a symbol's open trades' terms by trade id, the same MessagePack as the trade's `terms`:
+    /// written with the trade, removed when it closes or is voided, so `close_trades` and the worker read
+    /// a whole batch's terms in one `HMGET` instead of one a trade.
     public func openTradeTerms(_ symbol: String) -> String { prefix + "trades:terms:" + symbol }
 
     /// List of the user's trades in the order accepted; append-only.

@@ -142,9 +142,8 @@ struct EventRoutes {
         switch try await workflow.void(eventID: eventID, reason: reason) {
         case .changed: context.logger.notice("Event voided", metadata: ["event_id": "\(eventID)", "reason": "\(reason)"])
         case .unchanged: break
-        case .wrongState(let state), .notYours(let state):
+        case .resulted(let state):
             throw Self.stateConflict(eventID, state, "a result was reported; it cannot be voided")
-        case .notATrader: throw Problem.internal()
         }
         return eventResponse(try await store.event(id: eventID), status: .accepted)
     }
