@@ -95,7 +95,8 @@ extension RedisClient {
         guard isCluster else { return try await scriptsCached(scripts) }
         var command = RedisCommand("SCRIPT", "EXISTS")
         command.append(contentsOf: scripts.map(\.sha1))
-        for (_, reply) in try await sendToEveryMaster(command) where try !reply.get().array(for: command).allSatisfy({ $0 == .integer(1) }) {
+        for (_, reply) in try await sendToEveryMaster(command) where try !reply.get().array(for: command).allSatisfy({ $0 == .integer(1) })
+        {
             return false
         }
         return true

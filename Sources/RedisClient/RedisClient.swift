@@ -44,7 +44,8 @@ public final class RedisClient: RedisCommandSender, Service, Sendable {
                     metricsFactory: metricsFactory))
         } else {
             self.mode = .single(
-                ConnectionPool(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, metricsFactory: metricsFactory))
+                ConnectionPool(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, metricsFactory: metricsFactory)
+            )
         }
     }
 
@@ -114,9 +115,17 @@ public final class RedisClient: RedisCommandSender, Service, Sendable {
     public func run() async throws {
         switch mode {
         case .single(let pool):
-            await withGracefulShutdownHandler { await pool.run() } onGracefulShutdown: { pool.shutdown() }
+            await withGracefulShutdownHandler {
+                await pool.run()
+            } onGracefulShutdown: {
+                pool.shutdown()
+            }
         case .cluster(let router):
-            await withGracefulShutdownHandler { await router.run() } onGracefulShutdown: { router.shutdown() }
+            await withGracefulShutdownHandler {
+                await router.run()
+            } onGracefulShutdown: {
+                router.shutdown()
+            }
         }
         logger.debug("Redis client stopped")
     }

@@ -40,7 +40,8 @@ public final class RedisCluster: Sendable {
 
     // MARK: Starting and stopping
 
-    public static func start(masters: Int = 3, replicasPerMaster: Int = 1, nodeTimeout: Duration = .seconds(2)) async throws -> RedisCluster {
+    public static func start(masters: Int = 3, replicasPerMaster: Int = 1, nodeTimeout: Duration = .seconds(2)) async throws -> RedisCluster
+    {
         let count = masters * (1 + replicasPerMaster)
         let nodes = try await withThrowingTaskGroup(of: RedisServer.self) { group in
             for _ in 0..<count { group.addTask { try await startNode(nodeTimeout: nodeTimeout) } }
@@ -129,7 +130,8 @@ public final class RedisCluster: Sendable {
     public func owner(ofSlot slot: Int) async throws -> RedisServer {
         guard let asked = runningNodes.first else { throw TestSupportError("no node runs") }
         let view = try await view(from: asked)
-        guard let line = view.first(where: { $0.isMaster && $0.slots.contains { $0.contains(slot) } }), let owner = node(at: line.endpoint) else {
+        guard let line = view.first(where: { $0.isMaster && $0.slots.contains { $0.contains(slot) } }), let owner = node(at: line.endpoint)
+        else {
             throw TestSupportError("no master serves slot \(slot)")
         }
         return owner
@@ -139,7 +141,8 @@ public final class RedisCluster: Sendable {
     public func replica(of master: RedisServer) async throws -> RedisServer {
         let view = try await view(from: master)
         guard let masterID = view.first(where: { $0.isMyself })?.id,
-            let line = view.first(where: { $0.masterID == masterID && !$0.isFailed }), let replica = node(at: line.endpoint), replica.isRunning
+            let line = view.first(where: { $0.masterID == masterID && !$0.isFailed }), let replica = node(at: line.endpoint),
+            replica.isRunning
         else { throw TestSupportError("port \(master.port) has no running replica") }
         return replica
     }
@@ -204,7 +207,8 @@ public final class RedisCluster: Sendable {
         _ = try await send(RedisCommand("CLUSTER", "SETSLOT", slot, "MIGRATING", targetID), to: source)
         var moved = 0
         while true {
-            let keys = try await send(RedisCommand("CLUSTER", "GETKEYSINSLOT", slot, keysPerBatch), to: source).strings(for: "GETKEYSINSLOT")
+            let keys = try await send(RedisCommand("CLUSTER", "GETKEYSINSLOT", slot, keysPerBatch), to: source).strings(
+                for: "GETKEYSINSLOT")
             if keys.isEmpty { break }
             var migrate = RedisCommand("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS")
             migrate.append(contentsOf: keys)

@@ -49,7 +49,9 @@ extension ClusterTests {
             let tag = "{migrating}"
             let slot = HashSlot.of("migrating")
             let existing = 200
-            for reply in try await redis.pipeline((0..<existing).map { RedisCommand("SET", "\(tag):k\($0)", "v\($0)") }) { _ = try reply.get() }
+            for reply in try await redis.pipeline((0..<existing).map { RedisCommand("SET", "\(tag):k\($0)", "v\($0)") }) {
+                _ = try reply.get()
+            }
             let source = try await cluster.owner(ofSlot: slot)
             let target = try #require(try await cluster.masters().first { $0.port != source.port })
 
@@ -94,7 +96,8 @@ extension ClusterTests {
                     // The key has moved, the slot not yet: the source asks for this one command to go
                     // to the target, and the pinned connection says so instead of going there.
                     let replies = try await pinned.submit([RedisCommand("LLEN", key)]).replies()
-                    #expect(replies[0] == .failure(.redirected(RedisRedirect(kind: .ask, slot: slot, endpoint: cluster.endpoint(of: target)))))
+                    #expect(
+                        replies[0] == .failure(.redirected(RedisRedirect(kind: .ask, slot: slot, endpoint: cluster.endpoint(of: target)))))
                     #expect(try await redis.llen(key) == 1, "the client's own calls follow ASK")
                 })
             await #expect(throws: RedisError.redirected(RedisRedirect(kind: .moved, slot: slot, endpoint: cluster.endpoint(of: target)))) {
@@ -149,7 +152,8 @@ extension ClusterTests {
                         round += 1
                         let key = "w:\(worker):\(round)"
                         do {
-                            let (_, replicas) = try await redis.send(RedisCommand("SET", key, "\(round)"), waitingForReplicas: 1, timeout: .seconds(1))
+                            let (_, replicas) = try await redis.send(
+                                RedisCommand("SET", key, "\(round)"), waitingForReplicas: 1, timeout: .seconds(1))
                             if replicas >= 1 { writes.acknowledged[key] = "\(round)" } else { writes.unreplicated += 1 }
                         } catch let error as RedisError where error.mayHaveRun {
                             writes.unknown += 1
@@ -178,7 +182,9 @@ extension ClusterTests {
     }
 
     /// How long until `replica` says it is master, from `since`.
-    static func promotion(of replica: RedisServer, in cluster: RedisCluster, since: ContinuousClock.Instant, bound: Duration) async -> Duration? {
+    static func promotion(
+        of replica: RedisServer, in cluster: RedisCluster, since: ContinuousClock.Instant, bound: Duration
+    ) async -> Duration? {
         let polled = await poll(timeout: bound, every: .milliseconds(10)) { try await cluster.role(of: replica) == "master" }
         return polled.held ? ContinuousClock.now - since : nil
     }
@@ -217,7 +223,8 @@ extension ClusterTests {
             let promotedAfter = await promotion
             print(
                 "Cluster failover recovery: controlled failover, first write after the switch \(controlled.map { "\($0)" } ?? "none"); "
-                    + "kill -9, first write after \(crash.map { "\($0)" } ?? "none") (replica promoted after \(promotedAfter.map { "\($0)" } ?? "none"))")
+                    + "kill -9, first write after \(crash.map { "\($0)" } ?? "none") (replica promoted after \(promotedAfter.map { "\($0)" } ?? "none"))"
+            )
             #expect(controlled != nil, "writes to the failed-over shard did not resume within \(bound)")
             #expect(crash != nil, "writes to the crashed master's slots did not resume within \(bound)")
             #expect(try await cluster.role(of: promoted) == "master")
@@ -236,14 +243,16 @@ extension ClusterTests {
             var lost: [String] = []
             for start in stride(from: 0, to: keys.count, by: 500) {
                 let page = Array(keys[start..<min(start + 500, keys.count)])
-                for (key, reply) in zip(page, try await redis.pipeline(page.map { RedisCommand("GET", $0) })) where try reply.get().string != writes.acknowledged[key] {
+                for (key, reply) in zip(page, try await redis.pipeline(page.map { RedisCommand("GET", $0) }))
+                where try reply.get().string != writes.acknowledged[key] {
                     lost.append(key)
                 }
             }
             #expect(lost.isEmpty, "acknowledged writes lost: \(lost.prefix(10))")
             // A write reported as not run did not happen.
             if !writes.notRun.isEmpty {
-                #expect(try await redis.pipeline(writes.notRun.map { RedisCommand("EXISTS", $0) }).allSatisfy { try $0.get() == .integer(0) })
+                #expect(
+                    try await redis.pipeline(writes.notRun.map { RedisCommand("EXISTS", $0) }).allSatisfy { try $0.get() == .integer(0) })
             }
         }
     }

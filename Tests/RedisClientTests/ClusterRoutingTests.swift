@@ -43,7 +43,8 @@ import Testing
         let script = RedisScript(name: "s", source: "return 1")
         #expect(script.evalshaCommand(keys: ["k1", "k2"], arguments: ["a1", "k3"]).keys == ["k1", "k2"])
         #expect(script.evalshaCommand(keys: [], arguments: ["a1"]).keys == [])
-        #expect(RedisCommand("XREADGROUP", "GROUP", "g", "c", "COUNT", 16, "BLOCK", 5000, "STREAMS", "s1", "s2", ">", ">").keys == ["s1", "s2"])
+        #expect(
+            RedisCommand("XREADGROUP", "GROUP", "g", "c", "COUNT", 16, "BLOCK", 5000, "STREAMS", "s1", "s2", ">", ">").keys == ["s1", "s2"])
         #expect(RedisCommand("XREAD", "COUNT", 1, "streams", "s1", "0").keys == ["s1"])
         #expect(RedisCommand("XGROUP", "CREATE", "stream", "group", "0", "MKSTREAM").keys == ["stream"])
         #expect(RedisCommand("XINFO", "GROUPS", "stream").keys == ["stream"])
@@ -111,7 +112,8 @@ import Testing
     @Test func parsesSeedLists() throws {
         #expect(
             try RedisEndpoint.list(" 10.0.0.1:6379, redis-2:6380,[::1]:7000,10.0.0.1:6379 ") == [
-                RedisEndpoint(host: "10.0.0.1", port: 6379), RedisEndpoint(host: "redis-2", port: 6380), RedisEndpoint(host: "::1", port: 7000),
+                RedisEndpoint(host: "10.0.0.1", port: 6379), RedisEndpoint(host: "redis-2", port: 6380),
+                RedisEndpoint(host: "::1", port: 7000),
             ])
         #expect(throws: RedisConfigurationError.self) { try RedisEndpoint.list("") }
         #expect(throws: RedisConfigurationError.self) { try RedisEndpoint.list("host") }

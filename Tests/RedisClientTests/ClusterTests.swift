@@ -40,7 +40,9 @@ import Testing
         try await Self.withClusterClient { cluster, redis, metrics in
             let keys = (0..<10_000).map { "key:\($0)" }
             for start in stride(from: 0, to: keys.count, by: 500) {
-                for reply in try await redis.pipeline(keys[start..<(start + 500)].map { RedisCommand("SET", $0, $0) }) { _ = try reply.get() }
+                for reply in try await redis.pipeline(keys[start..<(start + 500)].map { RedisCommand("SET", $0, $0) }) {
+                    _ = try reply.get()
+                }
             }
             // Every command went straight to its owner: the client's own routing, no redirect needed.
             #expect(try Self.redirects("moved", metrics) == 0)
@@ -65,7 +67,8 @@ import Testing
             #expect(checkedSlots == expected.count)
 
             // The server's CLUSTER KEYSLOT agrees with the client's hash tags.
-            let samples = ["123456789", "{user1000}.following", "foo{}{bar}", "{}", "{a}{b}", "{{a}}", "bets{ev:42}", "user{42"] + keys.prefix(200)
+            let samples =
+                ["123456789", "{user1000}.following", "foo{}{bar}", "{}", "{a}{b}", "{{a}}", "bets{ev:42}", "user{42"] + keys.prefix(200)
             let slots = try await redis.pipeline(samples.map { RedisCommand("CLUSTER", "KEYSLOT", $0) })
             for (key, slot) in zip(samples, slots) { #expect(try slot.get().int(for: "KEYSLOT") == HashSlot.of(key), "\(key)") }
 
@@ -94,7 +97,8 @@ import Testing
             #expect(try await redis.send(RedisCommand("MGET", "{t}:a", "{t}:b")) == .array([.bulkString(ByteBuffer(string: "1")), .null]))
             for node in try await cluster.masters() {
                 let stats = try await cluster.send(RedisCommand("INFO", "commandstats"), to: node).string(for: "INFO")
-                #expect(!stats.contains("cmdstat_del:") && !stats.contains("cmdstat_evalsha:"), "a refused command reached port \(node.port)")
+                #expect(
+                    !stats.contains("cmdstat_del:") && !stats.contains("cmdstat_evalsha:"), "a refused command reached port \(node.port)")
             }
         }
     }
@@ -105,7 +109,8 @@ import Testing
             let first = try await Self.key("w1:", on: masters[0], in: cluster)
             let second = try await Self.key("w2:", on: masters[1], in: cluster)
             let replies = try await redis.pipeline([
-                RedisCommand("CLIENT", "INFO"), RedisCommand("SET", first, "1"), RedisCommand("CLIENT", "INFO"), .wait(replicas: 1, timeout: .seconds(5)),
+                RedisCommand("CLIENT", "INFO"), RedisCommand("SET", first, "1"), RedisCommand("CLIENT", "INFO"),
+                .wait(replicas: 1, timeout: .seconds(5)),
                 RedisCommand("SET", second, "2"), RedisCommand("CLIENT", "INFO"), .wait(replicas: 1, timeout: .seconds(5)),
             ])
             func serverPort(_ reply: Result<RESPValue, RedisError>) throws -> Int? {
@@ -142,7 +147,9 @@ import Testing
             let key = "{script}:n"
             let owner = try await cluster.owner(ofSlot: HashSlot.of(key))
             // In a pipeline, behind a WAIT: the node answers NOSCRIPT, gets the script, runs it once.
-            let replies = try await redis.pipeline([script.evalshaCommand(keys: [key], arguments: ["5"]), .wait(replicas: 1, timeout: .seconds(5))])
+            let replies = try await redis.pipeline([
+                script.evalshaCommand(keys: [key], arguments: ["5"]), .wait(replicas: 1, timeout: .seconds(5)),
+            ])
             #expect(try replies[0].get() == .integer(5))
             #expect(try replies[1].get() == .integer(1))
             #expect(try await redis.eval(script, keys: [key], arguments: ["2"]) == .integer(7))
@@ -212,7 +219,9 @@ import Testing
     @Test func startsFromAnyAnsweringSeedAndFailsFastWhenNoneAnswers() async throws {
         try await withRedisCluster { cluster in
             var configuration = cluster.configuration
-            let dead = [RedisEndpoint(host: "127.0.0.1", port: freeLoopbackPort()), RedisEndpoint(host: "127.0.0.1", port: freeLoopbackPort())]
+            let dead = [
+                RedisEndpoint(host: "127.0.0.1", port: freeLoopbackPort()), RedisEndpoint(host: "127.0.0.1", port: freeLoopbackPort()),
+            ]
             configuration.cluster?.seeds = dead + [cluster.endpoints[4]]
             try await RedisClient(configuration: configuration).withRunning { (redis) async throws in
                 #expect(try await redis.ping() == "PONG")

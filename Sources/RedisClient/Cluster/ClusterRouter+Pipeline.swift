@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// Pipelines in cluster mode. The commands are cut into segments: a command with keys starts one, and
@@ -21,11 +22,37 @@ extension ClusterRouter {
 
     func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RESPValue, RedisError>] {
         guard !commands.isEmpty else { return [] }
-        var results = [Result<RESPValue, RedisError>](repeating: .failure(.connectionUnavailable("not sent")), count: commands.count)
+        // The common case, and the product's: every key in one slot. Sent as it came, to one node.
+        var slot: Int?
+        var oneSlot = true
+        for command in commands where oneSlot {
+            switch command.route() {
+            case .keyless: continue
+            case .slot(let keySlot): if slot == nil { slot = keySlot } else { oneSlot = keySlot == slot }
+            case .crossSlot: oneSlot = false
+            }
+        }
+        var firstRound: [Result<RESPValue, RedisError>]?
+        var batchFailure: RedisError?
+        if oneSlot {
+            do {
+                let replies = try await pool(forSlot: slot).connection().pipeline(commands)
+                if !replies.contains(where: { if case .failure(let error) = $0 { Self.mayRetry(error) } else { false } }) { return replies }
+                firstRound = replies
+            } catch let error as RedisError {
+                batchFailure = error
+            }
+        }
+        var results =
+            firstRound ?? [Result<RESPValue, RedisError>](repeating: .failure(.connectionUnavailable("not sent")), count: commands.count)
         var segments = Self.segments(of: commands, results: &results)
+        if firstRound != nil || batchFailure != nil {
+            for segment in segments.indices where !segments[segment].done {
+                settle(segment, of: commands, failure: batchFailure, segments: &segments, results: &results)
+            }
+        }
         let deadline = ContinuousClock.now + options.retryTimeout
         var backoff = Backoff(options.retryBackoff)
-        var firstRound = true
         while true {
             let pending = segments.indices.filter { !segments[$0].done }
             if pending.isEmpty { return results }
@@ -34,15 +61,22 @@ extension ClusterRouter {
                 guard now < deadline else { return results }
                 try await Task.sleep(for: min(backoff.next(), deadline - now))
             }
-            try await round(pending, of: commands, segments: &segments, results: &results, sendAsIs: firstRound && pending.count == segments.count)
-            firstRound = false
+            try await round(pending, of: commands, segments: &segments, results: &results)
+        }
+    }
+
+    /// Whether a failed reply may be one that the router sends again (cheap: no decision made).
+    private static func mayRetry(_ error: RedisError) -> Bool {
+        switch error {
+        case .redirected, .connectionUnavailable, .connectionClosed, .timeout, .protocolError: true
+        case .server(let reply): RedisError.notRunCodes.contains(reply.code) || reply.code == "NOSCRIPT"
+        case .unexpectedReply, .invalidCommand, .crossSlot: false
         }
     }
 
     /// One attempt of every pending segment: routed, sent per node, replies classified.
     private func round(
-        _ pending: [Int], of commands: [RedisCommand], segments: inout [Segment], results: inout [Result<RESPValue, RedisError>],
-        sendAsIs: Bool
+        _ pending: [Int], of commands: [RedisCommand], segments: inout [Segment], results: inout [Result<RESPValue, RedisError>]
     ) async throws {
         // Each node's segments, in order.
         var groups: [(pool: ConnectionPool, segments: [Int])] = []
@@ -56,75 +90,92 @@ extension ClusterRouter {
                     groups.append((pool, [segment]))
                 }
             case .failure(let error):
-                settle(segment, of: commands, with: .failure(error), segments: &segments, results: &results)
+                settle(segment, of: commands, failure: error, segments: &segments, results: &results)
             }
         }
-        // The whole pipeline to one node, as it came: no copy of the commands.
-        let asIs = sendAsIs && groups.count == 1 && groups[0].segments.count == segments.count
-        // Every node's batch is written before waiting for any of them.
-        var replies: [Result<[Result<RESPValue, RedisError>], RedisError>] = []
-        var submitted: [(group: Int, batch: SubmittedBatch)] = []
+        var batches: [(connection: RedisConnection?, batch: [RedisCommand])] = []
+        var parts = [FanIn.Part](repeating: .success([]), count: groups.count)
         for (index, group) in groups.enumerated() {
-            let batch = asIs ? commands : Self.batch(group.segments.map { segments[$0] }, of: commands)
+            let batch = Self.batch(group.segments.map { segments[$0] }, of: commands)
             do {
-                let connection = try await group.pool.connection()
-                if groups.count == 1 {
-                    replies.append(.success(try await connection.pipeline(batch)))
-                } else {
-                    submitted.append((index, connection.submit(batch)))
-                    replies.append(.success([]))
-                }
-            } catch let error as RedisError {
-                replies.append(.failure(error))
+                batches.append((try await group.pool.connection(), batch))
+            } catch {
+                batches.append((nil, batch))
+                parts[index] = .failure(error)
             }
         }
-        for (group, batch) in submitted {
+        if batches.count == 1, let connection = batches[0].connection {
             do {
-                replies[group] = .success(try await batch.replies())
+                parts[0] = .success(try await connection.pipeline(batches[0].batch))
             } catch let error as RedisError {
-                replies[group] = .failure(error)
+                parts[0] = .failure(error)
             }
+        } else if batches.contains(where: { $0.connection != nil }) {
+            let sent = await Self.send(batches)
+            for (index, part) in sent.enumerated() where batches[index].connection != nil { parts[index] = part }
         }
-        for (group, groupReplies) in replies.enumerated() {
+        for (group, part) in parts.enumerated() {
             var position = 0
             for segment in groups[group].segments {
-                guard case .success(let all) = groupReplies else {
-                    if case .failure(let error) = groupReplies {
-                        settle(segment, of: commands, with: .failure(error), segments: &segments, results: &results)
+                guard case .success(let all) = part else {
+                    if case .failure(let error) = part {
+                        settle(
+                            segment, of: commands, failure: (error as? RedisError) ?? .connectionClosed("\(error)"), segments: &segments,
+                            results: &results)
                     }
                     continue
                 }
                 let (range, keyed) = (segments[segment].range, segments[segment].keyed)
                 let prefix = segments[segment].attempt.prefixCount(for: commands[keyed])
-                var own: [Result<RESPValue, RedisError>] = []
-                own.reserveCapacity(range.count)
                 for index in range {
                     // The replies to ASKING and SCRIPT LOAD are not the caller's.
                     if index == keyed { position += prefix }
-                    own.append(all[position])
+                    results[index] = all[position]
                     position += 1
                 }
-                settle(segment, of: commands, with: .success(own), segments: &segments, results: &results)
+                settle(segment, of: commands, failure: nil, segments: &segments, results: &results)
             }
         }
     }
 
-    /// Records a segment's replies (or the failure of its whole batch) and decides whether it goes again.
+    /// Writes every node's batch, each event loop's in one task, and waits once for all of them.
+    private static func send(_ batches: [(connection: RedisConnection?, batch: [RedisCommand])]) async -> [FanIn.Part] {
+        await withUnsafeContinuation { continuation in
+            let fanIn = FanIn(parts: batches.count, continuation: continuation)
+            var byLoop: [(loop: any EventLoop, parts: [(part: Int, connection: RedisConnection, batch: [RedisCommand])])] = []
+            for (part, (connection, batch)) in batches.enumerated() {
+                guard let connection else {
+                    fanIn.complete(part, with: .failure(RedisError.connectionUnavailable("not sent")))
+                    continue
+                }
+                if let index = byLoop.firstIndex(where: { $0.loop === connection.eventLoop }) {
+                    byLoop[index].parts.append((part, connection, batch))
+                } else {
+                    byLoop.append((connection.eventLoop, [(part, connection, batch)]))
+                }
+            }
+            for (loop, parts) in byLoop {
+                loop.execute {
+                    for (part, connection, batch) in parts {
+                        connection.enqueueOnEventLoop(
+                            batch, collector: BatchCollector(count: batch.count, receiver: .fanIn(fanIn, part: part)))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decides whether a segment goes again, from the reply to its command with keys (already in
+    /// `results`), or from the failure of its whole batch.
     private func settle(
-        _ index: Int, of commands: [RedisCommand], with replies: Result<[Result<RESPValue, RedisError>], RedisError>,
-        segments: inout [Segment], results: inout [Result<RESPValue, RedisError>]
+        _ index: Int, of commands: [RedisCommand], failure: RedisError?, segments: inout [Segment],
+        results: inout [Result<RESPValue, RedisError>]
     ) {
         let segment = segments[index]
-        let keyedReply: Result<RESPValue, RedisError>
-        switch replies {
-        case .success(let own):
-            for (offset, reply) in own.enumerated() { results[segment.range.lowerBound + offset] = reply }
-            keyedReply = own[segment.keyed - segment.range.lowerBound]
-        case .failure(let error):
-            for position in segment.range { results[position] = .failure(error) }
-            keyedReply = .failure(error)
+        if let failure {
+            for position in segment.range { results[position] = .failure(failure) }
         }
-        guard case .failure(let error) = keyedReply else {
+        guard case .failure(let error) = results[segment.keyed] else {
             segments[index].done = true
             return
         }
@@ -180,8 +231,9 @@ extension ClusterRouter {
         var hasKeyed = false
         var refusal: RedisError?
         for (index, command) in commands.enumerated() {
-            let isReadOnly = CommandKeys.of(command.name).isReadOnly
-            switch command.route() {
+            let keys = CommandKeys.of(command.name)
+            let isReadOnly = keys.isReadOnly
+            switch command.route(keys.pattern) {
             case .keyless where !segments.isEmpty:
                 segments[segments.count - 1].range = segments[segments.count - 1].range.lowerBound..<(index + 1)
                 segments[segments.count - 1].readOnly = segments[segments.count - 1].readOnly && isReadOnly
@@ -202,7 +254,8 @@ extension ClusterRouter {
             case .crossSlot:
                 let error = RedisError.crossSlot(command: command.name, keys: command.keys)
                 results[index] = .failure(error)
-                segments.append(Segment(range: index..<(index + 1), keyed: index, attempt: Attempt(slot: nil), readOnly: isReadOnly, done: true))
+                segments.append(
+                    Segment(range: index..<(index + 1), keyed: index, attempt: Attempt(slot: nil), readOnly: isReadOnly, done: true))
                 hasKeyed = true
                 refusal = error
             }

@@ -246,7 +246,9 @@ final class ClusterRouter: Sendable {
                 defer { state.waiters = [:] }
                 return Array(state.waiters.values)
             }
-            for waiter in waiters { waiter.resume(throwing: RedisError.connectionUnavailable("cannot read the Redis cluster map (\(lastError))")) }
+            for waiter in waiters {
+                waiter.resume(throwing: RedisError.connectionUnavailable("cannot read the Redis cluster map (\(lastError))"))
+            }
             logger.warning("Redis cluster map refresh failed", metadata: ["error": "\(lastError)"])
             return false
         }

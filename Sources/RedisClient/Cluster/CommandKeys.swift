@@ -95,7 +95,11 @@ enum CommandRoute: Sendable, Equatable {
 extension RedisCommand {
     /// The slot of the command's keys, read from its argument bytes without copying them.
     func route() -> CommandRoute {
-        let pattern = CommandKeys.of(name).pattern
+        route(CommandKeys.of(name).pattern)
+    }
+
+    /// The slot of the command's keys, found by `pattern` (the command's own).
+    func route(_ pattern: CommandKeys.Pattern) -> CommandRoute {
         if case .none = pattern { return .keyless }
         var slot = -1
         var spansSlots = false

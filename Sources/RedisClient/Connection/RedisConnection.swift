@@ -187,6 +187,14 @@ public final class RedisConnection: RedisCommandSender, Sendable {
         return SubmittedBatch(future: promise.futureResult)
     }
 
+    /// Queues `commands` for the collector; called on the connection's event loop (a cluster pipeline
+    /// hands each event loop its nodes' batches in one task).
+    func enqueueOnEventLoop(_ commands: [RedisCommand], collector: BatchCollector) {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let longest = commands.lazy.compactMap(\.timeout).map(TimeAmount.init).max() ?? commandTimeout
+        handler.value.submit(batch: commands, id: id, collector: collector, deadline: NIODeadline.now() + max(longest, commandTimeout))
+    }
+
     /// Commands waiting for their reply, for tests that must know a command is in flight.
     func pendingCount() async -> Int {
         let handler = self.handler
