@@ -74,19 +74,21 @@ func clusterSection(_ options: Options) async throws {
     let workloads = Workload.allCases.filter { options.only.isEmpty || options.only.contains($0.rawValue) }
     var single: [String: (rate: Double, cpu: Double)] = [:]
     var cluster: [String: (rate: Double, cpu: Double)] = [:]
+    // Both running at once, each workload measured on one node and right after on the cluster, so a
+    // neighbour's load on this shared machine weighs on both alike.
     try await withRedisServer { server in
-        try await RedisClient(configuration: server.configuration).withRunning { redis in
-            try await redis.load([writeScript])
-            for layout in KeyLayout.allCases {
-                for workload in workloads { single["\(workload)\(layout)"] = try await measure(redis, workload, layout, options) }
-            }
-        }
-    }
-    try await withRedisCluster(masters: 3, replicasPerMaster: 0) { nodes in
-        try await RedisClient(configuration: nodes.configuration).withRunning { redis in
-            try await redis.load([writeScript])
-            for layout in KeyLayout.allCases {
-                for workload in workloads { cluster["\(workload)\(layout)"] = try await measure(redis, workload, layout, options) }
+        try await withRedisCluster(masters: 3, replicasPerMaster: 0) { nodes in
+            try await RedisClient(configuration: server.configuration).withRunning { one in
+                try await RedisClient(configuration: nodes.configuration).withRunning { three in
+                    try await one.load([writeScript])
+                    try await three.load([writeScript])
+                    for layout in KeyLayout.allCases {
+                        for workload in workloads {
+                            single["\(workload)\(layout)"] = try await measure(one, workload, layout, options)
+                            cluster["\(workload)\(layout)"] = try await measure(three, workload, layout, options)
+                        }
+                    }
+                }
             }
         }
     }
