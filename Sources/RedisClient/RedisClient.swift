@@ -3,26 +3,30 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-import Synchronization
 
-/// A small set of multiplexed connections to one Redis, kept alive for the life of a server.
+/// The client of one Redis, or of a Redis Cluster, kept alive for the life of a server.
 ///
-/// Commands go round robin to a ready connection and are pipelined there; nobody leases a connection.
-/// Each connection has its own keeper task that reconnects with exponential backoff. While Redis is
+/// Single node (the default): a small set of multiplexed connections (`ConnectionPool`). Commands go
+/// round robin to a ready connection and are pipelined there; nobody leases a connection. Each
+/// connection has its own keeper task that reconnects with exponential backoff. While Redis is
 /// unreachable, calls fail at once with `RedisError.connectionUnavailable` instead of queueing; callers
 /// wait only for the first connection attempt after a start or a dropped connection, because that
 /// attempt usually succeeds within milliseconds.
+///
+/// Cluster mode (`RedisConfiguration.cluster`): the same calls go to the master that owns their keys,
+/// one such pool per master; `RedisClient+Cluster.swift` has the calls that name a key or a node.
 ///
 /// `RedisClient` is a `Service`: `run()` keeps the connections until graceful shutdown, then closes
 /// them after their replies in flight have arrived.
 public final class RedisClient: RedisCommandSender, Service, Sendable {
     public let configuration: RedisConfiguration
-    private let eventLoopGroup: any EventLoopGroup
+    let mode: Mode
     private let logger: Logger
-    private let metricsFactory: any MetricsFactory
-    private let state: Mutex<PoolState>
-    private let shutdownRequests: AsyncStream<Void>
-    private let shutdownRequester: AsyncStream<Void>.Continuation
+
+    enum Mode: Sendable {
+        case single(ConnectionPool)
+        case cluster(ClusterRouter)
+    }
 
     public init(
         configuration: RedisConfiguration,
@@ -32,117 +36,106 @@ public final class RedisClient: RedisCommandSender, Service, Sendable {
     ) {
         precondition(configuration.poolSize > 0, "poolSize must be positive")
         self.configuration = configuration
-        self.eventLoopGroup = eventLoopGroup
         self.logger = logger
-        self.metricsFactory = metricsFactory
-        self.state = Mutex(PoolState(slotCount: configuration.poolSize))
-        (self.shutdownRequests, self.shutdownRequester) = AsyncStream.makeStream()
+        if let cluster = configuration.cluster {
+            self.mode = .cluster(
+                ClusterRouter(
+                    configuration: configuration, options: cluster, eventLoopGroup: eventLoopGroup, logger: logger,
+                    metricsFactory: metricsFactory))
+        } else {
+            self.mode = .single(
+                ConnectionPool(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, metricsFactory: metricsFactory)
+            )
+        }
     }
 
     // MARK: Sending
 
     public func send(_ command: RedisCommand) async throws -> RESPValue {
-        try await connection().send(command)
+        switch mode {
+        case .single(let pool): try await pool.connection().send(command)
+        case .cluster(let router): try await router.send(command)
+        }
     }
 
+    /// In cluster mode the commands go to their nodes, each node's in order on one connection, and the
+    /// replies come back in the order of `commands`; a node's batch that fails as a whole fails each of
+    /// its commands rather than the call.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RESPValue, RedisError>] {
-        try await connection().pipeline(commands)
+        switch mode {
+        case .single(let pool): try await pool.connection().pipeline(commands)
+        case .cluster(let router): try await router.pipeline(commands)
+        }
     }
 
     /// True when at least one connection is ready.
     public var isConnected: Bool {
-        state.withLock { $0.slots.contains { $0.readyConnection?.isActive == true } }
+        switch mode {
+        case .single(let pool): pool.isConnected
+        case .cluster(let router): router.allPools().contains { $0.isConnected }
+        }
     }
 
     /// Commands in flight on all pooled connections, for tests.
     func pendingCount() async -> Int {
         var total = 0
-        for connection in state.withLock({ $0.slots.compactMap(\.readyConnection) }) {
-            total += await connection.pendingCount()
-        }
+        for pool in pools { total += await pool.pendingCount() }
         return total
     }
 
+    var pools: [ConnectionPool] {
+        switch mode {
+        case .single(let pool): [pool]
+        case .cluster(let router): router.allPools()
+        }
+    }
+
     /// A new connection outside the pool, for blocking commands such as `XREADGROUP ... BLOCK` that
-    /// would stall everything pipelined behind them. The caller owns it and closes it.
+    /// would stall everything pipelined behind them. The caller owns it and closes it. In cluster mode
+    /// it goes to any master: use `dedicatedConnection(forKey:)` for a key's node.
     public func dedicatedConnection() async throws -> RedisConnection {
-        try await RedisConnection.connect(
-            configuration: configuration, eventLoop: eventLoopGroup.next(), metricsFactory: metricsFactory)
+        switch mode {
+        case .single(let pool): try await pool.dedicatedConnection()
+        case .cluster(let router): try await router.pool(forSlot: nil).dedicatedConnection()
+        }
     }
 
     /// One of the pool's connections, shared with everybody else (not leased). For callers that want
-    /// several submissions to run in the order made (`RedisConnection.submit`).
+    /// several submissions to run in the order made (`RedisConnection.submit`). In cluster mode, one
+    /// of any master's: use `connection(forKey:)` for a key's node.
     public func anyConnection() async throws -> RedisConnection {
-        try await connection()
-    }
-
-    private func connection() async throws -> RedisConnection {
-        switch state.withLock({ $0.decide() }) {
-        case .use(let connection):
-            return connection
-        case .fail(let error):
-            throw error
-        case .wait:
-            return try await waitForConnection()
-        }
-    }
-
-    /// Waits for a connection attempt in progress, at most `connectTimeout` (plus a little, so the
-    /// attempt itself reports first when it fails).
-    private func waitForConnection() async throws -> RedisConnection {
-        let waiterID = UInt64.random(in: 0...UInt64.max)
-        let timeout = configuration.connectTimeout + .milliseconds(100)
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: waiterID) }
-            waiter?.resume(throwing: RedisError.connectionUnavailable("no connection within \(timeout)"))
-        }
-        defer { timer.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            let outcome = state.withLock { state -> PoolState.Decision in
-                let decision = state.decide()
-                if case .wait = decision { state.waiters[waiterID] = continuation }
-                return decision
-            }
-            switch outcome {
-            case .use(let connection): continuation.resume(returning: connection)
-            case .fail(let error): continuation.resume(throwing: error)
-            case .wait: break
-            }
+        switch mode {
+        case .single(let pool): try await pool.connection()
+        case .cluster(let router): try await router.pool(forSlot: nil).connection()
         }
     }
 
     // MARK: Lifecycle
 
     public func run() async throws {
-        state.withLock { $0.phase = .running }
-        await withTaskGroup(of: Void.self) { keepers in
-            for slot in 0..<configuration.poolSize {
-                keepers.addTask { await self.keep(slot: slot) }
-            }
+        switch mode {
+        case .single(let pool):
             await withGracefulShutdownHandler {
-                for await _ in shutdownRequests {}
+                await pool.run()
             } onGracefulShutdown: {
-                self.shutdown()
+                pool.shutdown()
             }
-            let (connections, waiters) = state.withLock { state in
-                state.phase = .shutDown
-                return (state.slots.compactMap(\.readyConnection), state.takeWaiters())
+        case .cluster(let router):
+            await withGracefulShutdownHandler {
+                await router.run()
+            } onGracefulShutdown: {
+                router.shutdown()
             }
-            for waiter in waiters { waiter.resume(throwing: RedisError.connectionUnavailable("client shut down")) }
-            await withTaskGroup(of: Void.self) { closing in
-                for connection in connections {
-                    closing.addTask { await connection.close() }
-                }
-            }
-            keepers.cancelAll()
         }
         logger.debug("Redis client stopped")
     }
 
     /// Asks `run()` to close the connections and return. Called by graceful shutdown, or directly.
     public func shutdown() {
-        shutdownRequester.finish()
+        switch mode {
+        case .single(let pool): pool.shutdown()
+        case .cluster(let router): router.shutdown()
+        }
     }
 
     @discardableResult
@@ -161,127 +154,6 @@ public final class RedisClient: RedisCommandSender, Service, Sendable {
                 throw error
             }
         }
-    }
-
-    /// One connection's keeper: connect, wait for the connection to close, reconnect with backoff.
-    private func keep(slot: Int) async {
-        var backoff = Backoff(configuration.reconnectBackoff)
-        var failuresInARow = 0
-        while !Task.isCancelled {
-            do {
-                let connection = try await RedisConnection.connect(
-                    configuration: configuration, eventLoop: eventLoopGroup.next(), metricsFactory: metricsFactory)
-                let (waiters, isShutDown) = state.withLock { state in
-                    state.slots[slot] = .ready(connection)
-                    state.lastFailure = nil
-                    return (state.takeWaiters(), state.phase == .shutDown)
-                }
-                if isShutDown {
-                    await connection.close()
-                    return
-                }
-                for waiter in waiters { waiter.resume(returning: connection) }
-                if failuresInARow > 0 {
-                    logger.info("Redis connection restored", metadata: ["redis": "\(configuration.redactedURL)", "slot": "\(slot)"])
-                }
-                failuresInARow = 0
-                backoff.reset()
-                await withTaskCancellationHandler {
-                    try? await connection.closeFuture.get()
-                } onCancel: {
-                    connection.closeNow()
-                }
-                let isShuttingDown = state.withLock { state in
-                    state.slots[slot] = .connecting
-                    return state.phase == .shutDown
-                }
-                if isShuttingDown || Task.isCancelled { return }
-                logger.warning(
-                    "Redis connection lost, reconnecting", metadata: ["redis": "\(configuration.redactedURL)", "slot": "\(slot)"])
-            } catch {
-                if Task.isCancelled { return }
-                failuresInARow += 1
-                // The reason alone: the waiters' error adds "Redis unavailable: " to it once.
-                let reason =
-                    switch error as? RedisError {
-                    case .connectionUnavailable(let inner)?: inner
-                    case let other?: "\(other)"
-                    case nil: "\(error)"
-                    }
-                let waiters = state.withLock { state in
-                    state.slots[slot] = .down
-                    state.lastFailure = reason
-                    return state.takeWaiters()
-                }
-                for waiter in waiters { waiter.resume(throwing: RedisError.connectionUnavailable(reason)) }
-                let delay = backoff.next()
-                // The first failure of an outage is worth a warning; the retries after it are not.
-                logger.log(
-                    level: failuresInARow == 1 ? .warning : .debug, "Redis unreachable, retrying",
-                    metadata: ["error": "\(reason)", "retry_in_ms": "\(delay.inMilliseconds)", "slot": "\(slot)"])
-                do { try await Task.sleep(for: delay) } catch { return }
-                state.withLock { $0.slots[slot] = .connecting }
-            }
-        }
-    }
-}
-
-private struct PoolState {
-    enum Slot {
-        case connecting
-        case ready(RedisConnection)
-        case down
-
-        var readyConnection: RedisConnection? {
-            if case .ready(let connection) = self { return connection }
-            return nil
-        }
-    }
-
-    enum Phase { case notStarted, running, shutDown }
-
-    enum Decision {
-        case use(RedisConnection)
-        case wait
-        case fail(RedisError)
-    }
-
-    var slots: [Slot]
-    var phase = Phase.notStarted
-    var next = 0
-    /// Why the last connection attempt failed; nil once a connection is ready again.
-    var lastFailure: String?
-    var waiters: [UInt64: CheckedContinuation<RedisConnection, any Error>] = [:]
-
-    init(slotCount: Int) {
-        self.slots = Array(repeating: .connecting, count: slotCount)
-    }
-
-    mutating func decide() -> Decision {
-        if phase == .shutDown { return .fail(.connectionUnavailable("client shut down")) }
-        for offset in 0..<slots.count {
-            let index = (next + offset) % slots.count
-            if let connection = slots[index].readyConnection, connection.isActive {
-                next = index + 1
-                return .use(connection)
-            }
-        }
-        // Before run() has started its keepers, callers wait for them (bounded by the connect timeout).
-        if phase == .notStarted { return .wait }
-        if let lastFailure { return .fail(.connectionUnavailable(lastFailure)) }
-        // A ready slot whose socket just closed is about to reconnect, like a connecting one.
-        let anyConnecting = slots.contains {
-            switch $0 {
-            case .connecting, .ready: true
-            case .down: false
-            }
-        }
-        return anyConnecting ? .wait : .fail(.connectionUnavailable("no connection to Redis"))
-    }
-
-    mutating func takeWaiters() -> [CheckedContinuation<RedisConnection, any Error>] {
-        defer { waiters = [:] }
-        return Array(waiters.values)
     }
 }
 

@@ -18,6 +18,9 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var shutdownGracePeriod: Duration = .seconds(5)
     /// Sent as `CLIENT SETNAME` so connections are recognisable in `CLIENT LIST`.
     public var clientName: String?
+    /// Set: cluster mode. `host`, `port` and `database` are then unused (a cluster has database 0
+    /// only); the credentials and every deadline above hold for each node, `poolSize` per master.
+    public var cluster: RedisClusterOptions?
 
     public init(host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
         self.host = host

@@ -21,6 +21,12 @@ public enum RedisError: Error, Sendable, Hashable {
     case unexpectedReply(command: String, reply: String)
     /// The command could not be formatted (hiredis refused it, e.g. past its size limits); it was not sent.
     case invalidCommand(String)
+    /// Cluster mode: the node answered `MOVED` or `ASK` (the command did not run), and the client did
+    /// not follow it: it came on a connection the caller holds (`connection(forKey:)`), or the command
+    /// had been redirected too often. The client's map already knows of a `MOVED`.
+    case redirected(RedisRedirect)
+    /// Cluster mode: the command's keys hash to different slots, so no node can run it. It was not sent.
+    case crossSlot(command: String, keys: [String])
 
     /// The server error code, when Redis answered with an error reply.
     public var serverCode: String? {
@@ -31,9 +37,10 @@ public enum RedisError: Error, Sendable, Hashable {
     /// True when the failure is about reaching Redis rather than about the command itself.
     public var isConnectivity: Bool {
         switch self {
-        case .connectionUnavailable, .connectionClosed, .timeout, .protocolError: true
-        case .server(let error): error.code == "LOADING" || error.code == "MASTERDOWN"
-        case .unexpectedReply, .invalidCommand: false
+        case .connectionUnavailable, .connectionClosed, .timeout, .protocolError, .redirected: true
+        // The node or the cluster cannot serve the command now (BUSY, a long script, is about the command).
+        case .server(let error): ["LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN"].contains(error.code)
+        case .unexpectedReply, .invalidCommand, .crossSlot: false
         }
     }
 
@@ -44,9 +51,15 @@ public enum RedisError: Error, Sendable, Hashable {
     public var mayHaveRun: Bool {
         switch self {
         case .connectionClosed, .timeout, .protocolError: true
-        case .server, .connectionUnavailable, .unexpectedReply, .invalidCommand: false
+        case .server, .connectionUnavailable, .unexpectedReply, .invalidCommand, .redirected, .crossSlot: false
         }
     }
+
+    /// Error replies that say the command did not run because of the server's or the cluster's state,
+    /// so running it again later is safe: a slot being migrated (`TRYAGAIN`), the cluster without a
+    /// master for some slot (`CLUSTERDOWN`), a replica cut off from its master (`MASTERDOWN`), a node
+    /// still loading its data (`LOADING`), a script running too long (`BUSY`).
+    static let notRunCodes: Set<String> = ["TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "LOADING", "BUSY"]
 }
 
 extension RedisError: CustomStringConvertible {
@@ -59,6 +72,10 @@ extension RedisError: CustomStringConvertible {
         case .protocolError(let reason): "Redis protocol error: \(reason)"
         case .unexpectedReply(let command, let reply): "Unexpected reply to \(command): \(reply)"
         case .invalidCommand(let reason): "Invalid Redis command: \(reason)"
+        case .redirected(let redirect): "Redis cluster redirect not followed: \(redirect)"
+        case .crossSlot(let command, let keys):
+            "Redis cluster: the keys of \(command) are in different slots, so it was not sent: "
+                + keys.map { "\($0) (slot \(HashSlot.of($0)))" }.joined(separator: ", ")
         }
     }
 }

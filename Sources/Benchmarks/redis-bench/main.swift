@@ -1,6 +1,8 @@
 // Measures the Redis client against redis-benchmark in the same run, on the same server:
-// SET, GET and EVALSHA with 50 concurrent callers, unpipelined and in batches of 16.
+// SET, GET and EVALSHA with 50 concurrent callers, unpipelined and in batches of 16. Then the cluster
+// section: the same client on one node and on a 3-master cluster, with its CPU per command.
 // Usage: redis-bench [--requests N] [--clients C] [--pipeline P] [--only SET,GET,EVALSHA,1,16] [--ours-only]
+//                    [--skip-cluster] [--cluster-only]
 import Foundation
 import RedisClient
 import TestSupport
@@ -11,12 +13,16 @@ struct Options {
     var pipeline = 16
     var only: Set<String> = []
     var skipReference = false
+    var skipCluster = false
+    var clusterOnly = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
-            if flag == "--ours-only" {
-                skipReference = true
+            if flag == "--ours-only" || flag == "--skip-cluster" || flag == "--cluster-only" {
+                if flag == "--ours-only" { skipReference = true }
+                if flag == "--skip-cluster" { skipCluster = true }
+                if flag == "--cluster-only" { clusterOnly = true }
                 continue
             }
             let text = iterator.next()
@@ -120,24 +126,34 @@ func client(_ redis: RedisClient, workload: Workload, options: Options, pipeline
 }
 
 let options = Options(CommandLine.arguments)
-try await withRedisServer { server in
-    let redis = RedisClient(configuration: server.configuration)
-    try await redis.withRunning { redis in
-        try await redis.load([writeScript])
-        print(
-            "redis-bench: \(options.clients) concurrent callers, \(options.requests) requests unpipelined, \(options.requests * options.pipeline) in batches of \(options.pipeline)"
-        )
-        print("| command | pipeline | redis-benchmark ops/s | RedisClient ops/s | ratio |")
-        print("|---|---|---|---|---|")
-        for pipeline in [1, options.pipeline] where options.only.isEmpty || options.only.contains("\(pipeline)") {
-            for workload in Workload.allCases where options.only.isEmpty || options.only.contains(workload.rawValue) {
-                let reference =
-                    options.skipReference
-                    ? Double.nan : try redisBenchmark(port: server.port, workload: workload, options: options, pipeline: pipeline)
-                let ours = try await client(redis, workload: workload, options: options, pipeline: pipeline)
-                print(
-                    String(
-                        format: "| %@ | %d | %.0f | %.0f | %.0f%% |", workload.rawValue, pipeline, reference, ours, 100 * ours / reference))
+if !options.clusterOnly {
+    try await againstRedisBenchmark(options)
+}
+if !options.skipCluster {
+    try await clusterSection(options)
+}
+
+func againstRedisBenchmark(_ options: Options) async throws {
+    try await withRedisServer { server in
+        let redis = RedisClient(configuration: server.configuration)
+        try await redis.withRunning { redis in
+            try await redis.load([writeScript])
+            print(
+                "redis-bench: \(options.clients) concurrent callers, \(options.requests) requests unpipelined, \(options.requests * options.pipeline) in batches of \(options.pipeline)"
+            )
+            print("| command | pipeline | redis-benchmark ops/s | RedisClient ops/s | ratio |")
+            print("|---|---|---|---|---|")
+            for pipeline in [1, options.pipeline] where options.only.isEmpty || options.only.contains("\(pipeline)") {
+                for workload in Workload.allCases where options.only.isEmpty || options.only.contains(workload.rawValue) {
+                    let reference =
+                        options.skipReference
+                        ? Double.nan : try redisBenchmark(port: server.port, workload: workload, options: options, pipeline: pipeline)
+                    let ours = try await client(redis, workload: workload, options: options, pipeline: pipeline)
+                    print(
+                        String(
+                            format: "| %@ | %d | %.0f | %.0f | %.0f%% |", workload.rawValue, pipeline, reference, ours,
+                            100 * ours / reference))
+                }
             }
         }
     }

@@ -177,6 +177,14 @@ public struct Settings: Sendable {
                 throw SettingsError(error.description)
             }
         }
+        if let nodes = text("REDIS_CLUSTER_NODES") {
+            do {
+                redis.cluster = RedisClusterOptions(seeds: try RedisEndpoint.list(nodes))
+            } catch {
+                throw SettingsError("REDIS_CLUSTER_NODES: \(error.description)")
+            }
+            guard redis.database == 0 else { throw SettingsError("REDIS_URL selects a database, but a Redis cluster has only database 0") }
+        }
         redis.poolSize = try integer("REDIS_POOL_SIZE", in: 1...64) ?? redis.poolSize
         redis.commandTimeout = try milliseconds("REDIS_COMMAND_TIMEOUT_MS", in: 10...600_000) ?? redis.commandTimeout
         redis.connectTimeout = try milliseconds("REDIS_CONNECT_TIMEOUT_MS", in: 10...600_000) ?? redis.connectTimeout

@@ -18,7 +18,9 @@ public struct RedisScript: Sendable, Hashable {
     }
 
     public func evalshaCommand(keys: [String], arguments: [String]) -> RedisCommand {
-        command("EVALSHA", sha1, keys: keys, arguments: arguments)
+        var command = command("EVALSHA", sha1, keys: keys, arguments: arguments)
+        command.scriptSource = source
+        return command
     }
 
     public func evalCommand(keys: [String], arguments: [String]) -> RedisCommand {
@@ -49,12 +51,20 @@ extension RedisCommandSender {
 
     /// Loads scripts ahead of time, so a readiness check can report them present.
     public func load(_ scripts: [RedisScript]) async throws {
-        let replies = try await pipeline(scripts.map { RedisCommand("SCRIPT", "LOAD", $0.source) })
-        for reply in replies { _ = try reply.get() }
+        try await loadScripts(scripts)
     }
 
     /// True when the server has every one of `scripts` cached.
     public func scriptsExist(_ scripts: [RedisScript]) async throws -> Bool {
+        try await scriptsCached(scripts)
+    }
+
+    func loadScripts(_ scripts: [RedisScript]) async throws {
+        let replies = try await pipeline(scripts.map { RedisCommand("SCRIPT", "LOAD", $0.source) })
+        for reply in replies { _ = try reply.get() }
+    }
+
+    func scriptsCached(_ scripts: [RedisScript]) async throws -> Bool {
         var command = RedisCommand("SCRIPT", "EXISTS")
         command.append(contentsOf: scripts.map(\.sha1))
         let reply = try await send(command)

@@ -44,9 +44,11 @@ final class RedisCommandHandler: ChannelInboundHandler {
     private var closeWhenDrained = false
     private var closedReason: RedisError?
     private let metrics: CommandMetrics
+    private let redirects: RedirectHandling?
 
-    init(metrics: CommandMetrics) {
+    init(metrics: CommandMetrics, redirects: RedirectHandling? = nil) {
         self.metrics = metrics
+        self.redirects = redirects
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -185,7 +187,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
         }
         let result: Result<RESPValue, RedisError>
         if case .error(let error) = reply {
-            result = .failure(.server(error))
+            result = .failure(redirects?.error(for: error) ?? .server(error))
         } else {
             result = .success(reply)
         }

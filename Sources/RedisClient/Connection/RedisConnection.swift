@@ -11,6 +11,10 @@ public protocol RedisCommandSender: Sendable {
     /// Writes all commands in one flush and returns their replies in order, each succeeded or failed
     /// on its own. Throws only when the batch as a whole failed (connection lost, timeout, cancellation).
     func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RESPValue, RedisError>]
+    /// Loads scripts ahead of time (`SCRIPT LOAD`); the cluster client loads them on every master.
+    func load(_ scripts: [RedisScript]) async throws
+    /// True when the server (every master, for the cluster client) has every one of `scripts` cached.
+    func scriptsExist(_ scripts: [RedisScript]) async throws -> Bool
 }
 
 /// One connection to Redis, shared by any number of concurrent callers: their commands are pipelined
@@ -35,6 +39,14 @@ public final class RedisConnection: RedisCommandSender, Sendable {
         eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) async throws -> RedisConnection {
+        try await connect(configuration: configuration, eventLoop: eventLoop, metricsFactory: metricsFactory, redirects: nil)
+    }
+
+    /// `redirects`: set for a cluster node, whose `MOVED` and `ASK` replies become `RedisError.redirected`.
+    static func connect(
+        configuration: RedisConfiguration, eventLoop: any EventLoop, metricsFactory: any MetricsFactory,
+        redirects: RedirectHandling?
+    ) async throws -> RedisConnection {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             // TCP_NODELAY is an IPPROTO_TCP option: at SOL_SOCKET the same number is SO_DEBUG, which needs
@@ -45,7 +57,7 @@ public final class RedisConnection: RedisCommandSender, Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        RedisCommandHandler(metrics: CommandMetrics(factory: metricsFactory)))
+                        RedisCommandHandler(metrics: CommandMetrics(factory: metricsFactory), redirects: redirects))
                 }
             }
         let channel: any Channel
@@ -173,6 +185,14 @@ public final class RedisConnection: RedisCommandSender, Sendable {
             handler.value.submit(batch: commands, id: id, collector: collector, deadline: deadline)
         }
         return SubmittedBatch(future: promise.futureResult)
+    }
+
+    /// Queues `commands` for the collector; called on the connection's event loop (a cluster pipeline
+    /// hands each event loop its nodes' batches in one task).
+    func enqueueOnEventLoop(_ commands: [RedisCommand], collector: BatchCollector) {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let longest = commands.lazy.compactMap(\.timeout).map(TimeAmount.init).max() ?? commandTimeout
+        handler.value.submit(batch: commands, id: id, collector: collector, deadline: NIODeadline.now() + max(longest, commandTimeout))
     }
 
     /// Commands waiting for their reply, for tests that must know a command is in flight.

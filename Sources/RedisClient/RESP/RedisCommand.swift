@@ -42,9 +42,12 @@ public struct RedisCommand: Sendable {
     public var isBlocking: Bool = false
     /// Overrides the connection's default deadline for this command.
     public var timeout: Duration?
+    /// The script's source, for an `EVALSHA` made by `RedisScript`: in cluster mode a node that answers
+    /// `NOSCRIPT` (a promoted replica, whose script cache was never filled) is given the script first.
+    var scriptSource: String?
 
     /// Each argument as a 32-bit length followed by its bytes.
-    private var storage: ByteBuffer
+    private(set) var storage: ByteBuffer
     public private(set) var argumentCount = 0
 
     /// `capacity`: bytes to reserve for the arguments, so building a long command does not grow the
