@@ -1,0 +1,71 @@
+import BetMaker
+import BetMakerRuntime
+import HTTPTypes
+import Hummingbird
+import Mustache
+import NIOCore
+
+/// Rendering a page: the layout's values (navigation, assets, the user), and the values every page
+/// shares (times).
+extension WebUIRoutes {
+    /// A page in the layout: the navigation the caller's role may use, the assets' versioned paths.
+    /// `live` names the feed the page's script listens to.
+    static func page(
+        _ template: String, title: String, status: HTTPResponse.Status = .ok, identity: Identity?, _ values: [String: Any] = [:],
+        live: String? = nil
+    ) throws -> Response {
+        var values = values
+        values["title"] = title
+        values["assets"] = ["js": WebUIAsset.script.versionedPath, "css": WebUIAsset.styleSheet.versionedPath]
+        if let live { values["live"] = live }
+        if let identity {
+            values["user"] = ["login": identity.user.login, "role": identity.role.rawValue]
+            values["nav"] = navigation(for: identity.role).map {
+                ["href": $0.href, "label": $0.label, "current": $0.title == title, "section": $0.section] as [String: Any]
+            }
+        } else {
+            values["nav"] = [["href": "/ui/login", "label": "Log in"], ["href": "/ui/register", "label": "Register"]]
+        }
+        guard let html = WebUITemplates.library.render(values, withTemplate: template) else {
+            throw Problem.internal()
+        }
+        return Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// The links a role sees, with the title of the page each leads to; `section` starts a group (the
+    /// operator's pages, then a player's). The server checks the role on every page anyway.
+    static func navigation(for role: Role) -> [(href: String, label: String, title: String, section: Bool)] {
+        let player: [(href: String, label: String, title: String, section: Bool)] = [
+            ("/ui/events", "Events", "Events", role == .admin), ("/ui/bets", "My bets", "My bets", false),
+            ("/ui/trades", "Trades", "Trades", false), ("/ui/wallet", "Wallet", "Wallet", false),
+        ]
+        switch role {
+        case .admin:
+            return [
+                ("/ui/operator/events", "Catalogue", "Operator: events", false), ("/ui/operator/users", "Users", "Operator: users", false),
+                ("/ui/operator/dead-letters", "Dead letters", "Operator: dead letters", false),
+                ("/ui/operator/contacts", "Contacts", "Operator: contacts", false),
+            ] + player
+        case .trader: return [("/ui/trader/events", "My events", "My events", false)] + player
+        case .player: return player
+        }
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
+    }
+
+    /// How the script writes a time: relative to now ("in 2 hr", "5 min ago") beside the date, or the
+    /// date alone.
+    enum TimeStyle: String {
+        case relative, absolute
+    }
+
+    /// A time for the `time` partial: exact UTC (`iso`), and until the script rewrites it in the
+    /// viewer's zone, UTC to the minute as text.
+    static func time(_ milliseconds: Int64, _ style: TimeStyle) -> [String: String] {
+        let iso = Timestamp.rfc3339(milliseconds)
+        return ["iso": iso, "text": iso.prefix(10) + " " + iso.dropFirst(11).prefix(5) + " UTC", "style": style.rawValue]
+    }
+}
