@@ -30,6 +30,7 @@ enum WebUIStyle {
         header nav a[aria-current] { background: #fff; color: var(--brand); font-weight: 600; }
         header nav li.section-start { margin-left: .6rem; padding-left: .6rem; border-left: 1px solid #475467; }
         .who { display: flex; align-items: center; gap: .5rem; white-space: nowrap; }
+        .who .login { display: inline-block; max-width: 14rem; overflow: hidden; text-overflow: ellipsis; vertical-align: bottom; }
         .who .role { font-size: .8rem; background: #344054; padding: .05rem .45rem; border-radius: 1rem; }
         header .menu { display: none; }
 
@@ -72,6 +73,7 @@ enum WebUIStyle {
         .filter label { margin: 0; }
         .filter button { margin: 0; }
         .actions { display: flex; flex-wrap: wrap; gap: .35rem; }
+        .report-status { margin: 0; }
         .error { color: var(--bad); margin: .25rem 0; font-weight: 500; }
         .error-text { color: var(--bad); }
         .error:empty, .notice:empty { display: none; }
@@ -153,7 +155,7 @@ enum WebUIStyle {
         @media (max-width: 30rem) {
           main { padding: .75rem; }
           header.site .bar { padding: .5rem .75rem; }
-          .who .login { max-width: 8rem; overflow: hidden; text-overflow: ellipsis; }
+          .who .login { max-width: 7rem; }
           svg.chart { height: 13rem; }
         }
 

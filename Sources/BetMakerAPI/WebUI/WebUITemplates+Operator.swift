@@ -42,7 +42,8 @@ extension WebUITemplates {
                 <button type="button" data-report="LOSE" aria-label="Report {{title}}: LOSE">LOSE</button>{{/unresulted}}
                 <button type="button" class="quiet" data-manage aria-haspopup="dialog" aria-label="Manage {{title}}">Manage</button>
                 </div>
-                <span class="notice" data-reported></span><span class="error" data-error-for="form"></span>
+                <p class="report-status" data-report-status><span class="notice" data-reported></span><span class="error"
+                  data-error-for="form"></span></p>
                 {{>manage}}
               </td>
             </tr>
