@@ -34,13 +34,16 @@ import Testing
             let list = { try await client.get("/admin/traders", headers: AuthAPITests.bearer(admin.token)) }
             #expect(try await list().text == "[]", "nobody is a trader yet")
 
-            for user in [bob, alice] { #expect(try await Self.patch(user.userID, #"{"role": "trader"}"#, admin: admin.token, client: client).status == .ok) }
+            for user in [bob, alice] {
+                #expect(try await Self.patch(user.userID, #"{"role": "trader"}"#, admin: admin.token, client: client).status == .ok)
+            }
             // By id, with the login as registered; a disabled trader stays listed, with its status.
             #expect(try await Self.patch(bob.userID, #"{"active": false}"#, admin: admin.token, client: client).status == .ok)
             let both = try await list()
             #expect(both.status == .ok && both.headers[.contentType] == "application/json")
             #expect(
-                both.text == #"[{"id":\#(alice.userID),"login":"alice","status":"active"},{"id":\#(bob.userID),"login":"Bob","status":"disabled"}]"#,
+                both.text
+                    == #"[{"id":\#(alice.userID),"login":"alice","status":"active"},{"id":\#(bob.userID),"login":"Bob","status":"disabled"}]"#,
                 "\(both.text)")
             #expect(try await Self.indexed(redis) == [String(alice.userID), String(bob.userID)])
 

@@ -24,7 +24,9 @@ extension WebUITests {
             for user in [tess, troy] { _ = try await accounts.update(userID: user.userID, role: .trader) }
             try await AuthAPITests.openEvent("derby", admin: admin.token, client: client)
             try await AuthAPITests.openEvent("final", admin: admin.token, client: client)
-            #expect(try await EventWorkflowStore(redis: redis, keys: RedisKeys(prefix: "t:")).assign(eventID: "derby", traderID: tess.userID) == .changed)
+            #expect(
+                try await EventWorkflowStore(redis: redis, keys: RedisKeys(prefix: "t:")).assign(eventID: "derby", traderID: tess.userID)
+                    == .changed)
             _ = try await accounts.update(userID: troy.userID, active: false)
 
             let page = try await client.get("/ui/operator/events", headers: [.cookie: adminCookie]).text

@@ -208,7 +208,9 @@ import Testing
 
             let letters = try await client.get("/ui/operator/dead-letters", headers: [.cookie: admin])
             #expect(letters.status == .ok && letters.text.contains(#"href="/ui/operator/dead-letters" aria-current="page""#))
-            #expect(letters.text.contains("data-dead-letter-id=") && letters.text.contains(#"<button type="button" data-retry aria-label="Re-drive"#))
+            #expect(
+                letters.text.contains("data-dead-letter-id=")
+                    && letters.text.contains(#"<button type="button" data-retry aria-label="Re-drive"#))
             #expect(letters.text.contains("event_id=final") && letters.text.contains("result=WIN"))
             #expect(letters.text.contains(#"<td data-label="Deliveries" class="num">11</td>"#))
             #expect(!letters.text.contains("<script>alert") && letters.text.contains("&lt;script&gt;alert(3)&lt;/script&gt;"))
@@ -322,8 +324,11 @@ import Testing
             #expect(page.text.contains(#"data-quote="BTC" data-price="45000.00000000">45000.00000000<"#), "the latest price")
             #expect(page.text.contains(#"data-quote="ETH" data-price="–">–<"#), "a symbol without a price yet")
             // The chart starts from the recent ticks (time in ms, price), oldest first; ETH has none.
-            let points = try #require(page.text.firstRange(of: #"data-ticks="BTC" data-points=""#).map { page.text[$0.upperBound...].prefix { $0 != "\"" } })
-            #expect(points.split(separator: " ").map { $0.split(separator: ":").last ?? "" } == ["50000.00000000", "45000.00000000"], "\(points)")
+            let points = try #require(
+                page.text.firstRange(of: #"data-ticks="BTC" data-points=""#).map { page.text[$0.upperBound...].prefix { $0 != "\"" } })
+            #expect(
+                points.split(separator: " ").map { $0.split(separator: ":").last ?? "" } == ["50000.00000000", "45000.00000000"],
+                "\(points)")
             #expect(page.text.contains(#"data-ticks="ETH" data-points="""#))
             #expect(page.text.contains(#"<form data-form="trade""#) && page.text.contains("Leverage (1 to 100)"))
             // The open trade counts down to its expiry; the closed one shows its result and end price.
@@ -332,8 +337,11 @@ import Testing
             let stoppedRow = try #require(page.text.firstRange(of: #"data-trade-id="\#(stopped)""#))
             let stoppedText = String(page.text[stoppedRow.upperBound...].prefix(1500))
             #expect(stoppedText.hasPrefix(#" data-symbol="BTC" data-expires="""#), "closed: nothing to count down")
-            #expect(stoppedText.contains(#"data-start-price="50000.00000000" data-stop-price="45000.00000000""#), "for the chart")
-            #expect(stoppedText.contains(#"data-status>lost<"#) && stoppedText.contains(#"data-end data-price="45000.00000000">45000.00000000</td>"#))
+            #expect(
+                stoppedText.contains(#"data-start-price="50000.00000000""#) && stoppedText.contains(#"data-stop-price="45000.00000000""#))
+            #expect(
+                stoppedText.contains(#"data-status>lost<"#)
+                    && stoppedText.contains(#"data-end data-price="45000.00000000">45000.00000000</td>"#))
             #expect(stoppedText.contains("data-profit>-10.00</td>") && stoppedText.contains("data-trade-payout>0.00</td>"))
             #expect(!page.text.contains(bobs), "another player's trade is not shown")
             #expect(page.text.contains(#"<strong data-balance aria-live="polite">80.00</strong>"#))
@@ -365,4 +373,3 @@ extension HTTPField.Name {
     static let xRequestedWith = HTTPField.Name("X-Requested-With")!
     static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
 }
-

@@ -22,13 +22,15 @@ extension WebUIRoutes {
         var values: [String: Any] = [
             "events": events.map { event in
                 var fields = Self.fields(event, logins: logins)
-                fields["traders"] = active.map { ["id": String($0.id), "login": $0.login, "selected": $0.id == event.traderID] as [String: Any] }
+                fields["traders"] = active.map {
+                    ["id": String($0.id), "login": $0.login, "selected": $0.id == event.traderID] as [String: Any]
+                }
                 return fields
             },
             "hasEvents": !events.isEmpty, "hasTraders": !active.isEmpty,
         ]
         if let next { values["next"] = "/ui/operator/events?cursor=\(next)" }
-        return try Self.page("operator-events", title: "Operator: events", identity: context.identity, values, live: "events")
+        return try Self.page("operator-events", title: "Catalogue", identity: context.identity, values, live: "events")
     }
 
     /// The users, to enable or disable and to give or take the trader role (the API's `PATCH
@@ -47,7 +49,7 @@ extension WebUIRoutes {
             }
         ]
         if let next { values["next"] = "/ui/operator/users?cursor=\(next)" }
-        return try Self.page("operator-users", title: "Operator: users", identity: context.identity, values)
+        return try Self.page("operator-users", title: "Users", identity: context.identity, values)
     }
 
     /// What the settlement workers gave up on, newest first, to re-drive once the cause is repaired (the
@@ -69,7 +71,7 @@ extension WebUIRoutes {
             "hasLetters": !letters.isEmpty,
         ]
         if let next { values["next"] = "/ui/operator/dead-letters?cursor=\(next)" }
-        return try Self.page("operator-dead-letters", title: "Operator: dead letters", identity: context.identity, values)
+        return try Self.page("operator-dead-letters", title: "Dead letters", identity: context.identity, values)
     }
 
     /// The email contacts by address: play counts, the linked user, the ESP's sync state; erasing one is
@@ -94,7 +96,7 @@ extension WebUIRoutes {
             "hasContacts": !found.isEmpty,
         ]
         if let next { values["next"] = "/ui/operator/contacts?cursor=\(Input.percentEncoded(next))" }
-        return try Self.page("operator-contacts", title: "Operator: contacts", identity: context.identity, values)
+        return try Self.page("operator-contacts", title: "Contacts", identity: context.identity, values)
     }
 
     /// A trader's events: those assigned to or taken by them, to take and report.

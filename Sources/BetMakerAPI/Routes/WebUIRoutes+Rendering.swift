@@ -21,7 +21,7 @@ extension WebUIRoutes {
         if let identity {
             values["user"] = ["login": identity.user.login, "role": identity.role.rawValue]
             values["nav"] = navigation(for: identity.role).map {
-                ["href": $0.href, "label": $0.label, "current": $0.title == title, "section": $0.section] as [String: Any]
+                ["href": $0.href, "label": $0.label, "current": $0.label == title, "section": $0.section] as [String: Any]
             }
         } else {
             values["nav"] = [["href": "/ui/login", "label": "Log in"], ["href": "/ui/register", "label": "Register"]]
@@ -33,21 +33,20 @@ extension WebUIRoutes {
             status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
-    /// The links a role sees, with the title of the page each leads to; `section` starts a group (the
-    /// operator's pages, then a player's). The server checks the role on every page anyway.
-    static func navigation(for role: Role) -> [(href: String, label: String, title: String, section: Bool)] {
-        let player: [(href: String, label: String, title: String, section: Bool)] = [
-            ("/ui/events", "Events", "Events", role == .admin), ("/ui/bets", "My bets", "My bets", false),
-            ("/ui/trades", "Trades", "Trades", false), ("/ui/wallet", "Wallet", "Wallet", false),
+    /// The links a role sees, each labelled with the title of the page it leads to; `section` starts a
+    /// group (the operator's pages, then a player's). The server checks the role on every page anyway.
+    static func navigation(for role: Role) -> [(href: String, label: String, section: Bool)] {
+        let player: [(href: String, label: String, section: Bool)] = [
+            ("/ui/events", "Events", role == .admin), ("/ui/bets", "My bets", false), ("/ui/trades", "Trades", false),
+            ("/ui/wallet", "Wallet", false),
         ]
         switch role {
         case .admin:
             return [
-                ("/ui/operator/events", "Catalogue", "Operator: events", false), ("/ui/operator/users", "Users", "Operator: users", false),
-                ("/ui/operator/dead-letters", "Dead letters", "Operator: dead letters", false),
-                ("/ui/operator/contacts", "Contacts", "Operator: contacts", false),
+                ("/ui/operator/events", "Catalogue", false), ("/ui/operator/users", "Users", false),
+                ("/ui/operator/dead-letters", "Dead letters", false), ("/ui/operator/contacts", "Contacts", false),
             ] + player
-        case .trader: return [("/ui/trader/events", "My events", "My events", false)] + player
+        case .trader: return [("/ui/trader/events", "My events", false)] + player
         case .player: return player
         }
     }

@@ -97,7 +97,8 @@ struct WebUIRoutes {
         var values: [String: Any] = [
             "bets": bets.map { bet -> [String: Any] in
                 [
-                    "id": bet.id, "eventID": bet.eventID, "eventTitle": titles[bet.eventID] ?? bet.eventID, "amount": bet.amount.description,
+                    "id": bet.id, "eventID": bet.eventID, "eventTitle": titles[bet.eventID] ?? bet.eventID,
+                    "amount": bet.amount.description,
                     "status": bet.status.rawValue, "odds": bet.wager?.odds.description ?? "", "payout": bet.wager?.payout.description ?? "",
                     "createdAt": time(bet.createdAt, .relative),
                 ]

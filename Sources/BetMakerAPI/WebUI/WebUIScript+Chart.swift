@@ -33,10 +33,14 @@ extension WebUIScript {
             return el;
           }
 
+          // The rows of open trades: a closed one's `data-expires` is empty.
+          function openRows() {
+            return Array.from(document.querySelectorAll('tr[data-trade-id][data-expires]:not([data-expires=""])'));
+          }
           // The open trades on the page of a symbol: start and stop-out prices, expiry (ms).
           function openTrades(symbol) {
-            return Array.from(document.querySelectorAll("tr[data-trade-id][data-expires]"))
-              .filter((row) => row.dataset.symbol === symbol && row.dataset.expires)
+            return openRows()
+              .filter((row) => row.dataset.symbol === symbol)
               .map((row) => ({
                 id: row.dataset.tradeId, start: row.dataset.startPrice, stop: row.dataset.stopPrice, expires: Number(row.dataset.expires),
               }));

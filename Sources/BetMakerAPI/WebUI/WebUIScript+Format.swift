@@ -10,14 +10,16 @@ extension WebUIScript {
             const iso = new Date(ms).toISOString();
             return iso.slice(0, 10) + " " + iso.slice(11, 19) + " UTC";
           }
-          // "in 2 hours", "5 minutes ago", "tomorrow".
+          // "in 2 hours", "5 minutes ago", "tomorrow", "in 3 years".
           function relativeText(ms) {
             const seconds = Math.round((ms - Date.now()) / 1000);
             const size = Math.abs(seconds);
             if (size < 45) return relativeFormat.format(seconds, "second");
             if (size < 45 * 60) return relativeFormat.format(Math.round(seconds / 60), "minute");
             if (size < 36 * 3600) return relativeFormat.format(Math.round(seconds / 3600), "hour");
-            return relativeFormat.format(Math.round(seconds / 86400), "day");
+            if (size < 45 * 86400) return relativeFormat.format(Math.round(seconds / 86400), "day");
+            if (size < 540 * 86400) return relativeFormat.format(Math.round(seconds / (30.44 * 86400)), "month");
+            return relativeFormat.format(Math.round(seconds / (365.25 * 86400)), "year");
           }
           function showTimes(root) {
             (root || document).querySelectorAll("time[data-time]").forEach((el) => {

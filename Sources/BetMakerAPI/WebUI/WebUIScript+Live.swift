@@ -32,7 +32,7 @@ extension WebUIScript {
             status.textContent = trade.status;
             status.className = "status status-" + trade.status;
             if (trade.status === "open") return;
-            const wasOpen = row.dataset.expires !== undefined;
+            const wasOpen = Boolean(row.dataset.expires);
             delete row.dataset.expires;
             const expired = document.createElement("time");
             expired.setAttribute("datetime", trade.expires_at);
@@ -52,7 +52,7 @@ extension WebUIScript {
           }
           // Open trades of `symbol` (all when null) read again: a closing call named this player.
           async function refreshTrades(symbol, dueOnly) {
-            const rows = Array.from(document.querySelectorAll("tr[data-trade-id][data-expires]"))
+            const rows = openRows()
               .filter((row) => (symbol === null || row.dataset.symbol === symbol) && (!dueOnly || Number(row.dataset.expires) <= Date.now()));
             for (const row of rows) {
               const r = await call("GET", "/trades/" + encodeURIComponent(row.dataset.tradeId));
@@ -62,7 +62,7 @@ extension WebUIScript {
           }
           // Each open row counts down to its expiry; the chart's header to the next expiry of its symbol.
           function countDown() {
-            document.querySelectorAll("tr[data-trade-id][data-expires]").forEach((row) => {
+            openRows().forEach((row) => {
               const left = Number(row.dataset.expires) - Date.now();
               row.querySelector("[data-countdown]").textContent = left > 0 ? clock(left) : "settling…";
             });

@@ -73,6 +73,7 @@ enum WebUIStyle {
         .filter label { margin: 0; }
         .filter button { margin: 0; }
         .actions { display: flex; flex-wrap: wrap; gap: .35rem; }
+        td .actions { flex-wrap: nowrap; }
         .report-status { margin: 0; }
         .error { color: var(--bad); margin: .25rem 0; font-weight: 500; }
         .error-text { color: var(--bad); }
@@ -82,6 +83,7 @@ enum WebUIStyle {
         details.create[open] summary { margin-bottom: .5rem; }
         details.create .fields { display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: 0 1rem; }
         details.create .fields > .error, details.create .fields > button, details.create .fields > label.inline { grid-column: 1 / -1; }
+        details.create .fields > button { justify-self: start; }
 
         .status, .state { display: inline-block; padding: .05rem .5rem; border-radius: 1rem; font-size: .85rem; font-weight: 600;
           background: #e4e7ec; color: #344054; white-space: nowrap; }
@@ -104,6 +106,7 @@ enum WebUIStyle {
         dialog::backdrop { background: rgba(16, 24, 40, .55); }
         dialog .dialog-head { display: flex; justify-content: space-between; align-items: start; gap: 1rem; }
         dialog .dialog-head h2 { margin: 0; }
+        dialog .dialog-head button { flex-shrink: 0; white-space: nowrap; }
         dialog .fields { border-top: 1px solid var(--line); padding: .6rem 0; margin-top: .6rem; }
         dialog [data-event-actions] { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
 
@@ -151,6 +154,9 @@ enum WebUIStyle {
           table.cards td::before { content: attr(data-label); position: absolute; left: .8rem; width: 7.4rem; color: var(--muted);
             font-size: .85rem; font-weight: 600; }
           table.cards td.num { white-space: normal; }
+          td .actions { flex-wrap: wrap; }
+          /* A card leaves out what has no value yet (a trader, a result, a bar before the first batch). */
+          table.cards td:empty, table.cards td[data-progress]:has(> progress[hidden]) { display: none; }
         }
         @media (max-width: 30rem) {
           main { padding: .75rem; }

@@ -142,10 +142,10 @@ extension WebUITemplates {
               <td data-label="Balance" class="num">{{balance}}</td>
               <td data-label="Change">
                 <div class="actions">
-                {{#active}}<button type="button" data-user-change="disable" aria-label="Disable {{login}}">Disable</button>{{/active}}
+                {{#active}}<button type="button" class="danger" data-user-change="disable" aria-label="Disable {{login}}">Disable</button>{{/active}}
                 {{^active}}<button type="button" data-user-change="enable" aria-label="Enable {{login}}">Enable</button>{{/active}}
-                {{#isPlayer}}<button type="button" data-user-change="trader" aria-label="Make {{login}} a trader">Make trader</button>{{/isPlayer}}
-                {{#isTrader}}<button type="button" data-user-change="player" aria-label="Make {{login}} a player">Make player</button>{{/isTrader}}
+                {{#isPlayer}}<button type="button" class="quiet" data-user-change="trader" aria-label="Make {{login}} a trader">Make trader</button>{{/isPlayer}}
+                {{#isTrader}}<button type="button" class="quiet" data-user-change="player" aria-label="Make {{login}} a player">Make player</button>{{/isTrader}}
                 </div>
                 <span class="error" data-error-for="form"></span>
               </td>
@@ -199,7 +199,7 @@ extension WebUITemplates {
             <tr data-contact="{{email}}">
               <td data-label="Email" class="name">{{email}}</td><td data-label="Plays" class="num" data-plays>{{plays}}</td>
               <td data-label="User" data-contact-user>{{userLogin}}</td><td data-label="In the ESP">{{inESP}}</td>
-              <td data-label="Sync"><span data-sync>{{sync}}</span> <small class="muted">{{attempts}} attempts{{#syncedAt}}, synced {{>time}}{{/syncedAt}}</small>
+              <td data-label="Sync"><span data-sync>{{sync}}</span> <small class="muted">attempts: {{attempts}}{{#syncedAt}}; synced {{>time}}{{/syncedAt}}</small>
                 {{#lastError}}<br><small class="error-text">{{lastError}}</small>{{/lastError}}</td>
               <td data-label="Last played">{{#lastPlayedAt}}{{>time}}{{/lastPlayedAt}}</td>
               <td data-label="Erase"><button type="button" class="danger" data-erase aria-label="Erase {{email}}">Erase</button>

@@ -21,7 +21,8 @@ enum WebUITemplates {
     static let templates: [(String, String)] = [
         ("layout", layout), ("time", time), ("credentials", credentials), ("login", login), ("register", register),
         ("activate", activate), ("balance", balance), ("events", events), ("bets", bets), ("wallet", wallet),
-        ("operator-events", operatorEvents), ("manage", manage), ("trader-events", traderEvents), ("operator-users", operatorUsers), ("trades", trades),
+        ("operator-events", operatorEvents), ("manage", manage), ("trader-events", traderEvents), ("operator-users", operatorUsers),
+        ("trades", trades),
         ("operator-dead-letters", operatorDeadLetters), ("operator-contacts", operatorContacts), ("error", error),
     ]
 
@@ -42,7 +43,7 @@ enum WebUITemplates {
           <header class="site" data-header>
             <div class="bar">
               <a class="brand" href="/ui/">bet-maker</a>
-              <button type="button" class="menu" data-menu aria-expanded="false" aria-controls="site-nav">Menu</button>
+              <button type="button" class="menu quiet" data-menu aria-expanded="false" aria-controls="site-nav">Menu</button>
               <nav id="site-nav" aria-label="Main">
                 <ul>{{#nav}}<li{{#section}} class="section-start"{{/section}}><a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a></li>{{/nav}}</ul>
               </nav>
@@ -113,7 +114,7 @@ enum WebUITemplates {
           meanwhile you can <a href="/ui/trades">trade on a price</a>.</p>{{/events}}
         <div class="grid">
         {{#events}}
-          <form class="card slip" data-form="bet" data-event-id="{{id}}" data-odds="{{odds}}" aria-labelledby="event-{{id}}">
+          <form class="card slip" data-form="bet" data-event-id="{{id}}" data-odds="{{odds}}">
             <h2 id="event-{{id}}">{{title}}</h2>
             <p class="teams"><span>{{homeTeam}}</span> v <span>{{awayTeam}}</span></p>
             <p class="meta">Starts {{#startsAt}}{{>time}}{{/startsAt}}</p>
