@@ -255,6 +255,9 @@ class Suite:
         operator_row = desk.locator(f'tr[data-event-id="{event}"]')
         operator_row.locator('button[data-report="WIN"]').click()
         expect(operator_row.locator("[data-reported]")).to_have_text("Reported WIN")
+        # Nothing is left to report: the state says so at once.
+        expect(operator_row.locator("[data-state]")).to_have_text("resulted")
+        expect(operator_row.locator("button[data-report]")).to_have_count(0)
 
         # No reload: the page's stream flips the bet and the balance follows (90.00 + 18.50).
         expect(row.locator("[data-status]")).to_have_text("won")
@@ -286,6 +289,12 @@ class Suite:
         reported = [t for t in texts if t.startswith("Reported")]
         conflicts = [t for t in texts if "Conflict" in t]
         assert len(reported) == 1 and len(conflicts) == 1, texts
+        # Both pages show the one result that stands.
+        for row in rows:
+            expect(row.locator("[data-state]")).to_have_text("resulted")
+        winner = "WIN" if texts[0].startswith("Reported WIN") or texts[1].startswith("Reported WIN") else "LOSE"
+        for row in rows:
+            expect(row.locator("[data-result]")).to_have_text(winner)
         self.shot(pages[0] if "Conflict" in texts[0] else pages[1], "operator-conflict")
         for context in contexts:
             context.close()
@@ -333,6 +342,8 @@ class Suite:
         expect(row.locator("[data-state]")).to_have_text("in_progress")
         row.locator('button[data-report="WIN"]').click()
         expect(row.locator("[data-reported]")).to_have_text("Reported WIN")
+        expect(row.locator("[data-state]")).to_have_text("resulted")
+        expect(row.locator("button[data-take]")).to_have_count(0)
         self.shot(page, "trader-events")
         _, reported = self.api.call("GET", f"/events/{event}")
         assert reported["status"] == "WIN" and reported["trader_id"] == user_id, reported

@@ -24,7 +24,9 @@ extension WebUIRoutes {
                 ["href": $0.href, "label": $0.label, "current": $0.label == title, "section": $0.section] as [String: Any]
             }
         } else {
-            values["nav"] = [["href": "/ui/login", "label": "Log in"], ["href": "/ui/register", "label": "Register"]]
+            values["nav"] = [("/ui/login", "Log in"), ("/ui/register", "Register")].map {
+                ["href": $0.0, "label": $0.1, "current": $0.1 == title] as [String: Any]
+            }
         }
         guard let html = WebUITemplates.library.render(values, withTemplate: template) else {
             throw Problem.internal()

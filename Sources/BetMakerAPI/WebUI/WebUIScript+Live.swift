@@ -101,7 +101,7 @@ extension WebUIScript {
           function progress(update) {
             const row = eventRow(update.event_id);
             if (!row) return;
-            row.querySelector("[data-result]").textContent = update.result;
+            showResulted(row, update.result);
             const bar = row.querySelector("progress");
             bar.hidden = false;
             bar.max = Math.max(1, update.total);

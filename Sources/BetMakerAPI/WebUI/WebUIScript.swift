@@ -269,17 +269,27 @@ enum WebUIScript {
               if (r.ok) {
                 clearErrors(row);
                 reported.textContent = "Reported " + button.dataset.report;
-                row.querySelector("[data-result]").textContent = button.dataset.report;
+                showResulted(row, button.dataset.report);
                 announce(reported.textContent + " for " + row.dataset.eventId + ".");
               } else if (r.status === 409 && r.json && r.json.current_result) {
                 reported.textContent = "";
                 showProblem(row, { detail: "Conflict: somebody else reported it as " + r.json.current_result + " first." }, r.status);
+                showResulted(row, r.json.current_result);
               } else {
                 reported.textContent = "";
                 showProblem(row, r.json, r.status);
               }
             },
           };
+          // An event with its result: the state says so, and nothing is left to take or report.
+          function showResulted(row, result) {
+            row.querySelector("[data-result]").textContent = result;
+            const state = row.querySelector("[data-state]");
+            const name = result === "VOID" ? "void" : "resulted";
+            state.textContent = name;
+            state.className = "state state-" + name;
+            row.querySelectorAll("button[data-report], button[data-take]").forEach((el) => el.remove());
+          }
           const buttonNames = Object.keys(buttons);
           document.addEventListener("click", (event) => {
             const button = event.target.closest("button");
