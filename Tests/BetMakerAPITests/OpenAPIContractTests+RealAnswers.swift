@@ -316,6 +316,11 @@ extension OpenAPIContractTests {
                 let made = try await call(.ok, .patch, "/admin/users/\(trader.id)", #"{"role": "trader"}"#, headers: admin)
                 #expect(made["user"]?["role"] == .string("trader"))
             }
+            let traders = try await call(.ok, .get, "/admin/traders?limit=1", headers: admin)
+            try await call(.ok, .get, try Self.nextPage(traders), headers: admin)
+            try await call(.unprocessableContent, .get, "/admin/traders?cursor=0", headers: admin)
+            try await call(.unauthorized, .get, "/admin/traders", problem: "authentication-required")
+            try await call(.forbidden, .get, "/admin/traders", headers: asCarol, problem: "forbidden")
             let (asTess, asTroy) = (try await logIn("tess"), try await logIn("troy"))
             guard
                 case .created(let boss, _, _) = try await AccountStore(redis: redis, keys: RedisKeys(prefix: "t:"))

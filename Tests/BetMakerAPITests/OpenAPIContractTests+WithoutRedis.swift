@@ -42,6 +42,7 @@ extension OpenAPIContractTests {
                 (.get, "/accounts/1", nil, token),
                 (.get, "/admin/users", nil, token),
                 (.patch, "/admin/users/2", #"{"active": false}"#, token),
+                (.get, "/admin/traders", nil, token),
                 (.get, "/admin/events", nil, token),
                 (.post, "/admin/events", event, token),
                 (.patch, "/admin/events/x", #"{"open": false}"#, token),

@@ -208,14 +208,18 @@ import Testing
 
             let letters = try await client.get("/ui/operator/dead-letters", headers: [.cookie: admin])
             #expect(letters.status == .ok && letters.text.contains(#"href="/ui/operator/dead-letters" aria-current="page""#))
-            #expect(letters.text.contains("data-dead-letter-id=") && letters.text.contains("<button type=\"button\" data-retry>"))
-            #expect(letters.text.contains("event_id=final") && letters.text.contains("result=WIN") && letters.text.contains("<td>11</td>"))
+            #expect(
+                letters.text.contains("data-dead-letter-id=")
+                    && letters.text.contains(#"<button type="button" data-retry aria-label="Re-drive"#))
+            #expect(letters.text.contains("event_id=final") && letters.text.contains("result=WIN"))
+            #expect(letters.text.contains(#"<td data-label="Deliveries" class="num">11</td>"#))
             #expect(!letters.text.contains("<script>alert") && letters.text.contains("&lt;script&gt;alert(3)&lt;/script&gt;"))
             let contacts = try await client.get("/ui/operator/contacts", headers: [.cookie: admin])
             #expect(contacts.status == .ok && contacts.text.contains(#"<tr data-contact="jo@example.com">"#), "\(contacts.text)")
-            #expect(contacts.text.contains("<td>jo@example.com</td><td>1</td><td>\(alice.userID)</td>"), "play count and user")
+            #expect(contacts.text.contains(#"<td data-label="Plays" class="num" data-plays>1</td>"#), "the play count")
+            #expect(contacts.text.contains(#"<td data-label="User" data-contact-user>alice</td>"#), "the user by login, not by id")
             #expect(
-                contacts.text.contains("<td data-sync>pending</td>") || contacts.text.contains("<td data-sync>synced</td>"),
+                contacts.text.contains("<span data-sync>pending</span>") || contacts.text.contains("<span data-sync>synced</span>"),
                 "the ESP sync state")
         }
     }
@@ -317,19 +321,30 @@ import Testing
             let page = try await client.get("/ui/trades", headers: [.cookie: cookie])
             #expect(page.status == .ok && page.text.contains(#"<body data-live="trades">"#))
             #expect(page.text.contains(#"href="/ui/trades" aria-current="page">Trades</a>"#), "in the player's navigation")
-            #expect(page.text.contains(#"data-quote="BTC">45000.00000000<"#), "the latest price")
-            #expect(page.text.contains(#"data-quote="ETH">–<"#), "a symbol without a price yet")
+            #expect(page.text.contains(#"data-quote="BTC" data-price="45000.00000000">45000.00000000<"#), "the latest price")
+            #expect(page.text.contains(#"data-quote="ETH" data-price="–">–<"#), "a symbol without a price yet")
+            // The chart starts from the recent ticks (time in ms, price), oldest first; ETH has none.
+            let points = try #require(
+                page.text.firstRange(of: #"data-ticks="BTC" data-points=""#).map { page.text[$0.upperBound...].prefix { $0 != "\"" } })
+            #expect(
+                points.split(separator: " ").map { $0.split(separator: ":").last ?? "" } == ["50000.00000000", "45000.00000000"],
+                "\(points)")
+            #expect(page.text.contains(#"data-ticks="ETH" data-points="""#))
             #expect(page.text.contains(#"<form data-form="trade""#) && page.text.contains("Leverage (1 to 100)"))
             // The open trade counts down to its expiry; the closed one shows its result and end price.
             let openRow = try #require(page.text.firstRange(of: #"data-trade-id="\#(open)""#), "\(page.text)")
             #expect(page.text[openRow.upperBound...].hasPrefix(#" data-symbol="BTC" data-expires="1"#))
             let stoppedRow = try #require(page.text.firstRange(of: #"data-trade-id="\#(stopped)""#))
-            let stoppedText = String(page.text[stoppedRow.upperBound...].prefix(700))
+            let stoppedText = String(page.text[stoppedRow.upperBound...].prefix(1500))
             #expect(stoppedText.hasPrefix(#" data-symbol="BTC" data-expires="""#), "closed: nothing to count down")
-            #expect(stoppedText.contains(#"data-status>lost<"#) && stoppedText.contains("<td data-end>45000.00000000</td>"))
-            #expect(stoppedText.contains("<td data-profit>-10.00</td>") && stoppedText.contains("<td data-trade-payout>0.00</td>"))
+            #expect(
+                stoppedText.contains(#"data-start-price="50000.00000000""#) && stoppedText.contains(#"data-stop-price="45000.00000000""#))
+            #expect(
+                stoppedText.contains(#"data-status>lost<"#)
+                    && stoppedText.contains(#"data-end data-price="45000.00000000">45000.00000000</td>"#))
+            #expect(stoppedText.contains("data-profit>-10.00</td>") && stoppedText.contains("data-trade-payout>0.00</td>"))
             #expect(!page.text.contains(bobs), "another player's trade is not shown")
-            #expect(page.text.contains("<strong data-balance>80.00</strong>"))
+            #expect(page.text.contains(#"<strong data-balance aria-live="polite">80.00</strong>"#))
         }
     }
 

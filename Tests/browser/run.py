@@ -26,9 +26,21 @@ Each scenario makes its own users and events, so the scenarios cannot disturb ea
    next to its field, a trade is placed, counts down, and its result (status, end price, profit,
    payout) and the new balance arrive without a reload.
 
-Screenshots go to `--screenshots` (default .build-tools/browser-screenshots). Chromium runs headless
-from /usr/bin/chromium with `--no-sandbox` (the sandbox refuses to run as root); `playwright install`
-is never run. Exits 0 only when every scenario passed.
+9. (tour.py) the chart: ticks arrive and the chart's path gains points without a reload; a trade placed is
+   drawn at its start price and counted down in the chart's header;
+10. (tour.py) the tour: every page, logged in as a player, a trader and an administrator (and anonymous), is
+   checked by axe-core (`axe-playwright-python`): no serious or critical violation; each is
+   screenshotted.
+
+Every scenario runs at 1280 px and at 390 px wide (a phone), and every page a scenario looks at must
+fit its width: `document.documentElement.scrollWidth <= innerWidth` (nothing scrolls sideways).
+The axe results per page and role (violations counted by impact) are printed and written to
+`axe-results.json` beside the screenshots.
+
+Screenshots go to `--screenshots` (default .build-tools/browser-screenshots); `--docs DIR` also copies
+the tour's screenshots there as `ui-<page>-<width>.png` (how docs/ is refreshed). Chromium runs
+headless from /usr/bin/chromium with `--no-sandbox` (the sandbox refuses to run as root);
+`playwright install` is never run. Exits 0 only when every scenario passed at both widths.
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,14 +73,8 @@ _spec = importlib.util.spec_from_file_location("contract_run", ROOT / "Tests" / 
 contract = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(contract)
 
-ADMIN = ("admin", "admin-password")
-PASSWORD = "a long password"
-TIMEOUT_MS = 20_000
-expect.set_options(timeout=TIMEOUT_MS)
-
-
-def log(message: str) -> None:
-    print(f"browser: {message}", flush=True)
+from common import ADMIN, PASSWORD, TIMEOUT_MS, VIEWPORTS, ZONES, log  # noqa: E402 - beside this script
+from tour import Tour, report_axe  # noqa: E402
 
 
 class API:
@@ -125,24 +132,36 @@ class API:
         return me["user"]["id"], me["accounts"][0]["id"], token
 
 
-class Suite:
-    def __init__(self, browser: Browser, base_url: str, screenshots: Path, redis_url: str) -> None:
+class Suite(Tour):
+    def __init__(self, browser: Browser, base_url: str, screenshots: Path, redis_url: str, width: int, axe: dict) -> None:
         self.browser = browser
         self.base_url = base_url
         self.redis_url = redis_url
         self.api = API(base_url)
         self.admin = self.api.token(*ADMIN)
         self.screenshots = screenshots
+        self.width = width
+        # page -> role -> impact -> count, filled by the tour (both widths together).
+        self.axe = axe
         self.run_id = str(int(time.time() * 1000) % 100_000_000)
 
     def name(self, stem: str) -> str:
-        return f"{stem}-{self.run_id}"
+        return f"{stem}-{self.run_id}-{self.width}"
+
+    def fits(self, page: Page) -> None:
+        """Nothing on the page scrolls sideways at this width."""
+        page.wait_for_load_state()
+        scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert scroll <= inner, f"{page.url} scrolls sideways at {self.width} px: scrollWidth {scroll} > innerWidth {inner}"
 
     def shot(self, page: Page, name: str) -> None:
-        page.screenshot(path=str(self.screenshots / f"{name}.png"), full_page=True)
+        self.fits(page)
+        page.screenshot(path=str(self.screenshots / f"{name}-{self.width}.png"), full_page=True)
 
     def context(self) -> BrowserContext:
-        context = self.browser.new_context(base_url=self.base_url, viewport={"width": 1100, "height": 720})
+        zone, language = ZONES[self.width]
+        context = self.browser.new_context(
+            base_url=self.base_url, viewport=VIEWPORTS[self.width], timezone_id=zone, locale=language)
         context.set_default_timeout(TIMEOUT_MS)
         return context
 
@@ -153,7 +172,23 @@ class Suite:
         page.fill("input[name=password]", password)
         page.click("button[type=submit]")
         page.wait_for_url("**/ui/**events")
+        self.fits(page)
         return page
+
+    def navigate(self, page: Page, href: str) -> None:
+        """Follows a link of the header's navigation, opening the menu first where it is folded (a phone)."""
+        menu = page.locator("button[data-menu]")
+        if menu.is_visible():
+            menu.click()
+            expect(menu).to_have_attribute("aria-expanded", "true")
+        page.click(f"nav a[href='{href}']")
+        page.wait_for_url(f"**{href}")
+        self.fits(page)
+
+    def manage(self, row) -> None:
+        """Opens an event's Manage dialog (modal: the row keeps its height)."""
+        row.locator("button[data-manage]").click()
+        expect(row.locator("dialog[data-manage-dialog]")).to_be_visible()
 
     # MARK: Scenarios
 
@@ -206,6 +241,9 @@ class Suite:
         operator_row = desk.locator(f'tr[data-event-id="{event}"]')
         operator_row.locator('button[data-report="WIN"]').click()
         expect(operator_row.locator("[data-reported]")).to_have_text("Reported WIN")
+        # Nothing is left to report: the state says so at once.
+        expect(operator_row.locator("[data-state]")).to_have_text("resulted")
+        expect(operator_row.locator("button[data-report]")).to_have_count(0)
 
         # No reload: the page's stream flips the bet and the balance follows (90.00 + 18.50).
         expect(row.locator("[data-status]")).to_have_text("won")
@@ -230,13 +268,19 @@ class Suite:
         rows[0].locator('button[data-report="WIN"]').click()
         rows[1].locator('button[data-report="LOSE"]').click()
         # The report cell's own message (the row's catalogue forms have theirs).
-        cells = [row.locator("td[data-report-cell]") for row in rows]
+        cells = [row.locator("[data-report-status]") for row in rows]
         for cell in cells:
             expect(cell.locator("[data-reported]:not(:empty), [data-error-for=form]:not(:empty)")).to_have_count(1)
         texts = [cell.locator("[data-reported]").text_content() + "|" + cell.locator("[data-error-for=form]").text_content() for cell in cells]
         reported = [t for t in texts if t.startswith("Reported")]
         conflicts = [t for t in texts if "Conflict" in t]
         assert len(reported) == 1 and len(conflicts) == 1, texts
+        # Both pages show the one result that stands.
+        for row in rows:
+            expect(row.locator("[data-state]")).to_have_text("resulted")
+        winner = "WIN" if texts[0].startswith("Reported WIN") or texts[1].startswith("Reported WIN") else "LOSE"
+        for row in rows:
+            expect(row.locator("[data-result]")).to_have_text(winner)
         self.shot(pages[0] if "Conflict" in texts[0] else pages[1], "operator-conflict")
         for context in contexts:
             context.close()
@@ -284,6 +328,8 @@ class Suite:
         expect(row.locator("[data-state]")).to_have_text("in_progress")
         row.locator('button[data-report="WIN"]').click()
         expect(row.locator("[data-reported]")).to_have_text("Reported WIN")
+        expect(row.locator("[data-state]")).to_have_text("resulted")
+        expect(row.locator("button[data-take]")).to_have_count(0)
         self.shot(page, "trader-events")
         _, reported = self.api.call("GET", f"/events/{event}")
         assert reported["status"] == "WIN" and reported["trader_id"] == user_id, reported
@@ -305,7 +351,7 @@ class Suite:
         page.click("details.create summary")
         form = page.locator('form[data-form="event-create"]')
         for name, value in [("id", event), ("title", "Catalogue cup"), ("home_team", "Owls"), ("away_team", "Larks"),
-                            ("starts_at", "2030-06-01T18:00:00Z"), ("odds", "0.5")]:
+                            ("starts_at", "2030-06-01T18:00"), ("odds", "0.5")]:
             form.locator(f"input[name={name}]").fill(value)
         form.locator("button[type=submit]").click()
         expect(form.locator('[data-error-for="odds"]')).to_contain_text("odds")
@@ -314,36 +360,60 @@ class Suite:
         row = page.locator(f'tr[data-event-id="{event}"]')
         expect(row.locator("[data-state]")).to_have_text("open · taking bets")
 
-        row.locator("details.manage summary").click()
+        # The event's time is the one typed, in the browser's zone; the page shows it so, the UTC in the title.
+        stored_start = self.api.call("GET", f"/events/{event}")[1]["catalogue"]["starts_at"]
+        typed = page.evaluate("new Date('2030-06-01T18:00').toISOString()")
+        assert stored_start == typed, (stored_start, typed)
+        expect(row.locator("time")).to_have_attribute("title", re.compile(r"^2030-06-0[12] \d\d:\d\d:00 UTC$"))
+
+        height = row.bounding_box()["height"]
+        self.manage(row)
+        # A modal dialog: the row keeps its height.
+        assert row.bounding_box()["height"] == height, (height, row.bounding_box())
         edit = row.locator('form[data-form="event-edit"]')
+        expect(edit.locator("input[name=starts_at]")).to_have_value("2030-06-01T18:00")
         edit.locator("input[name=title]").fill("Catalogue cup, final")
         edit.locator("button[type=submit]").click()
         expect(row.locator("[data-title]")).to_have_text("Catalogue cup, final")
-        row.locator("details.manage summary").click()
+        assert self.api.call("GET", f"/events/{event}")[1]["catalogue"]["starts_at"] == typed, "saving kept the time"
+        self.manage(row)
         row.locator('button[data-event-change="close"]').click()
         expect(row.locator("[data-state]")).to_have_text("open")
 
-        row.locator("details.manage summary").click()
+        # The trader is picked by login from the traders index; a player is not offered.
+        self.manage(row)
         assign = row.locator('form[data-form="event-assign"]')
-        assign.locator("input[name=trader_id]").fill(str(player_id))
+        trader = assign.locator("select[name=trader_id]")
+        expect(trader.locator(f'option[value="{player_id}"]')).to_have_count(0)
+        trader.select_option(label=trader_login)
+        # The role is taken meanwhile (another operator): the refusal is shown next to the form.
+        status, body = self.api.call("PATCH", f"/admin/users/{trader_id}", {"role": "player"}, self.admin)
+        assert status == 200, (status, body)
         assign.locator("button[type=submit]").click()
         expect(assign.locator('[data-error-for="form"]')).to_contain_text("not an active user with the trader role")
-        assign.locator("input[name=trader_id]").fill(str(trader_id))
+        self.shot(page, "operator-assign-refused")
+        status, body = self.api.call("PATCH", f"/admin/users/{trader_id}", {"role": "trader"}, self.admin)
+        assert status == 200, (status, body)
+        page.reload()
+        self.manage(row)
+        trader.select_option(label=trader_login)
         assign.locator("button[type=submit]").click()
         expect(row.locator("[data-state]")).to_have_text("assigned")
-        expect(row.locator("[data-trader]")).to_have_text(str(trader_id))
+        expect(row.locator("[data-trader]")).to_have_text(trader_login)
 
-        row.locator("details.manage summary").click()
+        self.manage(row)
         void = row.locator('form[data-form="event-void"]')
         void.locator("input[name=reason]").fill("the venue flooded")
         void.locator("button[type=submit]").click()
         expect(row.locator("[data-state]")).to_have_text("void")
         # Now void: assigning again is refused with the event's current state, next to the action.
-        row.locator("details.manage summary").click()
-        assign.locator("input[name=trader_id]").fill(str(trader_id))
+        self.manage(row)
+        trader.select_option(label=trader_login)
         assign.locator("button[type=submit]").click()
         expect(assign.locator('[data-error-for="form"]')).to_contain_text("is void")
         self.shot(page, "operator-catalogue")
+        row.locator("button[data-close]").click()
+        expect(row.locator("dialog[data-manage-dialog]")).to_be_hidden()
         _, stored = self.api.call("GET", f"/events/{event}")
         assert stored["state"] == "void" and stored["void_reason"] == "the venue flooded", stored
         assert stored["catalogue"]["title"] == "Catalogue cup, final" and stored["catalogue"]["open"] is False, stored
@@ -352,7 +422,7 @@ class Suite:
         self.api.event(self.admin, spare, title="Spare")
         page.reload()
         spare_row = page.locator(f'tr[data-event-id="{spare}"]')
-        spare_row.locator("details.manage summary").click()
+        self.manage(spare_row)
         spare_row.locator('button[data-event-change="delete"]').click()
         expect(spare_row).to_have_count(0)
         assert self.api.call("GET", f"/events/{spare}")[1]["catalogue"] is None
@@ -377,7 +447,7 @@ class Suite:
 
         context = self.context()
         page = self.log_in(context, *ADMIN)
-        page.click("nav a[href='/ui/operator/dead-letters']")
+        self.navigate(page, "/ui/operator/dead-letters")
         rows = page.locator("tr[data-dead-letter-id]")
         malformed, parked = rows.nth(0), rows.nth(1)
         expect(malformed).to_contain_text("malformed entry")
@@ -388,7 +458,7 @@ class Suite:
         expect(parked.locator("button[data-retry]")).to_have_count(0)
         self.shot(page, "operator-dead-letters")
 
-        page.click("nav a[href='/ui/operator/contacts']")
+        self.navigate(page, "/ui/operator/contacts")
         row = page.locator(f'tr[data-contact="{email}"]')
         expect(row).to_contain_text("1")
         row.locator("button[data-erase]").click()
@@ -403,14 +473,16 @@ class Suite:
         self.api.deposit(user_id, account_id, "100.00", self.name("pay-tia"))
         context = self.context()
         page = self.log_in(context, login, PASSWORD)
-        page.click("nav a[href='/ui/trades']")
-        page.wait_for_url("**/ui/trades")
+        self.navigate(page, "/ui/trades")
         expect(page.locator("body[data-live-state=open]")).to_have_count(1)
-        # The simulated feed ticks every second: the price changes on the page by itself.
+        # The simulated feed ticks every second: the price changes on the page by itself, shown with the
+        # precision that fits the symbol (cents for BTC), the exact price in its title.
         quote = page.locator('[data-quote="BTC"]')
-        expect(quote).not_to_have_text("–")
-        first = quote.text_content()
-        expect(quote).not_to_have_text(first)
+        expect(quote).to_have_attribute("data-price", re.compile(r"^\d+\.\d{8}$"))
+        first = quote.get_attribute("data-price")
+        expect(quote).not_to_have_attribute("data-price", first)
+        expect(quote).to_have_text(re.compile(r"^[\d,]+\.\d{2}$"))
+        expect(quote).to_have_attribute("title", re.compile(r"^\d+\.\d{8} USD$"))
 
         form = page.locator('form[data-form="trade"]')
         form.locator("input[name=amount]").fill("10")
@@ -426,18 +498,20 @@ class Suite:
         expect(page.locator("[data-balance]")).to_have_text("90.00")
         row = page.locator("tr[data-trade-id]").first
         expect(row.locator("[data-status]")).to_have_text("open")
-        expect(row.locator("[data-countdown]")).to_have_text(re.compile(r"^\d+ s$"))
+        expect(row.locator("[data-countdown]")).to_have_text(re.compile(r"^0:\d{2}$"))
         self.shot(page, "trades-countdown")
 
         # No reload: the worker closes it at the first tick after expiry, the stream says so.
         expect(row.locator("[data-status]")).to_have_text(re.compile("^(won|lost|even)$"))
-        expect(row.locator("[data-end]")).to_have_text(re.compile(r"^\d+\.\d{8}$"))
+        expect(row.locator("[data-end]")).to_have_attribute("data-price", re.compile(r"^\d+\.\d{8}$"))
+        expect(row.locator("[data-end]")).to_have_text(re.compile(r"^[\d,]+\.\d{2}$"))
         payout = row.locator("[data-trade-payout]").text_content()
         assert re.fullmatch(r"\d+\.\d{2}", payout), payout
         trade_id = row.get_attribute("data-trade-id")
         _, trade = self.api.call("GET", f"/trades/{trade_id}", token=self.api.token(login, PASSWORD))
         assert trade["status"] == row.locator("[data-status]").text_content() and trade["payout"] == payout, trade
-        assert row.locator("[data-start]").text_content() == trade["start"]["price"], trade
+        assert row.locator("[data-start]").get_attribute("data-price") == trade["start"]["price"], trade
+        assert row.locator("[data-end]").get_attribute("data-price") == trade["end"]["price"], trade
         expect(page.locator("[data-balance]")).to_have_text(str(Decimal("90.00") + Decimal(payout)))
         self.shot(page, "trades-result")
         context.close()
@@ -500,6 +574,8 @@ def main() -> int:
     parser.add_argument("--screenshots", type=Path, default=ROOT / ".build-tools" / "browser-screenshots")
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
     parser.add_argument("--only", default="", help="run the scenarios whose names contain this")
+    parser.add_argument("--widths", default="1280,390", help="the viewport widths to run at (1280, 390)")
+    parser.add_argument("--docs", type=Path, help="copy the tour's screenshots here as ui-<page>-<width>.png")
     arguments = parser.parse_args()
     arguments.screenshots.mkdir(parents=True, exist_ok=True)
     scenarios = [
@@ -511,8 +587,13 @@ def main() -> int:
         "operator_manages_the_catalogue",
         "operator_re_drives_dead_letters_and_erases_a_contact",
         "trade_screen_places_counts_down_and_shows_the_result",
+        "trade_chart_draws_live_ticks",
+        "tour_every_page_fits_and_passes_axe",
     ]
+    widths = [int(width) for width in arguments.widths.split(",")]
     failed: list[str] = []
+    passed = 0
+    axe: dict[str, dict[str, dict[str, object]]] = {}
     with tempfile.TemporaryDirectory(prefix="betmaker-browser-") as directory:
         stack = contract.Stack(arguments.products.resolve(), Path(directory))
         try:
@@ -520,24 +601,33 @@ def main() -> int:
             log(f"API at {stack.base_url}")
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=arguments.chromium, args=["--no-sandbox"])
-                suite = Suite(browser, stack.base_url, arguments.screenshots, stack.redis_url)
-                for scenario in scenarios:
-                    if arguments.only not in scenario:
-                        continue
-                    started = time.monotonic()
-                    try:
-                        getattr(suite, scenario)()
-                        log(f"{scenario}: passed in {time.monotonic() - started:.1f} s")
-                    except Exception:  # noqa: BLE001 - a failed scenario is reported, and the others still run
-                        failed.append(scenario)
-                        log(f"{scenario}: FAILED\n{traceback.format_exc()}")
+                for width in widths:
+                    suite = Suite(browser, stack.base_url, arguments.screenshots, stack.redis_url, width, axe)
+                    for scenario in scenarios:
+                        if arguments.only not in scenario:
+                            continue
+                        started = time.monotonic()
+                        try:
+                            getattr(suite, scenario)()
+                            passed += 1
+                            log(f"{scenario} at {width} px: passed in {time.monotonic() - started:.1f} s")
+                        except Exception:  # noqa: BLE001 - a failed scenario is reported, and the others still run
+                            failed.append(f"{scenario} at {width} px")
+                            log(f"{scenario} at {width} px: FAILED\n{traceback.format_exc()}")
                 browser.close()
             if failed:
                 log("the API's log, last lines:\n" + stack.log_tail("betmaker-api"))
         finally:
             stack.stop()
+    report_axe(axe, arguments.screenshots / "axe-results.json")
+    if arguments.docs:
+        for shot in sorted(arguments.screenshots.glob("tour-*.png")):
+            shutil.copyfile(shot, arguments.docs / ("ui-" + shot.name.removeprefix("tour-")))
     log("all passed" if not failed else f"failed: {', '.join(failed)}")
+    print(f"browser: {passed} passed, {len(failed)} failed", flush=True)
     return 0 if not failed else 1
+
+
 
 
 if __name__ == "__main__":

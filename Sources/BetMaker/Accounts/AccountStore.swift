@@ -116,8 +116,8 @@ public struct AccountStore: Sendable {
     public func update(userID: Int, active: Bool? = nil, role: Role? = nil) async throws -> UpdateOutcome {
         precondition(role != .admin, "administrators are not made over the API")
         let reply = try await redis.eval(
-            Scripts.updateUser, keys: [keys.user(userID)],
-            arguments: [active.map { $0 ? "1" : "0" } ?? "", String(currentMilliseconds()), role?.rawValue ?? ""]
+            Scripts.updateUser, keys: [keys.user(userID), keys.traders],
+            arguments: [active.map { $0 ? "1" : "0" } ?? "", String(currentMilliseconds()), role?.rawValue ?? "", String(userID)]
         ).strings(for: "update_user")
         switch reply.first {
         case "updated":

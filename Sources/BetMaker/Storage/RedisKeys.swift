@@ -82,6 +82,10 @@ public struct RedisKeys: Sendable {
     /// Sorted set of every user id (score = id), for the administrators' listing.
     public var users: String { prefix + "users" }
 
+    /// Sorted set of the ids of the users with the trader role (score = id), active or not: whom an
+    /// administrator can assign an event to. `update_user` keeps it as it gives or takes the role.
+    public var traders: String { prefix + "users:traders" }
+
     /// Counter of user ids.
     public var userIDs: String { prefix + "users:next_id" }
 

@@ -97,7 +97,9 @@ func buildRouter(
     ).register(
         authenticated: authenticated(router.group("/trades")), quotes: router.group("/crypto"),
         legacy: authenticated(router.group("/api/v1")))
-    AdminRoutes(accounts: accounts, maximumBodyBytes: settings.maximumBodyBytes).register(admin: admin.group("users"))
+    let adminRoutes = AdminRoutes(accounts: accounts, maximumBodyBytes: settings.maximumBodyBytes)
+    adminRoutes.register(admin: admin.group("users"))
+    adminRoutes.register(traders: admin.group("traders"))
     let queue = SettlementQueue(redis: redis, keys: settings.keys)
     DeadLetterRoutes(queue: queue).register(admin: admin.group("dead-letters"))
     let contacts = ContactStore(redis: redis, keys: settings.keys)

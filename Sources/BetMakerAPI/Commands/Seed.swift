@@ -2,9 +2,9 @@ import BetMaker
 import BetMakerRuntime
 import RedisClient
 
-/// Demo data for a fresh installation: an administrator, two traders, a player with an account and a
-/// deposit, and a few open catalogue events. Idempotent: what exists is left as it is (passwords included), the
-/// deposit has a fixed transaction id, and the events fixed ids.
+/// Demo data for a fresh installation: an administrator, two traders (in the traders index), a player
+/// with an account and a deposit, and a few open catalogue events. Idempotent: what exists is left as
+/// it is (passwords included), the deposit has a fixed transaction id, and the events fixed ids.
 public enum Seed {
     public struct Logins: Sendable {
         public var adminLogin = "admin"
@@ -45,7 +45,11 @@ public enum Seed {
         _ = try await user(logins.adminLogin, logins.adminPassword, role: .admin)
         let playerID = try await user(logins.playerLogin, logins.playerPassword, role: .player)
         // After the player, so the first users keep the ids they had before traders were seeded.
-        for login in logins.traderLogins { _ = try await user(login, logins.traderPassword, role: .trader) }
+        for login in logins.traderLogins {
+            let id = try await user(login, logins.traderPassword, role: .trader)
+            // Into the traders index (`update_user` keeps it), unless an administrator took the role since.
+            if try await accounts.user(id: id)?.role == .trader { _ = try await accounts.update(userID: id, role: .trader) }
+        }
 
         if let account = try await accounts.accounts(userID: playerID).first {
             switch try await accounts.deposit(

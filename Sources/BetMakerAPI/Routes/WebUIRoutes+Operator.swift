@@ -4,13 +4,33 @@ import Hummingbird
 
 /// The operator's and the trader's pages: administrators only, except the trader's own events.
 extension WebUIRoutes {
+    /// How many traders the assign form offers (the traders index, by id); a bookmaker has a few.
+    static let assignableTraders = 500
+
     @Sendable func operatorEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
         let cursor = Self.cursor(request, isValid: CatalogueEvent.isValidCursor)
         let (events, next) = try await catalogue.list(openOnly: false, limit: Self.pageSize, after: cursor)
-        var values: [String: Any] = ["events": events.map(Self.fields)]
+        // Traders by login: the index for the assign form, and the users an event names that are not
+        // (or no longer) in it, read in one round trip.
+        let traders = try await accounts.traders(limit: Self.assignableTraders, after: nil).traders
+        var logins = Dictionary(traders.map { ($0.id, $0.login) }, uniquingKeysWith: { first, _ in first })
+        for (id, user) in try await accounts.users(ids: events.compactMap(\.traderID).filter { logins[$0] == nil }) {
+            logins[id] = user.login
+        }
+        let active = traders.filter { $0.status == .active }
+        var values: [String: Any] = [
+            "events": events.map { event in
+                var fields = Self.fields(event, logins: logins)
+                fields["traders"] = active.map {
+                    ["id": String($0.id), "login": $0.login, "selected": $0.id == event.traderID] as [String: Any]
+                }
+                return fields
+            },
+            "hasEvents": !events.isEmpty, "hasTraders": !active.isEmpty,
+        ]
         if let next { values["next"] = "/ui/operator/events?cursor=\(next)" }
-        return try Self.page("operator-events", title: "Operator: events", identity: context.identity, values, live: "events")
+        return try Self.page("operator-events", title: "Catalogue", identity: context.identity, values, live: "events")
     }
 
     /// The users, to enable or disable and to give or take the trader role (the API's `PATCH
@@ -29,7 +49,7 @@ extension WebUIRoutes {
             }
         ]
         if let next { values["next"] = "/ui/operator/users?cursor=\(next)" }
-        return try Self.page("operator-users", title: "Operator: users", identity: context.identity, values)
+        return try Self.page("operator-users", title: "Users", identity: context.identity, values)
     }
 
     /// What the settlement workers gave up on, newest first, to re-drive once the cause is repaired (the
@@ -40,15 +60,18 @@ extension WebUIRoutes {
         let (letters, next) = try await deadLetters.deadLetters(limit: Self.pageSize, before: cursor)
         var values: [String: Any] = [
             "letters": letters.map { letter -> [String: Any] in
-                [
-                    "id": letter.id, "deadLetteredAt": letter.deadLetteredAt.map { Timestamp.rfc3339($0) } ?? "", "entryID": letter.entryID,
+                var fields: [String: Any] = [
+                    "id": letter.id, "entryID": letter.entryID,
                     "reason": letter.reason, "deliveries": String(letter.deliveries),
                     "fields": letter.fields.map { $0.name + "=" + $0.value }.joined(separator: " "),
                 ]
-            }
+                if let at = letter.deadLetteredAt { fields["deadLetteredAt"] = Self.time(at, .absolute) }
+                return fields
+            },
+            "hasLetters": !letters.isEmpty,
         ]
         if let next { values["next"] = "/ui/operator/dead-letters?cursor=\(next)" }
-        return try Self.page("operator-dead-letters", title: "Operator: dead letters", identity: context.identity, values)
+        return try Self.page("operator-dead-letters", title: "Dead letters", identity: context.identity, values)
     }
 
     /// The email contacts by address: play counts, the linked user, the ESP's sync state; erasing one is
@@ -57,19 +80,23 @@ extension WebUIRoutes {
         _ = try context.requireAdmin()
         let cursor = Self.cursor(request, isValid: { EmailAddress(normalizing: $0)?.value == $0 })
         let (found, next) = try await contacts.contacts(limit: Self.pageSize, after: cursor)
+        let users = try await accounts.users(ids: found.compactMap(\.userID))
         var values: [String: Any] = [
             "contacts": found.map { contact -> [String: Any] in
-                [
-                    "email": contact.email, "plays": String(contact.plays), "userID": contact.userID.map(String.init) ?? "",
+                var fields: [String: Any] = [
+                    "email": contact.email, "plays": String(contact.plays),
+                    "userLogin": contact.userID.map { users[$0]?.login ?? "user \($0)" } ?? "",
                     "inESP": contact.inESP.map { $0 ? "yes" : "no" } ?? "unknown", "sync": contact.sync.rawValue,
-                    "attempts": String(contact.attempts), "lastError": contact.lastError ?? "",
-                    "lastPlayedAt": Timestamp.rfc3339(contact.lastPlayedAt),
-                    "syncedAt": contact.syncedAt.map { Timestamp.rfc3339($0) } ?? "",
+                    "attempts": String(contact.attempts), "lastPlayedAt": Self.time(contact.lastPlayedAt, .relative),
                 ]
-            }
+                if let error = contact.lastError, !error.isEmpty { fields["lastError"] = error }
+                if let at = contact.syncedAt { fields["syncedAt"] = Self.time(at, .absolute) }
+                return fields
+            },
+            "hasContacts": !found.isEmpty,
         ]
         if let next { values["next"] = "/ui/operator/contacts?cursor=\(Input.percentEncoded(next))" }
-        return try Self.page("operator-contacts", title: "Operator: contacts", identity: context.identity, values)
+        return try Self.page("operator-contacts", title: "Contacts", identity: context.identity, values)
     }
 
     /// A trader's events: those assigned to or taken by them, to take and report.
@@ -79,7 +106,7 @@ extension WebUIRoutes {
         let cursor = Self.cursor(request, isValid: CatalogueEvent.isValidCursor)
         let (events, next) = try await catalogue.list(
             openOnly: false, filter: .init(traderID: identity.userID), limit: Self.pageSize, after: cursor)
-        var values: [String: Any] = ["events": events.map(Self.fields)]
+        var values: [String: Any] = ["events": events.map { Self.fields($0) }, "hasEvents": !events.isEmpty]
         if let next { values["next"] = "/ui/trader/events?cursor=\(next)" }
         return try Self.page("trader-events", title: "My events", identity: context.identity, values)
     }

@@ -68,7 +68,7 @@ struct WebUIRoutes {
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
         let identity = try context.requireUser()
         let (events, _) = try await catalogue.list(openOnly: true, limit: 100, after: nil)
-        var values: [String: Any] = ["events": events.map(Self.fields)]
+        var values: [String: Any] = ["events": events.map { Self.fields($0) }]
         if let shown = try await balance(identity) { values["balance"] = shown }
         return try Self.page("events", title: "Events", identity: context.identity, values, live: "bets")
     }
@@ -80,21 +80,30 @@ struct WebUIRoutes {
         filter.status = status
         let cursor = Self.cursor(request, isValid: NewestFirstPages.isValidCursor)
         let page = try await bets.list(filter, scope: .user(identity.userID), limit: Self.pageSize, cursor: cursor)
+        // Events by title: one read per distinct event of the page (a page has 50 bets at most).
+        var titles: [String: String] = [:]
+        for eventID in Set(page.bets.map(\.eventID)) { titles[eventID] = try await catalogue.event(id: eventID)?.title }
         return try Self.page(
             "bets", title: "My bets", identity: context.identity,
-            Self.betsPage(page.bets, next: page.nextCursor, status: status, balance: try await balance(identity)), live: "bets")
+            Self.betsPage(page.bets, next: page.nextCursor, status: status, balance: try await balance(identity), titles: titles),
+            live: "bets")
     }
 
-    /// The my-bets page's values; separate so that `make bench` can time a render of 50 bets.
-    static func betsPage(_ bets: [Bet], next: String?, status: BetStatus?, balance: String?) -> [String: Any] {
+    /// The my-bets page's values; separate so that `make bench` can time a render of 50 bets. An event
+    /// without a title (gone from the catalogue, or an anonymous bet's) is shown by its id.
+    static func betsPage(
+        _ bets: [Bet], next: String?, status: BetStatus?, balance: String?, titles: [String: String] = [:]
+    ) -> [String: Any] {
         var values: [String: Any] = [
             "bets": bets.map { bet -> [String: Any] in
                 [
-                    "id": bet.id, "eventID": bet.eventID, "amount": bet.amount.description, "status": bet.status.rawValue,
-                    "odds": bet.wager?.odds.description ?? "", "payout": bet.wager?.payout.description ?? "",
-                    "createdAt": Timestamp.rfc3339(bet.createdAt),
+                    "id": bet.id.description, "eventID": bet.eventID, "eventTitle": titles[bet.eventID] ?? bet.eventID,
+                    "amount": bet.amount.description,
+                    "status": bet.status.rawValue, "odds": bet.wager?.odds.description ?? "", "payout": bet.wager?.payout.description ?? "",
+                    "createdAt": time(bet.createdAt, .relative),
                 ]
             },
+            "hasBets": !bets.isEmpty, "filtered": status.map { $0.rawValue as Any } ?? false,
             "statuses": [["value": "", "label": "all", "selected": status == nil] as [String: Any]]
                 + BetStatus.allCases.map { ["value": $0.rawValue, "label": $0.rawValue, "selected": $0 == status] as [String: Any] },
         ]
@@ -112,40 +121,10 @@ struct WebUIRoutes {
         let ledger = try await accounts.transactions(userID: identity.userID, limit: Self.pageSize, before: cursor)
         var values: [String: Any] = [
             "accounts": userAccounts.map { ["id": String($0.id), "balance": $0.balance.description] },
-            "transactions": ledger.transactions.map(Self.fields),
+            "transactions": ledger.transactions.map(Self.fields), "hasTransactions": !ledger.transactions.isEmpty,
         ]
         if let next = ledger.nextCursor { values["next"] = "/ui/wallet?cursor=\(next)" }
         return try Self.page("wallet", title: "Wallet", identity: context.identity, values)
-    }
-
-    /// The trade screen: each symbol's latest price, the order form, the caller's trades (newest first).
-    @Sendable func tradesPage(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let identity = try context.requireUser()
-        let cursor = Self.cursor(request, isValid: NewestFirstPages.isValidCursor)
-        let quotes = try await trades.prices.quotes(symbols)
-        let page = try await trades.list(userID: identity.userID, status: nil, limit: Self.pageSize, cursor: cursor)
-        var values: [String: Any] = [
-            "quotes": symbols.map { symbol in
-                ["symbol": symbol, "price": quotes.first { $0.symbol == symbol }?.tick.price.description ?? "–"]
-            },
-            "trades": page.trades.map(Self.fields),
-            "maximumLeverage": String(maximumLeverage), "minimumDuration": String(durations.lowerBound),
-            "maximumDuration": String(durations.upperBound),
-        ]
-        if let shown = try await balance(identity) { values["balance"] = shown }
-        if let next = page.nextCursor { values["next"] = "/ui/trades?cursor=\(next)" }
-        return try Self.page("trades", title: "Trades", identity: context.identity, values, live: "trades")
-    }
-
-    static func fields(_ trade: Trade) -> [String: Any] {
-        [
-            "id": trade.id, "symbol": trade.symbol, "direction": trade.direction.rawValue, "stake": trade.stake.description,
-            "leverage": String(trade.leverage), "startPrice": trade.start.price.description,
-            // Open: the script counts down to it; closed: the time it expired.
-            "expiresAt": trade.status == .open ? String(trade.expiresAt) : "", "expires": Timestamp.rfc3339(trade.expiresAt),
-            "status": trade.status.rawValue, "endPrice": trade.end?.price.description ?? "", "profit": trade.profit?.description ?? "",
-            "payout": trade.payout?.description ?? "",
-        ]
     }
 
     /// `GET /ui/stream`: the caller's live updates as Server-Sent Events. The browser is subscribed
@@ -201,123 +180,29 @@ struct WebUIRoutes {
         return cursor
     }
 
-    static func fields(_ transaction: Transaction) -> [String: String] {
+    static func fields(_ transaction: Transaction) -> [String: Any] {
         let reference: String = transaction.betID ?? transaction.tradeID ?? transaction.paymentID ?? ""
         return [
-            "createdAt": Timestamp.rfc3339(transaction.createdAt), "kind": transaction.kind.rawValue,
+            "createdAt": time(transaction.createdAt, .absolute), "kind": transaction.kind.rawValue,
             "accountID": String(transaction.accountID), "amount": transaction.amount.description,
             "balance": transaction.balance.description, "reference": reference,
         ]
     }
 
     /// The player's first account's balance (the one bets come from when none is named).
-    private func balance(_ identity: Identity) async throws -> String? {
+    func balance(_ identity: Identity) async throws -> String? {
         try await accounts.accounts(userID: identity.userID).first?.balance.description
     }
 
-    static func fields(_ event: CatalogueEvent) -> [String: Any] {
+    /// An event's values; `logins` names its trader (the id shows when the login is not known).
+    static func fields(_ event: CatalogueEvent, logins: [Int: String] = [:]) -> [String: Any] {
         [
             "id": event.id, "title": event.title, "homeTeam": event.homeTeam, "awayTeam": event.awayTeam,
-            "startsAt": Timestamp.rfc3339(event.startsAt), "odds": event.odds.description,
+            "startsAt": time(event.startsAt, .relative), "odds": event.odds.description,
             // Bets are taken only while the catalogue says open and no result (or void) is in.
             "open": event.isOpen && event.result == nil, "unresulted": event.result == nil,
-            "state": event.state.rawValue, "result": event.result?.rawValue ?? "", "traderID": event.traderID.map(String.init) ?? "",
+            "state": event.state.rawValue, "result": event.result?.rawValue ?? "",
+            "traderLogin": event.traderID.map { logins[$0] ?? "user \($0)" } ?? "",
         ]
     }
-
-    // MARK: Rendering
-
-    /// A page in the layout: the navigation the caller's role may use, the assets' versioned paths.
-    /// `live` names the feed the page's script listens to.
-    static func page(
-        _ template: String, title: String, status: HTTPResponse.Status = .ok, identity: Identity?, _ values: [String: Any] = [:],
-        live: String? = nil
-    ) throws -> Response {
-        var values = values
-        values["title"] = title
-        values["assets"] = ["js": WebUIAsset.script.versionedPath, "css": WebUIAsset.styleSheet.versionedPath]
-        if let live { values["live"] = live }
-        if let identity {
-            values["user"] = ["login": identity.user.login, "role": identity.role.rawValue]
-            values["nav"] = navigation(for: identity.role).map {
-                ["href": $0.href, "label": $0.label, "current": $0.label == title] as [String: Any]
-            }
-        } else {
-            values["nav"] = [["href": "/ui/login", "label": "Log in"], ["href": "/ui/register", "label": "Register"]]
-        }
-        guard let html = WebUITemplates.library.render(values, withTemplate: template) else {
-            throw Problem.internal()
-        }
-        return Response(
-            status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
-    }
-
-    /// The links a role sees; the server checks the role on every page anyway.
-    static func navigation(for role: Role) -> [(href: String, label: String)] {
-        let player: [(href: String, label: String)] = [
-            ("/ui/events", "Events"), ("/ui/bets", "My bets"), ("/ui/trades", "Trades"), ("/ui/wallet", "Wallet"),
-        ]
-        switch role {
-        case .admin:
-            return [
-                ("/ui/operator/events", "Operator: events"), ("/ui/operator/users", "Operator: users"),
-                ("/ui/operator/dead-letters", "Operator: dead letters"), ("/ui/operator/contacts", "Operator: contacts"),
-            ] + player
-        case .trader: return [("/ui/trader/events", "My events")] + player
-        case .player: return player
-        }
-    }
-
-    static func redirect(_ location: String) -> Response {
-        Response(status: .seeOther, headers: [.location: location])
-    }
-}
-
-/// `make bench`: the my-bets page of `bets` rendered as the route renders it, for `player`.
-public enum WebUIBenchmark {
-    public static func renderMyBets(_ bets: [Bet], player: User) throws -> Int {
-        let values = WebUIRoutes.betsPage(bets, next: bets.last.map { "\($0.id)" }, status: nil, balance: "1000.00")
-        let response = try WebUIRoutes.page("bets", title: "My bets", identity: Identity(user: player), values, live: "bets")
-        return response.body.contentLength ?? 0
-    }
-}
-
-/// On every `/ui` response: the security headers, and a refusal shown as a page rather than as
-/// problem+json: no session (or a stale one) sends the browser to the login page, anything else
-/// (a disabled account, an operator page for a player, an error) is a page that says why, with the
-/// problem's status.
-struct WebUIMiddleware: RouterMiddleware {
-    typealias Context = APIRequestContext
-
-    /// No inline script or style, nothing from another origin, no framing, forms only to here.
-    static let contentSecurityPolicy =
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch let problem as Problem where problem.status == .unauthorized {
-            response = WebUIRoutes.redirect("/ui/login")
-        } catch let problem as Problem {
-            response = try WebUIRoutes.page(
-                "error", title: problem.title, status: problem.status, identity: context.identity,
-                ["slug": problem.slug, "detail": problem.detail])
-        }
-        Self.secure(&response.headers, isAsset: request.uri.path.hasPrefix("/ui/assets/"))
-        return response
-    }
-
-    static func secure(_ headers: inout HTTPFields, isAsset: Bool) {
-        headers[.contentSecurityPolicy] = contentSecurityPolicy
-        headers[.xContentTypeOptions] = "nosniff"
-        headers[.referrerPolicy] = "no-referrer"
-        // Pages show personal data: never stored by the browser or a proxy.
-        if !isAsset { headers[.cacheControl] = "no-store" }
-    }
-}
-
-extension HTTPField.Name {
-    static let lastEventID = HTTPField.Name("Last-Event-ID")!
 }

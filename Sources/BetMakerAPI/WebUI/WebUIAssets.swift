@@ -44,34 +44,6 @@ struct WebUIAsset: Sendable {
     }
 
     static let script = WebUIAsset(path: "/ui/assets/app.js", contentType: "text/javascript; charset=utf-8", text: WebUIScript.text)
-    static let styleSheet = WebUIAsset(path: "/ui/assets/app.css", contentType: "text/css; charset=utf-8", text: styleSheetText)
+    static let styleSheet = WebUIAsset(path: "/ui/assets/app.css", contentType: "text/css; charset=utf-8", text: WebUIStyle.text)
     static let all = [script, styleSheet]
-
-    static let styleSheetText = """
-        :root { font-family: system-ui, sans-serif; color: #1d2330; background: #f5f6f8; }
-        body { margin: 0; }
-        header { display: flex; gap: 1rem; align-items: center; padding: .6rem 1.2rem; background: #1d2330; color: #fff; }
-        header a { color: #fff; text-decoration: none; }
-        header nav { display: flex; gap: .8rem; flex: 1; }
-        header nav a[aria-current] { text-decoration: underline; }
-        .brand { font-weight: 700; }
-        main { padding: 1rem 1.2rem; max-width: 72rem; }
-        .card { background: #fff; border: 1px solid #d6d9e0; border-radius: .4rem; padding: .8rem 1rem; margin: 0 0 1rem; max-width: 26rem; }
-        .events { display: flex; flex-wrap: wrap; gap: 1rem; }
-        details.manage { min-width: 12rem; }
-        details.manage form, details.manage [data-event-actions] { border-top: 1px solid #d6d9e0; padding: .3rem 0; }
-        summary { cursor: pointer; }
-        label { display: block; margin: .4rem 0; }
-        input, select { font: inherit; padding: .2rem .4rem; }
-        button { font: inherit; cursor: pointer; }
-        table { border-collapse: collapse; background: #fff; margin-bottom: 1rem; }
-        th, td { border: 1px solid #d6d9e0; padding: .3rem .6rem; text-align: left; }
-        .error { color: #b00020; margin: .2rem 0; }
-        .error:empty, .notice:empty { display: none; }
-        .notice { color: #05603a; }
-        .status-won { color: #05603a; font-weight: 700; }
-        .status-lost { color: #b00020; }
-        .status-void { color: #6b7280; }
-
-        """
 }
