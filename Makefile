@@ -117,10 +117,10 @@ compose-check: compose-deps ## `make up` for real: healthy services, the README'
 	COMPOSE="$(COMPOSE)" docker/compose-check.sh
 
 lint: ## Check formatting with the toolchain's swift-format
-	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests
+	$(SWIFT) format lint --strict --recursive --parallel Package.swift Plugins Sources Tests
 
 format: ## Rewrite sources in the project's style
-	$(SWIFT) format --in-place --recursive --parallel Package.swift Sources Tests
+	$(SWIFT) format --in-place --recursive --parallel Package.swift Plugins Sources Tests
 
 bench: bench-deps ## API and worker under load: throughput, latency, settlement rate, memory per bet
 	$(SWIFT) build -c release --product betmaker-api
