@@ -25,6 +25,11 @@ public enum Seed {
         settings: Settings, redis: RedisClient, logins: Logins = Logins(), now: Int64 = currentMilliseconds(),
         report: (String) -> Void
     ) async throws {
+        // As the API and the worker do before they touch the store: claim an empty one for this build's
+        // schema, refuse data of another. Seeding an empty store without it left data the API refused.
+        if let refusal = StorageSchema.refusal(try await StorageSchema.check(redis: redis, keys: settings.keys), keys: settings.keys) {
+            throw SchemaGate.Refusal(description: refusal)
+        }
         let accounts = AccountStore(redis: redis, keys: settings.keys, activationTTL: settings.activationTTL)
         let passwords = try await Passwords(cost: settings.bcryptCost)
 
