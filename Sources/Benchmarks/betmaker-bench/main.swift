@@ -307,7 +307,9 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         print(String(format: "| longest script call | %.2f ms (%@) | <= 10 ms |", Double(longest.microseconds) / 1000, longest.name))
         print(
             String(
-                format: "| settlement of a %d-bet event, every bet with money and won | %.0f bets/s (%d ms), %@ paid out | >= 60,000 bets/s |", walletBets,
+                format:
+                    "| settlement of a %d-bet event, every bet with money and won | %.0f bets/s (%d ms), %@ paid out | >= 60,000 bets/s |",
+                walletBets,
                 walletRate, walletMilliseconds, Money(cents: Int64(walletTimes[3] ?? "0") ?? 0).description))
         print(settlementCPURow("settling bets with money that win", walletCPU))
         print(
