@@ -2,15 +2,12 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import BetMaker
-import BetMakerRuntime
 import RedisClient
 
 /// A fake CoinMarketCap for the price feed's tests: a real HTTP server on a free loopback port that
 /// answers `GET /v2/cryptocurrency/quotes/latest` in CoinMarketCap's JSON shape with the prices the test
-/// sets (as exact JSON number text), each with its `last_updated` (the time of the answer, as from a
-/// live CoinMarketCap, unless the test fixes when a price was published), or with 401, 429 or 500, or
-/// slowly, as the test chooses; it keeps every request's path and API key.
+/// sets (as exact JSON number text), or with 401, 429 or 500, or slowly, as the test chooses; it keeps
+/// every request's path and API key.
 public final class FakeCoinMarketCap: Sendable {
     public enum Behaviour: Sendable, Equatable {
         case prices
@@ -33,8 +30,6 @@ public final class FakeCoinMarketCap: Sendable {
         var behaviour = Behaviour.prices
         /// Symbol → the JSON number text of its USD price.
         var prices: [String: String] = [:]
-        /// Symbol → when its price was published (ms since 1970); absent: the time of each answer.
-        var published: [String: Int64] = [:]
         var requests: [Request] = []
     }
 
@@ -68,14 +63,7 @@ public final class FakeCoinMarketCap: Sendable {
     }
 
     public func set(_ behaviour: Behaviour) { state.withLockedValue { $0.behaviour = behaviour } }
-    /// The price CoinMarketCap answers for `symbol` from now on, published at `publishedAt` (ms since 1970:
-    /// its `last_updated`), or, without it, as if just computed at each answer.
-    public func set(price: String, for symbol: String, publishedAt: Int64? = nil) {
-        state.withLockedValue {
-            $0.prices[symbol] = price
-            $0.published[symbol] = publishedAt
-        }
-    }
+    public func set(price: String, for symbol: String) { state.withLockedValue { $0.prices[symbol] = price } }
     public var requests: [Request] { state.withLockedValue { $0.requests } }
 
     fileprivate func answer(uri: String, apiKey: String?) -> (behaviour: Behaviour, status: Int, body: String) {
@@ -90,12 +78,10 @@ public final class FakeCoinMarketCap: Sendable {
                     return (state.behaviour, 404, #"{"status":{"error_code":404}}"#)
                 }
                 var data: [String] = []
-                let now = Timestamp.rfc3339(currentMilliseconds())
                 for (index, (symbol, price)) in state.prices.sorted(by: { $0.key < $1.key }).enumerated() {
-                    let updated = state.published[symbol].map(Timestamp.rfc3339) ?? now
                     data.append(
                         #""\#(symbol)":[{"id":\#(index + 1),"name":"\#(symbol)","symbol":"\#(symbol)","quote":{"USD":{"price":\#(price),"#
-                            + #""volume_24h":1234.5,"last_updated":"\#(updated)"}}}]"#)
+                            + #""volume_24h":1234.5,"last_updated":"2026-11-22T21:30:00.000Z"}}}]"#)
                 }
                 let body =
                     #"{"status":{"timestamp":"2026-11-22T21:30:05.042Z","error_code":0,"error_message":null,"credit_count":1},"#
