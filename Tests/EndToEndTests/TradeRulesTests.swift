@@ -5,11 +5,13 @@ import RedisClient
 import TestSupport
 import Testing
 
-/// The rules of trades (issue 28) through the real processes: the worker reads a fake CoinMarketCap or
-/// the ticks a test records, the API takes the players' and the administrators' calls.
+/// The rules of trades (issue 28) through the real processes: the worker closes trades from the ticks a
+/// test records, the API takes the players' and the administrators' calls.
 @Suite struct TradeRulesTests {
     /// A funded player: user id, account id, token.
-    static func fundedPlayer(_ system: System, _ login: String, amount: String = "1000") async throws -> (
+    static func fundedPlayer(
+        _ system: System, _ login: String, amount: String = "1000"
+    ) async throws -> (
         userID: Int, accountID: Int, token: String
     ) {
         let player = try await WalletEndToEndTests.player(system, login)
@@ -20,65 +22,8 @@ import Testing
         return player
     }
 
-    /// An administrator's token: a player made administrator behind the API's back.
-    static func administrator(_ system: System) async throws -> String {
-        let boss = try await WalletEndToEndTests.player(system, "boss")
-        guard case .updated = try await AccountStore(redis: system.redis, keys: System.keys).update(userID: boss.userID, role: .admin)
-        else { throw TestSupportError("boss is no administrator") }
-        return boss.token
-    }
-
     static func trade(_ system: System, _ id: String, _ token: String) async throws -> System.Reply {
         try await system.request(.GET, "/trades/\(id)", token: token)
-    }
-
-    /// Point 3. The feed's latest recorded price lags the market: CoinMarketCap published 51,000 a moment
-    /// ago (the worker has not recorded it yet) and a live exchange is at 52,000. A player who knows all
-    /// that and bets `up` at the recorded 50,000 would win for sure; the trade instead opens at the first
-    /// price observed after it was accepted, so knowing what was already published gains nothing.
-    @Test func aPlayerWhoKnowsTheNextPriceGainsNothing() async throws {
-        let cmc = try await FakeCoinMarketCap.start()
-        defer { Task { await cmc.shutdown() } }
-        cmc.set(price: "50000", for: "BTC")
-        try await withSystem(apiSettings: ["TRADE_MIN_SECONDS": "2"]) { system in
-            let worker = try await BetMakerProcesses.startWorker(
-                redis: system.redisServer,
-                settings: [
-                    "PRICE_FEED": "coinmarketcap", "CMC_API_KEY": "test-key", "CMC_BASE_URL": cmc.baseURL, "CMC_REFRESH_SECONDS": "1",
-                    "TRADE_POLL_MS": "20", "TRADE_MIN_SECONDS": "2",
-                ])
-            defer { Task { await worker.stop() } }
-            #expect(await eventually { try await TradeEndToEndTests.quote(system, "BTC")?["price"] == "50000.00000000" })
-            let player = try await Self.fundedPlayer(system, "insider")
-
-            // The feed stalls (the worker records nothing); meanwhile CoinMarketCap publishes 51,000.
-            cmc.set(.status(503))
-            let before = cmc.requests.count
-            #expect(await eventually { cmc.requests.count > before + 1 })
-            cmc.set(price: "51000", for: "BTC", publishedAt: currentMilliseconds() - 1)
-            let placed = try await system.request(
-                .POST, "/trades", json: #"{"symbol": "BTC", "direction": "up", "amount": "100.00", "leverage": 10, "duration": 2}"#,
-                token: player.token)
-            #expect(placed.status == 201, "\(placed.body)")
-            let id = try #require(placed.string["id"])
-
-            // The worker records what CoinMarketCap published before the trade was accepted...
-            cmc.set(.prices)
-            #expect(await eventually { try await TradeEndToEndTests.quote(system, "BTC")?["price"] == "51000.00000000" })
-            // ...then CoinMarketCap's next computation: the market the player saw, 52,000, and it stays there.
-            cmc.set(price: "52000", for: "BTC")
-            #expect(
-                await eventually(timeout: .seconds(60)) {
-                    let status = try await Self.trade(system, id, player.token).string["status"]
-                    return status != "open" && status != "pending"
-                })
-            let closed = try await Self.trade(system, id, player.token)
-            #expect(closed["start"].flatMap { Self.string($0, "price") } == "52000.00000000", "\(closed.body)")
-            #expect(closed.string["status"] == "even" && closed.string["profit"] == "0.00", "\(closed.body)")
-            #expect(try await WalletEndToEndTests.balance(system, player.token) == "1000.00")
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
-            #expect(check.status == 0, "\(check.output)")
-        }
     }
 
     static func string(_ value: JSONValue, _ key: String) -> String? {
@@ -111,7 +56,8 @@ import Testing
             try await prices.record(symbol: "BTC", price: Price(units: 97_000 * Price.scale), source: "test")
             let far = try await system.request(.POST, "/api/v1/trade_it/", json: documented, token: player.token)
             #expect(far.status == 409 && far.string["type"]?.hasSuffix("price-moved") == true, "\(far.body)")
-            #expect(far.string["detail"]?.contains("97000.00000000") == true && far.string["detail"]?.contains("50000") == true, "\(far.body)")
+            #expect(
+                far.string["detail"]?.contains("97000.00000000") == true && far.string["detail"]?.contains("50000") == true, "\(far.body)")
             #expect(try await WalletEndToEndTests.balance(system, player.token) == "900.00")
         }
     }
@@ -123,13 +69,13 @@ import Testing
         try await withSystem(apiSettings: ["TRADE_MIN_SECONDS": "2"]) { system in
             let keys = System.keys
             let prices = PriceStore(redis: system.redis, keys: keys)
-            let workerPort = freeLoopbackPort()
+            let workerPort = try freeLoopbackPort()
             let worker = try await BetMakerProcesses.startWorker(
                 redis: system.redisServer,
                 settings: ["PRICE_FEED": "none", "TRADE_POLL_MS": "20", "WORKER_HTTP_PORT": "\(workerPort)", "TRADE_MIN_SECONDS": "2"])
             defer { Task { await worker.stop() } }
             try await prices.record(symbol: "BTC", price: Price(units: 50_000 * Price.scale), source: "test")
-            let admin = try await Self.administrator(system)
+            let admin = try await WorkflowTests.seededAdmin(system)
             let good = try await Self.fundedPlayer(system, "good")
             let damaged = try await Self.fundedPlayer(system, "damaged")
             let order = #"{"symbol": "BTC", "direction": "up", "amount": "100.00", "leverage": 10, "duration": 2}"#
@@ -139,9 +85,10 @@ import Testing
                 #expect(placed.status == 201, "\(placed.body)")
                 ids.append(try #require(placed.string["id"]))
             }
-            // The first price after they were accepted opens them.
-            try await prices.record(symbol: "BTC", price: Price(units: 50_000 * Price.scale), source: "test")
-            #expect(await eventually { try await Self.trade(system, ids[1], damaged.token).string["status"] == "open" })
+            // A tick before their expiry closes nothing.
+            let before = try await prices.record(symbol: "BTC", price: Price(units: 50_000 * Price.scale), source: "test")
+            #expect(await eventually { try await system.redis.get(keys.tickCursor("BTC")) == before.id })
+            #expect(try await Self.trade(system, ids[1], damaged.token).string["status"] == "open")
             let expiry = try #require(try await Self.trade(system, ids[1], damaged.token).string["expires_at"])
             let expiresAt = try #require(Timestamp.parseRFC3339(expiry))
             #expect(await eventually { currentMilliseconds() > expiresAt + 5 })
@@ -162,7 +109,8 @@ import Testing
                 return
             }
             #expect(Self.string(letter, "trade_id") == ids[1] && Self.string(letter, "step") == "expiry", "\(letters.body)")
-            #expect(Self.string(letter, "tick") == end.id && Self.string(letter, "reason")?.contains("no ledger") == true, "\(letters.body)")
+            #expect(
+                Self.string(letter, "tick") == end.id && Self.string(letter, "reason")?.contains("no ledger") == true, "\(letters.body)")
             #expect(try await Self.trade(system, ids[1], damaged.token).string["status"] == "open")
             #expect(await worker.waitForOutput(containing: "Trade parked"))
             let metrics = Metrics(try await system.get("http://127.0.0.1:\(workerPort)/metrics").body)

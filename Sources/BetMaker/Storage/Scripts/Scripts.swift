@@ -25,7 +25,7 @@ public enum Scripts {
             // Email contacts and the ESP outbox.
             recordPlay, eraseContact, outboxDelivered, outboxRetryLater, outboxDeadLetter, outboxRelease,
             // Crypto-price trades (docs/ARCHITECTURE.md, "Trades").
-            recordTick, advanceTickCursor, placeTrade, closeTrades, voidTrade,
+            recordTick, advanceTickCursor, placeTrade, closeTrades, voidTrade, parkTrade,
         ]
     }
 
