@@ -11,7 +11,7 @@ import RedisClient
 /// 3. the cursor moves to T.
 ///
 /// Each batch is one `close_trades` call of at most `batchSize` trades, which skips trades already
-/// closed. Every step can therefore run again after a crash, and two workers processing the same
+/// closed; a trade it refuses is parked with a dead letter and the others close (`TradeSettler+Parking`). Every step can therefore run again after a crash, and two workers processing the same
 /// symbol at once close each trade once, at the same tick and price: which tick closes a trade is a
 /// function of the ticks alone, and the cursor only moves forward.
 public struct TradeSettler: Sendable {
