@@ -25,7 +25,7 @@ public enum Scripts {
             // Email contacts and the ESP outbox.
             recordPlay, eraseContact, outboxDelivered, outboxRetryLater, outboxDeadLetter, outboxRelease,
             // Crypto-price trades (docs/ARCHITECTURE.md, "Trades").
-            recordTick, advanceTickCursor, placeTrade, closeTrades, voidTrade,
+            recordTick, advanceTickCursor, placeTrade, closeTrades, voidTrade, parkTrade,
         ]
     }
 
@@ -45,19 +45,35 @@ public enum Scripts {
 
     /// `local function tradeTerms(terms)`: what `close_trades` and `void_trade` need of a trade's terms
     /// (`Trade.Terms`, MessagePack with the numbers as numbers: `Trade.Terms.init(encoded:)`): owner,
-    /// account, symbol, direction, stake, start tick (time and sequence), liquidation price and expiry;
-    /// nothing when they are missing or malformed.
+    /// account, symbol, direction, stake, start tick (time and sequence), liquidation price, expiry,
+    /// leverage and start price; nothing when they are missing or malformed.
     static let tradeTerms = """
         local function tradeTerms(terms)
           if not terms then return end
           -- Checking each value's type would cost half of what MessagePack saves; a value of another
           -- type fails the key checks or the arithmetic, which refuses the batch before its writes too.
-          local ok, owner, account, symbol, direction, stake, _, _, startTime, startSequence, _, liquidation, _, expires = pcall(cmsgpack.unpack, terms)
+          local ok, owner, account, symbol, direction, stake, leverage, _, startTime, startSequence, startPrice, liquidation, _, expires =
+            pcall(cmsgpack.unpack, terms)
           if ok and (direction == 'up' or direction == 'down') and expires then
-            return owner, account, symbol, direction, stake, startTime, startSequence, liquidation, expires
+            return owner, account, symbol, direction, stake, startTime, startSequence, liquidation, expires, leverage, startPrice
           end
         end
         """
+
+    /// Refuses (`STORAGE_INVALID`) unless each `KEYS[position]` holds its type or nothing yet: what a
+    /// script's writes to them need, checked before the first write.
+    static func checkTypes(_ expected: [(position: Int, type: String)]) -> String {
+        expected.map { position, type in
+            """
+            do
+              local kind = redis.call('TYPE', KEYS[\(position)]).ok
+              if kind ~= '\(type)' and kind ~= 'none' then
+                return redis.error_reply('STORAGE_INVALID ' .. KEYS[\(position)] .. ' is a ' .. kind .. ', not a \(type)')
+              end
+            end
+            """
+        }.joined(separator: "\n")
+    }
 
     // MARK: Snippets shared by the workflow scripts
 
