@@ -17,7 +17,7 @@ import Testing
     @Test func anEventWithMoneyIsSettledOnlyOnAnOperatorsWord() async throws {
         try await withSystem { system in
             let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer)
-            let seeded = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer)
+            let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
             #expect(seeded.status == 0, "\(seeded.output)")
             let demo = try await WalletEndToEndTests.logIn(system, "demo", "demo-password")
             let admin = try await WalletEndToEndTests.logIn(system, "admin", "admin-password")
