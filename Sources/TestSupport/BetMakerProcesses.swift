@@ -110,10 +110,10 @@ public enum BetMakerProcesses {
     ) async throws -> (ChildProcess, String) {
         let command = try command("betmaker-api", arguments: ["--env-file", "/nonexistent/.env"], as: user)
         for _ in 0..<5 {
-            let port = freeLoopbackPort()
+            let port = try freeLoopbackPort()
             let defaults = [
                 "REDIS_URL": redis.url, "WEB_SERVER_HOST": "127.0.0.1", "WEB_SERVER_PORT": "\(port)",
-                "API_OPERATIONS_PORT": "\(freeLoopbackPort())",
+                "API_OPERATIONS_PORT": "\(try freeLoopbackPort())",
             ]
             let processEnvironment = environment(defaults.merging(settings) { $1 })
             let process = try ChildProcess(

@@ -130,7 +130,7 @@ public struct TradeStore: Sendable {
 
     /// The earlier answer to a request with this Idempotency-Key, if there was one.
     private func replay(_ idempotency: IdempotencyKey) async throws -> PlaceOutcome? {
-        let saved = try await redis.hmget(keys.idempotency(sha256Hex(idempotency.key)), ["fingerprint", "bet_id"])
+        let saved = try await redis.hmget(keys.idempotency(sha256Hex(idempotency.key)), ["fingerprint", "id"])
         guard let fingerprint = saved[0], let id = saved[1] else { return nil }
         guard fingerprint == idempotency.fingerprint else { return .idempotencyKeyReused }
         return try await trade(id: id).map { .replayed($0.asPlaced) }
