@@ -119,9 +119,11 @@ public enum BetMakerProcesses {
             let process = try ChildProcess(
                 name: "betmaker-api", executable: command.executable, arguments: command.arguments, environment: processEnvironment)
             let operationsPort = processEnvironment["API_OPERATIONS_PORT"] ?? "0"
-            if await process.waitForOutput(containing: "Server started and listening on 127.0.0.1:\(port)"),
-                operationsPort == "0" || (await process.waitForOutput(containing: "listening on 127.0.0.1:\(operationsPort)"))
-            {
+            var listening = await process.waitForOutput(containing: "Server started and listening on 127.0.0.1:\(port)")
+            if listening && operationsPort != "0" {
+                listening = await process.waitForOutput(containing: "listening on 127.0.0.1:\(operationsPort)")
+            }
+            if listening {
                 operationsURLs.withLock { $0[process.pid] = "http://127.0.0.1:\(operationsPort)" }
                 return (process, "http://127.0.0.1:\(port)")
             }

@@ -40,6 +40,8 @@ extension Settings {
         // run the real processes.
         settings.passwordRateLimit = RateLimit(perMinute: 100_000, burst: 100_000)
         settings.playRateLimit = RateLimit(perMinute: 100_000, burst: 100_000)
+        // No operations server: the tests that build the whole application run side by side.
+        settings.apiOperationsPort = 0
         return settings
     }
 }

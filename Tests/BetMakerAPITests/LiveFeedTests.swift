@@ -20,14 +20,14 @@ import Testing
     /// The API with its live feed in hand (running as a service of the application), and a client
     /// of the same Redis.
     func withFeed(
-        bufferSize: Int = 64, _ body: @Sendable (any TestClientProtocol, LiveFeed, RedisClient) async throws -> Void
+        bufferSize: Int = 64, streamsPerUser: Int = 10, _ body: @Sendable (any TestClientProtocol, LiveFeed, RedisClient) async throws -> Void
     ) async throws {
         try await withRedisServer { server in
             let settings = Settings.forTests(redis: server.configuration)
             let redis = RedisClient(configuration: server.configuration)
             let feed = LiveFeed(
                 redis: redis, keys: Self.keys, symbols: ["BTC"], logger: Logger(label: "test"), bufferSize: bufferSize,
-                block: .milliseconds(200))
+                streamsPerUser: streamsPerUser, block: .milliseconds(200))
             let gate = SchemaGate(redis: redis, keys: Self.keys, logger: Logger(label: "test"))
             let router = try await buildRouter(settings: settings, redis: redis, feed: feed, gate: gate)
             let app = Application(router: router, services: [redis, gate, feed])
@@ -135,6 +135,23 @@ import Testing
                 == .event(id: "5-0", name: "trades", data: #"{"symbol":"ETH","tick":null,"price":null}"#))
         #expect(LiveFeed.message(for: entry, userID: 8, isOperator: false) == nil)
         #expect(LiveFeed.message(for: entry, userID: 1, isOperator: true) == nil)
+    }
+
+    /// Past `LIVE_STREAMS_PER_USER` a user's next stream is refused, as the API document says.
+    @Test func aUserPastTheirStreamsIsRefused() async throws {
+        try await withFeed(streamsPerUser: 1) { client, feed, redis in
+            let bob = try await AuthAPITests.user("bob", redis: redis, client: client)
+            let cookie = try await WebUITests.cookie("bob", client: client)
+            let held = try #require(feed.subscribe(userID: bob.userID, isOperator: false))
+            #expect(feed.subscribe(userID: bob.userID, isOperator: false) == nil)
+            let refused = try await client.execute(uri: "/ui/stream", method: .get, headers: [.cookie: cookie])
+            #expect(refused.status == .tooManyRequests && refused["type"] == .string("/problems/too-many-live-streams"))
+            try OpenAPIContractTests.check(refused, method: "GET", path: "/ui/stream")
+            // Another user is not affected; an ended stream frees its place.
+            #expect(feed.subscribe(userID: bob.userID + 1, isOperator: false) != nil)
+            feed.end(held.id)
+            #expect(feed.streams(of: bob.userID) == 0)
+        }
     }
 
     @Test func aReconnectingBrowserResumesFromLastEventIDOrIsToldToReset() async throws {

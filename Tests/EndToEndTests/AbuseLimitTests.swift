@@ -2,6 +2,7 @@ import BetMaker
 import BetMakerRuntime
 import Foundation
 import NIOHTTP1
+import RedisClient
 import TestSupport
 import Testing
 

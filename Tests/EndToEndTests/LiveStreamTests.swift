@@ -3,6 +3,7 @@ import BetMaker
 import BetMakerRuntime
 import Foundation
 import NIOCore
+import NIOHTTP1
 import RedisClient
 import Synchronization
 import TestSupport

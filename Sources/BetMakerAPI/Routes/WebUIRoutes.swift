@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Mustache
 import NIOCore
+import RedisClient
 import ServiceLifecycle
 
 /// `/ui/...`: the web UI's pages, rendered here from `WebUITemplates` with what the stores hold, and
