@@ -170,7 +170,10 @@ public final class FakeESPServer: Sendable {
             let hash = parts[4]
             switch (head.method, parts.count) {
             case (.GET, 5):
-                guard let (email, status) = state.withLockedValue({ state in state.members[hash].map { ($0, state.statuses[hash] ?? "subscribed") } })
+                guard
+                    let (email, status) = state.withLockedValue({ state in
+                        state.members[hash].map { ($0, state.statuses[hash] ?? "subscribed") }
+                    })
                 else { return (404, #"{"title":"Resource Not Found"}"#, []) }
                 return (200, #"{"email_address":"\#(email)","status":"\#(status)"}"#, [])
             case (.PUT, 5):

@@ -214,16 +214,22 @@ import Testing
                 ),
                 (
                     "no exp",
-                    Self.signed(header: #"{"alg":"HS256"}"#, claims: #"{"sub":"\#(alice.userID)","iat":\#(now),"jti":"\#(Self.tokenID)"}"#, secret: secret)
+                    Self.signed(
+                        header: #"{"alg":"HS256"}"#, claims: #"{"sub":"\#(alice.userID)","iat":\#(now),"jti":"\#(Self.tokenID)"}"#,
+                        secret: secret)
                 ),
                 (
                     "no sub",
-                    Self.signed(header: #"{"alg":"HS256"}"#, claims: #"{"iat":\#(now),"exp":\#(now + 600),"jti":"\#(Self.tokenID)"}"#, secret: secret)
+                    Self.signed(
+                        header: #"{"alg":"HS256"}"#, claims: #"{"iat":\#(now),"exp":\#(now + 600),"jti":"\#(Self.tokenID)"}"#,
+                        secret: secret)
                 ),
                 // Without an id a token could not be revoked (DELETE /auth).
                 (
                     "no jti",
-                    Self.signed(header: #"{"alg":"HS256"}"#, claims: #"{"sub":"\#(alice.userID)","iat":\#(now),"exp":\#(now + 600)}"#, secret: secret)
+                    Self.signed(
+                        header: #"{"alg":"HS256"}"#, claims: #"{"sub":"\#(alice.userID)","iat":\#(now),"exp":\#(now + 600)}"#,
+                        secret: secret)
                 ),
                 (
                     "unknown user",

@@ -20,7 +20,8 @@ import Testing
     /// The API with its live feed in hand (running as a service of the application), and a client
     /// of the same Redis.
     func withFeed(
-        bufferSize: Int = 64, streamsPerUser: Int = 10, _ body: @Sendable (any TestClientProtocol, LiveFeed, RedisClient) async throws -> Void
+        bufferSize: Int = 64, streamsPerUser: Int = 10,
+        _ body: @Sendable (any TestClientProtocol, LiveFeed, RedisClient) async throws -> Void
     ) async throws {
         try await withRedisServer { server in
             let settings = Settings.forTests(redis: server.configuration)

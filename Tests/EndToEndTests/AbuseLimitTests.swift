@@ -120,7 +120,10 @@ import Testing
                 for index in 0..<8 {
                     group.addTask {
                         let login = "flood\(index)"
-                        return (login, try await system.request(.POST, "/users", json: #"{"login": "\#(login)", "password": "\#(Self.password)"}"#))
+                        return (
+                            login,
+                            try await system.request(.POST, "/users", json: #"{"login": "\#(login)", "password": "\#(Self.password)"}"#)
+                        )
                     }
                 }
                 var replies: [String: System.Reply] = [:]
@@ -147,10 +150,12 @@ import Testing
         let settings = ["PLAYS_RATE_PER_MINUTE": "1", "PLAYS_RATE_BURST": "2"].merging(Self.behindProxy) { $1 }
         try await withSystem(apiSettings: settings) { system in
             for index in 1...2 {
-                let play = try await system.request(.POST, "/plays", json: #"{"email": "p\#(index)@example.com"}"#, headers: Self.from("203.0.113.7"))
+                let play = try await system.request(
+                    .POST, "/plays", json: #"{"email": "p\#(index)@example.com"}"#, headers: Self.from("203.0.113.7"))
                 #expect(play.status == 200, "\(play.body)")
             }
-            let refused = try await system.request(.POST, "/plays", json: #"{"email": "p3@example.com"}"#, headers: Self.from("203.0.113.7"))
+            let refused = try await system.request(
+                .POST, "/plays", json: #"{"email": "p3@example.com"}"#, headers: Self.from("203.0.113.7"))
             Self.expectProblem(refused, 429, "rate-limited")
             #expect(Self.retryAfter(refused).map { (1...60).contains($0) } == true)
             #expect(try await system.redis.exists([BetMakerSystem.keys.contact(EmailAddress.subscriberHash(of: "p3@example.com"))]) == 0)

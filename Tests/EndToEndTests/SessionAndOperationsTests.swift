@@ -42,7 +42,8 @@ import Testing
             #expect(try await system.request(.DELETE, "/auth", token: alice.token).status == 204)
 
             // The web UI's cookie session, logged out as the UI does it (same origin, X-Requested-With).
-            let cookieLogin = try await system.request(.POST, "/auth?cookie=true", json: #"{"login": "alice", "password": "\#(Self.password)"}"#)
+            let cookieLogin = try await system.request(
+                .POST, "/auth?cookie=true", json: #"{"login": "alice", "password": "\#(Self.password)"}"#)
             let cookie = try #require(cookieLogin.headers.first(name: "Set-Cookie")?.split(separator: ";").first.map(String.init))
             #expect(try await system.request(.GET, "/users/me", headers: [("Cookie", cookie)]).status == 200)
             let origin = system.baseURL

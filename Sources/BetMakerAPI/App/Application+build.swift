@@ -98,7 +98,8 @@ func buildRouter(settings: Settings, redis: RedisClient, feed: LiveFeed, gate: S
         public: users, authenticated: authenticated(users))
     let attempts = LoginAttempts(
         redis: redis, keys: settings.keys,
-        limits: .init(maxFailures: settings.loginMaxFailures, lockout: settings.loginLockout, failuresPerHour: settings.loginFailuresPerHour))
+        limits: .init(
+            maxFailures: settings.loginMaxFailures, lockout: settings.loginLockout, failuresPerHour: settings.loginFailuresPerHour))
     AuthRoutes(
         accounts: accounts, passwords: passwords, tokens: tokens, limiter: limiter, attempts: attempts, crossSite: crossSite,
         settings: settings

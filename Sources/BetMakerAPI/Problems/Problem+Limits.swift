@@ -10,7 +10,9 @@ extension Problem {
         return String(max(1, seconds + (attoseconds > 0 ? 1 : 0)))
     }
 
-    private static func limited(_ status: HTTPResponse.Status, _ slug: String, title: String, detail: String, retryAfter: Duration)
+    private static func limited(
+        _ status: HTTPResponse.Status, _ slug: String, title: String, detail: String, retryAfter: Duration
+    )
         -> Problem
     {
         var problem = Problem(status, slug, title: title, detail: detail)
@@ -27,7 +29,8 @@ extension Problem {
             }
         return limited(
             .tooManyRequests, "rate-limited", title: "Too many requests",
-            detail: "This address has sent too many \(what) in a short time; nothing was done. Retry after \(retryAfterSeconds(retryAfter)) s.",
+            detail:
+                "This address has sent too many \(what) in a short time; nothing was done. Retry after \(retryAfterSeconds(retryAfter)) s.",
             retryAfter: retryAfter)
     }
 

@@ -157,7 +157,9 @@ struct WebUIRoutes {
                 if let lastEventID {
                     let caughtUp = try await feed.catchUp(after: lastEventID) { entries in
                         for entry in entries {
-                            guard let message = LiveFeed.message(for: entry, userID: identity.userID, isOperator: isOperator) else { continue }
+                            guard let message = LiveFeed.message(for: entry, userID: identity.userID, isOperator: isOperator) else {
+                                continue
+                            }
                             try await writer.write(ServerSentEvents.frame(message))
                         }
                         sent = entries.last?.id

@@ -57,7 +57,8 @@ public struct OperationsRoutes: Sendable {
     public func server(host: String, port: Int, serverName: String, logger: Logger) -> some Service {
         let router = Router()
         register(on: router)
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger)
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger)
     }
 
     private func ready() async -> Response {

@@ -279,7 +279,8 @@ public struct Settings: Sendable {
         apiOperationsHost = text("API_OPERATIONS_HOST") ?? apiOperationsHost
         apiOperationsPort = try integer("API_OPERATIONS_PORT", in: 0...65535) ?? apiOperationsPort
         if apiOperationsPort != 0 && apiOperationsPort == port {
-            throw SettingsError("API_OPERATIONS_PORT (\(apiOperationsPort)) must differ from WEB_SERVER_PORT: the operations routes are not public")
+            throw SettingsError(
+                "API_OPERATIONS_PORT (\(apiOperationsPort)) must differ from WEB_SERVER_PORT: the operations routes are not public")
         }
 
         if let url = text("ESP_URL") {
