@@ -75,7 +75,7 @@ import Testing
             _ = try await system.redis.send(RedisCommand("XDEL", arguments: [Self.keys.eventsStream] + lost.map(\.id)))
 
             func overdue() async throws -> Double? {
-                Metrics(try await system.request(.GET, "/metrics").body).value("events_settlement_overdue")
+                Metrics(try await system.get(system.operationsURL + "/metrics").body).value("events_settlement_overdue")
             }
             #expect(await eventually { try await overdue() == 1 }, "the API shows the event waiting too long")
 
