@@ -237,6 +237,9 @@ def schemathesis_command(arguments: argparse.Namespace, config: Path, base_url: 
         "run", base_url + "/openapi.json",
         "--checks", "all",
         "--header", f"Authorization: Bearer {token}",
+        # Logging out revokes the pass's token, which every later request sends: the rest of the pass
+        # would test nothing but 401. OpenAPIContractTests and SessionAndOperationsTests test it.
+        "--exclude-operation-id", "logOut",
         "--workers", "1",
         "--request-timeout", "10",
         "--suppress-health-check", "too_slow",
