@@ -112,7 +112,7 @@ run: deps ## Run Redis, the API and the worker here, no Docker; Ctrl-C stops all
 
 seed: deps ## Create an administrator, a demo player with money and open events in `make run`'s Redis (idempotent)
 	$(SWIFT) build --product betmaker-api
-	REDIS_URL=redis://127.0.0.1:$(RUN_REDIS_PORT)/0 .build/debug/betmaker-api seed
+	REDIS_URL=redis://127.0.0.1:$(RUN_REDIS_PORT)/0 DEVELOPMENT_MODE=$${DEVELOPMENT_MODE:-true} .build/debug/betmaker-api seed
 
 up: ## Build the image and start Redis, API and worker with docker compose
 	$(COMPOSE) up -d --build

@@ -46,12 +46,8 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
 func operationsServer(
     settings: Settings, redis: RedisClient, gate: SchemaGate, metrics: PrometheusCollectorRegistry, logger: Logger
 ) -> some Service {
-    let router = Router()
-    OperationsRoutes.standard(settings: settings, redis: redis, gate: gate, metrics: metrics).register(on: router)
-    return Application(
-        router: router,
-        configuration: .init(address: .hostname(settings.workerHTTPHost, port: settings.workerHTTPPort), serverName: "bet-maker-worker"),
-        logger: logger)
+    OperationsRoutes.standard(settings: settings, redis: redis, gate: gate, metrics: metrics).server(
+        host: settings.workerHTTPHost, port: settings.workerHTTPPort, serverName: "bet-maker-worker", logger: logger)
 }
 
 /// The feed the settings choose (`PRICE_FEED`) and the worker that records and processes its ticks.

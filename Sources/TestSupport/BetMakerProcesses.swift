@@ -1,5 +1,6 @@
 import Foundation
 import RedisClient
+import Synchronization
 
 /// The real `betmaker-api` and `betmaker-worker` executables, started as child processes next to
 /// the test binary (`make test` and `swift test` build them into the same folder).
@@ -84,29 +85,46 @@ public enum BetMakerProcesses {
     /// The payment provider's secret of processes under test.
     public static let testPaymentSecret = "test-payment-provider-secret"
 
+    /// Per-client buckets far larger than a test uses: every request of a test comes from loopback, and
+    /// the tests of the limits set their own.
+    public static let unlimitedClients = [
+        "AUTH_RATE_PER_MINUTE": "100000", "AUTH_RATE_BURST": "100000", "PLAYS_RATE_PER_MINUTE": "100000", "PLAYS_RATE_BURST": "100000",
+    ]
+
     /// Environment for a process under test: the given settings, and nothing from a developer's .env.
     static func environment(_ settings: [String: String]) -> [String: String] {
         var environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LOG_LEVEL": "info", "JWT_SECRET": testJWTSecret,
             "BCRYPT_COST": "10", "PAYMENT_WEBHOOK_SECRET": testPaymentSecret,
             "REDIS_CONNECT_TIMEOUT_MS": String(RedisServer.testConnectTimeout.inMilliseconds),
-        ]
+        ].merging(unlimitedClients) { $1 }
         environment.merge(settings) { $1 }
         return environment
     }
 
-    /// Starts the API on a free port and waits until it listens. Returns the process and its base URL.
+    /// Starts the API on a free port, and its operations server (`/health/*`, `/metrics`) on another
+    /// unless `settings` gives `API_OPERATIONS_PORT`, and waits until both listen. Returns the process
+    /// and its base URL; `operationsURL(of:)` gives the other.
     public static func startAPI(
         redis: RedisServer, settings: [String: String] = [:], as user: User = .inherited
     ) async throws -> (ChildProcess, String) {
         let command = try command("betmaker-api", arguments: ["--env-file", "/nonexistent/.env"], as: user)
         for _ in 0..<5 {
             let port = try freeLoopbackPort()
+            let defaults = [
+                "REDIS_URL": redis.url, "WEB_SERVER_HOST": "127.0.0.1", "WEB_SERVER_PORT": "\(port)",
+                "API_OPERATIONS_PORT": "\(try freeLoopbackPort())",
+            ]
+            let processEnvironment = environment(defaults.merging(settings) { $1 })
             let process = try ChildProcess(
-                name: "betmaker-api", executable: command.executable, arguments: command.arguments,
-                environment: environment(
-                    ["REDIS_URL": redis.url, "WEB_SERVER_HOST": "127.0.0.1", "WEB_SERVER_PORT": "\(port)"].merging(settings) { $1 }))
-            if await process.waitForOutput(containing: "Server started and listening") {
+                name: "betmaker-api", executable: command.executable, arguments: command.arguments, environment: processEnvironment)
+            let operationsPort = processEnvironment["API_OPERATIONS_PORT"] ?? "0"
+            var listening = await process.waitForOutput(containing: "Server started and listening on 127.0.0.1:\(port)")
+            if listening && operationsPort != "0" {
+                listening = await process.waitForOutput(containing: "listening on 127.0.0.1:\(operationsPort)")
+            }
+            if listening {
+                operationsURLs.withLock { $0[process.pid] = "http://127.0.0.1:\(operationsPort)" }
                 return (process, "http://127.0.0.1:\(port)")
             }
             await process.stop(signal: SIGKILL)
@@ -117,15 +135,36 @@ public enum BetMakerProcesses {
         throw TestSupportError("betmaker-api found no free port")
     }
 
+    /// The operations servers of the APIs started here, by process id.
+    private static let operationsURLs = Mutex<[Int32: String]>([:])
+
+    /// Where an API started by `startAPI` answers `/health/*` and `/metrics`.
+    public static func operationsURL(of api: ChildProcess) -> String? {
+        operationsURLs.withLock { $0[api.pid] }
+    }
+
+    /// `betmaker-api seed` as on a developer's machine (`make seed`: DEVELOPMENT_MODE=true), so the demo
+    /// logins have their published passwords (`Seed.Logins.demoPasswords`).
+    public static func seedDemo(redis: RedisServer, settings: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        try await run("betmaker-api", ["seed"], redis: redis, settings: ["DEVELOPMENT_MODE": "true"].merging(settings) { $1 })
+    }
+
     /// Runs a subcommand of `executable` (e.g. `betmaker-api seed`) against `redis` to its end: its exit
     /// status and output.
     public static func run(
         _ executable: String, _ arguments: [String], redis: RedisServer, settings: [String: String] = [:]
     ) async throws -> (status: Int32, output: String) {
+        try await run(executable, arguments, redisURL: redis.url, settings: settings)
+    }
+
+    /// The same with any Redis URL (one nothing listens at, for a command that must not get that far).
+    public static func run(
+        _ executable: String, _ arguments: [String], redisURL: String, settings: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
         let process = try ChildProcess(
             name: "\(executable) \(arguments.joined(separator: " "))", executable: try self.executable(executable),
             arguments: arguments + ["--env-file", "/nonexistent/.env"],
-            environment: environment(["REDIS_URL": redis.url].merging(settings) { $1 }))
+            environment: environment(["REDIS_URL": redisURL].merging(settings) { $1 }))
         return await process.waitForCompletion(timeout: .seconds(120))
     }
 

@@ -17,6 +17,9 @@ public struct BetMakerSystem: Sendable {
 
     public static let keys = RedisKeys(prefix: "bm:")
 
+    /// Where the API answers `/health/*` and `/metrics` (its operations port).
+    public var operationsURL: String { BetMakerProcesses.operationsURL(of: api) ?? baseURL }
+
     public struct Reply: Sendable {
         public let status: Int
         public let body: String

@@ -30,6 +30,8 @@ public final class FakeESPServer: Sendable {
 
     struct State {
         var members: [String: String] = [:]
+        /// Each member's status: the `status_if_new` it was created with.
+        var statuses: [String: String] = [:]
         var calls: [String: Int] = [:]
         var answered = 0
         var behaviour = Behaviour.normal
@@ -90,6 +92,11 @@ public final class FakeESPServer: Sendable {
     }
 
     public var memberCount: Int { state.withLockedValue { $0.members.count } }
+
+    /// The status a member was created with (`status_if_new`: `pending` or `subscribed`), nil if absent.
+    public func status(of address: String) -> String? {
+        state.withLockedValue { $0.statuses[EmailAddress.subscriberHash(of: address.lowercased())] }
+    }
 
     /// Calls answered so far (a delayed call counts once its answer is written).
     public var answered: Int { state.withLockedValue { $0.answered } }
@@ -163,18 +170,29 @@ public final class FakeESPServer: Sendable {
             let hash = parts[4]
             switch (head.method, parts.count) {
             case (.GET, 5):
-                guard let email = state.withLockedValue({ $0.members[hash] }) else { return (404, #"{"title":"Resource Not Found"}"#, []) }
-                return (200, #"{"email_address":"\#(email)","status":"subscribed"}"#, [])
+                guard
+                    let (email, status) = state.withLockedValue({ state in
+                        state.members[hash].map { ($0, state.statuses[hash] ?? "subscribed") }
+                    })
+                else { return (404, #"{"title":"Resource Not Found"}"#, []) }
+                return (200, #"{"email_address":"\#(email)","status":"\#(status)"}"#, [])
             case (.PUT, 5):
                 guard case .object(let members)? = try? JSONParser.parse(Array(body.readableBytesView)),
                     case .string(let email)? = members.first(where: { $0.key == "email_address" })?.value,
-                    members.contains(where: { $0.key == "status_if_new" }),
+                    case .string(let statusIfNew)? = members.first(where: { $0.key == "status_if_new" })?.value,
+                    ["subscribed", "pending"].contains(statusIfNew),
                     EmailAddress.subscriberHash(of: email.lowercased()) == hash
                 else { return (400, #"{"title":"Invalid Resource"}"#, []) }
-                state.withLockedValue { $0.members[hash] = $0.members[hash] ?? email.lowercased() }
-                return (200, #"{"email_address":"\#(email.lowercased())","status":"subscribed"}"#, [])
+                let status = state.withLockedValue { state in
+                    if state.members[hash] == nil { (state.members[hash], state.statuses[hash]) = (email.lowercased(), statusIfNew) }
+                    return state.statuses[hash] ?? "subscribed"
+                }
+                return (200, #"{"email_address":"\#(email.lowercased())","status":"\#(status)"}"#, [])
             case (.POST, 7) where parts[5] == "actions" && parts[6] == "delete-permanent":
-                let removed = state.withLockedValue { $0.members.removeValue(forKey: hash) }
+                let removed = state.withLockedValue { state in
+                    state.statuses[hash] = nil
+                    return state.members.removeValue(forKey: hash)
+                }
                 return removed == nil ? (404, #"{"title":"Resource Not Found"}"#, []) : (204, "", [])
             default:
                 return (405, #"{"title":"Method Not Allowed"}"#, [])

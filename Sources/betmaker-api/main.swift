@@ -43,7 +43,8 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Exit code 0 when `GET /health/ready` answers 200; for container health checks without curl.
+/// Exit code 0 when `GET /health/ready` on the operations port (`API_OPERATIONS_PORT`) answers 200;
+/// for container health checks without curl.
 struct HealthCheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "healthcheck", abstract: "Check the running API's readiness.")
 
@@ -55,11 +56,16 @@ struct HealthCheck: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await Settings.loadForCommand(envFile: envFile)
-        try await HealthProbe.check(host: settings.host, port: settings.port, path: path)
+        guard settings.apiOperationsPort != 0 else {
+            print("API_OPERATIONS_PORT is 0: the API serves no health checks to ask")
+            throw ExitCode(1)
+        }
+        try await HealthProbe.check(host: settings.apiOperationsHost, port: settings.apiOperationsPort, path: path)
     }
 }
 
 /// Demo data: an administrator, a player with a funded account, open catalogue events. Idempotent.
+/// Outside development mode the passwords come from the environment or are generated and printed once.
 struct SeedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed",
@@ -72,10 +78,13 @@ struct SeedCommand: AsyncParsableCommand {
         let settings = try await Settings.loadForCommand(envFile: envFile)
         var logger = Logger(label: "redis")
         logger.logLevel = .critical
-        var logins = Seed.Logins()
-        if let password = settings.seedAdminPassword { logins.adminPassword = password }
-        if let password = settings.seedPlayerPassword { logins.playerPassword = password }
-        if let password = settings.seedTraderPassword { logins.traderPassword = password }
+        let logins: Seed.Logins
+        do {
+            logins = try Seed.Logins.configured(settings)
+        } catch {
+            print("Invalid settings: \(error)")
+            throw ExitCode(2)
+        }
         do {
             try await RedisClient(configuration: settings.redis, logger: logger).withRunning { redis in
                 try await Seed.run(settings: settings, redis: redis, logins: logins) { print($0) }

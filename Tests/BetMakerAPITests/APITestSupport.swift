@@ -36,6 +36,12 @@ extension Settings {
         settings.bcryptCost = 10
         settings.jwtSecret = BetMakerProcesses.testJWTSecret
         settings.paymentWebhookSecret = BetMakerProcesses.testPaymentSecret
+        // Every request of the router's tests comes from one (unknown) client; the limits' own tests
+        // run the real processes.
+        settings.passwordRateLimit = RateLimit(perMinute: 100_000, burst: 100_000)
+        settings.playRateLimit = RateLimit(perMinute: 100_000, burst: 100_000)
+        // No operations server: the tests that build the whole application run side by side.
+        settings.apiOperationsPort = 0
         return settings
     }
 }

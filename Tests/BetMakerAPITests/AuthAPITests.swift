@@ -188,11 +188,14 @@ import Testing
         return input + "." + Base64URL.encode(signature)
     }
 
+    /// A token id of the form the API makes (`jti`: 22 base64url characters), for hand-made tokens.
+    static let tokenID = "AAAAAAAAAAAAAAAAAAAAAA"
+
     @Test func forgedExpiredAndMalformedTokensAreRefused() async throws {
         try await withAPI { client, _, redis in
             let alice = try await Self.user("alice", redis: redis, client: client)
             let now = Int(currentMilliseconds() / 1000)
-            let claims = #"{"sub":"\#(alice.userID)","iat":\#(now),"exp":\#(now + 600)}"#
+            let claims = #"{"sub":"\#(alice.userID)","iat":\#(now),"exp":\#(now + 600),"jti":"\#(Self.tokenID)"}"#
             let secret = BetMakerProcesses.testJWTSecret
             #expect(
                 try await client.get(
@@ -205,14 +208,34 @@ import Testing
                 (
                     "expired",
                     Self.signed(
-                        header: #"{"alg":"HS256"}"#, claims: #"{"sub":"\#(alice.userID)","iat":\#(now - 7200),"exp":\#(now - 3600)}"#,
+                        header: #"{"alg":"HS256"}"#,
+                        claims: #"{"sub":"\#(alice.userID)","iat":\#(now - 7200),"exp":\#(now - 3600),"jti":"\#(Self.tokenID)"}"#,
                         secret: secret)
                 ),
-                ("no exp", Self.signed(header: #"{"alg":"HS256"}"#, claims: #"{"sub":"\#(alice.userID)","iat":\#(now)}"#, secret: secret)),
-                ("no sub", Self.signed(header: #"{"alg":"HS256"}"#, claims: #"{"iat":\#(now),"exp":\#(now + 600)}"#, secret: secret)),
+                (
+                    "no exp",
+                    Self.signed(
+                        header: #"{"alg":"HS256"}"#, claims: #"{"sub":"\#(alice.userID)","iat":\#(now),"jti":"\#(Self.tokenID)"}"#,
+                        secret: secret)
+                ),
+                (
+                    "no sub",
+                    Self.signed(
+                        header: #"{"alg":"HS256"}"#, claims: #"{"iat":\#(now),"exp":\#(now + 600),"jti":"\#(Self.tokenID)"}"#,
+                        secret: secret)
+                ),
+                // Without an id a token could not be revoked (DELETE /auth).
+                (
+                    "no jti",
+                    Self.signed(
+                        header: #"{"alg":"HS256"}"#, claims: #"{"sub":"\#(alice.userID)","iat":\#(now),"exp":\#(now + 600)}"#,
+                        secret: secret)
+                ),
                 (
                     "unknown user",
-                    Self.signed(header: #"{"alg":"HS256"}"#, claims: #"{"sub":"999","iat":\#(now),"exp":\#(now + 600)}"#, secret: secret)
+                    Self.signed(
+                        header: #"{"alg":"HS256"}"#, claims: #"{"sub":"999","iat":\#(now),"exp":\#(now + 600),"jti":"\#(Self.tokenID)"}"#,
+                        secret: secret)
                 ),
                 ("garbage", "not.a.token"),
                 ("tampered", alice.token.dropLast(2) + "AA"),

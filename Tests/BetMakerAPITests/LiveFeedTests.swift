@@ -20,19 +20,26 @@ import Testing
     /// The API with its live feed in hand (running as a service of the application), and a client
     /// of the same Redis.
     func withFeed(
-        bufferSize: Int = 64, _ body: @Sendable (any TestClientProtocol, LiveFeed, RedisClient) async throws -> Void
+        bufferSize: Int = 64, streamsPerUser: Int = 10,
+        _ body: @Sendable (any TestClientProtocol, LiveFeed, RedisClient) async throws -> Void
     ) async throws {
         try await withRedisServer { server in
             let settings = Settings.forTests(redis: server.configuration)
             let redis = RedisClient(configuration: server.configuration)
             let feed = LiveFeed(
                 redis: redis, keys: Self.keys, symbols: ["BTC"], logger: Logger(label: "test"), bufferSize: bufferSize,
-                block: .milliseconds(200))
+                streamsPerUser: streamsPerUser, block: .milliseconds(200))
             let gate = SchemaGate(redis: redis, keys: Self.keys, logger: Logger(label: "test"))
             let router = try await buildRouter(settings: settings, redis: redis, feed: feed, gate: gate)
             let app = Application(router: router, services: [redis, gate, feed])
             try await app.test(.router) { client in try await body(client, feed, redis) }
         }
+    }
+
+    /// The ids a catch-up after `id` hands over, or nil when it says reset.
+    static func caughtUp(_ feed: LiveFeed, after id: String) async throws -> [String]? {
+        var ids: [String] = []
+        return try await feed.catchUp(after: id) { ids += $0.map(\.id) } ? ids : nil
     }
 
     /// A settlement entry as `settle_batch` appends it.
@@ -48,8 +55,8 @@ import Testing
 
     @Test func eachBrowserGetsOnlyWhatItMaySeeFramedAsServerSentEvents() async throws {
         try await withFeed { _, feed, redis in
-            let player = feed.subscribe(userID: 7, isOperator: false).messages
-            let admin = feed.subscribe(userID: 1, isOperator: true).messages
+            let player = try #require(feed.subscribe(userID: 7, isOperator: false)).messages
+            let admin = try #require(feed.subscribe(userID: 1, isOperator: true)).messages
             #expect(await eventually { feed.isReading })
             let first = try await Self.settlement("derby", users: [7, 8], settled: 2, redis: redis)
             var playerMessages = player.makeAsyncIterator()
@@ -83,9 +90,9 @@ import Testing
 
     @Test func aClosedTradeGoesToItsOwnerOnlyAndTicksToEveryone() async throws {
         try await withFeed { _, feed, redis in
-            let owner = feed.subscribe(userID: 7, isOperator: false).messages
-            let other = feed.subscribe(userID: 8, isOperator: false).messages
-            let admin = feed.subscribe(userID: 1, isOperator: true).messages
+            let owner = try #require(feed.subscribe(userID: 7, isOperator: false)).messages
+            let other = try #require(feed.subscribe(userID: 8, isOperator: false)).messages
+            let admin = try #require(feed.subscribe(userID: 1, isOperator: true)).messages
             #expect(await eventually { feed.isReading })
             let trades = TradeStore(redis: redis, keys: Self.keys, ids: IDGenerator(node: 3))
             let tick = try await trades.prices.record(symbol: "BTC", price: Price(units: 4_500_000_000_000), source: "test")
@@ -131,6 +138,23 @@ import Testing
         #expect(LiveFeed.message(for: entry, userID: 1, isOperator: true) == nil)
     }
 
+    /// Past `LIVE_STREAMS_PER_USER` a user's next stream is refused, as the API document says.
+    @Test func aUserPastTheirStreamsIsRefused() async throws {
+        try await withFeed(streamsPerUser: 1) { client, feed, redis in
+            let bob = try await AuthAPITests.user("bob", redis: redis, client: client)
+            let cookie = try await WebUITests.cookie("bob", client: client)
+            let held = try #require(feed.subscribe(userID: bob.userID, isOperator: false))
+            #expect(feed.subscribe(userID: bob.userID, isOperator: false) == nil)
+            let refused = try await client.execute(uri: "/ui/stream", method: .get, headers: [.cookie: cookie])
+            #expect(refused.status == .tooManyRequests && refused["type"] == .string("/problems/too-many-live-streams"))
+            try OpenAPIContractTests.check(refused, method: "GET", path: "/ui/stream")
+            // Another user is not affected; an ended stream frees its place.
+            #expect(feed.subscribe(userID: bob.userID + 1, isOperator: false) != nil)
+            feed.end(held.id)
+            #expect(feed.streams(of: bob.userID) == 0)
+        }
+    }
+
     @Test func aReconnectingBrowserResumesFromLastEventIDOrIsToldToReset() async throws {
         try await withFeed { client, feed, redis in
             let bob = try await AuthAPITests.user("bob", redis: redis, client: client)
@@ -153,10 +177,10 @@ import Testing
             try OpenAPIContractTests.check(answer, method: "GET", path: "/ui/stream")
 
             // Only what the stream still holds can be resumed: trimmed past it, the browser must reload.
-            #expect(try await feed.entries(after: seen)?.map(\.id).contains(missed) == true)
+            #expect(try await Self.caughtUp(feed, after: seen)?.contains(missed) == true)
             try await redis.xtrim(Self.keys.feed, minID: missedToo, approximate: false)
-            #expect(try await feed.entries(after: seen) == nil)
-            #expect(try await feed.entries(after: "not-an-id") == nil)
+            #expect(try await Self.caughtUp(feed, after: seen) == nil)
+            #expect(try await Self.caughtUp(feed, after: "not-an-id") == nil)
             async let again = client.execute(uri: "/ui/stream", method: .get, headers: [.cookie: cookie, .lastEventID: seen])
             #expect(await eventually { feed.subscriberCount == 1 })
             feed.finishAll()
@@ -169,7 +193,7 @@ import Testing
     @Test func aSlowBrowserIsDroppedWithoutHoldingMemory() async throws {
         try await withFeed(bufferSize: 2) { _, feed, redis in
             #expect(await eventually { feed.isReading })
-            let slow = feed.subscribe(userID: 1, isOperator: true).messages
+            let slow = try #require(feed.subscribe(userID: 1, isOperator: true)).messages
             #expect(feed.subscriberCount == 1)
             for settled in 1...5 { try await Self.settlement("derby", users: [], settled: settled, redis: redis) }
             // The slow browser's buffer (2) overflowed: it is gone, and its stream ends after what it held.

@@ -130,6 +130,8 @@ import Testing
             settings.resultsAPIKey = Self.resultsAPIKey
             // Few failures lock a login, so the lockout costs few bcrypt checks.
             settings.loginMaxFailures = 3
+            // Clients are told apart by this header, so that one of them can be rate-limited (`realAnswersFitTheDocument`).
+            settings.trustedProxyHeader = "X-Forwarded-For"
             let redis = RedisClient(configuration: server.configuration)
             let router = try await buildRouter(settings: settings, redis: redis)
             let routes = router.routes.map { ($0.method, $0.path.description) }

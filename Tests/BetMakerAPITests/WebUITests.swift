@@ -250,7 +250,8 @@ import Testing
             // POST /auth refuses such a login, so the token is made by hand with the tests' secret.
             let now = Int(currentMilliseconds() / 1000)
             let token = AuthAPITests.signed(
-                header: #"{"alg":"HS256","typ":"JWT"}"#, claims: #"{"sub":"\#(user.id)","iat":\#(now),"exp":\#(now + 600)}"#,
+                header: #"{"alg":"HS256","typ":"JWT"}"#,
+                claims: #"{"sub":"\#(user.id)","iat":\#(now),"exp":\#(now + 600),"jti":"\#(AuthAPITests.tokenID)"}"#,
                 secret: BetMakerProcesses.testJWTSecret)
             let created = try await client.postJSON(
                 "/admin/events",

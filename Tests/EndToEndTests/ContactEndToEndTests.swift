@@ -161,7 +161,7 @@ import Testing
     @Test func administratorsListContactsAndErasureRemovesThemHereAndAtTheESP() async throws {
         try await withFakeESP { esp in
             try await withSystem(apiSettings: esp.settings) { system in
-                let seeded = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer)
+                let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
                 #expect(seeded.status == 0, "\(seeded.output)")
                 let admin = try await WalletEndToEndTests.logIn(system, "admin", "admin-password")
                 let player = try await WalletEndToEndTests.logIn(system, "demo", "demo-password")

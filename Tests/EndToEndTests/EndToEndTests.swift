@@ -91,7 +91,7 @@ import Testing
 
     @Test func concurrentBetsAreListedNewestFirstWithTheCreationTimesTheirAnswersGave() async throws {
         try await withSystem { system in
-            let seed = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer)
+            let seed = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
             #expect(seed.status == 0, "\(seed.output)")
             let player = try await WalletEndToEndTests.logIn(system, "demo", "demo-password")
             // 250 bets at once on one catalogue event, every other one with the player's money.

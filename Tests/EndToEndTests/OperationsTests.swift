@@ -22,7 +22,7 @@ import Testing
             #expect(try await system.request(.PUT, "/events/m", json: #"{"status": "WIN"}"#).status == 202)
             #expect(await eventually { try await system.request(.GET, "/events/m")["settled"] == .bool(true) })
 
-            let api = try await system.request(.GET, "/metrics")
+            let api = try await system.get(system.operationsURL + "/metrics")
             #expect(api.status == 200)
             #expect(api.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true)
             let apiMetrics = Metrics(api.body)

@@ -25,7 +25,7 @@ import Testing
         try await withBetMakerSystem { system in
             #expect(try await system.request(.POST, "/bets", json: #"{"event_id": "s", "amount": "1"}"#).status == 201)
             #expect(try await system.redis.get("bm:schema") == "1")
-            let ready = try await system.request(.GET, "/health/ready")
+            let ready = try await system.get(system.operationsURL + "/health/ready")
             #expect(ready.status == 200 && ready.body.contains(#""storage_schema":"ok""#), "\(ready.body)")
         }
     }

@@ -17,7 +17,7 @@ import Testing
     @Test func anEventWithMoneyIsSettledOnlyOnAnOperatorsWord() async throws {
         try await withSystem { system in
             let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer)
-            let seeded = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer)
+            let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
             #expect(seeded.status == 0, "\(seeded.output)")
             let demo = try await WalletEndToEndTests.logIn(system, "demo", "demo-password")
             let admin = try await WalletEndToEndTests.logIn(system, "admin", "admin-password")
@@ -75,7 +75,7 @@ import Testing
             _ = try await system.redis.send(RedisCommand("XDEL", arguments: [Self.keys.eventsStream] + lost.map(\.id)))
 
             func overdue() async throws -> Double? {
-                Metrics(try await system.request(.GET, "/metrics").body).value("events_settlement_overdue")
+                Metrics(try await system.get(system.operationsURL + "/metrics").body).value("events_settlement_overdue")
             }
             #expect(await eventually { try await overdue() == 1 }, "the API shows the event waiting too long")
 

@@ -54,11 +54,11 @@ import Testing
     @Test func registerDepositBetSettleAndSeeThePayout() async throws {
         try await withSystem { system in
             let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer)
-            let seeded = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer)
+            let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
             #expect(seeded.status == 0, "\(seeded.output)")
             #expect(
                 seeded.output.contains("admin admin: created") && seeded.output.contains("event demo-derby: created"), "\(seeded.output)")
-            let again = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer)
+            let again = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
             #expect(
                 again.status == 0 && again.output.contains("admin admin: exists") && again.output.contains("credited before"),
                 "\(again.output)")
@@ -94,7 +94,7 @@ import Testing
 
     @Test func fiftyConcurrentBetsOfThirtyOnAHundredAcceptExactlyThree() async throws {
         try await withSystem { system in
-            _ = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer)
+            _ = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
             let dave = try await Self.player(system, "dave")
             let deposit = Self.webhookBody(transactionID: "pay-dave", userID: dave.userID, accountID: dave.accountID, amount: "100.00")
             #expect(try await system.request(.POST, "/payment/webhook", json: deposit).status == 200)

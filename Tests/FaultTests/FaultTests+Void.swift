@@ -19,7 +19,7 @@ extension ProcessFaultTests {
             let event = "void-kill"
             let total = 100_000
             try await Self.place(total, onEach: [event], system)
-            let seeded = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer)
+            let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
             #expect(seeded.status == 0, "\(seeded.output)")
             let login = try await system.request(.POST, "/auth", json: #"{"login": "admin", "password": "admin-password"}"#)
             let admin = try #require(login.string["access_token"], "\(login.body)")

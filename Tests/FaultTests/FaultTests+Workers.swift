@@ -124,7 +124,7 @@ extension ProcessFaultTests {
     /// and re-driven by an administrator over HTTP, the event settles and every winner is paid once.
     @Test func aDamagedPayoutMidBatchPaysNobodyTwiceAndTheReDrivenEntrySettlesOnce() async throws {
         try await withBetMakerSystem { system in
-            #expect(try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer).status == 0)
+            #expect(try await BetMakerProcesses.seedDemo(redis: system.redisServer).status == 0)
             let login = try await system.request(.POST, "/auth", json: #"{"login": "admin", "password": "admin-password"}"#)
             let admin = try #require(login.string["access_token"], "\(login.body)")
             let catalogue = CatalogueStore(redis: system.redis, keys: Self.keys)

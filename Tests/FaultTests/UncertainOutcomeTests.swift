@@ -16,7 +16,7 @@ import Testing
 
     /// The seeded player (1000.00 on their account), logged in.
     static func demoPlayer(_ system: BetMakerSystem) async throws -> String {
-        let seeded = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer)
+        let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
         guard seeded.status == 0 else { throw TestSupportError("seed failed: \(seeded.output)") }
         let login = try await system.request(.POST, "/auth", json: #"{"login": "demo", "password": "demo-password"}"#)
         guard let token = login.string["access_token"] else { throw TestSupportError("demo cannot log in: \(login.body)") }
@@ -38,7 +38,7 @@ import Testing
             let headers = [("Authorization", "Bearer \(token)"), ("Idempotency-Key", "stopped-redis-1")]
             // Readiness loads the scripts, so the frozen EVALSHA can run when Redis thaws instead of
             // failing with NOSCRIPT (with nobody left to repeat it as EVAL).
-            #expect(try await system.request(.GET, "/health/ready").status == 200)
+            #expect(try await system.get(system.operationsURL + "/health/ready").status == 200)
 
             // The request head goes first: the API checks the token (a read, answered) and waits for
             // the body. Only then is Redis frozen, so the bet's script is what goes unanswered.
@@ -163,7 +163,7 @@ import Testing
             let process = try ChildProcess(
                 name: "betmaker-api healthcheck", executable: try BetMakerProcesses.executable("betmaker-api"),
                 arguments: ["healthcheck", "--env-file", "/nonexistent/.env"],
-                environment: ["PATH": "/usr/bin:/bin", "WEB_SERVER_PORT": "\(port)"])
+                environment: ["PATH": "/usr/bin:/bin", "API_OPERATIONS_PORT": "\(port)"])
             // waitForExit kills the process after 60 s; a probe that ends by itself does so within seconds.
             let (status, output) = await process.waitForCompletion(timeout: .seconds(60))
             #expect(ContinuousClock.now - started < .seconds(30), "the probe hung: \(output)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-ADMIN = ("admin", "admin-password")
+# The administrator `betmaker-api seed` makes with the contract stack's SEED_ADMIN_PASSWORD.
+ADMIN = ("admin", "contract-admin-password")
 PASSWORD = "a long password"
 TIMEOUT_MS = 20_000
 expect.set_options(timeout=TIMEOUT_MS)

@@ -17,8 +17,9 @@ public struct MailchimpClient: EmailServiceProvider {
         public var listID: String
         public var apiKey: String
         public var timeout: Duration = .seconds(5)
-        /// What a new member becomes: `subscribed`, or `pending` for double opt-in.
-        public var statusIfNew = "subscribed"
+        /// What a new member becomes: `pending` for double opt-in (the ESP mails the address a link to
+        /// confirm, and only then subscribes it: docs/decisions/0286), or `subscribed`.
+        public var statusIfNew = "pending"
 
         public init(baseURL: String, listID: String, apiKey: String) {
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL

@@ -14,7 +14,8 @@ public struct MeasuredEmailServiceProvider: EmailServiceProvider {
     }
 
     /// The configured ESP, measured, as the API and the worker both use it: the Mailchimp-shaped
-    /// client when `ESP_URL` is set (with `ESP_LIST_ID`, `ESP_API_KEY` and `ESP_TIMEOUT_MS`), else the
+    /// client when `ESP_URL` is set (with `ESP_LIST_ID`, `ESP_API_KEY`, `ESP_TIMEOUT_MS` and
+    /// `ESP_STATUS_IF_NEW`), else the
     /// simulated one in Redis.
     public static func configured(settings: Settings, redis: RedisClient) -> MeasuredEmailServiceProvider {
         guard let url = settings.espURL, let listID = settings.espListID, let apiKey = settings.espAPIKey else {
@@ -22,6 +23,7 @@ public struct MeasuredEmailServiceProvider: EmailServiceProvider {
         }
         var configuration = MailchimpClient.Configuration(baseURL: url, listID: listID, apiKey: apiKey)
         configuration.timeout = settings.espTimeout
+        configuration.statusIfNew = settings.espStatusIfNew
         return MeasuredEmailServiceProvider(MailchimpClient(configuration: configuration))
     }
 

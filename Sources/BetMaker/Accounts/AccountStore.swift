@@ -232,23 +232,4 @@ public struct AccountStore: Sendable {
         default: throw RedisError.unexpectedReply(command: "deposit", reply: "\(reply)")
         }
     }
-
-    // MARK: Login attempts
-
-    /// Counts an attempt to log in as `login` (before its password is checked): the attempts since the
-    /// last successful login within `window`, this one included, and how long the window has left.
-    public func countLoginAttempt(_ login: String, window: Duration) async throws -> (attempts: Int, windowLeft: Duration) {
-        let reply = try await redis.eval(
-            Scripts.countLoginAttempt, keys: [keys.failedLogins(Login.normalized(login))], arguments: [String(window.inMilliseconds)]
-        ).array(for: "count_login_attempt")
-        guard reply.count == 2 else { throw RedisError.unexpectedReply(command: "count_login_attempt", reply: "\(reply)") }
-        let attempts = try reply[0].int(for: "count_login_attempt")
-        let milliseconds = try reply[1].int(for: "count_login_attempt")
-        return (attempts, milliseconds > 0 ? .milliseconds(milliseconds) : window)
-    }
-
-    /// A successful login: the count starts again.
-    public func clearLoginAttempts(_ login: String) async throws {
-        _ = try await redis.del([keys.failedLogins(Login.normalized(login))])
-    }
 }

@@ -102,8 +102,21 @@ public struct RedisKeys: Sendable {
     /// transaction id is credited once however often it is delivered.
     public func payment(_ transactionID: String) -> String { prefix + "payment:" + transactionID }
 
-    /// Failed logins of one login (lower case) within the lockout window.
-    public func failedLogins(_ login: String) -> String { prefix + "auth:failures:" + login }
+    /// Login attempts at one login (lower case) from one client address since the client's last
+    /// success, within the lockout window; expires. Under the login's hash tag, beside `loginFailures`.
+    public func loginAttempts(_ login: String, client: String) -> String { prefix + "{login:" + login + "}:attempts:" + client }
+
+    /// The bucket of one login's failed attempts from all clients together (GCRA: the time, ms, at which
+    /// it is full again); expires then.
+    public func loginFailures(_ login: String) -> String { prefix + "{login:" + login + "}:failures" }
+
+    /// A client address's token bucket for one kind of costly request (`passwords`, `plays`), as GCRA's
+    /// one number: the time (ms) at which it is full again; expires then.
+    public func rateBucket(_ bucket: String, client: String) -> String { prefix + "rate:" + bucket + ":" + client }
+
+    /// A revoked access token (its `jti`), under its user's hash tag so that a request reads it with
+    /// the user's hash; expires when the token would have.
+    public func revokedToken(userID: Int, tokenID: String) -> String { prefix + "{u:" + String(userID) + "}:revoked:" + tokenID }
 
     // MARK: Contacts and the ESP outbox
 

@@ -7,8 +7,10 @@ import Logging
 import NIOCore
 import Prometheus
 import RedisClient
+import ServiceLifecycle
 
-/// Builds the API from its settings: the Redis client, the routes and the HTTP server, as one
+/// Builds the API from its settings: the Redis client, the routes and the HTTP server, and the
+/// operations server (`/health/*`, `/metrics`) on `API_OPERATIONS_PORT` unless that is 0, as one
 /// application whose services stop in order (HTTP first, Redis last) on SIGTERM.
 /// `metrics` is the registry `/metrics` renders (the one `MetricsSetup.bootstrap()` made).
 public func buildApplication(
@@ -18,9 +20,18 @@ public func buildApplication(
     redisConfiguration.clientName = redisConfiguration.clientName ?? "betmaker-api"
     let redis = RedisClient(configuration: redisConfiguration, logger: logger.with(label: "redis"))
     // The one reader of the live feed in this process, fanning out to its browsers.
-    let feed = LiveFeed(redis: redis, keys: settings.keys, symbols: settings.cryptoSymbols, logger: logger.with(label: "live-feed"))
+    let feed = LiveFeed(
+        redis: redis, keys: settings.keys, symbols: settings.cryptoSymbols, logger: logger.with(label: "live-feed"),
+        streamsPerUser: settings.liveStreamsPerUser)
     let gate = SchemaGate(redis: redis, keys: settings.keys, logger: logger)
-    let router = try await buildRouter(settings: settings, redis: redis, metrics: metrics, feed: feed, gate: gate)
+    let router = try await buildRouter(settings: settings, redis: redis, feed: feed, gate: gate)
+    var services: [any Service] = [redis, gate, feed]
+    if settings.apiOperationsPort != 0 {
+        services.append(
+            OperationsRoutes.standard(settings: settings, redis: redis, gate: gate, metrics: metrics).server(
+                host: settings.apiOperationsHost, port: settings.apiOperationsPort, serverName: "bet-maker-operations",
+                logger: logger))
+    }
     return Application(
         router: router,
         server: .http1(
@@ -28,30 +39,31 @@ public func buildApplication(
                 idleTimeout: .init(settings.idleTimeout),
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "bet-maker"),
-        services: [redis, gate, feed],
+        services: services,
         logger: logger
     )
 }
 
 /// The router alone, for tests that drive it without a socket: its live-update streams stay open but
 /// quiet, as no feed reader runs; the store's schema is checked by the first request.
-public func buildRouter(
-    settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
-) async throws -> Router<APIRequestContext> {
+public func buildRouter(settings: Settings, redis: RedisClient) async throws -> Router<APIRequestContext> {
     let gate = SchemaGate(redis: redis, keys: settings.keys, logger: Logger(label: "schema"))
     return try await buildRouter(
-        settings: settings, redis: redis, metrics: metrics,
-        feed: LiveFeed(redis: redis, keys: settings.keys, symbols: settings.cryptoSymbols, logger: Logger(label: "live-feed")), gate: gate)
+        settings: settings, redis: redis,
+        feed: LiveFeed(
+            redis: redis, keys: settings.keys, symbols: settings.cryptoSymbols, logger: Logger(label: "live-feed"),
+            streamsPerUser: settings.liveStreamsPerUser), gate: gate)
 }
 
-func buildRouter(
-    settings: Settings, redis: RedisClient, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), feed: LiveFeed,
-    gate: SchemaGate
-) async throws -> Router<APIRequestContext> {
+func buildRouter(settings: Settings, redis: RedisClient, feed: LiveFeed, gate: SchemaGate) async throws -> Router<APIRequestContext> {
     let store = BetStore(redis: redis, keys: settings.keys, ids: IDGenerator(node: settings.nodeID))
     let accounts = AccountStore(redis: redis, keys: settings.keys, activationTTL: settings.activationTTL)
     let tokens = try await TokenAuthority(secret: jwtSecret(settings), lifetime: settings.accessTokenLifetime)
-    let passwords = try await Passwords(cost: settings.bcryptCost)
+    let passwords = try await Passwords(cost: settings.bcryptCost, slots: settings.bcryptThreads, queueLimit: settings.bcryptQueueLimit)
+    let limiter = ClientLimiter(
+        rateLimits: RateLimits(redis: redis, keys: settings.keys),
+        trustedProxyHeader: settings.trustedProxyHeader.flatMap { HTTPField.Name($0) }, passwords: settings.passwordRateLimit,
+        plays: settings.playRateLimit)
     // HEAD is answered wherever GET is (RFC 9110 asks every server for both).
     let router = Router(context: APIRequestContext.self, options: .autoGenerateHeadEndpoints)
     let routeMethods = RouteMethods()
@@ -61,8 +73,8 @@ func buildRouter(
     router.add(middleware: SchemaGateMiddleware(gate: gate))
     // Only the routes that care who is calling look at tokens: health, metrics, the documentation, the
     // webhook and logging in or out work whatever credentials a client (or a stale cookie) sends.
-    let authentication = AuthenticationMiddleware(
-        tokens: tokens, accounts: accounts, crossSite: CrossSiteRequestCheck(publicBaseURL: settings.publicBaseURL))
+    let crossSite = CrossSiteRequestCheck(publicBaseURL: settings.publicBaseURL)
+    let authentication = AuthenticationMiddleware(tokens: tokens, accounts: accounts, crossSite: crossSite)
     func authenticated(_ group: RouterGroup<APIRequestContext>) -> RouterGroup<APIRequestContext> {
         group.group().add(middleware: authentication)
     }
@@ -82,8 +94,16 @@ func buildRouter(
     .register(public: events, authenticated: authenticated(events))
     CatalogueRoutes(catalogue: catalogue, maximumBodyBytes: settings.maximumBodyBytes).register(
         public: events, traders: authenticated(router.group("/traders")), admin: admin.group("events"))
-    UserRoutes(accounts: accounts, passwords: passwords, settings: settings).register(public: users, authenticated: authenticated(users))
-    AuthRoutes(accounts: accounts, passwords: passwords, tokens: tokens, settings: settings).register(on: router.group("/auth"))
+    UserRoutes(accounts: accounts, passwords: passwords, limiter: limiter, settings: settings).register(
+        public: users, authenticated: authenticated(users))
+    let attempts = LoginAttempts(
+        redis: redis, keys: settings.keys,
+        limits: .init(
+            maxFailures: settings.loginMaxFailures, lockout: settings.loginLockout, failuresPerHour: settings.loginFailuresPerHour))
+    AuthRoutes(
+        accounts: accounts, passwords: passwords, tokens: tokens, limiter: limiter, attempts: attempts, crossSite: crossSite,
+        settings: settings
+    ).register(on: router.group("/auth"))
     AccountRoutes(accounts: accounts).register(authenticated: authenticated(router.group("/accounts")))
     PaymentRoutes(
         accounts: accounts, provider: settings.paymentWebhookSecret.map(SignedWebhookProvider.init(secret:)),
@@ -105,10 +125,13 @@ func buildRouter(
     TradeDeadLetterRoutes(store: trades, symbols: settings.cryptoSymbols).register(admin: admin.group("trade-dead-letters"))
     let contacts = ContactStore(redis: redis, keys: settings.keys)
     let esp = MeasuredEmailServiceProvider.configured(settings: settings, redis: redis)
-    PlayRoutes(contacts: contacts, esp: esp, lookupTimeout: settings.espLookupTimeout, maximumBodyBytes: settings.maximumBodyBytes)
-        .register(authenticated: authenticated(router.group("/plays")))
+    PlayRoutes(
+        contacts: contacts, esp: esp, lookupTimeout: settings.espLookupTimeout, maximumBodyBytes: settings.maximumBodyBytes,
+        limiter: limiter
+    ).register(authenticated: authenticated(router.group("/plays")))
     ContactRoutes(contacts: contacts).register(admin: admin.group("contacts"))
-    OperationsRoutes.standard(settings: settings, redis: redis, gate: gate, metrics: metrics).register(on: router)
+    // Readiness and metrics are on the operations port (`buildApplication`); liveness is harmless here.
+    OperationsRoutes.registerLiveness(on: router)
     DocsRoutes().register(on: router)
     let ui = router.group("/ui").add(middleware: WebUIMiddleware())
     WebUIRoutes(

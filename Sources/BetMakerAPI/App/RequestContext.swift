@@ -1,6 +1,7 @@
 import BetMaker
 import Hummingbird
 import Logging
+import NIOCore
 
 /// The context of one API request: Hummingbird's core, the request id the response echoes, and who
 /// is calling.
@@ -10,11 +11,14 @@ public struct APIRequestContext: RequestContext {
     public var requestID: String
     /// The user of a valid access token; nil for an anonymous request.
     public var identity: Identity?
+    /// The connection, whose peer is the client unless a trusted proxy says otherwise (`ClientAddress`).
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.identity = nil
+        self.channel = source.channel
     }
 
     /// The caller, or 401 when the request carries no token.

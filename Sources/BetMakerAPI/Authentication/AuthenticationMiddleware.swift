@@ -8,7 +8,8 @@ import RedisClient
 /// Finds out who is calling: a bearer token in `Authorization`, or the session cookie the web UI
 /// holds. A request with neither is anonymous; one with a bad token is refused (401), never treated
 /// as anonymous, so a client with an expired token hears about it. The user is read from Redis on
-/// every request, so disabling a user ends their tokens at once (403).
+/// every request, so disabling a user ends their tokens at once (403), and with it whether the token
+/// was revoked (`DELETE /auth`: 401).
 ///
 /// A browser sends the cookie with any request to this origin, a forged cross-site one too, so a
 /// state-changing request authenticated by the cookie must also pass `CrossSiteRequestCheck`
@@ -27,16 +28,18 @@ struct AuthenticationMiddleware: RouterMiddleware {
         // Before the token is even verified: a forged request learns nothing and changes nothing.
         if credential.fromCookie { try crossSite.check(request) }
         let token = credential.token
-        let userID: Int
+        let verified: TokenAuthority.Verified
         do {
-            userID = try await tokens.verify(token)
+            verified = try await tokens.verify(token)
         } catch {
             context.logger.info("Refused an access token", metadata: ["reason": "\(error)"])
             throw Problem.invalidToken()
         }
         let found: User?
         do {
-            found = try await accounts.user(id: userID)
+            let session = try await accounts.session(userID: verified.userID, tokenID: verified.tokenID)
+            if session.revoked { throw Problem.invalidToken("This access token was revoked (logged out); log in again.") }
+            found = session.user
         } catch let error as RedisError where error.isConnectivity {
             // Only this read has been sent, so nothing changed, whatever became of it: a retry is safe.
             context.logger.warning("Redis unavailable", metadata: ["error": "\(error)"])

@@ -1,3 +1,4 @@
+import BetMaker
 import JWTKit
 import Synchronization
 
@@ -8,8 +9,8 @@ import Synchronization
 #endif
 
 /// Issues and checks the API's access tokens: JWTs signed with HS256 (RFC 7519, RFC 8725). Only
-/// HS256 is accepted, whatever a token's header claims; `exp`, `iat` and `sub` must be there and
-/// valid.
+/// HS256 is accepted, whatever a token's header claims; `exp`, `iat`, `sub` and `jti` must be there
+/// and valid. `jti` (random, 128 bits) names the token, so that `DELETE /auth` can revoke it.
 public final class TokenAuthority: Sendable {
     private let keys: JWTKeyCollection
     /// The HS256 key itself: verifying through it and jwt-kit's parser, rather than through the key
@@ -19,14 +20,22 @@ public final class TokenAuthority: Sendable {
     /// Tokens that passed every check, with their user and expiry: a client sends the same token
     /// for its whole lifetime, and decoding it again each time was a sixth of a bet's CPU. Bounded;
     /// emptied when full.
-    private let verified = Mutex<[String: (userID: Int, expires: Date)]>([:])
+    private let verified = Mutex<[String: Verified]>([:])
     static let verifiedCapacity = 10_000
     public let lifetime: Duration
+
+    /// What a valid token says: its user, its id and when it expires (ms since 1970).
+    public struct Verified: Sendable, Equatable {
+        public let userID: Int
+        public let tokenID: String
+        public let expiresAt: Int64
+    }
 
     struct Claims: JWTPayload {
         var sub: SubjectClaim
         var iat: IssuedAtClaim
         var exp: ExpirationClaim
+        var jti: IDClaim
 
         func verify(using algorithm: some JWTAlgorithm) async throws {
             try exp.verifyNotExpired()
@@ -54,14 +63,21 @@ public final class TokenAuthority: Sendable {
         let seconds = Int(lifetime.components.seconds)
         let claims = Claims(
             sub: SubjectClaim(value: String(userID)), iat: IssuedAtClaim(value: now),
-            exp: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(seconds))))
+            exp: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(seconds))), jti: IDClaim(value: Self.newTokenID()))
         return (try await keys.sign(claims, header: ["alg": "HS256", "typ": "JWT"]), seconds)
     }
 
-    /// The user id a valid token was issued to.
-    public func verify(_ token: String) async throws(TokenError) -> Int {
+    /// 22 base64url characters of randomness.
+    static func newTokenID() -> String { Base64URL.encode(randomBytes(16)) }
+
+    static func isValidTokenID(_ id: String) -> Bool {
+        id.utf8.count == 22 && Base64URL.decode(id) != nil
+    }
+
+    /// Who a valid token was issued to, and which token it is.
+    public func verify(_ token: String) async throws(TokenError) -> Verified {
         let now = Date()
-        if let known = verified.withLock({ $0[token] }), known.expires > now { return known.userID }
+        if let known = verified.withLock({ $0[token] }), Double(known.expiresAt) > now.timeIntervalSince1970 * 1000 { return known }
         let parsed: (header: JWTHeader, payload: Claims, signature: Data)
         do {
             parsed = try parser.parse(Array(token.utf8), as: Claims.self)
@@ -80,11 +96,15 @@ public final class TokenAuthority: Sendable {
             throw .rejected
         }
         // A token from the future is forged or from a broken clock; a minute of skew is tolerated.
-        guard claims.iat.value.timeIntervalSinceNow < 60, let userID = Int(claims.sub.value), userID > 0 else { throw .rejected }
+        guard claims.iat.value.timeIntervalSinceNow < 60, let userID = Int(claims.sub.value), userID > 0,
+            Self.isValidTokenID(claims.jti.value)
+        else { throw .rejected }
+        let result = Verified(
+            userID: userID, tokenID: claims.jti.value, expiresAt: Int64((claims.exp.value.timeIntervalSince1970 * 1000).rounded(.down)))
         verified.withLock { cache in
             if cache.count >= Self.verifiedCapacity { cache.removeAll(keepingCapacity: true) }
-            cache[token] = (userID, claims.exp.value)
+            cache[token] = result
         }
-        return userID
+        return result
     }
 }

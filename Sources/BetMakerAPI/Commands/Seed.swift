@@ -5,16 +5,63 @@ import RedisClient
 /// Demo data for a fresh installation: an administrator, two traders (in the traders index), a player
 /// with an account and a deposit, and a few open catalogue events. Idempotent: what exists is left as
 /// it is (passwords included), the deposit has a fixed transaction id, and the events fixed ids.
+///
+/// Passwords (docs/decisions/0285): in development mode the published demo ones unless the
+/// environment gives others; outside it, the environment's (`SEED_*_PASSWORD`), or else a random one
+/// per user, printed once, when the user is created. Outside development mode the published ones are
+/// refused, so no installation that is not a developer's machine ever has `admin`/`admin-password`.
 public enum Seed {
     public struct Logins: Sendable {
         public var adminLogin = "admin"
-        public var adminPassword = "admin-password"
+        public var adminPassword: String
         public var playerLogin = "demo"
-        public var playerPassword = "demo-password"
+        public var playerPassword: String
         public var traderLogins = ["trader1", "trader2"]
-        public var traderPassword = "trader-password"
+        public var traderPassword: String
+        /// True for a password made here: the report says so, as it is shown only this once.
+        public var generated: Set<String> = []
 
-        public init() {}
+        /// The published demo passwords, for a developer's machine.
+        public static let demoPasswords = (admin: "admin-password", player: "demo-password", trader: "trader-password")
+
+        public init(adminPassword: String, playerPassword: String, traderPassword: String) {
+            (self.adminPassword, self.playerPassword, self.traderPassword) = (adminPassword, playerPassword, traderPassword)
+        }
+
+        /// The demo logins with the published passwords.
+        public static var demo: Logins {
+            Logins(adminPassword: demoPasswords.admin, playerPassword: demoPasswords.player, traderPassword: demoPasswords.trader)
+        }
+
+        /// The passwords the settings call for (see `Seed`); a refusal names the setting and the fix.
+        public static func configured(_ settings: Settings) throws(SettingsError) -> Logins {
+            let published = [demoPasswords.admin, demoPasswords.player, demoPasswords.trader]
+            var generated: Set<String> = []
+            func password(_ given: String?, setting: String, demo: String) throws(SettingsError) -> String {
+                if let given {
+                    guard (Passwords.minimumCharacters...Passwords.maximumCharacters).contains(given.unicodeScalars.count) else {
+                        throw SettingsError(
+                            "\(setting) must be \(Passwords.minimumCharacters) to \(Passwords.maximumCharacters) characters long")
+                    }
+                    guard settings.developmentMode || !published.contains(given) else {
+                        throw SettingsError(
+                            "\(setting) is a published demo password, refused outside DEVELOPMENT_MODE; choose another or leave it unset "
+                                + "for a generated one")
+                    }
+                    return given
+                }
+                if settings.developmentMode { return demo }
+                let made = Base64URL.encode(randomBytes(18))
+                generated.insert(made)
+                return made
+            }
+            var logins = Logins(
+                adminPassword: try password(settings.seedAdminPassword, setting: "SEED_ADMIN_PASSWORD", demo: demoPasswords.admin),
+                playerPassword: try password(settings.seedPlayerPassword, setting: "SEED_PLAYER_PASSWORD", demo: demoPasswords.player),
+                traderPassword: try password(settings.seedTraderPassword, setting: "SEED_TRADER_PASSWORD", demo: demoPasswords.trader))
+            logins.generated = generated
+            return logins
+        }
     }
 
     public static let demoDeposit = Money(cents: 100_000)
@@ -22,7 +69,7 @@ public enum Seed {
 
     /// Runs the seed; `report` gets one line per thing made or found.
     public static func run(
-        settings: Settings, redis: RedisClient, logins: Logins = Logins(), now: Int64 = currentMilliseconds(),
+        settings: Settings, redis: RedisClient, logins: Logins = .demo, now: Int64 = currentMilliseconds(),
         report: (String) -> Void
     ) async throws {
         // Seeding writes: the store must be one this build reads (an empty one is claimed for it), as
@@ -39,7 +86,8 @@ public enum Seed {
             }
             switch try await accounts.register(login: login, passwordHash: try await passwords.hash(password), role: role, active: true) {
             case .created(let user, let account, _):
-                report("\(role.rawValue) \(login): created (user \(user.id), account \(account.id)), password \(password)")
+                let shown = logins.generated.contains(password) ? "\(password) (generated: shown only now)" : password
+                report("\(role.rawValue) \(login): created (user \(user.id), account \(account.id)), password \(shown)")
                 return user.id
             case .loginTaken(let id):
                 report("\(role.rawValue) \(login): exists (user \(id); password unchanged)")

@@ -173,16 +173,6 @@ extension Problem {
         Problem(.forbidden, "forbidden", title: "Forbidden", detail: detail)
     }
 
-    static func tooManyLoginAttempts(retryAfter: Duration) -> Problem {
-        var problem = Problem(
-            .tooManyRequests, "too-many-login-attempts", title: "Too many failed logins",
-            detail: "This login is locked after too many failed attempts; try again later.")
-        // Whole seconds, rounded up, so a client that waits that long finds the lock gone.
-        let (seconds, attoseconds) = retryAfter.components
-        problem.headers[.retryAfter] = String(max(1, seconds + (attoseconds > 0 ? 1 : 0)))
-        return problem
-    }
-
     static func `internal`() -> Problem {
         Problem(.internalServerError, "internal", title: "Internal error", detail: "Something went wrong on our side; it has been logged.")
     }

@@ -5,11 +5,18 @@ import Hummingbird
 import Logging
 
 /// `/auth`: logging in (`POST /auth`, a bearer token, or with `?cookie=true` the web UI's cookie) and
-/// out (`DELETE /auth`, which clears the cookie).
+/// out (`DELETE /auth`, which revokes the token and clears the cookie).
+///
+/// Logging in is limited three ways before a password is checked (docs/decisions/0281, 0282): the
+/// client address's bucket of password requests, the client's failures at this login, and the login's
+/// failures from all clients together; and the check itself waits for a hashing slot (0283).
 struct AuthRoutes {
     let accounts: AccountStore
     let passwords: Passwords
     let tokens: TokenAuthority
+    let limiter: ClientLimiter
+    let attempts: LoginAttempts
+    let crossSite: CrossSiteRequestCheck
     let settings: Settings
 
     func register(on auth: some RouterMethods<APIRequestContext>) {
@@ -18,20 +25,31 @@ struct AuthRoutes {
     }
 
     @Sendable func logIn(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let client = try await limiter.admit(.passwords, request, context: context)
         let (login, password) = try await Input.credentials(request, limit: settings.maximumBodyBytes)
         // Counted before the password is checked, so parallel guesses cannot get more checks than the
-        // limit between them; a success starts the count again.
-        let attempt = try await accounts.countLoginAttempt(login, window: settings.loginLockout)
-        if attempt.attempts > settings.loginMaxFailures {
-            throw Problem.tooManyLoginAttempts(retryAfter: attempt.windowLeft)
+        // limits between them; a success starts the client's count again.
+        switch try await attempts.begin(login, client: client) {
+        case .allowed: break
+        case .locked(let retryAfter): throw Problem.tooManyLoginAttempts(retryAfter: retryAfter)
+        case .throttled(let retryAfter):
+            context.logger.warning("Login throttled: failures from many clients", metadata: ["login": "\(Login.normalized(login))"])
+            throw Problem.loginThrottled(retryAfter: retryAfter)
         }
         let found = try await accounts.credentials(login: login)
-        // The same work and the same answer whether or not the login exists.
-        guard try await passwords.verify(password, hash: found?.passwordHash), let user = found?.user else {
-            context.logger.info("Failed login", metadata: ["login": "\(Login.normalized(login))"])
+        let matches: Bool
+        do {
+            // The same work and the same answer whether or not the login exists.
+            matches = try await passwords.verify(password, hash: found?.passwordHash)
+        } catch let busy as Passwords.Busy {
+            try await attempts.unchecked(login, client: client)
+            throw Problem.passwordHashingBusy(retryAfter: busy.retryAfter)
+        }
+        guard matches, let user = found?.user else {
+            context.logger.info("Failed login", metadata: ["login": "\(Login.normalized(login))", "client": "\(client)"])
             throw Problem.invalidCredentials()
         }
-        try await accounts.clearLoginAttempts(login)
+        try await attempts.succeeded(login, client: client)
         switch user.status {
         case .active: break
         case .pending: throw Problem.accountNotActivated()
@@ -57,8 +75,17 @@ struct AuthRoutes {
         }
     }
 
-    /// Ends a cookie session (the cookie is cleared). Bearer tokens simply expire.
+    /// Ends a session: the token sent (bearer or cookie) is revoked until it would have expired, and
+    /// the cookie cleared. A token that is invalid or expired already needs nothing; a malformed
+    /// `Authorization` header is refused, since the client would think a token revoked that is not.
     @Sendable func logOut(_ request: Request, context: APIRequestContext) async throws -> Response {
+        if let credential = try AuthenticationMiddleware.credential(in: request) {
+            if credential.fromCookie { try crossSite.check(request) }
+            if let token = try? await tokens.verify(credential.token) {
+                try await accounts.revoke(userID: token.userID, tokenID: token.tokenID, expiresAt: token.expiresAt)
+                context.logger.info("Logged out", metadata: ["user_id": "\(token.userID)"])
+            }
+        }
         let cookie = "\(AuthenticationMiddleware.cookieName)=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Strict"
         return Response(status: .noContent, headers: [.setCookie: cookie])
     }

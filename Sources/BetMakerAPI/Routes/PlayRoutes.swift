@@ -13,6 +13,9 @@ struct PlayRoutes {
     /// How long a new address's lookup at the ESP may take before the answer says `in_esp: null`.
     let lookupTimeout: Duration
     let maximumBodyBytes: Int
+    /// Plays draw from their client's bucket: a new address costs an ESP lookup and, with double
+    /// opt-in, a confirmation email to somebody who may never have asked for it.
+    let limiter: ClientLimiter
     let knownPlays = Counter(label: "plays_total", dimensions: [("address", "known")])
     let newPlays = Counter(label: "plays_total", dimensions: [("address", "new")])
 
@@ -23,6 +26,7 @@ struct PlayRoutes {
     /// Counts the play. Only an address Redis does not know is looked up at the ESP (with a short
     /// deadline); its creation there goes through the outbox, which the worker delivers.
     @Sendable func play(_ request: Request, context: APIRequestContext) async throws -> Response {
+        _ = try await limiter.admit(.plays, request, context: context)
         let body = try await Input.json(request, limit: maximumBodyBytes)
         var errors: [Problem.FieldError] = []
         let fields = try Input.object(body, allowed: ["email"], errors: &errors)

@@ -10,6 +10,7 @@ import RedisClient
 struct UserRoutes {
     let accounts: AccountStore
     let passwords: Passwords
+    let limiter: ClientLimiter
     let settings: Settings
 
     func register(public users: some RouterMethods<APIRequestContext>, authenticated: some RouterMethods<APIRequestContext>) {
@@ -20,13 +21,21 @@ struct UserRoutes {
 
     private var baseURL: String { settings.publicBaseURL ?? "http://\(settings.host):\(settings.port)" }
 
+    /// Costs a bcrypt hash, so it draws from the client's bucket of password requests, as logging in
+    /// does, and waits for a hashing slot (503 when none is free soon).
     @Sendable func registerUser(_ request: Request, context: APIRequestContext) async throws -> Response {
+        _ = try await limiter.admit(.passwords, request, context: context)
         let (login, password) = try await Input.credentials(request, limit: settings.maximumBodyBytes)
         let taken = Problem.conflict(
             "login-taken", title: "The login is taken", detail: "Another user has the login \(login); choose another.")
         // Cheap early answer; the registration script decides atomically.
         if try await accounts.isLoginTaken(login) { throw taken }
-        let hash = try await passwords.hash(password)
+        let hash: String
+        do {
+            hash = try await passwords.hash(password)
+        } catch let busy as Passwords.Busy {
+            throw Problem.passwordHashingBusy(retryAfter: busy.retryAfter)
+        }
         switch try await accounts.register(login: login, passwordHash: hash) {
         case .loginTaken:
             throw taken

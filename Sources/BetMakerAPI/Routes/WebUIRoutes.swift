@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Mustache
 import NIOCore
+import RedisClient
 import ServiceLifecycle
 
 /// `/ui/...`: the web UI's pages, rendered here from `WebUITemplates` with what the stores hold, and
@@ -130,31 +131,44 @@ struct WebUIRoutes {
     /// `GET /ui/stream`: the caller's live updates as Server-Sent Events. The browser is subscribed
     /// before it is caught up, so nothing falls between the two; what both hold is sent once (ids
     /// only go up). With a `Last-Event-ID` the stream no longer reaches back to, it gets `reset`.
+    ///
+    /// The subscription lives inside the response body and ends on every way out of it (caught up or
+    /// not, written or not); a user who holds `LIVE_STREAMS_PER_USER` streams already gets 429.
     @Sendable func liveUpdates(_ request: Request, context: APIRequestContext) async throws -> Response {
         let identity = try context.requireUser()
         let isOperator = identity.role == .admin
-        let subscription = feed.subscribe(userID: identity.userID, isOperator: isOperator)
+        // Checked again, atomically, when the body subscribes: this one only lets the refusal be a 429.
+        guard feed.streams(of: identity.userID) < feed.streamsPerUser else { throw Problem.tooManyLiveStreams(limit: feed.streamsPerUser) }
         let lastEventID = request.headers[.lastEventID]
-        // What the browser missed since its last event, or nil when that is no longer known (reset).
-        let missed: [LiveFeed.Message]? =
-            if let lastEventID {
-                try await feed.entries(after: lastEventID)?.compactMap {
-                    LiveFeed.message(for: $0, userID: identity.userID, isOperator: isOperator)
-                }
-            } else {
-                []
-            }
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
         WebUIMiddleware.secure(&headers, isAsset: true)
         return Response(
             status: .ok, headers: headers,
-            body: ResponseBody { writer in
+            body: ResponseBody { [feed] writer in
                 try await writer.write(ServerSentEvents.retry)
-                if missed == nil { try await writer.write(ServerSentEvents.reset) }
-                var sent = missed == nil ? nil : lastEventID
-                for message in missed ?? [] {
-                    if case .event(let id, _, _) = message { sent = id }
-                    try await writer.write(ServerSentEvents.frame(message))
+                guard let subscription = feed.subscribe(userID: identity.userID, isOperator: isOperator) else {
+                    // Another stream of the user's came in between: this one ends, and the browser retries.
+                    try await writer.finish(nil)
+                    return
+                }
+                defer { feed.end(subscription.id) }
+                // The id of the last entry the browser has, or nil to send whatever comes.
+                var sent: String? = nil
+                if let lastEventID {
+                    let caughtUp = try await feed.catchUp(after: lastEventID) { entries in
+                        for entry in entries {
+                            guard let message = LiveFeed.message(for: entry, userID: identity.userID, isOperator: isOperator) else {
+                                continue
+                            }
+                            try await writer.write(ServerSentEvents.frame(message))
+                        }
+                        sent = entries.last?.id
+                    }
+                    if caughtUp {
+                        sent = sent ?? lastEventID
+                    } else {
+                        try await writer.write(ServerSentEvents.reset)
+                    }
                 }
                 // The handler runs under the HTTP server's service, which on SIGTERM waits for responses in
                 // flight: the stream ends then, rather than holding the shutdown up.
@@ -166,7 +180,7 @@ struct WebUIRoutes {
                         }
                         try await writer.write(ServerSentEvents.frame(message))
                     }
-                } onGracefulShutdown: { [feed] in
+                } onGracefulShutdown: {
                     feed.end(subscription.id)
                 }
                 try await writer.finish(nil)

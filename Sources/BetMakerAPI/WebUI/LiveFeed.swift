@@ -1,6 +1,7 @@
 import BetMaker
 import BetMakerRuntime
 import Logging
+import Metrics
 import NIOCore
 import RedisClient
 import ServiceLifecycle
@@ -10,7 +11,7 @@ import Synchronization
 /// `XREAD BLOCK` on a connection of its own) and hands each entry to every connected browser that may
 /// see it, through a bounded buffer per browser. A browser whose buffer is full (slow, or gone without
 /// closing) is dropped at once: its stream ends, nothing more is kept for it, and its `EventSource`
-/// reconnects with `Last-Event-ID` and catches up from the stream (`entries(after:)`).
+/// reconnects with `Last-Event-ID` and catches up from the stream (`catchUp(after:)`).
 ///
 /// Who sees what: a settlement batch goes to the players whose bets it settled (event `settlement`)
 /// and to every administrator (event `progress`: settled of total, paid out); a `close_trades` call
@@ -20,6 +21,10 @@ import Synchronization
 /// recording a tick writes nothing more for the browsers. Every browser gets the latest tick of each
 /// symbol a read returned (event `tick`, without an `id:`, so it leaves `Last-Event-ID` alone: only
 /// the latest price matters, so there is nothing to resume).
+///
+/// What a stream may cost (docs/decisions/0287): a user holds at most `streamsPerUser` streams on one
+/// process, a catch-up reads the feed a page at a time, and a stream is unsubscribed on every way out
+/// of its response (`end`). The `live_streams` gauge counts the streams open.
 final class LiveFeed: Service, Sendable {
     struct Subscriber: Sendable {
         let userID: Int
@@ -40,20 +45,28 @@ final class LiveFeed: Service, Sendable {
     /// Each traded symbol's tick stream, and the symbol.
     let tickStreams: [String: String]
     let bufferSize: Int
+    /// Streams one user may hold open on this process.
+    let streamsPerUser: Int
     let keepAlive: Duration
     let block: Duration
     let logger: Logger
     private let state = Mutex<(next: Int, subscribers: [Int: Subscriber])>((0, [:]))
     private let reading = Mutex(false)
+    private let openStreams = Gauge(label: "live_streams")
+
+    /// Feed entries one catch-up read takes: a browser that was away long resumes in many short reads,
+    /// none of which holds Redis or this process's memory for long.
+    static let catchUpPageSize = 100
 
     init(
-        redis: RedisClient, keys: RedisKeys, symbols: [String], logger: Logger, bufferSize: Int = 64,
+        redis: RedisClient, keys: RedisKeys, symbols: [String], logger: Logger, bufferSize: Int = 64, streamsPerUser: Int = 10,
         keepAlive: Duration = .seconds(15), block: Duration = .seconds(5)
     ) {
         self.redis = redis
         self.key = keys.feed
         tickStreams = Dictionary(symbols.map { (keys.ticks($0), $0) }, uniquingKeysWith: { first, _ in first })
         self.bufferSize = bufferSize
+        self.streamsPerUser = streamsPerUser
         self.keepAlive = keepAlive
         self.block = block
         self.logger = logger
@@ -64,31 +77,60 @@ final class LiveFeed: Service, Sendable {
     /// True once the reader knows where the stream ends: every entry added from then on is delivered.
     var isReading: Bool { reading.withLock { $0 } }
 
-    /// A browser's messages from now on, and the id `end` takes; the stream ends when the browser is
-    /// dropped, ended, or the process stops.
-    func subscribe(userID: Int, isOperator: Bool) -> (id: Int, messages: AsyncStream<Message>) {
+    /// The streams `userID` holds open on this process.
+    func streams(of userID: Int) -> Int {
+        state.withLock { $0.subscribers.values.count { $0.userID == userID } }
+    }
+
+    /// A browser's messages from now on, and the id `end` takes; nil when the user holds
+    /// `streamsPerUser` streams already. The stream ends when the browser is dropped, ended, or the
+    /// process stops; whoever subscribes calls `end` on every way out.
+    func subscribe(userID: Int, isOperator: Bool) -> (id: Int, messages: AsyncStream<Message>)? {
         let (stream, continuation) = AsyncStream.makeStream(of: Message.self, bufferingPolicy: .bufferingOldest(bufferSize))
-        let id = state.withLock { state in
+        let subscribed: (id: Int, count: Int)? = state.withLock { state in
+            guard state.subscribers.values.count(where: { $0.userID == userID }) < streamsPerUser else { return nil }
             state.next += 1
             state.subscribers[state.next] = Subscriber(userID: userID, isOperator: isOperator, continuation: continuation)
-            return state.next
+            return (state.next, state.subscribers.count)
         }
-        // The response ended (the browser left, or was dropped): forget it.
-        continuation.onTermination = { [weak self] _ in self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) } }
+        guard let (id, count) = subscribed else { return nil }
+        openStreams.record(count)
+        // However the stream ends (`end`, a drop, the stream released unread): forget the browser.
+        continuation.onTermination = { [weak self] _ in self?.forget(id) }
         return (id, stream)
     }
 
-    /// Ends one browser's stream (its response is over once it has written what it holds).
-    func end(_ id: Int) {
-        state.withLock { $0.subscribers[id] }?.continuation.finish()
+    private func forget(_ id: Int) {
+        let count = state.withLock { state in
+            state.subscribers.removeValue(forKey: id)
+            return state.subscribers.count
+        }
+        openStreams.record(count)
     }
 
-    /// The feed entries after `id` that a browser missed, or nil when the stream no longer reaches
-    /// back that far (trimmed): the browser must then reload what it shows (`reset`).
-    func entries(after id: String) async throws -> [StreamEntry]? {
-        guard StreamID.isValid(id) else { return nil }
-        if let first = try await redis.xrange(key, count: 1).first, StreamID.precedes(id, first.id) { return nil }
-        return try await redis.xrange(key, start: "(" + id, count: RedisKeys.feedLength)
+    /// Ends one browser's stream (its response is over once it has written what it holds) and
+    /// unsubscribes it.
+    func end(_ id: Int) {
+        state.withLock { $0.subscribers[id] }?.continuation.finish()
+        forget(id)
+    }
+
+    /// Hands `page` the feed entries after `id` that a browser missed, up to the feed's end when the
+    /// catch-up began, `catchUpPageSize` at a time; false when the feed no longer reaches back that
+    /// far (trimmed) or `id` is no entry id: the browser must then reload what it shows (`reset`).
+    func catchUp(after id: String, _ page: ([StreamEntry]) async throws -> Void) async throws -> Bool {
+        guard StreamID.isValid(id) else { return false }
+        guard let first = try await redis.xrange(key, count: 1).first else { return true }
+        if StreamID.precedes(id, first.id) { return false }
+        guard let end = try await redis.xrevrange(key, count: 1).first?.id else { return true }
+        var after = id
+        while StreamID.precedes(after, end) {
+            let entries = try await redis.xrange(key, start: "(" + after, end: end, count: Self.catchUpPageSize)
+            guard let last = entries.last else { break }
+            try await page(entries)
+            after = last.id
+        }
+        return true
     }
 
     /// The message a subscriber gets for an entry, or nil when the entry is not for them.
@@ -139,7 +181,7 @@ final class LiveFeed: Service, Sendable {
         if case .dropped = subscriber.continuation.yield(message) {
             logger.info("Dropped a slow live-update client", metadata: ["user_id": "\(subscriber.userID)"])
             subscriber.continuation.finish()
-            _ = state.withLock { $0.subscribers.removeValue(forKey: id) }
+            forget(id)
         }
     }
 

@@ -1,6 +1,7 @@
 import BetMaker
 import Configuration
 import Logging
+import NIOCore
 import RedisClient
 import SystemPackage
 
@@ -46,9 +47,34 @@ public struct Settings: Sendable {
     public var resultsAPIKey: String?
     /// Anonymous bets (no token, no money) as in the original API; off with `ANONYMOUS_BETS=false`.
     public var anonymousBets = true
-    /// Failed logins of one login after which it is locked for `loginLockout`.
+    /// Failed logins of one login from one client address after which that client is locked out of
+    /// the login for `loginLockout`; and the failures a login takes from all clients together in an
+    /// hour (docs/decisions/0282).
     public var loginMaxFailures = 10
     public var loginLockout: Duration = .seconds(900)
+    public var loginFailuresPerHour = 100
+
+    // Limits on what abuse costs (docs/decisions/0281-0289).
+    /// The header a reverse proxy in front of the API puts the client's address in (`X-Forwarded-For`,
+    /// `X-Real-IP`); unset, the socket's peer is the client.
+    public var trustedProxyHeader: String?
+    /// Each client address's bucket of requests that check or hash a password (`POST /auth`, `POST /users`).
+    public var passwordRateLimit = RateLimit(perMinute: 20, burst: 20)
+    /// Each client address's bucket of plays (`POST /plays`).
+    public var playRateLimit = RateLimit(perMinute: 10, burst: 20)
+    /// bcrypt hashes at once (half the cores by default, so logins never take every core), and how
+    /// many may wait for one before the API answers 503.
+    public var bcryptThreads = max(1, System.coreCount / 2)
+    public var bcryptQueueLimit = 16
+    /// What the ESP makes a new address: `pending` (double opt-in: the ESP asks the person to
+    /// confirm) or `subscribed`.
+    public var espStatusIfNew = "pending"
+    /// Live-update streams (`GET /ui/stream`) one user may hold open on one API process.
+    public var liveStreamsPerUser = 10
+    /// Where the API answers `/health/live`, `/health/ready` and `/metrics` for operators, apart from
+    /// its public port; port 0 turns that off.
+    public var apiOperationsHost = "127.0.0.1"
+    public var apiOperationsPort = 8082
     /// Passwords the seed command gives the users it creates (`SEED_ADMIN_PASSWORD`, `SEED_PLAYER_PASSWORD`,
     /// `SEED_TRADER_PASSWORD` for both traders).
     public var seedAdminPassword: String?
@@ -235,6 +261,33 @@ public struct Settings: Sendable {
         seedPlayerPassword = text("SEED_PLAYER_PASSWORD", secret: true)
         seedTraderPassword = text("SEED_TRADER_PASSWORD", secret: true)
         loginLockout = try integer("LOGIN_LOCKOUT_SECONDS", in: 1...86_400).map { .seconds($0) } ?? loginLockout
+        loginFailuresPerHour = try integer("LOGIN_FAILURES_PER_HOUR", in: 1...100_000) ?? loginFailuresPerHour
+        if let header = text("TRUSTED_PROXY_HEADER") {
+            // An HTTP field name (RFC 9110's token).
+            guard header.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && !"\"(),/:;<=>?@[\\]{}".utf8.contains($0) }) else {
+                throw SettingsError("TRUSTED_PROXY_HEADER must be a header name such as X-Forwarded-For, not \"\(header)\"")
+            }
+            trustedProxyHeader = header
+        }
+        passwordRateLimit.perMinute = try integer("AUTH_RATE_PER_MINUTE", in: 1...100_000) ?? passwordRateLimit.perMinute
+        passwordRateLimit.burst = try integer("AUTH_RATE_BURST", in: 1...100_000) ?? passwordRateLimit.burst
+        playRateLimit.perMinute = try integer("PLAYS_RATE_PER_MINUTE", in: 1...100_000) ?? playRateLimit.perMinute
+        playRateLimit.burst = try integer("PLAYS_RATE_BURST", in: 1...100_000) ?? playRateLimit.burst
+        bcryptThreads = try integer("BCRYPT_THREADS", in: 1...256) ?? bcryptThreads
+        bcryptQueueLimit = try integer("BCRYPT_QUEUE_LIMIT", in: 0...100_000) ?? bcryptQueueLimit
+        if let status = text("ESP_STATUS_IF_NEW") {
+            guard status == "pending" || status == "subscribed" else {
+                throw SettingsError("ESP_STATUS_IF_NEW must be pending (double opt-in) or subscribed, not \"\(status)\"")
+            }
+            espStatusIfNew = status
+        }
+        liveStreamsPerUser = try integer("LIVE_STREAMS_PER_USER", in: 1...1000) ?? liveStreamsPerUser
+        apiOperationsHost = text("API_OPERATIONS_HOST") ?? apiOperationsHost
+        apiOperationsPort = try integer("API_OPERATIONS_PORT", in: 0...65535) ?? apiOperationsPort
+        if apiOperationsPort != 0 && apiOperationsPort == port {
+            throw SettingsError(
+                "API_OPERATIONS_PORT (\(apiOperationsPort)) must differ from WEB_SERVER_PORT: the operations routes are not public")
+        }
 
         if let url = text("ESP_URL") {
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
