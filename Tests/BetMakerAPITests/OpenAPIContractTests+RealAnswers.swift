@@ -82,7 +82,7 @@ extension OpenAPIContractTests {
             // Refusals of anonymous requests.
             try await call(.unprocessableContent, .post, "/bets", #"{"amount": 10.123, "status": "won"}"#)
             try await call(
-                .conflict, .post, "/bets", #"{"event_id": 43, "amount": 1}"#, headers: [.idempotencyKey: "key-1"],
+                .unprocessableContent, .post, "/bets", #"{"event_id": 43, "amount": 1}"#, headers: [.idempotencyKey: "key-1"],
                 problem: "idempotency-key-reused")
             try await call(.unprocessableContent, .post, "/bets", #"{"event_id": 43, "amount": 1, "account_id": 1}"#)
             try await call(.unprocessableContent, .put, "/events/7", #"{"result": "WIN"}"#, headers: key)

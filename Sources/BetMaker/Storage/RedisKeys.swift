@@ -34,6 +34,11 @@ public struct RedisKeys: Sendable {
     /// lives only in its hash.
     public var allBets: String { prefix + "bets" }
 
+    /// Set of the ids of the users who hold a bet with money on the event; `place_wallet_bet` adds to it,
+    /// nothing removes from it. Under the event's hash tag, so `take_event` and `assign_event` refuse
+    /// such a user (a trader now) in the event's own slot.
+    public func eventBettors(_ eventID: String) -> String { prefix + "{ev:" + eventID + "}:bettors" }
+
     /// Stream of reported results, read by the workers' consumer group.
     public var eventsStream: String { prefix + "events" }
 
@@ -101,6 +106,10 @@ public struct RedisKeys: Sendable {
     /// A credited payment: its user, account, amount, ledger entry and time; kept forever, so a
     /// transaction id is credited once however often it is delivered.
     public func payment(_ transactionID: String) -> String { prefix + "payment:" + transactionID }
+
+    /// The transaction id a payment signature (lower-case hex) was accepted for; kept forever, as the
+    /// payments are, so that the same signature on other values (digits moved between them) is refused.
+    public func paymentSignature(_ signature: String) -> String { prefix + "webhook:signature:" + signature }
 
     /// Failed logins of one login (lower case) within the lockout window.
     public func failedLogins(_ login: String) -> String { prefix + "auth:failures:" + login }

@@ -41,6 +41,30 @@ public enum Scripts {
         local now = clock[1] .. string.format('%03d', math.floor(tonumber(clock[2]) / 1000))
         """
 
+    /// `local function damaged(key, kind)` and `local function notInteger(key, field, value)`: the
+    /// money scripts' checks before their first write (Redis does not roll a script back, so a write it
+    /// refuses halfway would leave, say, a debit without its ledger entry). `damaged` answers an error
+    /// reply when `key` holds another type than `kind` (absent is fine: the write creates it);
+    /// `notInteger` when a value that `HINCRBY` will add to is not a whole number. A refusal names the
+    /// key (`DAMAGED ...`): the API answers 500 and logs it, and nothing was written.
+    static let damagedKeyChecks = """
+        local function damaged(key, kind)
+          local found = redis.call('TYPE', key).ok
+          if found ~= kind and found ~= 'none' then
+            return redis.error_reply('DAMAGED ' .. key .. ' is a ' .. found .. ', not a ' .. kind)
+          end
+        end
+        local function notInteger(key, field, value)
+          if value and not string.match(value, '^%-?%d+$') then
+            return redis.error_reply('DAMAGED ' .. key .. ' ' .. field .. ' is ' .. value .. ', not a whole number')
+          end
+        end
+        """
+
+    /// The largest whole number a Lua number (a double) holds exactly, 2^53 − 1: every amount of money a
+    /// script computes with must stay within it (`Money.largestExact`).
+    static let largestExact = "9007199254740991"
+
     // MARK: Snippets shared by the trade scripts
 
     /// `local function tradeTerms(terms)`: what `close_trades` and `void_trade` need of a trade's terms
