@@ -28,7 +28,7 @@ RUN_DEVELOPMENT_SETTINGS := DEVELOPMENT_MODE=$${DEVELOPMENT_MODE:-true} \
 # `docker compose` (v2) if present, else the older docker-compose.
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
-.PHONY: help deps bench-deps compose-deps contract-deps browser-deps browser-test build build-release test contract lint format run seed up down logs compose-check bench bench-redis clean
+.PHONY: help deps bench-deps compose-deps contract-deps browser-deps browser-test executables build build-release test contract lint format run seed up down logs compose-check bench bench-redis clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -71,20 +71,26 @@ build: deps ## Debug build of everything
 build-release: deps ## Release build of the executables
 	$(SWIFT) build -c release
 
+# One build: `swift build --build-tests` makes the executables too, and the contract and browser tests
+# run those (EXECUTABLES_BUILT=yes) instead of building them again in another `swift build`.
 test: deps compose-deps ## Run every test against real redis-server and bet-maker processes, then `make contract` and `make browser-test`
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
-	$(MAKE) --no-print-directory contract
-	$(MAKE) --no-print-directory browser-test
+	$(MAKE) --no-print-directory contract EXECUTABLES_BUILT=yes
+	$(MAKE) --no-print-directory browser-test EXECUTABLES_BUILT=yes
 
-contract: contract-deps $(CONTRACT_VENV)/installed ## schemathesis (--checks all) against a live API, as administrator and as player
+# betmaker-api and betmaker-worker in .build/debug, for the targets that run them; nothing when the
+# caller built them already.
+executables: deps
+ifneq ($(EXECUTABLES_BUILT),yes)
 	$(SWIFT) build --product betmaker-api
 	$(SWIFT) build --product betmaker-worker
+endif
+
+contract: contract-deps $(CONTRACT_VENV)/installed executables ## schemathesis (--checks all, stateful phase included) against a live API, as administrator and as player
 	$(CONTRACT_VENV)/bin/python Tests/contract/run.py --products .build/debug
 
-browser-test: browser-deps $(BROWSER_VENV)/installed ## The web UI in headless Chromium (Playwright) against a live stack; screenshots in .build-tools/browser-screenshots
-	$(SWIFT) build --product betmaker-api
-	$(SWIFT) build --product betmaker-worker
+browser-test: browser-deps $(BROWSER_VENV)/installed executables ## The web UI in headless Chromium (Playwright) against a live stack; screenshots in .build-tools/browser-screenshots
 	$(BROWSER_VENV)/bin/python Tests/browser/run.py --products .build/debug
 
 run: deps ## Run Redis, the API and the worker here, no Docker; Ctrl-C stops all three
@@ -117,10 +123,10 @@ compose-check: compose-deps ## `make up` for real: healthy services, the README'
 	COMPOSE="$(COMPOSE)" docker/compose-check.sh
 
 lint: ## Check formatting with the toolchain's swift-format
-	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests
+	$(SWIFT) format lint --strict --recursive --parallel Package.swift Plugins Sources Tests
 
 format: ## Rewrite sources in the project's style
-	$(SWIFT) format --in-place --recursive --parallel Package.swift Sources Tests
+	$(SWIFT) format --in-place --recursive --parallel Package.swift Plugins Sources Tests
 
 bench: bench-deps ## API and worker under load: throughput, latency, settlement rate, memory per bet
 	$(SWIFT) build -c release --product betmaker-api

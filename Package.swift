@@ -125,10 +125,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            // The OpenAPI document, compiled into the binary as `PackageResources.openapi_json`.
-            resources: [.embedInCode("openapi.json")],
-            swiftSettings: strict
+            // The OpenAPI document: compiled in as a string literal by the plugin, not a resource.
+            exclude: ["openapi.json"],
+            swiftSettings: strict,
+            plugins: ["EmbedOpenAPIDocument"]
         ),
+        // Build tool of the EmbedOpenAPIDocument plugin (docs/decisions/0021-openapi-document.md).
+        .executableTarget(name: "embed-openapi-document", swiftSettings: strict),
+        .plugin(name: "EmbedOpenAPIDocument", capability: .buildTool(), dependencies: ["embed-openapi-document"]),
         // The settlement worker and the ESP outbox's relay: the stream consumers, their maintenance and
         // the operations server. It must not link the API's authentication stack (jwt-kit, bcrypt).
         .target(

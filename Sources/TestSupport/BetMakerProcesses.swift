@@ -101,7 +101,7 @@ public enum BetMakerProcesses {
     ) async throws -> (ChildProcess, String) {
         let command = try command("betmaker-api", arguments: ["--env-file", "/nonexistent/.env"], as: user)
         for _ in 0..<5 {
-            let port = freeLoopbackPort()
+            let port = try freeLoopbackPort()
             let process = try ChildProcess(
                 name: "betmaker-api", executable: command.executable, arguments: command.arguments,
                 environment: environment(

@@ -30,28 +30,6 @@ public final class ChildProcess: Sendable {
         self.process = process
         self.state = NIOLockedValueBox(State())
         let state = self.state
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                let waiting = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-                    state.outputClosed = true
-                    defer { state.closeWatchers = [] }
-                    return state.closeWatchers
-                }
-                for continuation in waiting { continuation.resume() }
-                return
-            }
-            let text = String(decoding: data, as: UTF8.self)
-            let ready = state.withLockedValue { state -> [CheckedContinuation<Bool, Never>] in
-                state.output += text
-                let output = state.output
-                let (met, waiting) = state.watchers.partitioned { output.contains($0.pattern) }
-                state.watchers = waiting
-                return met.map(\.continuation)
-            }
-            for continuation in ready { continuation.resume(returning: true) }
-        }
         process.terminationHandler = { process in
             ChildRegistry.forget(child: process.processIdentifier)
             let waiting = state.withLockedValue { state -> [CheckedContinuation<Bool, Never>] in
@@ -64,6 +42,33 @@ public final class ChildProcess: Sendable {
         _ = ChildRegistry.orphansReaped
         try process.run()
         ChildRegistry.record(child: process.processIdentifier)
+        // `run()` closed this process's copy of the pipe's writing end, so the output ends when the
+        // child and whatever inherited its output are gone. A thread of its own blocks in read(2),
+        // through `OutputReader`, which survives signals (Foundation's readers trap on EINTR).
+        let output = pipe.fileHandleForReading
+        Thread {
+            let failure = OutputReader.readToEnd(output.fileDescriptor) { Self.received(String(decoding: $0, as: UTF8.self), state) }
+            if let failure { Self.received("\n[reading the output failed: errno \(failure)]\n", state) }
+            try? output.close()
+            let waiting = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+                state.outputClosed = true
+                defer { state.closeWatchers = [] }
+                return state.closeWatchers
+            }
+            for continuation in waiting { continuation.resume() }
+        }.start()
+    }
+
+    /// Keeps `text` and wakes the watchers whose pattern the output now contains.
+    private static func received(_ text: String, _ state: NIOLockedValueBox<State>) {
+        let ready = state.withLockedValue { state -> [CheckedContinuation<Bool, Never>] in
+            state.output += text
+            let output = state.output
+            let (met, waiting) = state.watchers.partitioned { output.contains($0.pattern) }
+            state.watchers = waiting
+            return met.map(\.continuation)
+        }
+        for continuation in ready { continuation.resume(returning: true) }
     }
 
     public var pid: Int32 { process.processIdentifier }
@@ -163,8 +168,9 @@ public final class ChildProcess: Sendable {
             }
             let first = await group.next() ?? false
             group.cancelAll()
-            // The waiting thread returns only once the process is gone.
-            if !first { kill(self.process.processIdentifier, SIGKILL) }
+            // The waiting thread returns only once the process is gone. Only a running child: the pid of
+            // one that has exited may already name another process.
+            if !first, self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
             return first
         }
         _ = exited

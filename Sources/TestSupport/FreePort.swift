@@ -6,10 +6,11 @@
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now: the kernel picks it for a socket bound
 /// to port 0, and the socket is closed again. Another process may take it in between, so callers that
-/// start a server on it retry with a new port when the bind fails.
-public func freeLoopbackPort() -> Int {
+/// start a server on it retry with a new port when the bind fails. Throws (never traps: that would end
+/// every test of the run) when no socket can be bound.
+public func freeLoopbackPort() throws -> Int {
     let (socketFD, port) = loopbackSocket(listening: false)
-    precondition(socketFD >= 0, "could not bind a loopback socket")
+    guard socketFD >= 0 else { throw TestSupportError("could not bind a loopback socket: errno \(errno)") }
     close(socketFD)
     return port
 }

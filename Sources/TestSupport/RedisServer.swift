@@ -38,7 +38,7 @@ public final class RedisServer: Sendable {
         var arguments = extraArguments
         if appendOnly { arguments += ["--appendonly", "yes", "--appendfsync", "always"] }
         for _ in 0..<5 {
-            let server = RedisServer(port: freeLoopbackPort(), directory: directory, extraArguments: arguments)
+            let server = RedisServer(port: try freeLoopbackPort(), directory: directory, extraArguments: arguments)
             if try await server.launch() { return server }
         }
         throw TestSupportError("redis-server did not start after 5 attempts")

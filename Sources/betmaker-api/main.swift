@@ -83,6 +83,9 @@ struct SeedCommand: AsyncParsableCommand {
         } catch let error as RedisError where error.isConnectivity {
             print("Cannot reach \(settings.redis.redactedURL): \(error)")
             throw ExitCode(2)
+        } catch let refusal as SchemaGate.Refusal {
+            print("Refusing to seed: \(refusal)")
+            throw ExitCode(2)
         }
     }
 }

@@ -28,10 +28,10 @@ extension AuthAPITests {
             // One character of the signature off, or the amount's text changed: nothing credited.
             let badSignature = body.replacingOccurrences(of: "c8\"", with: "c9\"").replacingOccurrences(of: "5eae", with: "6eae")
             let refused = try await client.postJSON("/payment/webhook", badSignature)
-            #expect(refused.status == .badRequest && refused["type"]?.string == "/problems/invalid-signature")
+            #expect(refused.status == .forbidden && refused["type"]?.string == "/problems/invalid-signature")
             let otherText = body.replacingOccurrences(of: #""amount": 100"#, with: #""amount": 100.00"#)
                 .replacingOccurrences(of: "5eae", with: "7eae")
-            #expect(try await client.postJSON("/payment/webhook", otherText).status == .badRequest)
+            #expect(try await client.postJSON("/payment/webhook", otherText).status == .forbidden)
             #expect(try await client.get("/users/me", headers: Self.bearer(first.token)).text.contains(#""balance":"100.00""#))
 
             let invalid = try await client.postJSON(

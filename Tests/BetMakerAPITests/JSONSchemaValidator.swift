@@ -6,7 +6,8 @@ import Foundation
 /// document uses (`type` incl. arrays of types, `properties`, `required`, `additionalProperties`,
 /// `minProperties`, `items`, `minItems`, `enum`, `const`, `pattern`, `minLength`/`maxLength`,
 /// `minimum`/`maximum`/`exclusiveMinimum`, `multipleOf` (exactly, in decimal), `oneOf`/`anyOf`, `$ref`
-/// to `#/...`) and ignores
+/// to `#/...`, and `contentSchema` for a string whose `contentMediaType` is JSON, checked as OpenAPI
+/// tools check an event stream's data) and ignores
 /// annotations (`format`, `description`, `examples`, `default`). An unknown assertion keyword is
 /// reported as an error rather than ignored, so the document cannot silently outgrow the validator.
 struct JSONSchemaValidator {
@@ -18,7 +19,8 @@ struct JSONSchemaValidator {
     ]
     static let assertions: Set<String> = [
         "$ref", "type", "properties", "required", "additionalProperties", "minProperties", "items", "minItems", "enum", "const", "pattern",
-        "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "multipleOf", "oneOf", "anyOf",
+        "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "multipleOf", "oneOf", "anyOf", "contentMediaType",
+        "contentSchema",
     ]
 
     /// Every way `instance` breaks `schema`, as "path: reason"; empty when it validates.
@@ -65,6 +67,15 @@ struct JSONSchemaValidator {
             }
             if let maximum = Self.number(schema["maxLength"]), Double(length) > maximum {
                 errors.append("\(path): longer than \(Int(maximum)) characters")
+            }
+            if let contentSchema = schema["contentSchema"] {
+                if schema["contentMediaType"] != .string("application/json") {
+                    errors.append("\(path): contentSchema is only checked for contentMediaType application/json")
+                } else if let content = try? JSONParser.parse(Array(string.utf8), maximumDepth: 64) {
+                    errors += self.errors(content, against: contentSchema, at: "\(path)(JSON)")
+                } else {
+                    errors.append("\(path): \(Self.text(instance)) is not JSON")
+                }
             }
             if case .string(let pattern) = schema["pattern"] {
                 if let regex = try? NSRegularExpression(pattern: pattern) {

@@ -56,14 +56,23 @@ extension OpenAPIContractTests {
             let media = try #require(
                 documented["content"]?[mediaType], "\(what): \(mediaType) is not documented", sourceLocation: sourceLocation)
             let schema = try #require(media["schema"], sourceLocation: sourceLocation)
-            let body: JSONValue
-            if mediaType.hasSuffix("json") {
-                body = try JSONParser.parse(response.body.readableBytesView, maximumDepth: 64)
+            if mediaType == "text/event-stream" {
+                // As OpenAPI 3.1 tools read a stream: the schema is that of each event.
+                let events = Self.serverSentEvents(String(buffer: response.body))
+                for (index, event) in events.enumerated() {
+                    let errors = Self.validator.errors(event, against: schema)
+                    #expect(errors.isEmpty, "\(what) event \(index): \(errors)", sourceLocation: sourceLocation)
+                }
             } else {
-                body = .string(String(buffer: response.body))
+                let body: JSONValue
+                if mediaType.hasSuffix("json") {
+                    body = try JSONParser.parse(response.body.readableBytesView, maximumDepth: 64)
+                } else {
+                    body = .string(String(buffer: response.body))
+                }
+                let errors = Self.validator.errors(body, against: schema)
+                #expect(errors.isEmpty, "\(what): \(errors)", sourceLocation: sourceLocation)
             }
-            let errors = Self.validator.errors(body, against: schema)
-            #expect(errors.isEmpty, "\(what): \(errors)", sourceLocation: sourceLocation)
         }
 
         let headers = documented["headers"]?.members ?? []
@@ -85,6 +94,41 @@ extension OpenAPIContractTests {
         where response.headers[HTTPField.Name(name)!] != nil {
             #expect(headers.contains { $0.key == name }, "\(what) sends \(name), undocumented", sourceLocation: sourceLocation)
         }
+    }
+
+    /// The events of a Server-Sent Events stream as an `EventSource` dispatches them (WHATWG HTML,
+    /// 9.2.6): `event` (`message` unless named), `data` (its lines joined), and `id`, the last one seen.
+    /// Comments, `retry` and blocks without data are not events.
+    static func serverSentEvents(_ stream: String) -> [JSONValue] {
+        var events: [JSONValue] = []
+        var name: String?
+        var data: [String] = []
+        var lastID: String?
+        for line in stream.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.isEmpty {
+                if !data.isEmpty {
+                    var members = [
+                        JSONMember(key: "event", value: .string(name ?? "message")),
+                        JSONMember(key: "data", value: .string(data.joined(separator: "\n"))),
+                    ]
+                    if let lastID { members.append(JSONMember(key: "id", value: .string(lastID))) }
+                    events.append(.object(members))
+                }
+                (name, data) = (nil, [])
+                continue
+            }
+            if line.hasPrefix(":") { continue }
+            let field = line.prefix { $0 != ":" }
+            var value = line.dropFirst(field.count).dropFirst()
+            if value.hasPrefix(" ") { value = value.dropFirst() }
+            switch field {
+            case "event": name = String(value)
+            case "data": data.append(String(value))
+            case "id": lastID = String(value)
+            default: break
+            }
+        }
+        return events
     }
 
     static func component(_ kind: String, _ name: String) -> JSONValue? {

@@ -26,8 +26,9 @@ extension OpenAPIContractTests {
                     checked += 1
                     failures += Self.validator.errors(example, against: schema).map { "\(pointer)/example: \($0)" }
                 }
+                // An example may be a reference to one in `components/examples`.
                 for example in value["examples"]?.members ?? [] {
-                    guard let exampleValue = example.value["value"] else {
+                    guard let exampleValue = Self.resolved(example.value)?["value"] else {
                         failures.append("\(pointer)/examples/\(example.key) has no value")
                         continue
                     }

@@ -151,7 +151,8 @@ extension OpenAPIContractTests {
             try await deposit(.conflict, "pay-3", user: 999, account: 999, amount: "5", problem: "unknown-user")
             let forged =
                 #"{"transaction_id": "pay-4", "user_id": 1, "account_id": 1, "amount": 1, "signature": "\#(String(repeating: "0", count: 64))"}"#
-            try await call(.badRequest, .post, "/payment/webhook", forged, problem: "invalid-signature")
+            try await call(.forbidden, .post, "/payment/webhook", forged, problem: "invalid-signature")
+            try await call(.badRequest, .post, "/payment/webhook", #"{"transaction_id": "pay-5""#, problem: "malformed-json")
             try await call(
                 .unprocessableContent, .post, "/payment/webhook", #"{"transaction_id": "", "user_id": 0, "amount": "1.001", "extra": 1}"#)
 

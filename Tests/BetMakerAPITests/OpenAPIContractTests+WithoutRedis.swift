@@ -14,7 +14,7 @@ extension OpenAPIContractTests {
     @Test func answersWithoutRedisFitTheDocument() async throws {
         // Nothing listens on the port: every call that needs Redis is a 503 (storage-unavailable). A
         // valid token makes every operation need Redis: its user is read on every request.
-        var settings = Settings.forTests(redis: RedisConfiguration(port: freeLoopbackPort()))
+        var settings = Settings.forTests(redis: RedisConfiguration(port: try freeLoopbackPort()))
         settings.redis.connectTimeout = .milliseconds(200)
         settings.paymentWebhookSecret = nil
         let redis = RedisClient(configuration: settings.redis)

@@ -13,13 +13,9 @@ import Testing
 /// exactly the documented operations, every example in the document fits its schema, and real
 /// answers of the router fit the schema and headers the document gives for their operation and status.
 @Suite struct OpenAPIContractTests {
-    static let document: JSONValue = {
-        do {
-            return try JSONParser.parse(OpenAPIDocument.json, maximumDepth: 64)
-        } catch {
-            fatalError("openapi.json is not JSON: \(error)")
-        }
-    }()
+    /// The served document; an empty object if it is not JSON (`theDocumentIsJSON` fails then, and the
+    /// other tests with it, rather than the whole test process).
+    static let document: JSONValue = (try? JSONParser.parse(OpenAPIDocument.json, maximumDepth: 64)) ?? .object([])
 
     static let validator = JSONSchemaValidator(root: document)
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
@@ -50,6 +46,10 @@ import Testing
     static let password = "a long password"
 
     // MARK: The router and the document
+
+    @Test func theDocumentIsJSON() throws {
+        _ = try JSONParser.parse(OpenAPIDocument.json, maximumDepth: 64)
+    }
 
     @Test func theRouterServesExactlyTheDocumentedOperations() async throws {
         try await withContractRouter { routes, client, _ in

@@ -7,24 +7,20 @@ import Testing
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    private func composeConfig(environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try findExecutable("docker-compose"))
-        process.arguments = [
-            "--project-directory", Self.repository.path, "-f", Self.repository.appendingPathComponent("docker-compose.yml").path, "config",
-        ]
-        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"].merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    /// `docker-compose config`: its exit status and output (read by `ChildProcess`, which survives signals).
+    private func composeConfig(environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        let process = try ChildProcess(
+            name: "docker-compose config", executable: try findExecutable("docker-compose"),
+            arguments: [
+                "--project-directory", Self.repository.path, "-f", Self.repository.appendingPathComponent("docker-compose.yml").path,
+                "config",
+            ],
+            environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"].merging(environment) { $1 })
+        return await process.waitForCompletion()
     }
 
-    @Test func composeFileIsValidAndWiresTheServicesTogether() throws {
-        let (status, output) = try composeConfig()
+    @Test func composeFileIsValidAndWiresTheServicesTogether() async throws {
+        let (status, output) = try await composeConfig()
         #expect(status == 0, "\(output)")
         for service in ["redis:", "api:", "worker:"] { #expect(output.contains("  \(service)")) }
         #expect(output.contains("condition: service_healthy"))
@@ -36,8 +32,8 @@ import Testing
         #expect(output.contains("dockerfile: docker/Dockerfile"))
     }
 
-    @Test func bothProcessesHaveHealthChecksOnTheirReadiness() throws {
-        let (status, output) = try composeConfig()
+    @Test func bothProcessesHaveHealthChecksOnTheirReadiness() async throws {
+        let (status, output) = try await composeConfig()
         #expect(status == 0, "\(output)")
         // The API's and the worker's: each runs the executable's own probe of /health/ready.
         #expect(output.components(separatedBy: "healthcheck").count - 1 >= 3, "redis, api and worker each have one")
@@ -46,8 +42,8 @@ import Testing
         #expect(output.contains("WORKER_HTTP_HOST: 0.0.0.0"))
     }
 
-    @Test func thePublishedPortComesFromTheSettings() throws {
-        let (status, output) = try composeConfig(environment: ["WEB_SERVER_PORT": "9123"])
+    @Test func thePublishedPortComesFromTheSettings() async throws {
+        let (status, output) = try await composeConfig(environment: ["WEB_SERVER_PORT": "9123"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("published: 9123") || output.contains("9123:9123"))
         #expect(output.contains("WEB_SERVER_PORT: '9123'") || output.contains("WEB_SERVER_PORT: \"9123\""))

@@ -180,6 +180,11 @@ import Testing
             #expect(trade.start.price == usd("2000"))
             _ = try await stores.tick("ETH", "2001")
             #expect(try await stores.place(carol.userID, "ETH", .down, 500, leverage: 3, seconds: 60, idempotency: key) == .replayed(trade))
+            // A retry is answered even when the quote is too old to price a new trade (read before pricing).
+            #expect(
+                try await stores.place(
+                    carol.userID, "ETH", .down, 500, leverage: 3, seconds: 60, maximumAge: .milliseconds(-1), idempotency: key)
+                    == .replayed(trade))
             let other = IdempotencyKey(key: "k1", fingerprint: "f2")
             #expect(
                 try await stores.place(carol.userID, "ETH", .down, 500, leverage: 3, seconds: 60, idempotency: other)

@@ -13,7 +13,7 @@ import Testing
 @Suite(.serialized) struct OperationsTests {
     @Test func theAPIAndTheWorkerExportTheirMetrics() async throws {
         try await withSystem { system in
-            let workerPort = freeLoopbackPort()
+            let workerPort = try freeLoopbackPort()
             let worker = try await BetMakerProcesses.startWorker(
                 redis: system.redisServer, settings: ["WORKER_HTTP_PORT": "\(workerPort)"])
             #expect(await worker.waitForOutput(containing: "Server started and listening"))

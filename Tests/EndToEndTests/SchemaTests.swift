@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import BetMaker
 import Foundation
+import NIOCore
 import NIOHTTP1
 import RedisClient
 import TestSupport
@@ -25,6 +27,22 @@ import Testing
             #expect(try await system.redis.get("bm:schema") == String(StorageSchema.version))
             let ready = try await system.request(.GET, "/health/ready")
             #expect(ready.status == 200 && ready.body.contains(#""storage_schema":"ok""#), "\(ready.body)")
+        }
+    }
+
+    /// `make contract` and the browser tests seed an empty Redis before the API starts: the seed claims
+    /// the store for this build, so the API then serves it.
+    @Test func aSeedOnAnEmptyStoreClaimsItAndTheAPIThenServesIt() async throws {
+        try await withRedis { (server, redis) async throws in
+            let seeded = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: server)
+            #expect(seeded.status == 0, "\(seeded.output)")
+            #expect(try await redis.get("bm:schema") == String(StorageSchema.version))
+            let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: server)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let events = try await http.execute(HTTPClientRequest(url: baseURL + "/events"), timeout: .seconds(30))
+            #expect(events.status == .ok)
+            try await http.shutdown()
+            #expect(await api.stop() == 0, "\(api.output)")
         }
     }
 }

@@ -219,7 +219,7 @@ import Testing
     @Test func startsFromAnyAnsweringSeedAndFailsFastWhenNoneAnswers() async throws {
         try await withRedisCluster { cluster in
             var configuration = cluster.configuration
-            let dead = [
+            let dead = try [
                 RedisEndpoint(host: "127.0.0.1", port: freeLoopbackPort()), RedisEndpoint(host: "127.0.0.1", port: freeLoopbackPort()),
             ]
             configuration.cluster?.seeds = dead + [cluster.endpoints[4]]

@@ -10,10 +10,16 @@ pass begins from the same seeded store:
 - `betmaker-api seed`: the administrator admin/admin-password, the player demo/demo-password with
   1000.00, three open catalogue events;
 - a login as that pass's user, whose bearer token schemathesis sends with every request;
-- `schemathesis run --checks all` against the served /openapi.json.
+- `schemathesis run --checks all` against the served /openapi.json, every phase: examples, coverage,
+  fuzzing and stateful (scenarios that follow the document's links, e.g. `POST /bets` then
+  `GET /bets/{id}`);
+- then more stateful rounds, each with a seed of its own: Hypothesis ends a stateful run as soon as a
+  replayed scenario draws differently, which against a server with state (an event created twice is
+  a 409 the second time) happens after some ten scenarios, so one run reaches few links. A pass fails
+  if the stateful phase ran no scenario at all.
 
-Runs are reproducible: a fixed seed, hypothesis's deterministic mode, no example database and no
-schemathesis cache, one schemathesis worker. Each pass is bounded by `--max-examples` and killed after
+Runs are reproducible: a fixed seed (and one per stateful round), hypothesis's deterministic mode in
+the full run, no example database and no schemathesis cache, one schemathesis worker. Each pass is bounded by `--max-examples` and killed after
 `--timeout` seconds. Exits 0 only when every pass ended without a failure. Only the standard library
 is used besides schemathesis, so the virtual environment that holds schemathesis runs this script.
 """
@@ -52,22 +58,20 @@ SETTINGS = {
     "LOG_LEVEL": "warning",
 }
 
-# Check settings, written to a schemathesis.toml for the run. An entry widens what a check accepts for
-# one operation, for a reason that lies outside what a JSON Schema can say; no check is left out, and
-# only one operation: the web UI's live stream, which by design never ends, so every call of it would
-# be a timeout (Tests/BetMakerAPITests/LiveFeedTests.swift and the browser tests cover it).
+# Settings, written to a schemathesis.toml for the run. No check is left out or widened.
 CONFIG = """
-# A delivery is signed with the provider's secret, and a generated signature never matches it: the
-# webhook answers well-formed deliveries with 400 invalid-signature (documented). The signature's form
-# is in the schema (64 hexadecimal digits), so a 422 is still a failure here.
-[[operations]]
-include-name = "POST /payment/webhook"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429", "5xx"]
-
-# Server-Sent Events: open until the server stops, so a request never completes.
+# The web UI's live stream stays open until the server stops: each answer is read for at most two
+# seconds or two events (the price feed ticks every second), whose data is checked against the
+# document's event schemas; a few examples are enough for an operation without a body.
 [[operations]]
 include-name = "GET /ui/stream"
-enabled = false
+request-timeout = 2
+max-stream-events = 2
+generation.max-examples = 10
+
+# Scenarios of up to ten calls, each taking ids from an earlier answer through the document's links.
+[phases.stateful]
+max-steps = 10
 """
 
 
@@ -215,35 +219,78 @@ class Stack:
             self._stop_one(name, process)
 
 
+def schemathesis_command(arguments: argparse.Namespace, config: Path, base_url: str, token: str, report: Path) -> list[str]:
+    return [
+        arguments.schemathesis, "--config-file", str(config), "--no-color",
+        "run", base_url + "/openapi.json",
+        "--checks", "all",
+        "--header", f"Authorization: Bearer {token}",
+        "--workers", "1",
+        "--request-timeout", "10",
+        "--suppress-health-check", "too_slow",
+        "--report", "ndjson,junit", "--report-dir", str(report),
+    ]
+
+
+def stateful_summary(report: Path) -> tuple[int, set[str]]:
+    """The stateful scenarios that ran, and the links they followed, from a run's NDJSON report."""
+    scenarios = 0
+    links: set[str] = set()
+    for path in report.glob("*.ndjson"):
+        for line in path.read_text().splitlines():
+            event = json.loads(line)
+            finished = event.get("ScenarioFinished")
+            if not finished or finished.get("phase") != "stateful" or finished.get("status") == "skip":
+                continue
+            scenarios += 1
+            for case in finished.get("recorder", {}).get("cases", {}).values():
+                transition = case.get("transition") or {}
+                if transition.get("id"):
+                    links.add(transition["id"])
+    return scenarios, links
+
+
+def run_schemathesis(command: list[str], role: str, what: str, arguments: argparse.Namespace, directory: str) -> bool:
+    try:
+        completed = subprocess.run(command, timeout=arguments.timeout, cwd=directory)
+    except subprocess.TimeoutExpired:
+        log(f"{role} pass, {what}: schemathesis did not finish within {arguments.timeout} s")
+        return False
+    return completed.returncode == 0
+
+
 def run_pass(role: str, arguments: argparse.Namespace, config: Path) -> bool:
     login, password = USERS[role]
     with tempfile.TemporaryDirectory(prefix=f"betmaker-contract-{role}-") as directory:
         stack = Stack(arguments.products, Path(directory))
+        reports = Path(arguments.report_dir) / role if arguments.report_dir else Path(directory) / "reports"
         try:
             stack.start()
             token = stack.log_in(login, password)
             log(f"{role} pass: API at {stack.base_url}, logged in as {login}")
-            command = [
-                arguments.schemathesis, "--config-file", str(config), "--no-color",
-                "run", stack.base_url + "/openapi.json",
-                "--checks", "all",
-                "--header", f"Authorization: Bearer {token}",
+            command = schemathesis_command(arguments, config, stack.base_url, token, reports / "all-phases") + [
                 "--seed", str(arguments.seed),
                 "--generation-deterministic",  # implies no example database
                 "--max-examples", str(arguments.max_examples),
-                "--workers", "1",
-                "--request-timeout", "10",
-                "--suppress-health-check", "too_slow",
             ]
-            if arguments.report_dir:
-                report = Path(arguments.report_dir) / role
-                command += ["--report", "junit", "--report-dir", str(report)]
-            try:
-                completed = subprocess.run(command, timeout=arguments.timeout, cwd=directory)
-            except subprocess.TimeoutExpired:
-                log(f"{role} pass: schemathesis did not finish within {arguments.timeout} s")
-                return False
-            passed = completed.returncode == 0
+            passed = run_schemathesis(command, role, "all phases", arguments, directory)
+            for round_ in range(1, arguments.stateful_rounds + 1):
+                report = reports / f"stateful-{round_}"
+                command = schemathesis_command(arguments, config, stack.base_url, token, report) + [
+                    "--phases", "stateful", "--seed", str(arguments.seed + round_), "--generation-database", "none",
+                ]
+                passed = run_schemathesis(command, role, f"stateful round {round_}", arguments, directory) and passed
+            scenarios, links = 0, set()
+            for report in reports.iterdir() if reports.exists() else []:
+                report_scenarios, report_links = stateful_summary(report)
+                scenarios += report_scenarios
+                links |= report_links
+            log(f"{role} pass: {scenarios} stateful scenarios followed {len(links)} different links")
+            for link in sorted(links):
+                print(f"  {link}", flush=True)
+            if scenarios == 0:
+                log(f"{role} pass: the stateful phase ran no scenario")
+                passed = False
             if not passed:
                 errors = stack.errors_logged("betmaker-api")
                 log(f"{role} pass: the API logged {len(errors)} error(s)" + (", the last ones:" if errors else ""))
@@ -263,7 +310,11 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=int(os.environ.get("CONTRACT_MAX_EXAMPLES", "100")))
     parser.add_argument("--seed", type=int, default=int(os.environ.get("CONTRACT_SEED", "20261123")))
     parser.add_argument("--timeout", type=int, default=int(os.environ.get("CONTRACT_TIMEOUT", "300")), help="seconds per pass")
-    parser.add_argument("--report-dir", default=os.environ.get("CONTRACT_REPORT_DIR"), help="write JUnit reports here")
+    parser.add_argument(
+        "--stateful-rounds", type=int, default=int(os.environ.get("CONTRACT_STATEFUL_ROUNDS", "6")),
+        help="stateful-only runs per pass after the full one, each with its own seed",
+    )
+    parser.add_argument("--report-dir", default=os.environ.get("CONTRACT_REPORT_DIR"), help="keep the JUnit and NDJSON reports here")
     arguments = parser.parse_args()
     arguments.products = arguments.products.resolve()
     if arguments.report_dir:

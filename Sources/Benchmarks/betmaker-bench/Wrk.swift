@@ -59,9 +59,10 @@ func runWrk(_ url: String, script: String, seconds: Int, connections: Int) throw
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    var output: [UInt8] = []
+    _ = OutputReader.readToEnd(pipe.fileHandleForReading.fileDescriptor) { output += $0 }
     process.waitUntilExit()
-    return output
+    return String(decoding: output, as: UTF8.self)
 }
 
 /// The numbers of the `RESULT` line the script's `done` printed: requests, µs, errors, p50 and p99 µs.

@@ -74,7 +74,8 @@ func redisBenchmark(port: Int, workload: Workload, options: Options, pipeline: I
         + workload.benchmarkArguments
     process.standardOutput = output
     try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
+    var data: [UInt8] = []
+    _ = OutputReader.readToEnd(output.fileHandleForReading.fileDescriptor) { data += $0 }
     process.waitUntilExit()
     // CSV: "test","rps",... with the figure in the second column of the last line.
     let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last ?? ""

@@ -25,6 +25,10 @@ public enum Seed {
         settings: Settings, redis: RedisClient, logins: Logins = Logins(), now: Int64 = currentMilliseconds(),
         report: (String) -> Void
     ) async throws {
+        // Seeding writes: the store must be one this build reads (an empty one is claimed for it), as
+        // for the API and the worker.
+        let verdict = try await StorageSchema.check(redis: redis, keys: settings.keys)
+        if let refusal = StorageSchema.refusal(verdict, keys: settings.keys) { throw SchemaGate.Refusal(description: refusal) }
         let accounts = AccountStore(redis: redis, keys: settings.keys, activationTTL: settings.activationTTL)
         let passwords = try await Passwords(cost: settings.bcryptCost)
 

@@ -2,13 +2,6 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The API's OpenAPI 3.1 document (`Sources/BetMakerAPI/openapi.json`), compiled into the binary by
-/// SwiftPM (`.embedInCode`), so the executable needs no resource bundle next to it.
-public enum OpenAPIDocument {
-    /// The document's bytes, exactly as in the repository.
-    public static var json: [UInt8] { PackageResources.openapi_json }
-}
-
 /// `/openapi.json`: the contract, served from the binary; `/docs`: a page that shows it to a person
 /// with Swagger UI, whose script and style come from a CDN; `/docs/init.js`: the page's own script.
 ///

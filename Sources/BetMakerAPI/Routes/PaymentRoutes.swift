@@ -48,8 +48,9 @@ struct PaymentRoutes {
         let delivery = DepositDelivery(transactionID: transactionID, userID: user.text, accountID: account.text, amount: amountText)
         guard provider.isAuthentic(delivery, signature: signature) else {
             context.logger.warning("Payment webhook with a bad signature", metadata: ["transaction_id": "\(transactionID)"])
+            // 403, not 400: the delivery is well-formed, but not the provider's (its credentials are wrong).
             throw Problem(
-                .badRequest, "invalid-signature", title: "The signature does not match",
+                .forbidden, "invalid-signature", title: "The signature does not match",
                 detail:
                     "The signature is not the SHA-256 of account_id, amount, transaction_id, user_id and the shared secret; nothing was credited."
             )

@@ -8,7 +8,7 @@ import Synchronization
 /// store's schema version as soon as Redis answers (retrying while it does not), then opens; on data
 /// of another version it logs why and fails, which stops the process. Until it opens, the API answers
 /// 503 and the worker's loops wait (`waitUntilOpen`), so nothing reads or writes the store unchecked;
-/// `/health/ready` shows it as `schema`.
+/// `/health/ready` shows it as `storage_schema`.
 public final class SchemaGate: Service, Sendable {
     private let redis: RedisClient
     private let keys: RedisKeys
