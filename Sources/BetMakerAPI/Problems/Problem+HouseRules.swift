@@ -1,5 +1,6 @@
 import BetMaker
 import BetMakerRuntime
+import HTTPTypes
 
 /// The problems of the bookmaker's rules on bets and trades with money (decisions 0271, 0272) and of the
 /// Idempotency-Key (decision 0276), shared by the routes that place bets and trades.
@@ -19,7 +20,7 @@ extension Problem {
         let start = Timestamp.rfc3339(startsAt)
         let why =
             reason == .taken
-            ? "a trader took it to report its result (it starts at \(start))" : "it started at \(start): betting closes at kick-off"
+            ? "a trader took it to report its result (it starts at \(start))" : "it started at \(start) (betting closes at kick-off)"
         var problem = Problem(
             .conflict, "betting-closed", title: "Betting on the event is closed",
             detail: "Event \(eventID) takes no more bets: \(why). Nothing was debited.")
