@@ -60,7 +60,8 @@ import Testing
     static func createEvent(_ system: System, _ admin: String, _ id: String, startsAt: String = "2030-01-01T18:00:00Z") async throws {
         let created = try await system.request(
             .POST, "/admin/events",
-            json: #"{"id": "\#(id)", "title": "\#(id)", "home_team": "Reds", "away_team": "Blues", "starts_at": "\#(startsAt)", "odds": "2.00"}"#,
+            json:
+                #"{"id": "\#(id)", "title": "\#(id)", "home_team": "Reds", "away_team": "Blues", "starts_at": "\#(startsAt)", "odds": "2.00"}"#,
             token: admin)
         guard created.status == 201 else { throw TestSupportError("event \(id) not created: \(created.body)") }
     }
@@ -91,7 +92,8 @@ import Testing
             }
             #expect(try await system.redis.llen(System.keys.eventBets("demo-derby")) == 0)
             let demo = try await WalletEndToEndTests.logIn(system, "demo", "demo-password")
-            #expect(try await system.request(.POST, "/bets", json: #"{"event_id": "demo-derby", "amount": "10"}"#, token: demo).status == 201)
+            #expect(
+                try await system.request(.POST, "/bets", json: #"{"event_id": "demo-derby", "amount": "10"}"#, token: demo).status == 201)
             #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)
         }
     }
@@ -105,7 +107,8 @@ import Testing
             try await Self.deposit(system, "pay-pam", userID: pam.userID, accountID: pam.accountID, amount: "50")
             let bet = try await system.request(.POST, "/bets", json: #"{"event_id": "demo-derby", "amount": "5"}"#, token: pam.token)
             #expect(bet.status == 201, "\(bet.body)")
-            #expect(try await system.request(.PATCH, "/admin/users/\(pam.userID)", json: #"{"role": "trader"}"#, token: admin).status == 200)
+            #expect(
+                try await system.request(.PATCH, "/admin/users/\(pam.userID)", json: #"{"role": "trader"}"#, token: admin).status == 200)
             let asTrader = try await WalletEndToEndTests.logIn(system, "pam", "a long password")
 
             let take = try await system.request(.POST, "/events/demo-derby/take", token: asTrader)
@@ -137,7 +140,8 @@ import Testing
             #expect(before.status == 201, "\(before.body)")
 
             // Kick-off has passed: the operator moves the start time into the past.
-            let moved = try await system.request(.PATCH, "/admin/events/kick", json: #"{"starts_at": "2026-01-01T12:00:00Z"}"#, token: admin)
+            let moved = try await system.request(
+                .PATCH, "/admin/events/kick", json: #"{"starts_at": "2026-01-01T12:00:00Z"}"#, token: admin)
             #expect(moved.status == 200, "\(moved.body)")
             let late = try await system.request(.POST, "/bets", json: #"{"event_id": "kick", "amount": "5"}"#, token: pia.token)
             #expect(late.status == 409 && late["type"] == .string("/problems/betting-closed"), "\(late.body)")
@@ -164,7 +168,9 @@ import Testing
             let page = try await system.request(.GET, "/ui/events", headers: [("Cookie", "betmaker_token=\(pia.token)")])
             #expect(page.status == 200)
             #expect(page.body.contains(#"form class="card slip" data-form="bet" data-event-id="demo-derby""#), "\(page.body)")
-            #expect(!page.body.contains(#"data-form="bet" data-event-id="kick""#) && !page.body.contains(#"data-form="bet" data-event-id="taken""#))
+            #expect(
+                !page.body.contains(#"data-form="bet" data-event-id="kick""#)
+                    && !page.body.contains(#"data-form="bet" data-event-id="taken""#))
             #expect(page.body.contains("Closed for bets: it has started (betting closes at kick-off)."))
             #expect(page.body.contains("Closed for bets: a trader is resulting it."))
             #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)

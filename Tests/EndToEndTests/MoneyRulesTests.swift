@@ -22,17 +22,20 @@ import Testing
         try await withSystem { system in
             let fay = try await WalletEndToEndTests.player(system, "fay")
             let signer = SignedWebhookProvider(secret: BetMakerProcesses.testPaymentSecret)
-            let values = DepositDelivery(transactionID: "5-payout", userID: String(fay.userID), accountID: String(fay.accountID), amount: "10")
+            let values = DepositDelivery(
+                transactionID: "5-payout", userID: String(fay.userID), accountID: String(fay.accountID), amount: "10")
             let signature = signer.signature(of: values)
             let shifted = DepositDelivery(transactionID: "-payout", userID: values.userID, accountID: values.accountID, amount: "105")
             #expect(signer.isAuthentic(shifted, signature: signature), "the brief's scheme signs both alike")
 
-            let genuine = Self.delivery(transactionID: "5-payout", userID: fay.userID, accountID: fay.accountID, amount: "10", signature: signature)
+            let genuine = Self.delivery(
+                transactionID: "5-payout", userID: fay.userID, accountID: fay.accountID, amount: "10", signature: signature)
             #expect(try await system.request(.POST, "/payment/webhook", json: genuine).status == 200)
             for variant in [signature, signature.uppercased()] {
                 let forged = try await system.request(
                     .POST, "/payment/webhook",
-                    json: Self.delivery(transactionID: "-payout", userID: fay.userID, accountID: fay.accountID, amount: "105", signature: variant))
+                    json: Self.delivery(
+                        transactionID: "-payout", userID: fay.userID, accountID: fay.accountID, amount: "105", signature: variant))
                 #expect(forged.status == 409 && forged["type"] == .string("/problems/signature-reused"), "\(forged.body)")
             }
             #expect(try await WalletEndToEndTests.balance(system, fay.token) == "10.00")
@@ -60,7 +63,8 @@ import Testing
             let bet = #"{"event_id": "demo-derby", "amount": "10"}"#
             let refused = try await system.request(.POST, "/bets", json: bet, token: gus.token)
             #expect(refused.status == 500 && refused["type"] == .string("/problems/internal"), "\(refused.body)")
-            let deposit = WalletEndToEndTests.webhookBody(transactionID: "pay-gus-2", userID: gus.userID, accountID: gus.accountID, amount: "5")
+            let deposit = WalletEndToEndTests.webhookBody(
+                transactionID: "pay-gus-2", userID: gus.userID, accountID: gus.accountID, amount: "5")
             let unpaid = try await system.request(.POST, "/payment/webhook", json: deposit)
             #expect(unpaid.status == 500 && unpaid["type"] == .string("/problems/internal"), "\(unpaid.body)")
             #expect(system.api.output.contains("DAMAGED \(ledger) is a string, not a stream"), "\(system.api.output)")
@@ -118,7 +122,8 @@ import Testing
             let hal = try await WalletEndToEndTests.player(system, "hal")
             try await HouseRulesTests.deposit(system, "pay-hal", userID: hal.userID, accountID: hal.accountID, amount: "100")
             func post(_ path: String, _ body: String, key: String) async throws -> System.Reply {
-                try await system.request(.POST, path, json: body, headers: [("Authorization", "Bearer " + hal.token), ("Idempotency-Key", key)])
+                try await system.request(
+                    .POST, path, json: body, headers: [("Authorization", "Bearer " + hal.token), ("Idempotency-Key", key)])
             }
             let bet = #"{"event_id": "demo-derby", "amount": "10"}"#
             #expect(try await post("/bets", bet, key: "order-1").status == 201)

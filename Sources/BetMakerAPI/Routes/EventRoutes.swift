@@ -111,7 +111,8 @@ struct EventRoutes {
                 "not-a-trader", title: "Not an active trader",
                 detail: "User \(trader.value) is not an active user with the trader role (PATCH /admin/users/\(trader.value) gives it).")
         case .holdsBet:
-            throw Self.traderHoldsBet(eventID, .conflict, "User \(trader.value) holds a bet on it, so cannot take it; assign another trader.")
+            throw Self.traderHoldsBet(
+                eventID, .conflict, "user \(trader.value) holds a bet on it, so could not take it; assign another trader.")
         }
         return eventResponse(try await store.event(id: eventID), status: .ok)
     }
@@ -128,7 +129,7 @@ struct EventRoutes {
         case .wrongState(let state): throw Self.stateConflict(eventID, state, "it can be taken only while open or assigned")
         case .notYours(let state): throw Self.notYourEvent(eventID, state, "take it")
         case .notATrader: throw Problem.forbidden("Taking an event needs a trader's token.")
-        case .holdsBet: throw Self.traderHoldsBet(eventID, .forbidden, "You hold a bet on it, placed before you became a trader.")
+        case .holdsBet: throw Self.traderHoldsBet(eventID, .forbidden, "you hold a bet on it, placed before you became a trader.")
         }
         return eventResponse(try await store.event(id: eventID), status: .ok)
     }
@@ -167,7 +168,7 @@ struct EventRoutes {
     static func traderHoldsBet(_ eventID: String, _ status: HTTPResponse.Status, _ why: String) -> Problem {
         Problem(
             status, "trader-holds-bet", title: "The trader holds a bet on the event",
-            detail: "A trader may not result an event they hold a bet on. Event \(eventID): \(why) Nothing was changed.")
+            detail: "Event \(eventID): \(why) A trader may not result an event they hold a bet on; nothing was changed.")
     }
 
     /// 403 `not-your-event`: the event is assigned to or taken by another trader. Nothing changed.
