@@ -3,6 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 SWIFT ?= swift
+# SwiftPM orders some compiler flags by Swift's per-process random hashing: without this, a
+# `swift build --product X` after `swift build --build-tests` could see other flags and compile
+# Hummingbird again (104 files). Deterministic hashing keeps one order, so every build reuses the last.
+export SWIFT_DETERMINISTIC_HASHING := 1
 # System packages the build, the tests and `make run` need (Debian/Ubuntu names).
 APT_PACKAGES := redis-server libhiredis-dev
 # Extra tools for `make bench` and for validating the compose file.

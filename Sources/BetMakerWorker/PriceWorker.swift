@@ -36,6 +36,11 @@ public final class PriceWorker: Service, Sendable {
     private let feedLatency = Timer(label: "price_feed_call_seconds")
     private let stoppedOut = Counter(label: "trades_closed_total", dimensions: [("close", "stop_out")])
     private let settled = Counter(label: "trades_closed_total", dimensions: [("close", "expiry")])
+    /// Trades `close_trades` refused, parked with a dead letter for an administrator (`TradeSettler`).
+    private let parked: [TradeClose: Counter] = Dictionary(
+        uniqueKeysWithValues: [TradeClose.expiry, .stopOut].map {
+            ($0, Counter(label: "trades_parked_total", dimensions: [("step", $0.rawValue)]))
+        })
 
     public init(feed: (any PriceFeed)?, redis: RedisClient, keys: RedisKeys, configuration: Configuration, logger: Logger) {
         self.feed = feed
@@ -111,6 +116,16 @@ public final class PriceWorker: Service, Sendable {
     private func process(_ symbol: String) async throws {
         while !Task.isShuttingDownGracefully {
             let report = try await settler.process(symbol: symbol)
+            for letter in report.parked {
+                parked[letter.step]?.increment()
+                logger.error(
+                    "Trade parked: close_trades refused it; repair the cause, then POST /admin/trade-dead-letters/\(letter.tradeID)/retry",
+                    metadata: [
+                        "trade_id": "\(letter.tradeID)", "symbol": "\(symbol)", "step": "\(letter.step.rawValue)",
+                        "tick": "\(letter.tick.id)",
+                        "reason": "\(letter.reason)",
+                    ])
+            }
             if report.stoppedOut + report.settled > 0 {
                 stoppedOut.increment(by: report.stoppedOut)
                 settled.increment(by: report.settled)

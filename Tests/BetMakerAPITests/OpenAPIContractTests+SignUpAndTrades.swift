@@ -48,7 +48,7 @@ extension OpenAPIContractTests {
         let trade = try await call(.created, .post, "/trades", order + "}", headers: asCarol + [.idempotencyKey: "trade-1"])
         let tradeID = try #require(trade["id"]?.string)
         let alias = #"{"exchange": "BTC", "bet_amount": 1, "leverage": 2, "direction": "down", "time": 60}"#
-        try await call(.created, .post, "/api/v1/trade_it", alias, headers: asCarol)
+        let aliasID = try #require(try await call(.created, .post, "/api/v1/trade_it", alias, headers: asCarol)["id"]?.string)
         try await call(.conflict, .post, "/trades", order + #", "start_price": 60000}"#, headers: asCarol, problem: "price-moved")
         try await call(
             .unprocessableContent, .post, "/trades", order.replacingOccurrences(of: "\"up\"", with: "\"down\"") + "}",
@@ -89,5 +89,32 @@ extension OpenAPIContractTests {
         let closed = try await call(
             .conflict, .post, "/trades/\(stopped)/void", #"{"reason": "late"}"#, headers: admin, problem: "trade-not-open")
         #expect(closed["current_status"] == .string("lost"))
+
+        // Trades the worker parked (`close_trades` refused them at their closing tick), as `TradeSettler`
+        // parks them: listed; re-driven once when they can close, refused while they cannot.
+        try await call(.ok, .get, "/admin/trade-dead-letters", headers: admin)
+        let early = try #require(try await call(.created, .post, "/trades", order + "}", headers: asCarol)["id"]?.string)
+        let spike = try await trades.prices.record(symbol: "BTC", price: Price(units: 10_000_000_000_000), source: "test")
+        let keys = RedisKeys(prefix: "t:")
+        for (id, step) in [(aliasID, "stop_out"), (early, "expiry")] {
+            let parked = try await redis.eval(
+                Scripts.parkTrade,
+                keys: [
+                    keys.dueTrades("BTC"), keys.openTrades("BTC", .up), keys.openTrades("BTC", .down), keys.openTradeTerms("BTC"),
+                    keys.tradeDeadLetters("BTC"),
+                ],
+                arguments: [id, step, spike.id, String(spike.price.units), "refused in a test", "BTC", "t:"])
+            #expect(try parked.strings(for: "park_trade") == ["parked"])
+        }
+        #expect(elements(try await call(.ok, .get, "/admin/trade-dead-letters", headers: admin).json).count == 2)
+        let redriven = try await call(.ok, .post, "/admin/trade-dead-letters/\(aliasID)/retry", headers: admin)
+        #expect(redriven["status"] == .string("lost") && redriven["closed_by"] == .string("stop_out"))
+        try await call(.notFound, .post, "/admin/trade-dead-letters/\(aliasID)/retry", headers: admin)
+        try await call(
+            .conflict, .post, "/admin/trade-dead-letters/\(early)/retry", headers: admin, problem: "trade-dead-letter-not-retryable")
+        try await call(.unauthorized, .get, "/admin/trade-dead-letters", problem: "authentication-required")
+        try await call(.forbidden, .get, "/admin/trade-dead-letters", headers: asCarol, problem: "forbidden")
+        try await call(.unauthorized, .post, "/admin/trade-dead-letters/\(early)/retry", problem: "authentication-required")
+        try await call(.forbidden, .post, "/admin/trade-dead-letters/\(early)/retry", headers: asCarol, problem: "forbidden")
     }
 }

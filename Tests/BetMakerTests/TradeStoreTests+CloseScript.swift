@@ -155,7 +155,7 @@ extension TradeStoreTests {
     }
 
     /// The script adds payouts up in Lua numbers, exact below 2^53 cents: a payout that would take a
-    /// balance beyond refuses the batch, rather than credit an inexact amount, and takes its credit back.
+    /// balance beyond refuses the batch before its first write, rather than credit an inexact amount.
     @Test func aBalanceBeyondExactArithmeticRefusesTheBatch() async throws {
         try await withRedis { (_, redis) async throws in
             let stores = Stores(redis)
@@ -176,9 +176,9 @@ extension TradeStoreTests {
         }
     }
 
-    /// A write refused halfway through a call (here the second owner's ledger is no stream) takes back
-    /// the call's writes before it: the first owner's credit and payout transaction, the second's credit.
-    @Test func aLedgerThatTakesNoEntryRefusesTheBatchAndTakesBackItsWrites() async throws {
+    /// A ledger that would refuse its payout transaction (here the second owner's is no stream) refuses
+    /// the call before its first write: neither owner is credited, no transaction is written.
+    @Test func aLedgerThatTakesNoEntryRefusesTheBatchBeforeItsFirstWrite() async throws {
         try await withRedis { (_, redis) async throws in
             let stores = Stores(redis)
             let hana = try await stores.player("hana", balance: Money(cents: 10_000))

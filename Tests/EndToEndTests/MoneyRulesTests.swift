@@ -67,7 +67,7 @@ import Testing
                 transactionID: "pay-gus-2", userID: gus.userID, accountID: gus.accountID, amount: "5")
             let unpaid = try await system.request(.POST, "/payment/webhook", json: deposit)
             #expect(unpaid.status == 500 && unpaid["type"] == .string("/problems/internal"), "\(unpaid.body)")
-            #expect(system.api.output.contains("DAMAGED \(ledger) is a string, not a stream"), "\(system.api.output)")
+            #expect(system.api.output.contains("STORAGE_INVALID \(ledger) is a string, not a stream"), "\(system.api.output)")
 
             #expect(try await system.redis.hget(keys.accounts(gus.userID), String(gus.accountID)) == "10000")
             #expect(try await system.redis.llen(keys.eventBets("demo-derby")) == 0)

@@ -49,9 +49,11 @@ import Testing
             #expect(placed.status == 201, "\(placed.body)")
             let id = try #require(placed.string["id"])
             #expect(placed.headers.first(name: "Location") == "/trades/\(id)" && placed.string["liquidation_price"] == "45000.00000000")
+            // The original service's `time` counts minutes (TradeRulesTests covers its call); this trade,
+            // read through its `trade_status`, lasts a second.
             let alias = try await system.request(
-                .POST, "/api/v1/trade_it/",
-                json: #"{"exchange": "BTC", "bet_amount": 5, "leverage": 2, "direction": "down", "time": 1, "start_price": 50000}"#,
+                .POST, "/trades",
+                json: #"{"symbol": "BTC", "amount": 5, "leverage": 2, "direction": "down", "duration": 1, "start_price": 50000}"#,
                 token: player.token)
             #expect(alias.status == 201, "\(alias.body)")
             let aliasID = try #require(alias.string["id"])

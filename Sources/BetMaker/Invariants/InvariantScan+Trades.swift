@@ -91,10 +91,12 @@ extension InvariantChecker.Scan {
     }
 
     /// Every open trade is in its symbol's due set (scored by expiry) and in the open set of its
-    /// direction (scored by liquidation price); every member of those sets is such an open trade.
+    /// direction (scored by liquidation price), unless it is parked with a dead letter; every member of
+    /// those sets is such an open trade, and every dead letter names an open trade of its symbol.
     mutating func checkTradeSets() async throws {
+        let parked = try await parkedTrades()
         var expected: [String: [String: Int64]] = [:]
-        for (id, record) in trades where record.trade.status == .open {
+        for (id, record) in trades where record.trade.status == .open && !parked.contains(id) {
             let trade = record.trade
             expected[keys.dueTrades(trade.symbol), default: [:]][id] = trade.expiresAt
             expected[keys.openTrades(trade.symbol, trade.direction), default: [:]][id] = trade.liquidationPrice?.units ?? 0
@@ -124,6 +126,34 @@ extension InvariantChecker.Scan {
             }
             for id in wanted.keys.sorted() { record(.tradeIndexMismatch, set, "misses the open trade \(id)") }
         }
+    }
+
+    /// The trades parked with a dead letter (`RedisKeys.tradeDeadLetters`); a letter naming no open
+    /// trade of its symbol is reported.
+    mutating func parkedTrades() async throws -> Set<String> {
+        let opening = keys.tradeDeadLetters("")
+        var parked = Set<String>()
+        for key in try await scanAll(opening + "*").sorted() {
+            let symbol = String(key.dropFirst(opening.count))
+            let letters: [String: String]
+            do {
+                letters = try await redis.hgetall(key)
+            } catch {
+                record(.wrongType, key, "cannot be read as a hash: \(error)")
+                continue
+            }
+            for (id, stored) in letters.sorted(by: { $0.key < $1.key }) {
+                guard let trade = trades[id]?.trade, trade.status == .open, trade.symbol == symbol else {
+                    record(.tradeIndexMismatch, key, "parks \(id), which is not an open trade of \(symbol): re-drive it to clear it")
+                    continue
+                }
+                if TradeDeadLetter(tradeID: id, symbol: symbol, stored: stored) == nil {
+                    record(.tradeIndexMismatch, key, "holds an unreadable dead letter for \(id): \(stored)")
+                }
+                parked.insert(id)
+            }
+        }
+        return parked
     }
 
     /// Each entry of a symbol's open-trade terms (`RedisKeys.openTradeTerms`) is an open trade of that

@@ -160,6 +160,11 @@ public struct RedisKeys: Sendable {
     /// a whole batch's terms in one `HMGET` instead of one a trade.
     public func openTradeTerms(_ symbol: String) -> String { prefix + "trades:terms:" + symbol }
 
+    /// Hash of a symbol's parked trades (dead letters) by trade id (`TradeDeadLetter`): open trades that
+    /// `close_trades` refused at their closing tick, taken out of the due and open sets so the rest of the
+    /// symbol settles; an administrator re-drives them (`TradeStore.retryDeadLetter`).
+    public func tradeDeadLetters(_ symbol: String) -> String { prefix + "trades:dead:" + symbol }
+
     /// List of the user's trades in the order accepted; append-only.
     public func userTrades(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:trades" }
 

@@ -11,7 +11,7 @@ import RedisClient
 /// 3. the cursor moves to T.
 ///
 /// Each batch is one `close_trades` call of at most `batchSize` trades, which skips trades already
-/// closed. Every step can therefore run again after a crash, and two workers processing the same
+/// closed; a trade it refuses is parked with a dead letter and the others close (`TradeSettler+Parking`). Every step can therefore run again after a crash, and two workers processing the same
 /// symbol at once close each trade once, at the same tick and price: which tick closes a trade is a
 /// function of the ticks alone, and the cursor only moves forward.
 public struct TradeSettler: Sendable {
@@ -40,6 +40,8 @@ public struct TradeSettler: Sendable {
         public var batches = 0
         /// The latest tick processed.
         public var cursor: String?
+        /// The trades `close_trades` refused, parked with a dead letter.
+        public var parked: [TradeDeadLetter] = []
 
         public init() {}
     }
@@ -173,7 +175,7 @@ public struct TradeSettler: Sendable {
             // The scripts of the page before the previous one ran before the reads just answered.
             while let first = inFlight.first, next.isEmpty || first.page < pageNumber - 1 {
                 inFlight.removeFirst()
-                try first.batch.account(try await reply(of: first.batch, first.reply), in: &report)
+                try await settle(first.batch, first.reply, symbol: symbol, tick: tick, report: &report)
             }
             if next.isEmpty { return sentAny }
             current = next
@@ -182,7 +184,7 @@ public struct TradeSettler: Sendable {
 
     /// A script's reply; one refused as unknown (`NOSCRIPT`: Redis restarted) did not run, and runs
     /// again through `eval`, which loads it.
-    private func reply(of batch: Batch, _ submitted: SubmittedBatch) async throws -> [RESPValue] {
+    func reply(of batch: Batch, _ submitted: SubmittedBatch) async throws -> [RESPValue] {
         do {
             return try await submitted.replies()[0].get().array(for: "close_trades")
         } catch let error as RedisError where error.serverCode == "NOSCRIPT" {
@@ -195,7 +197,7 @@ public struct TradeSettler: Sendable {
     static let pipelineDepth = 4
 
     /// One `close_trades` call's trades, keys and arguments, and the statuses to count once it answers.
-    private struct Batch: Sendable {
+    struct Batch: Sendable {
         let close: TradeClose
         /// The symbol's sets, the feed and the symbol's open-trade terms, then each trade's hash; then
         /// each owner's accounts and ledger, once however many of the owner's trades the call closes.
@@ -206,6 +208,8 @@ public struct TradeSettler: Sendable {
         /// The symbol's, then each trade's id and profit.
         var arguments: [String]
         var statuses: [TradeStatus] = []
+        /// Each trade and its outcome, to send them one by one when the call is refused.
+        var members: [(trade: OpenTrade, outcome: (status: TradeStatus, profit: Money, payout: Money))] = []
         var isEmpty: Bool { statuses.isEmpty }
         /// The call's KEYS, in the order `close_trades` takes them.
         var keys: [String] { setKeys + tradeKeys + ownerKeys }
@@ -218,6 +222,7 @@ public struct TradeSettler: Sendable {
             if owners.insert(owner).inserted { ownerKeys += [redisKeys.accounts(owner), redisKeys.ledger(owner)] }
             arguments += [trade.id, String(outcome.profit.cents)]
             statuses.append(outcome.status)
+            members.append((trade, outcome))
         }
 
         func account(_ reply: [RESPValue], in report: inout Report) throws {

@@ -102,6 +102,7 @@ func buildRouter(
     adminRoutes.register(traders: admin.group("traders"))
     let queue = SettlementQueue(redis: redis, keys: settings.keys)
     DeadLetterRoutes(queue: queue).register(admin: admin.group("dead-letters"))
+    TradeDeadLetterRoutes(store: trades, symbols: settings.cryptoSymbols).register(admin: admin.group("trade-dead-letters"))
     let contacts = ContactStore(redis: redis, keys: settings.keys)
     let esp = MeasuredEmailServiceProvider.configured(settings: settings, redis: redis)
     PlayRoutes(contacts: contacts, esp: esp, lookupTimeout: settings.espLookupTimeout, maximumBodyBytes: settings.maximumBodyBytes)

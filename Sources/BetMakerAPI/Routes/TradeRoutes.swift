@@ -51,14 +51,18 @@ struct TradeRoutes {
     }
 
     /// The original service's call: `{exchange, bet_amount, leverage, direction, time, start_price}`,
-    /// `exchange` a symbol and `time` the duration in seconds.
+    /// `exchange` a symbol and `time` the duration in MINUTES: the original documents `"time": 5` and
+    /// prices from CoinMarketCap, which updates about once a minute, so 5 seconds would not see a
+    /// second price (decision 0292).
     @Sendable func tradeIt(_ request: Request, context: APIRequestContext) async throws -> Response {
         let identity = try context.requireUser()
         let body = try await Input.json(request, limit: maximumBodyBytes)
         var errors: [Problem.FieldError] = []
         let fields = try Input.object(
             body, allowed: ["exchange", "bet_amount", "leverage", "direction", "time", "start_price"], errors: &errors)
-        let order = order(fields, names: .init(symbol: "exchange", amount: "bet_amount", duration: "time", accountID: nil), errors: &errors)
+        let order = order(
+            fields, names: .init(symbol: "exchange", amount: "bet_amount", duration: "time", durationUnit: .minutes, accountID: nil),
+            errors: &errors)
         guard let order, errors.isEmpty else { throw Problem.validation(errors) }
         return try await place(order, request: request, identity: identity, context: context)
     }
@@ -68,7 +72,21 @@ struct TradeRoutes {
         let symbol: String
         let amount: String
         let duration: String
+        var durationUnit = DurationUnit.seconds
         let accountID: String?
+    }
+
+    /// What a call's duration counts: the native call's seconds, the original service's minutes.
+    enum DurationUnit: Int {
+        case seconds = 1
+        case minutes = 60
+
+        /// The whole numbers of this unit within `range` (seconds).
+        func span(_ range: ClosedRange<Int>) -> ClosedRange<Int>? {
+            let lowest = (range.lowerBound + rawValue - 1) / rawValue
+            let highest = range.upperBound / rawValue
+            return lowest <= highest ? lowest...highest : nil
+        }
     }
 
     /// The order a body asks for; every field's problem goes to `errors`.
@@ -87,7 +105,17 @@ struct TradeRoutes {
         if direction == nil { errors.append(.init("direction", fields["direction"] == nil ? "is required" : "must be up or down")) }
         let stake = Input.stake(fields[names.amount], maximum: maximumStake, field: names.amount).collect(into: &errors)
         let leverage = Self.whole(fields["leverage"], field: "leverage", in: 1...maximumLeverage).collect(into: &errors)
-        let duration = Self.whole(fields[names.duration], field: names.duration, in: durations).collect(into: &errors)
+        let unit = names.durationUnit
+        var duration: Int?
+        if let span = unit.span(durations) {
+            duration = Self.whole(fields[names.duration], field: names.duration, in: span, unit: unit == .minutes ? "minutes" : nil)
+                .collect(into: &errors).map { $0 * unit.rawValue }
+        } else {
+            errors.append(
+                .init(
+                    names.duration,
+                    "counts minutes, and trades here last \(durations.lowerBound) to \(durations.upperBound) s: use POST /trades"))
+        }
         var accountID: Int?
         if let name = names.accountID, fields[name] != nil {
             accountID = Input.identifier(fields[name], field: name).collect(into: &errors)?.value
@@ -110,9 +138,11 @@ struct TradeRoutes {
             expectedPrice: expected)
     }
 
-    /// A whole number in `range`, as a JSON number (`5` or `5.0`).
-    static func whole(_ value: JSONValue?, field: String, in range: ClosedRange<Int>) -> Result<Int, Problem.FieldError> {
-        let reason = "must be a whole number from \(range.lowerBound) to \(range.upperBound)"
+    /// A whole number in `range`, as a JSON number (`5` or `5.0`); `unit` names what it counts in the reason.
+    static func whole(
+        _ value: JSONValue?, field: String, in range: ClosedRange<Int>, unit: String? = nil
+    ) -> Result<Int, Problem.FieldError> {
+        let reason = "must be a whole number \(unit.map { "of \($0) " } ?? "")from \(range.lowerBound) to \(range.upperBound)"
         guard let value else { return .failure(.init(field, "is required")) }
         guard case .number(let text) = value, let digits = Input.wholeNumber(text), let number = Int(decimalDigits: digits),
             range.contains(number)
@@ -151,7 +181,8 @@ struct TradeRoutes {
             var problem = Problem.conflict(
                 "price-moved", title: "The price moved",
                 detail: "The \(order.symbol) price is \(quote.tick.price), more than \(toleranceBasisPoints) basis points from your "
-                    + "start_price \(order.expectedPrice.map { "\($0)" } ?? ""); nothing was debited.")
+                    + "start_price \(order.expectedPrice.map { "\($0)" } ?? ""); nothing was debited. Send the current price as "
+                    + "start_price, or leave start_price out to trade at the market.")
             problem.extensions = [("price", quote.tick.price.description), ("tick", quote.tick.id)]
             throw problem
         case .inactiveUser:

@@ -8,28 +8,29 @@ extension Scripts {
     /// account with a payout transaction naming the trade, and removes the trade from the symbol's due
     /// and open sets and from its open-trade terms (`RedisKeys.openTradeTerms`).
     ///
-    /// Each owner's keys come once a call, and each account costs one write a call, whatever number of
-    /// its trades the call closes: one `HINCRBY` of the call's payouts to it, whose reply less their sum
-    /// is the balance before them, so each payout transaction still records the balance right after it
-    /// (Lua numbers, exact below 2^53 cents; a balance beyond refuses the batch). Nothing is read per
-    /// owner: the account exists because the trade's stake came out of it and accounts are never
-    /// deleted, and its ledger is a stream because that stake's transaction went into it (the invariant
-    /// checker reports either, should something outside the scripts break them).
+    /// Each owner's keys come once a call, and each account costs one read and one write a call,
+    /// whatever number of its trades the call closes: its balance is read once, checked, and credited
+    /// the call's payouts to it in one `HINCRBY`, and each payout transaction records the balance right
+    /// after it (Lua numbers, exact below 2^53 cents; a balance beyond refuses the batch).
     ///
     /// The worker computes each profit in Swift (exact Int128 arithmetic, `TradeMath`) from the trade's
     /// terms (`Trade.Terms`, immutable) and the tick; the script reads the batch's terms in one `HMGET`
     /// of the symbol's open-trade terms, which hold a trade exactly while it is open, derives the payout
     /// (stake + profit, never negative) and the status (won, lost or even by the profit's sign), and
-    /// re-verifies what the outcome depends on:
-    /// the trade is this symbol's, its start tick comes before this tick, an expiry close is due at the
-    /// tick's time, a stop-out's tick reaches the liquidation price and pays nothing, the keys are the
-    /// trade's and its owner's. A trade that is no longer
-    /// open was closed already (by another worker, or before a crash) and is skipped: that is what
-    /// makes a retry or a second worker harmless. Anything else wrong refuses the whole batch before
-    /// the first write (`BATCH_INVALID`), as Redis does not roll a script back; a write Redis refuses
-    /// after that (an account that holds no integer, a ledger that is no stream) refuses the batch too,
-    /// and the script takes back the writes it made before (`HINCRBY` of the opposite, `XDEL`), so a
-    /// refused batch leaves nothing behind either way.
+    /// re-verifies what the outcome depends on: no trade is listed twice (it would be paid twice); the
+    /// trade is this symbol's, its start tick comes before this tick, an expiry close is due at the
+    /// tick's time and its profit is the one the terms and the tick give (`TradeMath.profit`: exactly
+    /// while the products stay below 2^53, else within a cent and a relative 2^-40 on both sides), a
+    /// stop-out's tick reaches the liquidation price and pays nothing, the keys are the trade's and its
+    /// owner's. A trade that is no longer open was closed already (by another worker, or before a
+    /// crash) and is skipped: that is what makes a retry or a second worker harmless.
+    ///
+    /// Redis does not roll a script back, so everything the writes need is read and checked before the
+    /// first one, as `settle_batch` does: each closing trade's hash says `open`, each account credited
+    /// holds an integer that stays exact after the credit, each ledger paid into is a stream (or none
+    /// yet), the sets and the feed are what they should be. Anything wrong refuses the whole batch
+    /// (`BATCH_INVALID`, naming the trade where there is one) with nothing written, so the trades'
+    /// state and their payouts are written together or not at all.
     ///
     /// A call that closes trades appends ONE entry to the live feed (`RedisKeys.feed`, capped), in the
     /// same step: `type` `trades`, the symbol, the tick and its price, and the ids of the users whose
@@ -67,9 +68,31 @@ extension Scripts {
             end
             local feed = redis.call('TYPE', KEYS[4]).ok
             if feed ~= 'stream' and feed ~= 'none' then return redis.error_reply('BATCH_INVALID the feed is a ' .. feed) end
+            for k = 1, 3 do
+              local set = redis.call('TYPE', KEYS[k]).ok
+              if set ~= 'zset' and set ~= 'none' then return redis.error_reply('BATCH_INVALID ' .. KEYS[k] .. ' is a ' .. set) end
+            end
             local function invalid(id, reason) return redis.error_reply('BATCH_INVALID trade ' .. id .. ' ' .. reason) end
             local tradePrefix, userPrefix = prefix .. 'trade:', prefix .. '{u:'
             \(tradeTerms)
+            -- Whether `gain` is the profit `TradeMath.profit` gives: floor(stake × leverage × (end − start)
+            -- / start), its sign flipped for 'down', at least −stake and at most the maximum profit. Exact
+            -- while the products stay below 2^53 (Lua numbers are doubles); beyond, the double quotient is
+            -- within a relative 2^-50 of the true one, so the bound allows that much on both sides.
+            local maximumProfit = \(TradeMath.maximumProfit.cents)
+            local function isProfit(gain, stake, leverage, direction, start)
+              if gain < -stake or gain > maximumProfit then return false end
+              local numerator = stake * leverage * (direction == 'up' and price - start or start - price)
+              if math.abs(numerator) < 2 ^ 53 and (math.abs(gain) + 1) * start < 2 ^ 53 then
+                local low, high = gain * start, (gain + 1) * start
+                if gain == -stake then return numerator < high end
+                if gain == maximumProfit then return numerator >= low end
+                return low <= numerator and numerator < high
+              end
+              local quotient = numerator / start
+              local bounded, slack = math.min(math.max(quotient, -stake), maximumProfit), math.abs(quotient) * 2 ^ -40
+              return gain <= bounded + slack and gain >= bounded - 1 - slack
+            end
             -- The owners' key pairs by their accounts key; `slots` maps each owner met to its pair's
             -- position, so a user's many trades find and check their keys once.
             local pairAt, slots, owners = {}, {}, {}
@@ -90,8 +113,12 @@ extension Scripts {
               end
               return replies
             end
-            local ids = {}
-            for i = 1, count do ids[i] = ARGV[2 * i + 5] end
+            local ids, listed = {}, {}
+            for i = 1, count do
+              local id = ARGV[2 * i + 5]
+              if listed[id] then return invalid(id, 'is listed twice in one call') end
+              listed[id], ids[i] = true, id
+            end
             -- The batch's terms in one read: a trade that is not there is closed.
             local openTerms = inChunks('HMGET', KEYS[5], ids, {})
             for i = 1, count do
@@ -100,7 +127,7 @@ extension Scripts {
               if key ~= tradePrefix .. id then return invalid(id, 'is not at ' .. key) end
               local terms = openTerms[i]
               if terms then
-                local owner, account, on, direction, stake, startTime, startSequence, liquidation, expires = tradeTerms(terms)
+                local owner, account, on, direction, stake, startTime, startSequence, liquidation, expires, leverage, start = tradeTerms(terms)
                 if not owner then return invalid(id, 'has malformed terms') end
                 if on ~= symbol then return invalid(id, 'is on ' .. on) end
                 if not before(startTime, startSequence) then
@@ -120,11 +147,19 @@ extension Scripts {
                 if payout < 0 then return invalid(id, 'loses ' .. profit .. ', more than its stake ' .. stake) end
                 if close == 'expiry' then
                   if expires + 0 > tickTime then return invalid(id, 'expires at ' .. expires .. ', after ' .. tick) end
+                  if not isProfit(gain, stake, leverage, direction, start) then
+                    return invalid(id, 'makes ' .. profit .. ', not what its terms give at ' .. ARGV[3])
+                  end
                 else
                   liquidation = liquidation + 0
                   local reached = (direction == 'up' and liquidation > 0 and price <= liquidation)
                     or (direction == 'down' and price >= liquidation)
                   if not reached or payout ~= 0 then return invalid(id, 'is not stopped out at ' .. ARGV[3]) end
+                end
+                -- The hash takes the outcome: it says open, as the terms do.
+                local status = redis.pcall('HGET', key, 'status')
+                if status ~= 'open' then
+                  return invalid(id, 'is open in the terms, but ' .. key .. ' is ' .. (type(status) == 'string' and status or 'no trade'))
                 end
                 if payout ~= 0 then
                   local total = totals[account]
@@ -142,51 +177,48 @@ extension Scripts {
                 statuses[n] = gain > 0 and 'won' or (gain < 0 and 'lost' or 'even')
               end
             end
-            -- The writes. Redis does not roll a script back, so a write refused from here on (an account
-            -- that is no integer, a ledger that is no stream) takes back the writes before it.
-            local credited = 0
-            local function uncredit()
-              for k = 1, credited do
-                local account = credits[k]
-                redis.call('HINCRBY', KEYS[creditedUnder[account]], account, string.format('%d', -totals[account]))
+            -- Each account credited holds an integer that stays exact after its credits (Lua's numbers
+            -- are doubles: exact integers below 2^53 cents only), and each ledger paid into is a stream.
+            -- A refusal names the first trade paying the account, so the worker can park that one alone.
+            local function payer(account)
+              for n, i in ipairs(closing) do
+                if accounts[n] == account and payouts[n] ~= 0 then return ARGV[2 * i + 5] end
               end
             end
-            -- Each account's payouts in one HINCRBY: its reply less their sum is the balance before them,
-            -- from which each payout transaction records the balance right after it. Lua's numbers are
-            -- doubles: exact integers below 2^53 cents only.
-            local balances = {}
-            for k, account in ipairs(credits) do
-              local total, accountsKey = totals[account], KEYS[creditedUnder[account]]
-              local balance = redis.pcall('HINCRBY', accountsKey, account, string.format('%d', total))
-              if type(balance) ~= 'number' then
-                uncredit()
-                return redis.error_reply('BATCH_INVALID account ' .. account .. ' in ' .. accountsKey .. ' is no balance')
+            local balances, ledgers = {}, {}
+            for _, account in ipairs(credits) do
+              local accountsKey = KEYS[creditedUnder[account]]
+              local balance = redis.pcall('HGET', accountsKey, account)
+              if type(balance) ~= 'string' or not string.match(balance, '^%-?%d+$') then
+                return invalid(payer(account), 'pays account ' .. account .. ' in ' .. accountsKey .. ', which is no balance')
               end
-              credited = k
-              if math.abs(balance) >= 2 ^ 53 then
-                uncredit()
-                return redis.error_reply('BATCH_INVALID account ' .. account .. ' would go beyond 2^53 cents')
+              balance = balance + 0
+              if math.abs(balance + totals[account]) >= 2 ^ 53 or math.abs(balance) >= 2 ^ 53 then
+                return invalid(payer(account), 'pays account ' .. account .. ', which would go beyond 2^53 cents')
               end
-              balances[account] = balance - total
+              balances[account] = balance
+              local ledger = KEYS[creditedUnder[account] + 1]
+              if not ledgers[ledger] then
+                local kind = redis.call('TYPE', ledger).ok
+                if kind ~= 'stream' and kind ~= 'none' then
+                  return invalid(payer(account), 'pays into ' .. ledger .. ', which is no ledger')
+                end
+                ledgers[ledger] = true
+              end
             end
-            local entries = {}
+            -- The writes: nothing from here on can be refused.
+            for _, account in ipairs(credits) do
+              redis.call('HINCRBY', KEYS[creditedUnder[account]], account, string.format('%d', totals[account]))
+            end
             for n, i in ipairs(closing) do
               local payout = payouts[n]
               if payout ~= 0 then
-                local account, ledger = accounts[n], KEYS[owned[n] + 1]
+                local account = accounts[n]
                 local balance = balances[account] + payout
                 balances[account] = balance
                 -- Text, not numbers: Redis turns a number argument into text with `%.17g`, a slow path.
-                local entry = redis.pcall('XADD', ledger, '*', 'type', 'payout', 'account_id', account, 'amount', string.format('%d', payout),
+                redis.call('XADD', KEYS[owned[n] + 1], '*', 'type', 'payout', 'account_id', account, 'amount', string.format('%d', payout),
                   'balance', string.format('%d', balance), 'trade_id', ARGV[2 * i + 5])
-                if type(entry) ~= 'string' then
-                  for m = 1, n - 1 do
-                    if entries[m] then redis.call('XDEL', KEYS[owned[m] + 1], entries[m]) end
-                  end
-                  uncredit()
-                  return invalid(ARGV[2 * i + 5], 'pays into ' .. ledger .. ', which is no ledger')
-                end
-                entries[n] = entry
               end
             end
             \(redisNow)

@@ -15,7 +15,7 @@ extension Scripts {
     /// Every write that Redis could refuse is checked before the first one (a ledger that is no stream,
     /// a balance or counter that is no whole number, a balance the credit would take past 2^53 − 1
     /// cents, where the scripts' arithmetic stops being exact): such a refusal is an error reply
-    /// (`DAMAGED`, `LIMIT`), and nothing is written.
+    /// (`STORAGE_INVALID`, `LIMIT`), and nothing is written.
     ///
     /// KEYS: payment, account owners, user hash, user's accounts, user's ledger, account id counter
     ///       [, the signature's record (`RedisKeys.paymentSignature`)]
@@ -23,7 +23,7 @@ extension Scripts {
     /// Returns {'credited' | 'replayed' | 'conflict', user id, account id, amount, balance after,
     ///   ledger entry id, credited_at, account created (0|1)} | {'signature_reused', transaction id} |
     ///   {'no_user'} | {'foreign_account', owner}
-    /// Errors: DAMAGED (a key or value the writes need is not what the scripts write there), LIMIT
+    /// Errors: STORAGE_INVALID (a key or value the writes need is not what the scripts write there), LIMIT
     public static let deposit = RedisScript(
         name: "deposit",
         source: """
@@ -41,13 +41,14 @@ extension Scripts {
             if redis.call('EXISTS', KEYS[3]) == 0 then return {'no_user'} end
             local owner = redis.call('HGET', KEYS[2], ARGV[3])
             if owner and owner ~= ARGV[2] then return {'foreign_account', owner} end
-            \(damagedKeyChecks)
+            \(notIntegerCheck)
             -- An account in the owners' index has its balance; a new one starts from none.
             local balance = redis.call('HGET', KEYS[4], ARGV[3])
-            if owner and not balance then return redis.error_reply('DAMAGED ' .. KEYS[4] .. ' has no account ' .. ARGV[3]) end
+            if owner and not balance then return redis.error_reply('STORAGE_INVALID ' .. KEYS[4] .. ' has no account ' .. ARGV[3]) end
             local highest = redis.call('GET', KEYS[6])
-            local refusal = notInteger(KEYS[4], ARGV[3], balance) or notInteger(KEYS[6], 'value', highest) or damaged(KEYS[5], 'stream')
+            local refusal = notInteger(KEYS[4], ARGV[3], balance) or notInteger(KEYS[6], 'value', highest)
             if refusal then return refusal end
+            \(checkTypes([(5, "stream")]))
             if tonumber(balance or '0') + tonumber(ARGV[4]) > \(largestExact) then
               return redis.error_reply('LIMIT account ' .. ARGV[3] .. ' would hold more than 2^53 - 1 cents')
             end

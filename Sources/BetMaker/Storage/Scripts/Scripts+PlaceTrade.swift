@@ -11,6 +11,11 @@ extension Scripts {
     /// `Trade.Terms.init(encoded:)`). Expiry is Redis's clock plus the duration, the clock tick ids are
     /// on. Without an account id the user's first account (lowest id) pays.
     ///
+    /// Redis does not roll a script back, so everything the writes need is checked before the first
+    /// one: the balance is an integer, the ledger a stream, the sets, the list and the terms of their
+    /// types (or not there yet). A key of another type refuses the trade (`STORAGE_INVALID`) with
+    /// nothing debited and nothing written, rather than leave a debit without its ledger entry.
+    ///
     /// KEYS: quote hash, trade hash, due set, open set, user hash, user's accounts, user's ledger, user's
     ///       trade list, the symbol's open-trade terms [, idempotency key]
     /// ARGV: trade id, tick id priced at, stake (cents), user id, account id or '', symbol, direction,
@@ -19,6 +24,7 @@ extension Scripts {
     /// Returns {'placed', account id, created_at, expires_at} | {'replayed', trade id} |
     ///   {'idempotency_mismatch'} | {'quote_moved'} | {'stale'} | {'inactive_user'} | {'staff', role} | {'no_account'} |
     ///   {'insufficient_funds', balance} | {'id_taken'}
+    /// Errors: STORAGE_INVALID (a key the writes need holds something else)
     public static let placeTrade = RedisScript(
         name: "place_trade",
         source: """
@@ -42,8 +48,12 @@ extension Scripts {
             end
             local balance = redis.call('HGET', KEYS[6], account)
             if not balance then return {'no_account'} end
+            if not string.match(balance, '^%-?%d+$') then
+              return redis.error_reply('STORAGE_INVALID account ' .. account .. ' in ' .. KEYS[6] .. ' is no balance')
+            end
             if tonumber(balance) < tonumber(ARGV[3]) then return {'insufficient_funds', balance} end
             if redis.call('EXISTS', KEYS[2]) == 1 then return {'id_taken'} end
+            \(checkTypes([(3, "zset"), (4, "zset"), (7, "stream"), (8, "list"), (9, "hash")]))
             local expires = string.format('%d', tonumber(now) + tonumber(ARGV[9]) * 1000)
             local after = redis.call('HINCRBY', KEYS[6], account, '-' .. ARGV[3])
             redis.call('XADD', KEYS[7], '*', 'type', 'stake', 'account_id', account, 'amount', '-' .. ARGV[3],

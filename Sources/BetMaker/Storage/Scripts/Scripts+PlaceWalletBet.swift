@@ -11,7 +11,7 @@ extension Scripts {
     ///
     /// Every write that Redis could refuse is checked before the first one (a ledger that is no stream,
     /// a balance or counter that is no whole number, ...): a refusal halfway would leave a debit without
-    /// its ledger entry. Such damage is an error reply (`DAMAGED`), and nothing is written.
+    /// its ledger entry. Such damage is an error reply (`STORAGE_INVALID`), and nothing is written.
     ///
     /// KEYS: event hash, event bet list, bet (`RedisKeys.bet`), user hash, user's accounts, user's ledger, user's
     ///       bet list, event's bettors [, idempotency key]
@@ -20,7 +20,7 @@ extension Scripts {
     ///   {'idempotency_mismatch'} | {'inactive_user'} | {'staff', role} | {'closed', result} | {'not_in_catalogue'} |
     ///   {'not_open'} | {'betting_closed', 'taken' | 'started', starts_at (ms)} | {'no_account'} |
     ///   {'insufficient_funds', balance} | {'id_taken'}
-    /// Errors: DAMAGED (a key or value the writes need is not what the scripts write there)
+    /// Errors: STORAGE_INVALID (a key or value the writes need is not what the scripts write there)
     public static let placeWalletBet = RedisScript(
         name: "place_wallet_bet",
         source: """
@@ -47,7 +47,7 @@ extension Scripts {
             end
             local balance = redis.call('HGET', KEYS[5], account)
             if not balance then return {'no_account'} end
-            \(damagedKeyChecks)
+            \(notIntegerCheck)
             local refusal = notInteger(KEYS[5], account, balance) or notInteger(KEYS[1], 'bets', event[7])
               or notInteger(KEYS[1], 'staked', event[8])
             if refusal then return refusal end
@@ -55,8 +55,7 @@ extension Scripts {
             if tonumber(balance) < stake then return {'insufficient_funds', balance} end
             if redis.call('EXISTS', KEYS[3]) == 1 then return {'id_taken'} end
             -- (The idempotency key, when there is one, was read as a hash above: another type failed there.)
-            refusal = damaged(KEYS[6], 'stream') or damaged(KEYS[2], 'list') or damaged(KEYS[7], 'list') or damaged(KEYS[8], 'set')
-            if refusal then return refusal end
+            \(checkTypes([(6, "stream"), (2, "list"), (7, "list"), (8, "set")]))
             local odds = event[4]
             local gross = stake * tonumber(odds)
             local payout = string.format('%.0f', (gross - gross % 100) / 100)

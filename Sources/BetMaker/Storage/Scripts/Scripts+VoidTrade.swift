@@ -17,7 +17,12 @@ extension Scripts {
     ///       the symbol's open-trade terms
     /// ARGV: trade id, reason, key prefix, the feed's length cap
     /// Returns {'voided'} | {'missing'} | {'not_open', status}
-    /// Errors: KEYS_MISMATCH (the keys are not the trade's)
+    /// Everything the writes need is checked before the first one (Redis does not roll a script back):
+    /// the balance is an integer, the ledger a stream, the sets sorted sets, the feed a stream (or none
+    /// of them there yet); else the void is refused (`STORAGE_INVALID`) and nothing changes, rather than
+    /// refund without a ledger entry.
+    ///
+    /// Errors: KEYS_MISMATCH (the keys are not the trade's), STORAGE_INVALID (a key the writes need holds something else)
     public static let voidTrade = RedisScript(
         name: "void_trade",
         source: """
@@ -35,7 +40,12 @@ extension Scripts {
               or KEYS[8] ~= prefix .. 'trades:terms:' .. symbol then
               return redis.error_reply('KEYS_MISMATCH the keys are not those of trade ' .. ARGV[1])
             end
-            if not redis.call('HGET', KEYS[5], account) then return redis.error_reply('KEYS_MISMATCH no account ' .. account) end
+            local balance = redis.call('HGET', KEYS[5], account)
+            if not balance then return redis.error_reply('KEYS_MISMATCH no account ' .. account) end
+            if not string.match(balance, '^%-?%d+$') then
+              return redis.error_reply('STORAGE_INVALID account ' .. account .. ' in ' .. KEYS[5] .. ' is no balance')
+            end
+            \(checkTypes([(2, "zset"), (3, "zset"), (4, "zset"), (6, "stream"), (8, "hash")]))
             local feed = redis.call('TYPE', KEYS[7]).ok
             if feed ~= 'stream' and feed ~= 'none' then return redis.error_reply('KEYS_MISMATCH the feed is a ' .. feed) end
             \(redisNow)

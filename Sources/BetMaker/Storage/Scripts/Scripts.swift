@@ -25,7 +25,7 @@ public enum Scripts {
             // Email contacts and the ESP outbox.
             recordPlay, eraseContact, outboxDelivered, outboxRetryLater, outboxDeadLetter, outboxRelease,
             // Crypto-price trades (docs/ARCHITECTURE.md, "Trades").
-            recordTick, advanceTickCursor, placeTrade, closeTrades, voidTrade,
+            recordTick, advanceTickCursor, placeTrade, closeTrades, voidTrade, parkTrade,
         ]
     }
 
@@ -41,22 +41,15 @@ public enum Scripts {
         local now = clock[1] .. string.format('%03d', math.floor(tonumber(clock[2]) / 1000))
         """
 
-    /// `local function damaged(key, kind)` and `local function notInteger(key, field, value)`: the
-    /// money scripts' checks before their first write (Redis does not roll a script back, so a write it
-    /// refuses halfway would leave, say, a debit without its ledger entry). `damaged` answers an error
-    /// reply when `key` holds another type than `kind` (absent is fine: the write creates it);
-    /// `notInteger` when a value that `HINCRBY` will add to is not a whole number. A refusal names the
-    /// key (`DAMAGED ...`): the API answers 500 and logs it, and nothing was written.
-    static let damagedKeyChecks = """
-        local function damaged(key, kind)
-          local found = redis.call('TYPE', key).ok
-          if found ~= kind and found ~= 'none' then
-            return redis.error_reply('DAMAGED ' .. key .. ' is a ' .. found .. ', not a ' .. kind)
-          end
-        end
+    /// `local function notInteger(key, field, value)`: an error reply (`STORAGE_INVALID`, naming the key)
+    /// when a value that `HINCRBY` will add to, or the script computes with, is not a whole number; nothing
+    /// when it is or is absent. With `checkTypes`, the money scripts' checks before their first write (Redis
+    /// does not roll a script back, so a write refused halfway would leave, say, a debit without its ledger
+    /// entry): the API answers 500 and logs it, and nothing was written.
+    static let notIntegerCheck = """
         local function notInteger(key, field, value)
           if value and not string.match(value, '^%-?%d+$') then
-            return redis.error_reply('DAMAGED ' .. key .. ' ' .. field .. ' is ' .. value .. ', not a whole number')
+            return redis.error_reply('STORAGE_INVALID ' .. key .. ' ' .. field .. ' is ' .. value .. ', not a whole number')
           end
         end
         """
@@ -69,19 +62,35 @@ public enum Scripts {
 
     /// `local function tradeTerms(terms)`: what `close_trades` and `void_trade` need of a trade's terms
     /// (`Trade.Terms`, MessagePack with the numbers as numbers: `Trade.Terms.init(encoded:)`): owner,
-    /// account, symbol, direction, stake, start tick (time and sequence), liquidation price and expiry;
-    /// nothing when they are missing or malformed.
+    /// account, symbol, direction, stake, start tick (time and sequence), liquidation price, expiry,
+    /// leverage and start price; nothing when they are missing or malformed.
     static let tradeTerms = """
         local function tradeTerms(terms)
           if not terms then return end
           -- Checking each value's type would cost half of what MessagePack saves; a value of another
           -- type fails the key checks or the arithmetic, which refuses the batch before its writes too.
-          local ok, owner, account, symbol, direction, stake, _, _, startTime, startSequence, _, liquidation, _, expires = pcall(cmsgpack.unpack, terms)
+          local ok, owner, account, symbol, direction, stake, leverage, _, startTime, startSequence, startPrice, liquidation, _, expires =
+            pcall(cmsgpack.unpack, terms)
           if ok and (direction == 'up' or direction == 'down') and expires then
-            return owner, account, symbol, direction, stake, startTime, startSequence, liquidation, expires
+            return owner, account, symbol, direction, stake, startTime, startSequence, liquidation, expires, leverage, startPrice
           end
         end
         """
+
+    /// Refuses (`STORAGE_INVALID`) unless each `KEYS[position]` holds its type or nothing yet: what a
+    /// script's writes to them need, checked before the first write.
+    static func checkTypes(_ expected: [(position: Int, type: String)]) -> String {
+        expected.map { position, type in
+            """
+            do
+              local kind = redis.call('TYPE', KEYS[\(position)]).ok
+              if kind ~= '\(type)' and kind ~= 'none' then
+                return redis.error_reply('STORAGE_INVALID ' .. KEYS[\(position)] .. ' is a ' .. kind .. ', not a \(type)')
+              end
+            end
+            """
+        }.joined(separator: "\n")
+    }
 
     // MARK: Snippets shared by the workflow scripts
 
