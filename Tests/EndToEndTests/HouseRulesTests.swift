@@ -173,6 +173,12 @@ import Testing
                     && !page.body.contains(#"data-form="bet" data-event-id="taken""#))
             #expect(page.body.contains("Closed for bets: it has started (betting closes at kick-off)."))
             #expect(page.body.contains("Closed for bets: a trader is resulting it."))
+            // The operators' catalogue says so beside the state, and nothing beside an event taking bets.
+            let catalogue = try await system.request(.GET, "/ui/operator/events", headers: [("Cookie", "betmaker_token=\(admin)")])
+            #expect(catalogue.status == 200)
+            #expect(catalogue.body.contains("data-state>open · taking bets</span>"), "\(catalogue.body)")
+            #expect(catalogue.body.contains("data-state>open · closed for bets: started</span>"), "\(catalogue.body)")
+            #expect(catalogue.body.contains("data-state>in_progress · closed for bets: taken</span>"), "\(catalogue.body)")
             #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)
         }
     }

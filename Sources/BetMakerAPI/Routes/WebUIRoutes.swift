@@ -201,11 +201,11 @@ struct WebUIRoutes {
 
     /// The same beside the operators' state, for the reasons it does not show: a result or a void shows
     /// as the state, the operator's own switch as the missing "taking bets" and the Manage dialog's button.
-    static func closedShort(_ reason: CatalogueEvent.ClosedReason) -> String {
+    static func closedShort(_ reason: CatalogueEvent.ClosedReason) -> String? {
         switch reason {
         case .started: "closed for bets: started"
         case .taken: "closed for bets: taken"
-        case .closedByOperator, .resulted, .void: ""
+        case .closedByOperator, .resulted, .void: nil
         }
     }
 
@@ -217,15 +217,18 @@ struct WebUIRoutes {
     /// An event's values; `logins` names its trader (the id shows when the login is not known).
     static func fields(_ event: CatalogueEvent, logins: [Int: String] = [:], now: Int64 = currentMilliseconds()) -> [String: Any] {
         let closed = event.closedReason(at: now)
-        return [
+        var fields: [String: Any] = [
             "id": event.id, "title": event.title, "homeTeam": event.homeTeam, "awayTeam": event.awayTeam,
             "startsAt": time(event.startsAt, .relative), "odds": event.odds.description,
             // The operator's switch (the Manage dialog's open or close), and whether bets are taken now:
             // besides the switch, no result, no trader took it, not started.
             "open": event.isOpen && event.result == nil, "unresulted": event.result == nil, "takesBets": closed == nil,
-            "closedNote": closed.map(closedNote) ?? "", "closedShort": closed.map(closedShort) ?? "",
+            "closedNote": closed.map(closedNote) ?? "",
             "state": event.state.rawValue, "result": event.result?.rawValue ?? "",
             "traderLogin": event.traderID.map { logins[$0] ?? "user \($0)" } ?? "",
         ]
+        // Absent rather than empty: a section renders for any string, the empty one included.
+        if let short = closed.flatMap(closedShort) { fields["closedShort"] = short }
+        return fields
     }
 }
