@@ -158,7 +158,7 @@ import Testing
 
             let different = try await client.postJSON(
                 "/bets", #"{"event_id": "e1", "amount": 26}"#, headers: [.idempotencyKey: "order-77"])
-            #expect(different.status == .conflict)
+            #expect(different.status == .unprocessableContent)
             #expect(different["type"] == .string("/problems/idempotency-key-reused"))
             let tooLong = try await client.postJSON("/bets", body, headers: [.idempotencyKey: String(repeating: "k", count: 256)])
             #expect(tooLong.status == .unprocessableContent)

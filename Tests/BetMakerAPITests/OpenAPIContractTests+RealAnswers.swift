@@ -82,7 +82,7 @@ extension OpenAPIContractTests {
             // Refusals of anonymous requests.
             try await call(.unprocessableContent, .post, "/bets", #"{"amount": 10.123, "status": "won"}"#)
             try await call(
-                .conflict, .post, "/bets", #"{"event_id": 43, "amount": 1}"#, headers: [.idempotencyKey: "key-1"],
+                .unprocessableContent, .post, "/bets", #"{"event_id": 43, "amount": 1}"#, headers: [.idempotencyKey: "key-1"],
                 problem: "idempotency-key-reused")
             try await call(.unprocessableContent, .post, "/bets", #"{"event_id": 43, "amount": 1, "account_id": 1}"#)
             try await call(.unprocessableContent, .put, "/events/7", #"{"result": "WIN"}"#, headers: key)
@@ -166,6 +166,11 @@ extension OpenAPIContractTests {
             try await deposit(
                 .conflict, "pay-2", user: carol.id, account: adminAccount.id, amount: "5", problem: "account-owned-by-another-user")
             try await deposit(.conflict, "pay-3", user: 999, account: 999, amount: "5", problem: "unknown-user")
+            // pay-1's signature on its values with a digit moved from the amount into the transaction id.
+            let shifted = SimulatedPaymentProvider(secret: BetMakerProcesses.testPaymentSecret).webhookBody(
+                transactionID: "pay-1", userID: carol.id, accountID: carolAccount, amount: "100"
+            ).replacingOccurrences(of: #""pay-1""#, with: #""0pay-1""#).replacingOccurrences(of: #""amount": 100"#, with: #""amount": 10"#)
+            try await call(.conflict, .post, "/payment/webhook", shifted, problem: "signature-reused")
             let forged =
                 #"{"transaction_id": "pay-4", "user_id": 1, "account_id": 1, "amount": 1, "signature": "\#(String(repeating: "0", count: 64))"}"#
             try await call(.forbidden, .post, "/payment/webhook", forged, problem: "invalid-signature")
@@ -215,6 +220,10 @@ extension OpenAPIContractTests {
                 .conflict, .post, "/bets", #"{"event_id": "derby", "amount": 1, "account_id": \#(adminAccount.id)}"#,
                 headers: asCarol, problem: "no-such-account")
             try await call(.created, .post, "/bets", #"{"event_id": "final", "amount": 5}"#, headers: asCarol)
+            // Staff do not bet; betting closes at kick-off.
+            try await call(.forbidden, .post, "/bets", wagerBody, headers: admin, problem: "staff-may-not-bet")
+            try await call(.ok, .patch, "/admin/events/final", #"{"starts_at": "2026-01-01T12:00:00Z"}"#, headers: admin)
+            try await call(.conflict, .post, "/bets", #"{"event_id": "final", "amount": 5}"#, headers: asCarol, problem: "betting-closed")
             try await call(.ok, .patch, "/admin/events/derby", #"{"open": false}"#, headers: admin)
             try await call(.conflict, .post, "/bets", wagerBody, headers: asCarol, problem: "event-not-open")
             try await call(.conflict, .delete, "/admin/events/derby", headers: admin, problem: "event-has-bets")

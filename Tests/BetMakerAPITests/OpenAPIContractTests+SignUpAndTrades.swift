@@ -51,6 +51,11 @@ extension OpenAPIContractTests {
         let aliasID = try #require(try await call(.created, .post, "/api/v1/trade_it", alias, headers: asCarol)["id"]?.string)
         try await call(.conflict, .post, "/trades", order + #", "start_price": 60000}"#, headers: asCarol, problem: "price-moved")
         try await call(
+            .unprocessableContent, .post, "/trades", order.replacingOccurrences(of: "\"up\"", with: "\"down\"") + "}",
+            headers: asCarol + [.idempotencyKey: "trade-1"], problem: "idempotency-key-reused")
+        try await call(.forbidden, .post, "/trades", order + "}", headers: admin, problem: "staff-may-not-bet")
+        try await call(.forbidden, .post, "/api/v1/trade_it", alias, headers: admin, problem: "staff-may-not-bet")
+        try await call(
             .conflict, .post, "/api/v1/trade_it", alias.replacingOccurrences(of: "\"bet_amount\": 1", with: "\"bet_amount\": 90000"),
             headers: asCarol, problem: "insufficient-funds")
         try await call(

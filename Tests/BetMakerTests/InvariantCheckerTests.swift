@@ -92,7 +92,7 @@ import Testing
         let catalogue = CatalogueStore(redis: redis, keys: keys)
         for (event, odds) in [("cat-win", Int64(185)), ("cat-lose", 200), ("cat-open", 150)] {
             let entry = CatalogueEvent(
-                id: event, title: event, homeTeam: "A", awayTeam: "B", startsAt: 1_800_000_000_000, odds: Odds(hundredths: odds),
+                id: event, title: event, homeTeam: "A", awayTeam: "B", startsAt: 4_000_000_000_000, odds: Odds(hundredths: odds),
                 isOpen: true)
             #expect(try await catalogue.create(entry) == .created(entry))
         }

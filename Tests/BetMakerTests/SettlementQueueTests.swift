@@ -49,7 +49,7 @@ import Testing
             #expect(try await stores.bets.report(eventID: "derby", result: .win, by: .anonymous) == .needsOperator)
             // Nothing changed: no result, nothing queued, still open for bets, not in the unsettled index.
             let event = try await stores.bets.event(id: "derby")
-            #expect(event.result == nil && event.reportedAt == nil && event.catalogue?.takesBets == true)
+            #expect(event.result == nil && event.reportedAt == nil && event.catalogue?.takesBets(at: currentMilliseconds()) == true)
             #expect(try await redis.exists([Self.keys.eventsStream]) == 0)
             #expect(try await stores.unsettled().isEmpty)
             // A catalogue event carries money even before its first bet.

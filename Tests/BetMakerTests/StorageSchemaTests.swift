@@ -20,11 +20,12 @@ import Testing
 
     @Test func dataOfAnotherVersionOrOfNoneIsRefusedAndLeftAsItIs() async throws {
         try await withRedis { (_, redis) async throws in
-            _ = try await redis.set(Self.keys.schema, to: "2")
-            #expect(try await StorageSchema.check(redis: redis, keys: Self.keys) == .other("2"))
-            let refusal = try #require(StorageSchema.refusal(.other("2"), keys: Self.keys))
-            #expect(refusal.contains("schema 2") && refusal.contains("this build reads schema \(StorageSchema.version)"))
-            #expect(try await redis.get(Self.keys.schema) == "2")
+            let other = String(StorageSchema.version + 1)
+            _ = try await redis.set(Self.keys.schema, to: other)
+            #expect(try await StorageSchema.check(redis: redis, keys: Self.keys) == .other(other))
+            let refusal = try #require(StorageSchema.refusal(.other(other), keys: Self.keys))
+            #expect(refusal.contains("schema \(other)") && refusal.contains("this build reads schema \(StorageSchema.version)"))
+            #expect(try await redis.get(Self.keys.schema) == other)
 
             _ = try await redis.del([Self.keys.schema])
             _ = try await redis.rpush(Self.keys.allBets, ["m~0K3M4T7QH2XA"])

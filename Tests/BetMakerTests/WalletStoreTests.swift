@@ -41,7 +41,7 @@ import Testing
 
         func openEvent(_ id: String, odds: Int64 = 185) async throws {
             let event = CatalogueEvent(
-                id: id, title: id, homeTeam: "Home", awayTeam: "Away", startsAt: 1_800_000_000_000, odds: Odds(hundredths: odds),
+                id: id, title: id, homeTeam: "Home", awayTeam: "Away", startsAt: 4_000_000_000_000, odds: Odds(hundredths: odds),
                 isOpen: true)
             guard case .created = try await catalogue.create(event) else { throw TestSupportError("\(id) not created") }
         }
@@ -171,7 +171,9 @@ import Testing
     @Test func theCatalogueListsOpenEventsByStartAndKeepsItsRules() async throws {
         try await withRedis { (_, redis) async throws in
             let stores = Stores(redis)
-            for (id, start) in [("late", Int64(3_000)), ("early", 1_000), ("middle", 2_000)] {
+            // Far in the future: bets close at kick-off, and "middle" takes one below.
+            let future: Int64 = 4_000_000_000_000
+            for (id, start) in [("late", future + 3_000), ("early", future + 1_000), ("middle", future + 2_000)] {
                 let event = CatalogueEvent(
                     id: id, title: id, homeTeam: "H", awayTeam: "A", startsAt: start, odds: Odds(hundredths: 150), isOpen: true)
                 #expect(try await stores.catalogue.create(event) == .created(event))
@@ -185,7 +187,7 @@ import Testing
             #expect(secondPage.nextCursor == nil)
 
             var moved = CatalogueStore.Changes()
-            moved.startsAt = 500
+            moved.startsAt = future + 500
             #expect(try await stores.catalogue.update(id: "late", moved) != .missing)
             #expect(try await open() == ["late", "early", "middle"])
             #expect(try await stores.bets.report(eventID: "early", result: .win) == .reported)

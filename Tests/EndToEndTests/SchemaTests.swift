@@ -24,7 +24,7 @@ import Testing
     @Test func anAPIOnAFreshStoreClaimsItAndServes() async throws {
         try await withBetMakerSystem { system in
             #expect(try await system.request(.POST, "/bets", json: #"{"event_id": "s", "amount": "1"}"#).status == 201)
-            #expect(try await system.redis.get("bm:schema") == "1")
+            #expect(try await system.redis.get("bm:schema") == String(StorageSchema.version))
             let ready = try await system.get(system.operationsURL + "/health/ready")
             #expect(ready.status == 200 && ready.body.contains(#""storage_schema":"ok""#), "\(ready.body)")
         }

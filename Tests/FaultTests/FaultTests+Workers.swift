@@ -129,7 +129,7 @@ extension ProcessFaultTests {
             let admin = try #require(login.string["access_token"], "\(login.body)")
             let catalogue = CatalogueStore(redis: system.redis, keys: Self.keys)
             let event = CatalogueEvent(
-                id: "damaged", title: "Damaged", homeTeam: "Home", awayTeam: "Away", startsAt: 1_800_000_000_000,
+                id: "damaged", title: "Damaged", homeTeam: "Home", awayTeam: "Away", startsAt: 4_000_000_000_000,
                 odds: Odds(hundredths: 195), isOpen: true)
             #expect(try await catalogue.create(event) == .created(event))
             let users = try await Self.fundedUsers(3, system)

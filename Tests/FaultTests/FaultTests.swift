@@ -28,7 +28,7 @@ import Testing
         let catalogue = CatalogueStore(redis: system.redis, keys: keys)
         for event in events {
             let entry = CatalogueEvent(
-                id: event, title: event, homeTeam: "Home", awayTeam: "Away", startsAt: 1_800_000_000_000, odds: Odds(hundredths: 195),
+                id: event, title: event, homeTeam: "Home", awayTeam: "Away", startsAt: 4_000_000_000_000, odds: Odds(hundredths: 195),
                 isOpen: true)
             guard case .created = try await catalogue.create(entry) else { throw TestSupportError("\(event) not in the catalogue") }
         }

@@ -146,7 +146,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let accounts = AccountStore(redis: redis, keys: keys)
         let user = try await fundedUsers(["bench"], amount: Money(cents: 10_000_000_000), accounts: accounts)[0]
         let wrkEvent = CatalogueEvent(
-            id: "wrk-wallet", title: "wrk", homeTeam: "A", awayTeam: "B", startsAt: 1_800_000_000_000, odds: Odds(hundredths: 185),
+            id: "wrk-wallet", title: "wrk", homeTeam: "A", awayTeam: "B", startsAt: 4_000_000_000_000, odds: Odds(hundredths: 185),
             isOpen: true)
         _ = try await CatalogueStore(redis: redis, keys: keys).create(wrkEvent)
         let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(3600))
@@ -214,7 +214,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
             (0..<100).map { "payee-\($0)" }, amount: Money(cents: 1_000_000_000), accounts: accounts)
         _ = try await CatalogueStore(redis: redis, keys: keys).create(
             CatalogueEvent(
-                id: "bench-wallet", title: "bench", homeTeam: "A", awayTeam: "B", startsAt: 1_800_000_000_000, odds: Odds(hundredths: 185),
+                id: "bench-wallet", title: "bench", homeTeam: "A", awayTeam: "B", startsAt: 4_000_000_000_000, odds: Odds(hundredths: 185),
                 isOpen: true))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<64 {
@@ -250,7 +250,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let voidBets = 100_000
         _ = try await CatalogueStore(redis: redis, keys: keys).create(
             CatalogueEvent(
-                id: "bench-void", title: "bench", homeTeam: "A", awayTeam: "B", startsAt: 1_800_000_000_000, odds: Odds(hundredths: 185),
+                id: "bench-void", title: "bench", homeTeam: "A", awayTeam: "B", startsAt: 4_000_000_000_000, odds: Odds(hundredths: 185),
                 isOpen: true))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<64 {

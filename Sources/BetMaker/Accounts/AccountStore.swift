@@ -204,17 +204,24 @@ public struct AccountStore: Sendable {
         case replayed(Payment)
         /// This transaction id was credited before with another user, account or amount.
         case conflict(Payment)
+        /// The delivery's signature was accepted before for another transaction (this one's values are
+        /// another's with digits moved between them): nothing was credited.
+        case signatureReused(transactionID: String)
         case noSuchUser
         case foreignAccount
     }
 
-    public func deposit(transactionID: String, userID: Int, accountID: Int, amount: Money) async throws -> DepositOutcome {
+    /// Credits a deposit once per transaction id. `signature`, the provider's (any case), is recorded
+    /// with the transaction and refused for any other (`Scripts.deposit`); the seed's own deposit has none.
+    public func deposit(
+        transactionID: String, userID: Int, accountID: Int, amount: Money, signature: String? = nil
+    ) async throws -> DepositOutcome {
+        var scriptKeys = [
+            keys.payment(transactionID), keys.accountOwners, keys.user(userID), keys.accounts(userID), keys.ledger(userID), keys.accountIDs,
+        ]
+        if let signature { scriptKeys.append(keys.paymentSignature(signature.lowercased())) }
         let reply = try await redis.eval(
-            Scripts.deposit,
-            keys: [
-                keys.payment(transactionID), keys.accountOwners, keys.user(userID), keys.accounts(userID), keys.ledger(userID),
-                keys.accountIDs,
-            ],
+            Scripts.deposit, keys: scriptKeys,
             arguments: [transactionID, String(userID), String(accountID), String(amount.cents), String(currentMilliseconds())]
         ).strings(for: "deposit")
         func payment() throws -> Payment {
@@ -227,6 +234,7 @@ public struct AccountStore: Sendable {
         case "credited": return .credited(try payment())
         case "replayed": return .replayed(try payment())
         case "conflict": return .conflict(try payment())
+        case "signature_reused" where reply.count == 2: return .signatureReused(transactionID: reply[1])
         case "no_user": return .noSuchUser
         case "foreign_account": return .foreignAccount
         default: throw RedisError.unexpectedReply(command: "deposit", reply: "\(reply)")

@@ -22,9 +22,13 @@ public struct BetStore: Sendable {
         case replayed(Bet)
         case idempotencyKeyReused
         case eventClosed(EventResult)
+        /// A catalogue event that started by Redis's clock (`starts_at`, ms) or that a trader took.
+        case bettingClosed(CatalogueEvent.ClosedReason, startsAt: Int64)
         // Only for bets with money:
         /// The user was disabled (or never activated) since the token was issued.
         case inactiveUser
+        /// The user is staff (a trader or an administrator): staff do not bet.
+        case staff(Role)
         case notInCatalogue
         /// A catalogue event that does not take bets now.
         case notOpen
@@ -34,7 +38,7 @@ public struct BetStore: Sendable {
     }
 
     /// Places an anonymous bet (no money moves), atomically with the check that its event has no
-    /// result yet.
+    /// result yet (and, for a catalogue event, that it has not started and no trader took it).
     public func place(eventID: String, amount: Money, idempotency: IdempotencyKey? = nil) async throws -> PlaceOutcome {
         // A fresh id is drawn if the first collides (possible only across processes, see IDGenerator).
         for _ in 0..<3 {
@@ -61,7 +65,8 @@ public struct BetStore: Sendable {
     }
 
     /// Places a bet with money from one of the user's accounts (the first one when `accountID` is
-    /// nil) on an open catalogue event: the stake is debited and the odds locked in, atomically.
+    /// nil) on an open catalogue event that has not started: the stake is debited and the odds locked
+    /// in, atomically. Staff (traders, administrators) are refused.
     public func place(
         eventID: String, amount: Money, userID: Int, accountID: Int?, idempotency: IdempotencyKey? = nil
     ) async throws -> PlaceOutcome {
@@ -69,7 +74,7 @@ public struct BetStore: Sendable {
             let id = BetID(eventID: eventID, serial: ids.next())
             var scriptKeys = [
                 keys.event(eventID), keys.eventBets(eventID), keys.bet(id), keys.user(userID), keys.accounts(userID),
-                keys.ledger(userID), keys.userBets(userID),
+                keys.ledger(userID), keys.userBets(userID), keys.eventBettors(eventID),
             ]
             var arguments = [
                 id.description, id.serial, eventID, String(amount.cents), String(userID), accountID.map { String($0) } ?? "",
@@ -108,6 +113,12 @@ public struct BetStore: Sendable {
         case "idempotency_mismatch": return .idempotencyKeyReused
         case "closed": return .eventClosed(EventResult(rawValue: detail) ?? .lose)
         case "inactive_user": return .inactiveUser
+        case "staff": return .staff(Role(rawValue: detail) ?? .trader)
+        case "betting_closed":
+            guard reply.count == 3, let reason = CatalogueEvent.ClosedReason(rawValue: reply[1]), let startsAt = Int64(reply[2]) else {
+                throw RedisError.unexpectedReply(command: script, reply: "\(reply)")
+            }
+            return .bettingClosed(reason, startsAt: startsAt)
         case "not_in_catalogue": return .notInCatalogue
         case "not_open": return .notOpen
         case "no_account": return .noAccount

@@ -9,7 +9,8 @@ public struct CatalogueEvent: Sendable, Equatable {
     /// Milliseconds since 1970.
     public var startsAt: Int64
     public var odds: Odds
-    /// The operator's switch: bets are taken only while it is on and the event has no result.
+    /// The operator's switch: bets are taken only while it is on, the event has no result, no trader
+    /// took it and it has not started (`closedReason(at:)`).
     public var isOpen: Bool
     public var result: EventResult?
     /// Where it is in the resulting workflow, and the trader it is assigned to or taken by.
@@ -32,8 +33,31 @@ public struct CatalogueEvent: Sendable, Equatable {
         self.traderID = traderID
     }
 
-    /// Whether bets with money are taken now.
-    public var takesBets: Bool { isOpen && result == nil }
+    /// Why an event takes no bets: the operator closed it, it has a result, a trader took it to report
+    /// its result, or it started (betting closes at kick-off).
+    public enum ClosedReason: String, Sendable, CaseIterable {
+        case closedByOperator = "closed_by_operator"
+        case resulted
+        case void
+        case taken
+        case started
+    }
+
+    /// Why the event takes no bets at `now` (ms since 1970), in the order the placing scripts check;
+    /// nil while it takes them. The scripts decide by Redis's clock; a listing by the API's.
+    public func closedReason(at now: Int64) -> ClosedReason? {
+        switch state {
+        case .void: return .void
+        case .resulted: return .resulted
+        case _ where !isOpen: return .closedByOperator
+        case .inProgress: return .taken
+        case _ where now >= startsAt: return .started
+        default: return nil
+        }
+    }
+
+    /// Whether bets are taken at `now` (ms since 1970).
+    public func takesBets(at now: Int64) -> Bool { closedReason(at: now) == nil }
 
     /// The hash fields read for a catalogue event, in order.
     public static let storedFields = [

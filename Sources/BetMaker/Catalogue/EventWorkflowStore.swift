@@ -23,19 +23,23 @@ public struct EventWorkflowStore: Sendable {
         case notYours(EventState)
         /// The trader named (assign) or the caller (take) is not an active trader: nothing changed.
         case notATrader
+        /// The trader named (assign) or the caller (take) holds a bet on the event, placed before they
+        /// got the role: nothing changed.
+        case holdsBet
     }
 
     /// Assigns the event to the trader (from `open`, or re-assigns an `assigned` one).
     public func assign(eventID: String, traderID: Int) async throws -> Outcome {
         try await run(
-            Scripts.assignEvent, keys: [keys.event(eventID), keys.user(traderID)],
+            Scripts.assignEvent, keys: [keys.event(eventID), keys.user(traderID), keys.eventBettors(eventID)],
             arguments: [String(traderID), String(currentMilliseconds())], changed: "assigned")
     }
 
-    /// The trader takes the event into work (an open one, or one assigned to them).
+    /// The trader takes the event into work (an open one, or one assigned to them), unless they hold a
+    /// bet on it.
     public func take(eventID: String, traderID: Int) async throws -> Outcome {
         try await run(
-            Scripts.takeEvent, keys: [keys.event(eventID), keys.user(traderID)],
+            Scripts.takeEvent, keys: [keys.event(eventID), keys.user(traderID), keys.eventBettors(eventID)],
             arguments: [String(traderID), String(currentMilliseconds())], changed: "taken")
     }
 
@@ -57,7 +61,7 @@ public struct EventWorkflowStore: Sendable {
         case .changed: return .changed
         case .unchanged: return .unchanged
         case .wrongState(let state): return .resulted(state)
-        case .notYours, .notATrader: throw RedisError.unexpectedReply(command: "void_event", reply: "\(outcome)")
+        case .notYours, .notATrader, .holdsBet: throw RedisError.unexpectedReply(command: "void_event", reply: "\(outcome)")
         }
     }
 
@@ -70,6 +74,7 @@ public struct EventWorkflowStore: Sendable {
         case ("wrong_state"?, let state?): return .wrongState(state)
         case ("not_yours"?, let state?): return .notYours(state)
         case ("not_a_trader"?, _): return .notATrader
+        case ("holds_bet"?, _): return .holdsBet
         default: throw RedisError.unexpectedReply(command: script.name, reply: "\(reply)")
         }
     }

@@ -61,6 +61,9 @@ extension InvariantChecker {
             /// reported anonymously (bets with money are only taken on catalogue events, and a
             /// catalogue event with bets cannot be deleted).
             case moneyOffCatalogue = "money-off-catalogue"
+            /// An event's bettors (`RedisKeys.eventBettors`) that are not exactly the users who hold a
+            /// bet with money on it: a trader holding one could take the event.
+            case bettorsMismatch = "bettors-mismatch"
             /// An event with a result, not settled and not parked, missing from the index of unsettled
             /// events (the worker would never queue it again), or an index member that is not such an event.
             case unsettledIndexMismatch = "unsettled-index-mismatch"

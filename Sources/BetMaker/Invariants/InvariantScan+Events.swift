@@ -118,6 +118,8 @@ extension InvariantChecker.Scan {
         var counted = (
             staked: Int64(0), won: Int64(0), lost: Int64(0), voided: Int64(0), pending: 0, paid: Int64(0), refunded: Int64(0), withMoney: 0
         )
+        // The users holding bets with money on it, for its bettors.
+        var bettors = Set<String>()
         var start = 0
         while start < length {
             let entries = try await redis.lrange(listKey, start, start + checker.pageSize - 1)
@@ -157,7 +159,10 @@ extension InvariantChecker.Scan {
                     )
                 }
                 remember(id, bet)
-                if bet.wager != nil { counted.withMoney += 1 }
+                if let wager = bet.wager {
+                    counted.withMoney += 1
+                    bettors.insert(String(wager.userID))
+                }
                 counted.staked += bet.amount ?? 0
                 switch bet.status {
                 case .won:
@@ -193,6 +198,17 @@ extension InvariantChecker.Scan {
             start += entries.count
         }
 
+        let bettorsKey = keys.eventBettors(eventID)
+        do {
+            let stored = try await redis.smembers(bettorsKey)
+            if stored != bettors {
+                record(
+                    .bettorsMismatch, bettorsKey,
+                    "holds users \(stored.sorted()) but users \(bettors.sorted()) hold bets with money on the event")
+            }
+        } catch {
+            record(.wrongType, bettorsKey, "cannot be read as the event's bettors: \(error)")
+        }
         if counted.withMoney > 0 && fields[9] == nil {
             record(.moneyOffCatalogue, eventKey, "has \(counted.withMoney) bet(s) with money but is not in the catalogue")
         }

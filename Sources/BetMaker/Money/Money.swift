@@ -9,6 +9,11 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public static func < (lhs: Money, rhs: Money) -> Bool { lhs.cents < rhs.cents }
 
+    /// The most cents the Lua scripts compute with exactly: their numbers are doubles, whole only up to
+    /// 2^53 − 1. Every amount a script adds or multiplies (a stake times the odds, a stake plus the
+    /// largest profit, a balance plus a deposit) must stay within it; the settings' limits see to that.
+    public static let largestExact = Money(cents: 9_007_199_254_740_991)
+
     public static func + (lhs: Money, rhs: Money) -> Money { Money(cents: lhs.cents + rhs.cents) }
     public static func - (lhs: Money, rhs: Money) -> Money { Money(cents: lhs.cents - rhs.cents) }
 

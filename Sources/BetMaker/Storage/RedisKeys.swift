@@ -34,6 +34,11 @@ public struct RedisKeys: Sendable {
     /// lives only in its hash.
     public var allBets: String { prefix + "bets" }
 
+    /// Set of the ids of the users who hold a bet with money on the event; `place_wallet_bet` adds to it,
+    /// nothing removes from it. Under the event's hash tag, so `take_event` and `assign_event` refuse
+    /// such a user (a trader now) in the event's own slot.
+    public func eventBettors(_ eventID: String) -> String { prefix + "{ev:" + eventID + "}:bettors" }
+
     /// Stream of reported results, read by the workers' consumer group.
     public var eventsStream: String { prefix + "events" }
 
@@ -117,6 +122,10 @@ public struct RedisKeys: Sendable {
     /// A revoked access token (its `jti`), under its user's hash tag so that a request reads it with
     /// the user's hash; expires when the token would have.
     public func revokedToken(userID: Int, tokenID: String) -> String { prefix + "{u:" + String(userID) + "}:revoked:" + tokenID }
+
+    /// The transaction id a payment signature (lower-case hex) was accepted for; kept forever, as the
+    /// payments are, so that the same signature on other values (digits moved between them) is refused.
+    public func paymentSignature(_ signature: String) -> String { prefix + "webhook:signature:" + signature }
 
     // MARK: Contacts and the ESP outbox
 

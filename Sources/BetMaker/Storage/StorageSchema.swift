@@ -5,7 +5,9 @@ import RedisClient
 /// version, or on bet-maker data written before versions existed, rather than misread it. A format
 /// change raises the version; the first one after a release comes with a migration command.
 public enum StorageSchema {
-    public static let version = 1
+    /// 2: an event's bettors (`RedisKeys.eventBettors`), which `take_event` relies on, and the accepted
+    /// webhook signatures (`RedisKeys.paymentSignature`); data of 1 lacks them.
+    public static let version = 2
 
     public enum Verdict: Sendable, Equatable {
         /// The data is of this build's version (or the store was empty and is now marked so).

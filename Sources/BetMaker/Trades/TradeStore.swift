@@ -58,6 +58,8 @@ public struct TradeStore: Sendable {
         /// The client's `start_price` is further from the server's than the tolerance.
         case priceMoved(Quote)
         case inactiveUser
+        /// The user is staff (a trader or an administrator): staff do not trade with money.
+        case staff(Role)
         case noAccount
         case insufficientFunds(balance: Money)
     }
@@ -120,6 +122,7 @@ public struct TradeStore: Sendable {
                 return .replayed(trade.asPlaced)
             case "idempotency_mismatch": return .idempotencyKeyReused
             case "inactive_user": return .inactiveUser
+            case "staff": return .staff(reply.count > 1 ? Role(rawValue: reply[1]) ?? .trader : .trader)
             case "no_account": return .noAccount
             case "insufficient_funds": return .insufficientFunds(balance: Money(cents: reply.count > 1 ? Int64(reply[1]) ?? 0 : 0))
             default: throw RedisError.unexpectedReply(command: "place_trade", reply: "\(reply)")

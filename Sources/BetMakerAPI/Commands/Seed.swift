@@ -109,7 +109,7 @@ public enum Seed {
             {
             case .credited(let payment): report("deposit of \(payment.amount) to account \(account.id): credited")
             case .replayed, .conflict: report("deposit \(depositTransactionID): credited before")
-            case .noSuchUser, .foreignAccount: report("deposit \(depositTransactionID): refused")
+            case .noSuchUser, .foreignAccount, .signatureReused: report("deposit \(depositTransactionID): refused")
             }
         }
 

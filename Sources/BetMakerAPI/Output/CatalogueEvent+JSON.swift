@@ -2,8 +2,11 @@ import BetMaker
 import BetMakerRuntime
 
 extension CatalogueEvent {
-    /// A catalogue event; `open` says whether it takes bets now (open and without a result).
-    func write(to json: inout JSONWriter) {
+    /// A catalogue event; `open` says whether it takes bets at `now` (ms since 1970): open by the
+    /// operator, without a result, not taken by a trader and not started. `closed_reason` says why
+    /// not (null while it does).
+    func write(to json: inout JSONWriter, now: Int64 = currentMilliseconds()) {
+        let closed = closedReason(at: now)
         json.beginObject()
         json.field("id", id)
         json.field("title", title)
@@ -11,7 +14,8 @@ extension CatalogueEvent {
         json.field("away_team", awayTeam)
         json.field("starts_at", timestamp: startsAt)
         json.field("odds", odds.description)
-        json.field("open", takesBets)
+        json.field("open", closed == nil)
+        json.field("closed_reason", closed?.rawValue)
         json.field("result", result?.rawValue)
         json.field("state", state.rawValue)
         json.field("trader_id", traderID)

@@ -65,11 +65,14 @@ struct BetRoutes {
             return .json(.created, bet.json, headers: [.location: "/bets/\(bet.id)"])
         case .replayed(let bet):
             return .json(.created, bet.json, headers: [.location: "/bets/\(bet.id)", .idempotentReplayed: "true"])
-        // Refusals that depend on what is stored are 409 (422 is for requests invalid in themselves).
+        // Refusals that depend on what is stored are 409 (422 is for requests invalid in themselves),
+        // except a reused Idempotency-Key: 422, as the IETF draft for the header says.
         case .idempotencyKeyReused:
-            throw Problem.conflict(
-                "idempotency-key-reused", title: "The Idempotency-Key was used for another request",
-                detail: "This Idempotency-Key was already used for a different bet within the last 24 hours; use a new key for a new bet.")
+            throw Problem.idempotencyKeyReused("bet")
+        case .staff(let role):
+            throw Problem.staffMayNotBet(role, "bets")
+        case .bettingClosed(let reason, let startsAt):
+            throw Problem.bettingClosed(eventID, reason, startsAt: startsAt)
         case .eventClosed(let result):
             var problem = Problem(
                 .conflict, "event-closed", title: "The event is closed for betting",

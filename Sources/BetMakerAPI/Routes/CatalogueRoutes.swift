@@ -4,7 +4,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// The event catalogue: the events open for bets with money (`GET /events`, public; with `status=` the
+/// The event catalogue: the events open for bets with money (`GET /events`, public, each saying whether
+/// it takes bets now: one that started or that a trader took does not; with `status=` the
 /// catalogue events in a workflow state), a trader's own events (`GET /traders/me/events`), and its
 /// administration (`/admin/events`, administrators only: the `/admin` group's `AdministratorsOnly`).
 struct CatalogueRoutes {
@@ -25,8 +26,10 @@ struct CatalogueRoutes {
         admin.delete("{event_id}", use: deleteEvent)
     }
 
-    /// Without `status`, the events that take bets now; with it, the catalogue events in that workflow
-    /// state, taking bets or not (the operators' view).
+    /// Without `status`, the events the operator opened for bets that have no result, by start time;
+    /// those that started or that a trader took show as closed for bets (`open` false, `closed_reason`),
+    /// so a player sees why a match they followed takes no more bets. With `status`, the catalogue
+    /// events in that workflow state, taking bets or not (the operators' view).
     @Sendable func listOpenEvents(_ request: Request, context: APIRequestContext) async throws -> Response {
         var errors: [Problem.FieldError] = []
         let filter = CatalogueStore.Filter(state: Self.state(request, errors: &errors))
@@ -69,9 +72,10 @@ struct CatalogueRoutes {
         if let next {
             headers[.link] = Input.nextLink(path, limit: page.limit, cursor: next, filter.state.map { [("status", $0.rawValue)] } ?? [])
         }
+        let now = currentMilliseconds()
         return .json(headers: headers, capacity: 64 + events.count * 250) { json in
             json.beginArray()
-            for event in events { event.write(to: &json) }
+            for event in events { event.write(to: &json, now: now) }
             json.endArray()
         }
     }

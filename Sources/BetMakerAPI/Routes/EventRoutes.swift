@@ -110,12 +110,15 @@ struct EventRoutes {
             throw Problem.conflict(
                 "not-a-trader", title: "Not an active trader",
                 detail: "User \(trader.value) is not an active user with the trader role (PATCH /admin/users/\(trader.value) gives it).")
+        case .holdsBet:
+            throw Self.traderHoldsBet(
+                eventID, .conflict, "user \(trader.value) holds a bet on it, so could not take it; assign another trader.")
         }
         return eventResponse(try await store.event(id: eventID), status: .ok)
     }
 
-    /// A trader takes the event into work: an open one (a pool), or one assigned to them. Of two
-    /// traders taking one event at once, one gets 200 and the other 409.
+    /// A trader takes the event into work: an open one (a pool), or one assigned to them, unless they
+    /// hold a bet on it. Of two traders taking one event at once, one gets 200 and the other 409.
     @Sendable func takeEvent(_ request: Request, context: APIRequestContext) async throws -> Response {
         let identity = try context.requireUser()
         guard identity.role == .trader else { throw Problem.forbidden("Taking an event needs a trader's token.") }
@@ -126,6 +129,7 @@ struct EventRoutes {
         case .wrongState(let state): throw Self.stateConflict(eventID, state, "it can be taken only while open or assigned")
         case .notYours(let state): throw Self.notYourEvent(eventID, state, "take it")
         case .notATrader: throw Problem.forbidden("Taking an event needs a trader's token.")
+        case .holdsBet: throw Self.traderHoldsBet(eventID, .forbidden, "you hold a bet on it, placed before you became a trader.")
         }
         return eventResponse(try await store.event(id: eventID), status: .ok)
     }
@@ -156,6 +160,15 @@ struct EventRoutes {
             detail: "Event \(eventID) is \(state.rawValue): \(why). Nothing was changed.")
         problem.extensions = [("current_state", state.rawValue)]
         return problem
+    }
+
+    /// `trader-holds-bet`: the trader holds a bet with money on the event (placed before they got the
+    /// role), so may not take it and result it; 403 to the trader taking it, 409 to the administrator
+    /// assigning it. Nothing changed.
+    static func traderHoldsBet(_ eventID: String, _ status: HTTPResponse.Status, _ why: String) -> Problem {
+        Problem(
+            status, "trader-holds-bet", title: "The trader holds a bet on the event",
+            detail: "Event \(eventID): \(why) A trader may not result an event they hold a bet on; nothing was changed.")
     }
 
     /// 403 `not-your-event`: the event is assigned to or taken by another trader. Nothing changed.

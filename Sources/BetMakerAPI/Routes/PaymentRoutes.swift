@@ -6,7 +6,9 @@ import Logging
 
 /// `POST /payment/webhook`: deposits from the payment provider, signed by it. The provider checks
 /// the signature (`SignedWebhookProvider`: the brief's SHA-256 over the values as sent and the shared
-/// secret). A transaction id is credited once, however often it is delivered.
+/// secret). A transaction id is credited once, however often it is delivered, and a signature is
+/// accepted for one transaction only: the signature does not sign the borders between the values, so
+/// the same signature on other values is a delivery forged by moving digits across them (decision 0274).
 struct PaymentRoutes {
     let accounts: AccountStore
     /// Nil without `PAYMENT_WEBHOOK_SECRET`: every delivery is then refused.
@@ -53,7 +55,9 @@ struct PaymentRoutes {
                     "The signature is not the SHA-256 of account_id, amount, transaction_id, user_id and the shared secret; nothing was credited."
             )
         }
-        switch try await accounts.deposit(transactionID: transactionID, userID: user.value, accountID: account.value, amount: amount) {
+        switch try await accounts.deposit(
+            transactionID: transactionID, userID: user.value, accountID: account.value, amount: amount, signature: signature)
+        {
         case .credited(let payment):
             context.logger.info(
                 "Payment credited",
@@ -70,6 +74,16 @@ struct PaymentRoutes {
                 detail:
                     "Transaction \(transactionID) was credited as \(payment.amount) to account \(payment.accountID) of user \(payment.userID); this delivery differs and changed nothing."
             )
+        case .signatureReused(let first):
+            context.logger.warning(
+                "Payment webhook with a signature accepted for another transaction",
+                metadata: ["transaction_id": "\(transactionID)", "accepted_for": "\(first)"])
+            // The first transaction's id stays in the log: whoever sent this may not be the provider.
+            throw Problem.conflict(
+                "signature-reused", title: "The signature was accepted for another transaction",
+                detail:
+                    "This signature was accepted before for a transaction with other values, so it does not vouch for these; "
+                    + "nothing was credited. Each delivery of the provider signs its own values.")
         case .noSuchUser:
             throw Problem.conflict(
                 "unknown-user", title: "No such user", detail: "User \(user.value) is not a user of this service; nothing was credited.")

@@ -165,10 +165,9 @@ struct TradeRoutes {
         case .replayed(let trade):
             return .json(.created, trade.json, headers: [.location: "/trades/" + trade.id, .idempotentReplayed: "true"])
         case .idempotencyKeyReused:
-            throw Problem.conflict(
-                "idempotency-key-reused", title: "The Idempotency-Key was used for another request",
-                detail:
-                    "This Idempotency-Key was already used for a different trade within the last 24 hours; use a new key for a new trade.")
+            throw Problem.idempotencyKeyReused("trade")
+        case .staff(let role):
+            throw Problem.staffMayNotBet(role, "trades")
         case .priceUnavailable(let quote):
             var problem = Problem(
                 .serviceUnavailable, "price-unavailable", title: "No current price",

@@ -203,20 +203,46 @@ struct WebUIRoutes {
         ]
     }
 
+    /// Why an event takes no bets, for a player's card.
+    static func closedNote(_ reason: CatalogueEvent.ClosedReason) -> String {
+        switch reason {
+        case .started: "Closed for bets: it has started (betting closes at kick-off)."
+        case .taken: "Closed for bets: a trader is resulting it."
+        case .closedByOperator: "Closed for bets by the operator."
+        case .resulted, .void: "Closed for bets: it has its result."
+        }
+    }
+
+    /// The same beside the operators' state, for the reasons it does not show: a result or a void shows
+    /// as the state, the operator's own switch as the missing "taking bets" and the Manage dialog's button.
+    static func closedShort(_ reason: CatalogueEvent.ClosedReason) -> String? {
+        switch reason {
+        case .started: "closed for bets: started"
+        case .taken: "closed for bets: taken"
+        case .closedByOperator, .resulted, .void: nil
+        }
+    }
+
     /// The player's first account's balance (the one bets come from when none is named).
     func balance(_ identity: Identity) async throws -> String? {
         try await accounts.accounts(userID: identity.userID).first?.balance.description
     }
 
     /// An event's values; `logins` names its trader (the id shows when the login is not known).
-    static func fields(_ event: CatalogueEvent, logins: [Int: String] = [:]) -> [String: Any] {
-        [
+    static func fields(_ event: CatalogueEvent, logins: [Int: String] = [:], now: Int64 = currentMilliseconds()) -> [String: Any] {
+        let closed = event.closedReason(at: now)
+        var fields: [String: Any] = [
             "id": event.id, "title": event.title, "homeTeam": event.homeTeam, "awayTeam": event.awayTeam,
             "startsAt": time(event.startsAt, .relative), "odds": event.odds.description,
-            // Bets are taken only while the catalogue says open and no result (or void) is in.
-            "open": event.isOpen && event.result == nil, "unresulted": event.result == nil,
+            // The operator's switch (the Manage dialog's open or close), and whether bets are taken now:
+            // besides the switch, no result, no trader took it, not started.
+            "open": event.isOpen && event.result == nil, "unresulted": event.result == nil, "takesBets": closed == nil,
+            "closedNote": closed.map(closedNote) ?? "",
             "state": event.state.rawValue, "result": event.result?.rawValue ?? "",
             "traderLogin": event.traderID.map { logins[$0] ?? "user \($0)" } ?? "",
         ]
+        // Absent rather than empty: a section renders for any string, the empty one included.
+        if let short = closed.flatMap(closedShort) { fields["closedShort"] = short }
+        return fields
     }
 }

@@ -50,6 +50,7 @@ enum WebUIStyle {
         .teams { font-weight: 600; margin: .2rem 0; }
         .balance { font-size: 1.05rem; }
         .balance strong { font-size: 1.25rem; }
+        .closed-note { background: #fef0c7; color: #7a2e0e; border-radius: .3rem; padding: .4rem .6rem; margin: .6rem 0 0; font-weight: 500; }
         .empty { background: var(--paper); border: 1px dashed var(--line); border-radius: .5rem; padding: 1rem; color: var(--muted); }
         code { white-space: pre-wrap; word-break: break-all; font-size: .85rem; }
 

@@ -32,7 +32,7 @@ extension WebUITemplates {
               <td data-label="Event"><span class="name" data-title>{{title}}</span><br><small>{{homeTeam}} v {{awayTeam}}</small>
                 <small class="muted">{{id}}</small></td>
               <td data-label="Starts">{{#startsAt}}{{>time}}{{/startsAt}}</td><td data-label="Odds" class="num">{{odds}}</td>
-              <td data-label="State"><span class="state state-{{state}}" data-state>{{state}}{{#open}} · taking bets{{/open}}</span></td>
+              <td data-label="State"><span class="state state-{{state}}" data-state>{{state}}{{#takesBets}} · taking bets{{/takesBets}}{{#closedShort}} · {{closedShort}}{{/closedShort}}</span></td>
               <td data-label="Trader" data-trader>{{traderLogin}}</td><td data-label="Result" data-result>{{result}}</td>
               <td data-label="Settlement" data-progress aria-live="polite"><progress max="1" value="0" hidden
                 aria-label="Settlement of {{title}}"></progress> <span data-progress-text></span></td>

@@ -114,6 +114,7 @@ enum WebUITemplates {
           meanwhile you can <a href="/ui/trades">trade on a price</a>.</p>{{/events}}
         <div class="grid">
         {{#events}}
+          {{#takesBets}}
           <form class="card slip" data-form="bet" data-event-id="{{id}}" data-odds="{{odds}}">
             <h2 id="event-{{id}}">{{title}}</h2>
             <p class="teams"><span>{{homeTeam}}</span> v <span>{{awayTeam}}</span></p>
@@ -126,6 +127,16 @@ enum WebUITemplates {
             <p class="notice" data-placed></p>
             <button type="submit">Place bet</button>
           </form>
+          {{/takesBets}}
+          {{^takesBets}}
+          <section class="card slip closed" data-event-id="{{id}}" aria-labelledby="event-{{id}}">
+            <h2 id="event-{{id}}">{{title}}</h2>
+            <p class="teams"><span>{{homeTeam}}</span> v <span>{{awayTeam}}</span></p>
+            <p class="meta">Starts {{#startsAt}}{{>time}}{{/startsAt}}</p>
+            <p class="meta">Odds <strong>{{odds}}</strong> on {{homeTeam}}</p>
+            <p class="closed-note" data-closed>{{closedNote}}</p>
+          </section>
+          {{/takesBets}}
         {{/events}}
         </div>
         {{/content}}{{/layout}}

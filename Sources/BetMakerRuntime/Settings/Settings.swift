@@ -335,6 +335,7 @@ public struct Settings: Sendable {
         }
         tradeDurations = shortest...longest
         maximumTradeStake = try money("MAX_TRADE_AMOUNT") ?? maximumTradeStake
+        try checkMoneyLimits()
         maximumQuoteAge = try integer("MAX_QUOTE_AGE_SECONDS", in: 1...86_400).map { .seconds($0) } ?? maximumQuoteAge
         priceToleranceBasisPoints = try integer("PRICE_TOLERANCE_BPS", in: 0...10_000) ?? priceToleranceBasisPoints
         cmcAPIKey = text("CMC_API_KEY", secret: true)

@@ -2,8 +2,9 @@ import RedisClient
 
 extension Scripts {
     /// Places a trade: checks that the quote the API priced it at is still the symbol's latest tick
-    /// and not older than the maximum age, that the user is active and the account is theirs and covers
-    /// the stake; then debits the stake with a stake transaction naming the trade, writes the trade,
+    /// and not older than the maximum age, that the user is active and a player (staff, traders and
+    /// administrators, do not trade with money) and the account is theirs and covers the stake; then
+    /// debits the stake with a stake transaction naming the trade, writes the trade,
     /// and indexes it: in the symbol's due set (by expiry), in the open set of its symbol and direction
     /// (by liquidation price, 0 when it cannot be stopped out), in the user's trade list, and with its
     /// terms in the symbol's open-trade terms (`RedisKeys.openTradeTerms`, in MessagePack:
@@ -21,7 +22,7 @@ extension Scripts {
     ///       leverage, duration (s), start price, liquidation price (0: none), maximum quote age (ms)
     ///       [, fingerprint, ttl (ms)]
     /// Returns {'placed', account id, created_at, expires_at} | {'replayed', trade id} |
-    ///   {'idempotency_mismatch'} | {'quote_moved'} | {'stale'} | {'inactive_user'} | {'no_account'} |
+    ///   {'idempotency_mismatch'} | {'quote_moved'} | {'stale'} | {'inactive_user'} | {'staff', role} | {'no_account'} |
     ///   {'insufficient_funds', balance} | {'id_taken'}
     /// Errors: STORAGE_INVALID (a key the writes need holds something else)
     public static let placeTrade = RedisScript(
@@ -33,7 +34,9 @@ extension Scripts {
             if quote[1] ~= ARGV[2] or quote[3] ~= ARGV[10] then return {'quote_moved'} end
             \(redisNow)
             if tonumber(now) - tonumber(quote[2]) > tonumber(ARGV[12]) then return {'stale'} end
-            if redis.call('HGET', KEYS[5], 'status') ~= 'active' then return {'inactive_user'} end
+            local user = redis.call('HMGET', KEYS[5], 'status', 'role')
+            if user[1] ~= 'active' then return {'inactive_user'} end
+            if user[2] == 'trader' or user[2] == 'admin' then return {'staff', user[2]} end
             local account = ARGV[5]
             if account == '' then
               local lowest

@@ -6,9 +6,14 @@ extension Scripts {
     /// first makes it `in_progress` and the second finds it so (`wrong_state`). Taking again an event
     /// one already holds changes nothing, so a retry after an unknown outcome is safe.
     ///
-    /// KEYS: event hash, the taker's user hash
+    /// A trader who holds a bet on the event (placed before they got the role: traders do not bet) may
+    /// not take it: `place_wallet_bet` keeps the event's bettors beside its hash, so this is checked in
+    /// the event's own slot.
+    ///
+    /// KEYS: event hash, the taker's user hash, event's bettors
     /// ARGV: taker's user id, time (ms)
-    /// Returns {'taken'} | {'unchanged'} | {'not_yours', state} | {'wrong_state', state} | {'not_a_trader'}
+    /// Returns {'taken'} | {'unchanged'} | {'not_yours', state} | {'wrong_state', state} | {'not_a_trader'} |
+    ///   {'holds_bet'}
     public static let takeEvent = RedisScript(
         name: "take_event",
         source: """
@@ -17,6 +22,7 @@ extension Scripts {
             \(eventState("current", result: "event[1]", state: "event[2]"))
             local taker = redis.call('HMGET', KEYS[2], 'role', 'status')
             if taker[1] ~= 'trader' or taker[2] ~= 'active' then return {'not_a_trader'} end
+            if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return {'holds_bet'} end
             if current == 'in_progress' and event[3] == ARGV[1] then return {'unchanged'} end
             if current == 'assigned' and event[3] ~= ARGV[1] then return {'not_yours', current} end
             if current ~= 'open' and current ~= 'assigned' then return {'wrong_state', current} end

@@ -42,6 +42,23 @@ public enum Scripts {
         local now = clock[1] .. string.format('%03d', math.floor(tonumber(clock[2]) / 1000))
         """
 
+    /// `local function notInteger(key, field, value)`: an error reply (`STORAGE_INVALID`, naming the key)
+    /// when a value that `HINCRBY` will add to, or the script computes with, is not a whole number; nothing
+    /// when it is or is absent. With `checkTypes`, the money scripts' checks before their first write (Redis
+    /// does not roll a script back, so a write refused halfway would leave, say, a debit without its ledger
+    /// entry): the API answers 500 and logs it, and nothing was written.
+    static let notIntegerCheck = """
+        local function notInteger(key, field, value)
+          if value and not string.match(value, '^%-?%d+$') then
+            return redis.error_reply('STORAGE_INVALID ' .. key .. ' ' .. field .. ' is ' .. value .. ', not a whole number')
+          end
+        end
+        """
+
+    /// The largest whole number a Lua number (a double) holds exactly, 2^53 − 1: every amount of money a
+    /// script computes with must stay within it (`Money.largestExact`).
+    static let largestExact = "9007199254740991"
+
     // MARK: Snippets shared by the trade scripts
 
     /// `local function tradeTerms(terms)`: what `close_trades` and `void_trade` need of a trade's terms
