@@ -11,13 +11,16 @@ import Testing
 @Suite struct HouseRulesTests {
     static let adminPassword = "house-rules-admin"
     static let traderPassword = "house-rules-trader"
+    static let playerPassword = "house-rules-player"
 
     /// Seeds (an administrator, two traders, demo events) with passwords of the test's own, and logs
     /// the administrator in.
     static func seed(_ system: System) async throws -> String {
         let seeded = try await BetMakerProcesses.run(
             "betmaker-api", ["seed"], redis: system.redisServer,
-            settings: ["SEED_ADMIN_PASSWORD": adminPassword, "SEED_TRADER_PASSWORD": traderPassword])
+            settings: [
+                "SEED_ADMIN_PASSWORD": adminPassword, "SEED_TRADER_PASSWORD": traderPassword, "SEED_PLAYER_PASSWORD": playerPassword,
+            ])
         guard seeded.status == 0 else { throw TestSupportError("seed failed: \(seeded.output)") }
         return try await WalletEndToEndTests.logIn(system, "admin", adminPassword)
     }
@@ -91,7 +94,7 @@ import Testing
                 #expect(try await system.redis.llen(System.keys.userTrades(staff.userID)) == 0)
             }
             #expect(try await system.redis.llen(System.keys.eventBets("demo-derby")) == 0)
-            let demo = try await WalletEndToEndTests.logIn(system, "demo", "demo-password")
+            let demo = try await WalletEndToEndTests.logIn(system, "demo", Self.playerPassword)
             #expect(
                 try await system.request(.POST, "/bets", json: #"{"event_id": "demo-derby", "amount": "10"}"#, token: demo).status == 201)
             #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)
