@@ -29,21 +29,25 @@ func benchWebUI(server: RedisServer, redis: RedisClient, keys: RedisKeys) async 
     for _ in 0..<renders { bytes = try WebUIBenchmark.renderMyBets(bets, player: player) }
     let perRender = Double((ContinuousClock.now - renderStart).inMilliseconds) / Double(renders)
 
-    // 2. 1,000 idle streams held by one API process: its resident memory before and after.
+    // 2. 1,000 idle streams held by one API process: its resident memory before and after. A user may
+    // hold `LIVE_STREAMS_PER_USER` (10) streams, so 100 viewers hold 10 each, as 100 users with 10 tabs
+    // open would; two more warm the process up.
     let accounts = AccountStore(redis: redis, keys: keys)
-    guard case .created(let user, _, _) = try await accounts.register(login: "bench-viewer", passwordHash: "x", active: true) else {
-        throw TestSupportError("no viewer")
-    }
     let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(3600))
-    let token = try await tokens.issue(userID: user.id).token
+    var viewers: [String] = []
+    for index in 0..<102 {
+        guard case .created(let user, _, _) = try await accounts.register(login: "bench-viewer-\(index)", passwordHash: "x", active: true)
+        else { throw TestSupportError("no viewer \(index)") }
+        viewers.append(try await tokens.issue(userID: user.id).token)
+    }
     let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: server)
     let port = Int(baseURL.split(separator: ":").last ?? "") ?? 0
     // Warm the process up with a few streams opened and closed, so the figure is what idle streams add.
-    for socket in try (0..<20).map({ _ in try openStream(port: port, token: token) }) { close(socket) }
+    for socket in try (0..<20).map({ try openStream(port: port, token: viewers[100 + $0 % 2]) }) { close(socket) }
     let before = residentBytes(pid: api.pid)
     let streams = 1_000
     var sockets: [Int32] = []
-    for _ in 0..<streams { sockets.append(try openStream(port: port, token: token)) }
+    for index in 0..<streams { sockets.append(try openStream(port: port, token: viewers[index % 100])) }
     let after = residentBytes(pid: api.pid)
     for socket in sockets { close(socket) }
     await api.stop()
