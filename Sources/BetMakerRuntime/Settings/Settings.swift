@@ -269,10 +269,10 @@ public struct Settings: Sendable {
             }
             trustedProxyHeader = header
         }
-        passwordRateLimit.perMinute = try integer("AUTH_RATE_PER_MINUTE", in: 1...100_000) ?? passwordRateLimit.perMinute
-        passwordRateLimit.burst = try integer("AUTH_RATE_BURST", in: 1...100_000) ?? passwordRateLimit.burst
-        playRateLimit.perMinute = try integer("PLAYS_RATE_PER_MINUTE", in: 1...100_000) ?? playRateLimit.perMinute
-        playRateLimit.burst = try integer("PLAYS_RATE_BURST", in: 1...100_000) ?? playRateLimit.burst
+        passwordRateLimit.perMinute = try integer("AUTH_RATE_PER_MINUTE", in: 1...100_000_000) ?? passwordRateLimit.perMinute
+        passwordRateLimit.burst = try integer("AUTH_RATE_BURST", in: 1...100_000_000) ?? passwordRateLimit.burst
+        playRateLimit.perMinute = try integer("PLAYS_RATE_PER_MINUTE", in: 1...100_000_000) ?? playRateLimit.perMinute
+        playRateLimit.burst = try integer("PLAYS_RATE_BURST", in: 1...100_000_000) ?? playRateLimit.burst
         bcryptThreads = try integer("BCRYPT_THREADS", in: 1...256) ?? bcryptThreads
         bcryptQueueLimit = try integer("BCRYPT_QUEUE_LIMIT", in: 0...100_000) ?? bcryptQueueLimit
         if let status = text("ESP_STATUS_IF_NEW") {
