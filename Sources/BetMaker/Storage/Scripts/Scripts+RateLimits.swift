@@ -5,7 +5,7 @@ extension Scripts {
     /// time (ms, Redis's clock) at which the bucket is full again. A request at `now` finds
     /// `full - now` of debt; it may go when the debt leaves room for one more token within the burst,
     /// else `wait` (ms, > 0) says how long until it would. `full` is the value to store if it goes:
-    /// `SET key full PX full-now`, which also makes the key vanish once the bucket is full again. One
+    /// `SET key full PX full-now` (at least 1 ms: PX 0 is an error), which also makes the key vanish once the bucket is full again. One
     /// number per bucket and no refill loop: a bucket costs one string key, whatever its size.
     ///
     /// `key` is a Lua expression naming the key; `interval` the ms per token; `tolerance` the burst's
@@ -31,7 +31,7 @@ extension Scripts {
             #!lua
             \(tokenBucket("KEYS[1]", interval: "ARGV[1]", tolerance: "ARGV[2]"))
             if wait > 0 then return math.ceil(wait) end
-            redis.call('SET', KEYS[1], string.format('%.0f', full), 'PX', string.format('%.0f', full - now))
+            redis.call('SET', KEYS[1], string.format('%.0f', full), 'PX', string.format('%.0f', math.max(1, math.ceil(full - now))))
             return 0
             """)
 
@@ -57,7 +57,7 @@ extension Scripts {
             end
             \(tokenBucket("KEYS[2]", interval: "ARGV[3]", tolerance: "ARGV[4]"))
             if wait > 0 then return {'throttled', math.ceil(wait)} end
-            redis.call('SET', KEYS[2], string.format('%.0f', full), 'PX', string.format('%.0f', full - now))
+            redis.call('SET', KEYS[2], string.format('%.0f', full), 'PX', string.format('%.0f', math.max(1, math.ceil(full - now))))
             attempts = redis.call('INCR', KEYS[1])
             if attempts == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
             return {'ok', attempts}
@@ -84,7 +84,7 @@ extension Scripts {
             local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
             local full = (tonumber(redis.call('GET', KEYS[2]) or '0') or 0) - tonumber(ARGV[2])
             if full > now then
-              redis.call('SET', KEYS[2], string.format('%.0f', full), 'PX', string.format('%.0f', full - now))
+              redis.call('SET', KEYS[2], string.format('%.0f', full), 'PX', string.format('%.0f', math.max(1, math.ceil(full - now))))
             else
               redis.call('DEL', KEYS[2])
             end
