@@ -5,8 +5,9 @@ extension Scripts {
     /// time (ms, Redis's clock) at which the bucket is full again. A request at `now` finds
     /// `full - now` of debt; it may go when the debt leaves room for one more token within the burst,
     /// else `wait` (ms, > 0) says how long until it would. `full` is the value to store if it goes:
-    /// `SET key full PX full-now` (at least 1 ms: PX 0 is an error), which also makes the key vanish once the bucket is full again. One
-    /// number per bucket and no refill loop: a bucket costs one string key, whatever its size.
+    /// `SET key full PX full-now` (at least 1 ms: Redis refuses `PX 0`), which also makes the key vanish
+    /// once the bucket is full again. One number per bucket and no refill loop: a bucket costs one
+    /// string key, whatever its size.
     ///
     /// `key` is a Lua expression naming the key; `interval` the ms per token; `tolerance` the burst's
     /// slack, (burst - 1) * interval.
