@@ -79,17 +79,6 @@ extension OpenAPIContractTests {
             try await call(
                 .unauthorized, .put, "/events/7", #"{"status": "WIN"}"#, headers: [.apiKey: "not-the-key"], problem: "invalid-api-key")
 
-            // Refusals of anonymous requests.
-            try await call(.unprocessableContent, .post, "/bets", #"{"amount": 10.123, "status": "won"}"#)
-            try await call(
-                .unprocessableContent, .post, "/bets", #"{"event_id": 43, "amount": 1}"#, headers: [.idempotencyKey: "key-1"],
-                problem: "idempotency-key-reused")
-            try await call(.unprocessableContent, .post, "/bets", #"{"event_id": 43, "amount": 1, "account_id": 1}"#)
-            try await call(.unprocessableContent, .put, "/events/7", #"{"result": "WIN"}"#, headers: key)
-            try await call(.unprocessableContent, .get, "/bets?status=open&limit=0")
-            try await call(.notFound, .get, "/bets/000000000000")
-            try await call(.unprocessableContent, .get, "/events/bad!id")
-
             // An administrator, made in the store as `make seed` does: nobody can register as one.
             let hash = try await Passwords(cost: 10).hash(Self.password)
             guard
@@ -328,18 +317,6 @@ extension OpenAPIContractTests {
             try await call(.noContent, .delete, "/auth", headers: asMallory)
             try await call(.unauthorized, .get, "/users/me", headers: asMallory, problem: "invalid-token")
 
-            // Every operation with a body refuses malformed JSON (400), another media type (415) and a
-            // body over the limit (413), before looking at it (an administrator may call them all).
-            for (method, path, operation) in Self.operations where operation["requestBody"] != nil {
-                let uri = Self.concrete(path)
-                try await call(.badRequest, method, uri, #"{"status":"#, headers: admin, problem: "malformed-json")
-                try await call(
-                    .unsupportedMediaType, method, uri, "{}", headers: admin + [.contentType: "text/plain"],
-                    problem: "unsupported-media-type")
-                try await call(
-                    .contentTooLarge, method, uri, "{}" + String(repeating: " ", count: 70_000), headers: admin, problem: "body-too-large")
-            }
-
             // The resulting workflow: an administrator makes traders and assigns; traders take and report;
             // an administrator voids, and the Settler refunds (docs/ARCHITECTURE.md, "The event workflow").
             let (tess, troy) = (try await register("tess"), try await register("troy"))
@@ -403,27 +380,16 @@ extension OpenAPIContractTests {
             try await call(.unprocessableContent, .get, "/traders/me/events?status=done", headers: asTess)
             try await call(.unprocessableContent, .get, "/events?status=done")
 
-            // Operations and documentation.
-            for path in ["/health/live", "/openapi.json", "/docs", "/docs/init.js"] {
-                try await call(.ok, .get, path, headers: [.requestID: "contract-1"])
-            }
-            // A path parameter that is not validly percent-encoded, where no other 422 is possible.
-            try await call(.unprocessableContent, .get, "/bets/%ZZ", problem: "validation")
-            try await call(.unprocessableContent, .get, "/users/activate/%ZZ", problem: "validation")
-            try await call(.unprocessableContent, .delete, "/admin/events/%ZZ", headers: admin, problem: "validation")
+            // Refusals of anonymous requests and of every body, operations and documentation
+            // (OpenAPIContractTests+Refusals.swift).
+            try await Self.refusalAndOperationsAnswers(
+                { try await call($0, $1, $2, $3, headers: $4, problem: $5, sourceLocation: $6) }, admin: admin, resultsKey: key)
 
             // Every documented answer was seen, but for 503s (Redis down: the test below and the fault suite)
-            // and the live stream's 200, which never ends here: LiveFeedTests checks it against the document.
-            var documented: Set<String> = []
-            for (method, path, operation) in Self.operations {
-                for response in operation["responses"]?.members ?? [] where response.key != "503" {
-                    documented.insert("\(method.rawValue) \(path) \(response.key)")
-                }
-            }
-            seen.insert("GET /ui/stream 200")
-            // LiveFeedTests checks the refusal past LIVE_STREAMS_PER_USER, which needs the feed in hand.
-            seen.insert("GET /ui/stream 429")
-            #expect(documented.subtracting(seen).isEmpty, "documented but not seen: \(documented.subtracting(seen).sorted())")
+            // and the live stream's 200 and 429, which LiveFeedTests checks against the document (this
+            // stream never ends, and the refusal past LIVE_STREAMS_PER_USER needs the feed in hand).
+            let unseen = Self.documentedAnswers().subtracting(seen.union(["GET /ui/stream 200", "GET /ui/stream 429"]))
+            #expect(unseen.isEmpty, "documented but not seen: \(unseen.sorted())")
         }
     }
 }
