@@ -32,7 +32,12 @@ import Testing
             let gate = SchemaGate(redis: redis, keys: Self.keys, logger: Logger(label: "test"))
             let router = try await buildRouter(settings: settings, redis: redis, feed: feed, gate: gate)
             let app = Application(router: router, services: [redis, gate, feed])
-            try await app.test(.router) { client in try await body(client, feed, redis) }
+            try await app.test(.router) { client in
+                // The tests write feed entries straight to Redis: before the gate has stamped the schema,
+                // it would take them for a development build's data and stop the process.
+                try await gate.waitUntilOpen()
+                try await body(client, feed, redis)
+            }
         }
     }
 
