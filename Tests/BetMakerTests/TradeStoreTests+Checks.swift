@@ -18,7 +18,7 @@ extension TradeStoreTests {
             let stores = Stores(redis)
             let hana = try await stores.player("hana", balance: Money(cents: 10_000))
             _ = try await stores.tick("BTC", "50000")
-            let trade = try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 10, seconds: 3600)
+            let trade = try await stores.opened(hana.userID, "BTC", .up, 1000, leverage: 10, seconds: 3600, at: "50000")
             let crash = try await stores.tick("BTC", "45000")
             let before = try await Self.snapshot(stores, trades: [trade], ledgersOf: [hana.userID], balancesOf: [hana.userID])
             await #expect {
@@ -28,8 +28,8 @@ extension TradeStoreTests {
             }
             #expect(try await Self.snapshot(stores, trades: [trade], ledgersOf: [hana.userID], balancesOf: [hana.userID]) == before)
             // A winning trade listed twice would be paid twice: refused too.
-            let winner = try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 2, seconds: 1)
-            #expect(await eventually { currentMilliseconds() > winner.expiresAt + 1 })
+            let winner = try await stores.opened(hana.userID, "BTC", .up, 1000, leverage: 2, seconds: 1, at: "45000")
+            #expect(await eventually { currentMilliseconds() > (winner.expiresAt ?? 0) + 1 })
             let end = try await stores.tick("BTC", "45450")
             let beforeWin = try await Self.snapshot(stores, trades: [winner], ledgersOf: [hana.userID], balancesOf: [hana.userID])
             await #expect {
@@ -48,10 +48,10 @@ extension TradeStoreTests {
             let stores = Stores(redis)
             let hana = try await stores.player("hana", balance: Money(cents: 10_000))
             _ = try await stores.tick("BTC", "50000")
-            let trade = try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 10, seconds: 1)
-            #expect(await eventually { currentMilliseconds() > trade.expiresAt + 1 })
+            let trade = try await stores.opened(hana.userID, "BTC", .up, 1000, leverage: 10, seconds: 1, at: "50000")
+            #expect(await eventually { currentMilliseconds() > (trade.expiresAt ?? 0) + 1 })
             // +1 %: 10.00 × 10 × 1 % = 1.00 exactly.
-            let start = trade.start
+            let start = try #require(trade.start)
             let end = try await stores.tick("BTC", String(describing: Price(units: start.price.units / 100 * 101)))
             let before = try await Self.snapshot(stores, trades: [trade], ledgersOf: [hana.userID], balancesOf: [hana.userID])
             for profit: Int64 in [1_000_000, 101, 99, -5] {
@@ -84,15 +84,15 @@ extension TradeStoreTests {
             } throws: { Self.isRefusal($0) }
             #expect(try await stores.balance(hana.userID) == Money(cents: 10_000))
             #expect(try await redis.lrange(Self.keys.userTrades(hana.userID), 0, -1).isEmpty)
-            #expect(try await redis.hgetall(Self.keys.openTradeTerms("BTC")).isEmpty)
+            #expect(try await redis.zcard(Self.keys.pendingTrades("BTC")) == 0)
             _ = try await redis.send(RedisCommand("DEL", ledger))
             _ = try await redis.send(RedisCommand("RENAME", ledger + ":kept", ledger))
             try await stores.expectClean()
         }
     }
 
-    /// Point 10: `void_trade` checks the ledger before it refunds: refused, the trade still open and the
-    /// balance as it was.
+    /// Point 10: `void_trade` checks the ledger before it refunds: refused, the trade still pending and
+    /// the balance as it was.
     @Test func voidTradeWithALedgerThatTakesNoEntryChangesNothing() async throws {
         try await withRedis { (_, redis) async throws in
             let stores = Stores(redis)
@@ -120,9 +120,9 @@ extension TradeStoreTests {
             let stores = Stores(redis)
             let hana = try await stores.player("hana", balance: Money(cents: 10_000))
             _ = try await stores.tick("BTC", "50000")
-            let first = try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 1, seconds: 1)
-            let second = try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 1, seconds: 1)
-            #expect(await eventually { currentMilliseconds() > max(first.expiresAt, second.expiresAt) + 1 })
+            let first = try await stores.opened(hana.userID, "BTC", .up, 1000, leverage: 1, seconds: 1, at: "50000")
+            let second = try await stores.opened(hana.userID, "BTC", .up, 1000, leverage: 1, seconds: 1, at: "50000")
+            #expect(await eventually { currentMilliseconds() > max(first.expiresAt ?? 0, second.expiresAt ?? 0) + 1 })
             let end = try await stores.tick("BTC", "50000")
             _ = try await redis.send(RedisCommand("RENAME", Self.keys.trade(second.id), Self.keys.trade(second.id) + ":kept"))
             _ = try await redis.set(Self.keys.trade(second.id), to: "not a trade")

@@ -44,8 +44,13 @@ extension TradeStoreTests {
             let other = try await stores.player("ivan", balance: Money(cents: 10_000))
             _ = try await stores.tick("BTC", "50000")
             // Liquidation at 45,000 and at 25,000.
-            let steep = try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 10, seconds: 3600)
-            let gentle = try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 2, seconds: 3600)
+            let pending = [
+                try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 10, seconds: 3600),
+                try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 2, seconds: 3600),
+            ]
+            try await stores.open("BTC", at: "50000")
+            let opened = try await stores.reread(pending)
+            let (steep, gentle) = (opened[0], opened[1])
             let crash = try await stores.tick("BTC", "45000")
 
             func close(_ close: String, _ trades: [(Trade, Int64)], owner: Int? = nil) async throws -> [Int] {
@@ -91,12 +96,13 @@ extension TradeStoreTests {
             _ = try await redis.send(RedisCommand("DEL", terms + ":kept"))
 
             // The true outcome closes the steep trade; sent again, it is skipped as closed.
-            #expect(try await redis.xlen(Self.keys.feed) == 0, "a refused batch tells nobody")
+            // The feed holds the opening's entry only: a refused batch tells nobody.
+            #expect(try await redis.xlen(Self.keys.feed) == 1)
             #expect(try await close("stop_out", [(steep, -1000)]) == [1, 0, 0])
             #expect(try await close("stop_out", [(steep, -1000)]) == [0, 1, 0])
             // ONE feed entry for the call that closed it, naming its owner only; the call that closed
             // nothing appends none.
-            let feed = try await redis.xrange(Self.keys.feed)
+            let feed = try await redis.xrange(Self.keys.feed).dropFirst()
             #expect(feed.count == 1)
             #expect(
                 feed.first?.fields
@@ -128,7 +134,8 @@ extension TradeStoreTests {
                         players[index % 2].userID, "BTC", index % 3 == 0 ? .down : .up, 1000 + Int64(index), leverage: 1 + index,
                         seconds: 1))
             }
-            #expect(await eventually { currentMilliseconds() > placed.map(\.expiresAt).max() ?? 0 })
+            let opening = try await stores.open("BTC", at: "50000")
+            #expect(await eventually { currentMilliseconds() > opening.time + 1000 })
             _ = try await stores.tick("BTC", "50500")
             let report = try await stores.settler.process(symbol: "BTC")
             #expect(report.settled == 5 && report.batches == 1)
@@ -161,8 +168,8 @@ extension TradeStoreTests {
             let stores = Stores(redis)
             let hana = try await stores.player("hana", balance: Money(cents: 10_000))
             _ = try await stores.tick("BTC", "50000")
-            let trade = try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 1, seconds: 1)
-            #expect(await eventually { currentMilliseconds() > trade.expiresAt })
+            let trade = try await stores.opened(hana.userID, "BTC", .up, 1000, leverage: 1, seconds: 1, at: "50000")
+            #expect(await eventually { currentMilliseconds() > trade.expiresAt ?? 0 })
             let end = try await stores.tick("BTC", "50000")
             let huge = "9007199254740000"
             _ = try await redis.hset(Self.keys.accounts(hana.userID), [String(hana.accountID): huge])
@@ -184,9 +191,14 @@ extension TradeStoreTests {
             let hana = try await stores.player("hana", balance: Money(cents: 10_000))
             let ivan = try await stores.player("ivan", balance: Money(cents: 10_000))
             _ = try await stores.tick("BTC", "50000")
-            let first = try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 1, seconds: 1)
-            let second = try await stores.placed(ivan.userID, "BTC", .up, 1000, leverage: 1, seconds: 1)
-            #expect(await eventually { currentMilliseconds() > max(first.expiresAt, second.expiresAt) })
+            let pending = [
+                try await stores.placed(hana.userID, "BTC", .up, 1000, leverage: 1, seconds: 1),
+                try await stores.placed(ivan.userID, "BTC", .up, 1000, leverage: 1, seconds: 1),
+            ]
+            let opening = try await stores.open("BTC", at: "50000")
+            let opened = try await stores.reread(pending)
+            let (first, second) = (opened[0], opened[1])
+            #expect(await eventually { currentMilliseconds() > opening.time + 1000 })
             let end = try await stores.tick("BTC", "50000")
             _ = try await redis.set(Self.keys.ledger(ivan.userID), to: "not a ledger")
             // Ivan's ledger is no stream: only Hana's is read.

@@ -5,7 +5,8 @@ import Testing
 @testable import BetMaker
 
 extension TradeStoreTests {
-    @Test func anAdministratorVoidsAnOpenTradeAndItsStakeComesBackOnce() async throws {
+    /// A pending trade is voided here; `aVoidAndAClosingTickRacingGiveExactlyOneOutcome` voids open ones.
+    @Test func anAdministratorVoidsAPendingTradeAndItsStakeComesBackOnce() async throws {
         try await withRedis { (_, redis) async throws in
             let stores = Stores(redis)
             let gina = try await stores.player("gina", balance: Money(cents: 10_000))
@@ -24,6 +25,7 @@ extension TradeStoreTests {
             #expect(try await stores.balance(gina.userID) == Money(cents: 9000))
             let refunds = try await redis.xrange(Self.keys.ledger(gina.userID)).filter { $0.fields?["type"] == "refund" }
             #expect(refunds.map { $0.fields?["trade_id"] } == [stranded.id] && refunds.first?.fields?["amount"] == "1000")
+            #expect(try await redis.zscore(Self.keys.pendingTrades("BTC"), stranded.id) == nil)
             #expect(try await redis.zscore(Self.keys.dueTrades("BTC"), stranded.id) == nil)
             #expect(try await redis.zscore(Self.keys.openTrades("BTC", .up), stranded.id) == nil)
             // The owner's trade screen is told, through one feed entry naming them.
@@ -40,6 +42,9 @@ extension TradeStoreTests {
             }
             #expect(again.voidReason == "BTC delisted")
             #expect(try await redis.xlen(Self.keys.feed) == 1, "a void that changed nothing tells nobody")
+            // The next tick opens the other trade only.
+            try await stores.open("BTC", at: "100")
+            #expect(try await redis.zcard(Self.keys.dueTrades("BTC")) == 1)
             _ = try await stores.tick("BTC", "200")
             #expect(try await stores.settler.process(symbol: "BTC").stoppedOut == 1)  // the down trade only
             #expect(try await stores.trades.trade(id: stranded.id)?.status == .void)
@@ -73,6 +78,7 @@ extension TradeStoreTests {
             _ = try await stores.tick("ETH", "1000")
             var ids: [String] = []
             for _ in 0..<40 { ids.append(try await stores.placed(hugo.userID, "ETH", .up, 1000, leverage: 10, seconds: 3600).id) }
+            try await stores.open("ETH", at: "1000")
             // A tick that stops out every trade, processed while an administrator voids them all.
             _ = try await stores.tick("ETH", "800")
             async let closing = stores.settler.process(symbol: "ETH")

@@ -39,6 +39,19 @@ import Testing
             try await trades.prices.record(symbol: symbol, price: try Price(parsing: price), source: "test")
         }
 
+        /// Records a tick and runs the settler over it: the pending trades accepted before it open at it.
+        @discardableResult
+        func open(_ symbol: String, at price: String) async throws -> Tick {
+            let tick = try await tick(symbol, price)
+            _ = try await settler.process(symbol: symbol)
+            return tick
+        }
+
+        /// The trades as they are now.
+        func reread(_ trades: [Trade]) async throws -> [Trade] {
+            try await self.trades.trades(ids: trades.map(\.id))
+        }
+
         func place(
             _ userID: Int, _ symbol: String, _ direction: TradeDirection, _ stake: Int64, leverage: Int, seconds: Int,
             expected: Price? = nil, maximumAge: Duration = TradeStoreTests.fresh, idempotency: IdempotencyKey? = nil
@@ -59,6 +72,18 @@ import Testing
             return trade
         }
 
+        /// Places a trade and opens it at a new tick of `price`: where most tests of closing start.
+        func opened(
+            _ userID: Int, _ symbol: String, _ direction: TradeDirection, _ stake: Int64, leverage: Int, seconds: Int, at price: String
+        ) async throws -> Trade {
+            let pending = try await placed(userID, symbol, direction, stake, leverage: leverage, seconds: seconds)
+            try await open(symbol, at: price)
+            guard let trade = try await trades.trade(id: pending.id), trade.status == .open else {
+                throw TestSupportError("trade \(pending.id) not opened")
+            }
+            return trade
+        }
+
         func balance(_ userID: Int) async throws -> Money? {
             try await accounts.accounts(userID: userID).first?.balance
         }
@@ -75,13 +100,29 @@ import Testing
             let alice = try await stores.player("alice", balance: Money(cents: 100_000))
             let btcStart = try await stores.tick("BTC", "50000")
             _ = try await stores.tick("ETH", "3000")
-            let win = try await stores.placed(alice.userID, "BTC", .up, 10_000, leverage: 10, seconds: 1)
-            let loss = try await stores.placed(alice.userID, "BTC", .down, 10_000, leverage: 10, seconds: 1)
-            let even = try await stores.placed(alice.userID, "ETH", .up, 10_000, leverage: 5, seconds: 1)
-            let longUp = try await stores.placed(alice.userID, "BTC", .up, 10_000, leverage: 10, seconds: 3600)
-            #expect(win.start == btcStart && win.liquidationPrice == usd("45000"))
-            #expect(loss.liquidationPrice == usd("55000"))
+            let pending = [
+                try await stores.placed(alice.userID, "BTC", .up, 10_000, leverage: 10, seconds: 1),
+                try await stores.placed(alice.userID, "BTC", .down, 10_000, leverage: 10, seconds: 1),
+                try await stores.placed(alice.userID, "ETH", .up, 10_000, leverage: 5, seconds: 1),
+                try await stores.placed(alice.userID, "BTC", .up, 10_000, leverage: 10, seconds: 3600),
+            ]
+            // Accepted after the latest tick, the stake held; no start price, no expiry yet.
+            #expect(pending.allSatisfy { $0.status == .pending && $0.start == nil && $0.expiresAt == nil && $0.liquidationPrice == nil })
+            #expect(pending[0].terms.acceptedAfter == btcStart.id)
             #expect(try await stores.balance(alice.userID) == Money(cents: 60_000))
+            #expect(try await redis.zcard(Self.keys.pendingTrades("BTC")) == 3)
+            #expect(try await redis.zcard(Self.keys.dueTrades("BTC")) == 0)
+            try await stores.expectClean()
+            // The next tick of each symbol opens them at its price.
+            let btcOpen = try await stores.open("BTC", at: "50000")
+            try await stores.open("ETH", at: "3000")
+            let opened = try await stores.reread(pending)
+            let (win, loss, even, longUp) = (opened[0], opened[1], opened[2], opened[3])
+            #expect(opened.allSatisfy { $0.status == .open })
+            #expect(win.start == btcOpen && win.liquidationPrice == usd("45000") && win.expiresAt == btcOpen.time + 1000)
+            #expect(loss.liquidationPrice == usd("55000") && longUp.start == btcOpen)
+            #expect(try await redis.zcard(Self.keys.pendingTrades("BTC")) == 0)
+            #expect(try await redis.zcard(Self.keys.dueTrades("BTC")) == 3)
 
             // Ticks before expiry close nothing; the first at or after it settles the three.
             var endTick: Tick?
@@ -91,7 +132,7 @@ import Testing
                     _ = try await stores.tick("ETH", "3000")
                     _ = try await stores.settler.process(symbol: "BTC")
                     _ = try await stores.settler.process(symbol: "ETH")
-                    return try await stores.trades.trades(ids: [win.id, loss.id, even.id]).allSatisfy { $0.status != .open }
+                    return try await stores.reread([win, loss, even]).allSatisfy { $0.status != .open }
                 })
             let closed = try await stores.trades.trades(ids: [win.id, loss.id, even.id, longUp.id])
             #expect(closed.map(\.status) == [.won, .lost, .even, .open])
@@ -101,9 +142,10 @@ import Testing
             // Each end tick is the first at or after its trade's expiry: no earlier tick was late enough.
             for (trade, placed) in zip(closed.prefix(2), [win, loss]) {
                 let end = try #require(trade.end)
-                #expect(end.time >= placed.expiresAt)
-                let earlier = try await redis.xrange(Self.keys.ticks("BTC"), start: "(" + btcStart.id, end: "(" + end.id)
-                #expect(earlier.allSatisfy { Tick(id: $0.id, price: end.price).time < placed.expiresAt })
+                let expiresAt = try #require(placed.expiresAt)
+                #expect(end.time >= expiresAt)
+                let earlier = try await redis.xrange(Self.keys.ticks("BTC"), start: "(" + btcOpen.id, end: "(" + end.id)
+                #expect(earlier.allSatisfy { Tick(id: $0.id, price: end.price).time < expiresAt })
             }
 
             // A tick at the long trade's liquidation price stops it out, long before its expiry.
@@ -128,8 +170,11 @@ import Testing
             let stores = Stores(redis)
             let bob = try await stores.player("bob", balance: Money(cents: 10_000))
             #expect(try await stores.place(bob.userID, "BTC", .up, 100, leverage: 2, seconds: 1) == .priceUnavailable(nil))
-            _ = try await stores.tick("BTC", "100")
-            let trade = try await stores.placed(bob.userID, "BTC", .up, 1000, leverage: 2, seconds: 1)
+            _ = try await stores.tick("BTC", "99")
+            let placed = try await stores.placed(bob.userID, "BTC", .up, 1000, leverage: 2, seconds: 1)
+            try await stores.open("BTC", at: "100")
+            let trade = try #require(try await stores.trades.trade(id: placed.id))
+            let expiresAt = try #require(trade.expiresAt)
             // The quote ages past a 1 ms maximum: refused, nothing debited.
             #expect(
                 await eventually {
@@ -145,7 +190,7 @@ import Testing
             #expect(
                 await eventually {
                     _ = try await stores.settler.process(symbol: "BTC")
-                    return currentMilliseconds() > trade.expiresAt + 20
+                    return currentMilliseconds() > expiresAt + 20
                 })
             #expect(try await stores.trades.trade(id: trade.id)?.status == .open)
             // The first tick after the feed comes back settles it, at that tick's price.
@@ -176,9 +221,11 @@ import Testing
                 Issue.record("not placed: \(first)")
                 return
             }
-            // The server's price, not the client's.
-            #expect(trade.start.price == usd("2000"))
-            _ = try await stores.tick("ETH", "2001")
+            // The next tick's price, neither the client's nor the quote's.
+            #expect(trade.status == .pending && trade.start == nil)
+            try await stores.open("ETH", at: "2001")
+            #expect(try await stores.trades.trade(id: trade.id)?.start?.price == usd("2001"))
+            // A replay answers what the first call did.
             #expect(try await stores.place(carol.userID, "ETH", .down, 500, leverage: 3, seconds: 60, idempotency: key) == .replayed(trade))
             // A retry is answered even when the quote is too old to price a new trade (read before pricing).
             #expect(
@@ -210,7 +257,7 @@ import Testing
             #expect(outcomes.filter { if case .placed = $0 { true } else { false } }.count == 3)
             #expect(outcomes.filter { if case .insufficientFunds = $0 { true } else { false } }.count == 47)
             #expect(try await stores.balance(dave.userID) == Money(cents: 1000))
-            #expect(try await redis.zcard(Self.keys.dueTrades("BTC")) == 3)
+            #expect(try await redis.zcard(Self.keys.pendingTrades("BTC")) == 3)
             try await stores.expectClean()
         }
     }
@@ -226,9 +273,10 @@ import Testing
                     erin.userID, "BTC", index % 2 == 0 ? .up : .down, 1000, leverage: 1 + index % 20, seconds: index % 3 == 0 ? 3600 : 1)
                 ids.append(trade.id)
             }
+            try await stores.open("BTC", at: "1000")
             // A dip that stops out the most leveraged up trades, then a tick after the short ones' expiry.
             _ = try await stores.tick("BTC", "930")
-            let lastExpiry = try await stores.trades.trades(ids: ids).filter { $0.duration == 1 }.map(\.expiresAt).max() ?? 0
+            let lastExpiry = try await stores.trades.trades(ids: ids).filter { $0.duration == 1 }.compactMap(\.expiresAt).max() ?? 0
             #expect(await eventually { currentMilliseconds() > lastExpiry })
             _ = try await stores.tick("BTC", "1030")
             let second = TradeSettler(redis: redis, keys: Self.keys, batchSize: 5)
@@ -256,13 +304,11 @@ import Testing
             let stores = Stores(redis, batchSize: 5)
             let gina = try await stores.player("gina", balance: Money(cents: 10_000_000))
             _ = try await stores.tick("ETH", "1000")
-            var lastExpiry: Int64 = 0
             for index in 0..<203 {
-                let trade = try await stores.placed(
-                    gina.userID, "ETH", index % 2 == 0 ? .up : .down, 100, leverage: 1 + index % 9, seconds: 1)
-                lastExpiry = max(lastExpiry, trade.expiresAt)
+                _ = try await stores.placed(gina.userID, "ETH", index % 2 == 0 ? .up : .down, 100, leverage: 1 + index % 9, seconds: 1)
             }
-            #expect(await eventually { currentMilliseconds() > lastExpiry })
+            let opening = try await stores.open("ETH", at: "1000")
+            #expect(await eventually { currentMilliseconds() > opening.time + 1000 })
             _ = try await stores.tick("ETH", "1001")
             let report = try await stores.settler.process(symbol: "ETH")
             #expect(report.settled == 203 && report.stoppedOut == 0)
@@ -281,6 +327,7 @@ import Testing
             let open = try await stores.placed(frank.userID, "BTC", .up, 1000, leverage: 2, seconds: 3600)
             let closing = try await stores.placed(frank.userID, "BTC", .down, 1000, leverage: 2, seconds: 3600)
             let garbled = try await stores.placed(frank.userID, "BTC", .up, 1000, leverage: 3, seconds: 3600)
+            try await stores.open("BTC", at: "100")
             _ = try await stores.tick("BTC", "200")
             _ = try await stores.settler.process(symbol: "BTC")
             #expect(try await stores.trades.trade(id: closing.id)?.status == .lost)

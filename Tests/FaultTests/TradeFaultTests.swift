@@ -16,17 +16,17 @@ import Testing
             else { throw TestSupportError("no funded user") }
             try await store.prices.record(symbol: "ETH", price: Price(units: 300_000_000_000), source: "test")
             let count = 3000
-            var lastExpiry: Int64 = 0
             for index in 0..<count {
                 let order = TradeStore.Order(
                     symbol: "ETH", direction: index % 2 == 0 ? .up : .down, stake: Money(cents: 100), leverage: 1 + index % 30, duration: 1)
                 guard
-                    case .placed(let trade) = try await store.place(
-                        order, userID: user.id, maximumQuoteAge: .seconds(600), toleranceBasisPoints: 0)
+                    case .placed = try await store.place(order, userID: user.id, maximumQuoteAge: .seconds(600), toleranceBasisPoints: 0)
                 else { throw TestSupportError("trade \(index) not placed") }
-                lastExpiry = max(lastExpiry, trade.expiresAt)
             }
-            #expect(await eventually { currentMilliseconds() > lastExpiry })
+            // They open at the next tick, at the same price.
+            let opening = try await store.prices.record(symbol: "ETH", price: Price(units: 300_000_000_000), source: "test")
+            #expect(try await TradeSettler(redis: system.redis, keys: keys).process(symbol: "ETH").opened == count)
+            #expect(await eventually { currentMilliseconds() > opening.time + 1000 })
             // -1 %: the down trades win, the up trades lose part of their stake, none is stopped out.
             try await store.prices.record(symbol: "ETH", price: Price(units: 297_000_000_000), source: "test")
 

@@ -58,6 +58,9 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
         }
         try await group.waitForAll()
     }
+    // They open at the next tick, and the one after stops them out.
+    try await trades.prices.record(symbol: "BTC", price: start, source: "bench")
+    _ = try await settler.process(symbol: "BTC")
     try await trades.prices.record(symbol: "BTC", price: Price(units: start.units * 9 / 10), source: "bench")
     _ = try await redis.send(RedisCommand("SLOWLOG", "RESET"))
     let stopStart = ContinuousClock.now
@@ -81,8 +84,11 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
     ]
 }
 
-/// One settling measurement of `betmaker-bench`'s trades section.
+/// One settling measurement of `betmaker-bench`'s trades section: opening the trades, then closing them.
 struct SettlingRun {
+    let opening: TradeSettler.Report
+    let openingSeconds: Double
+    let openingCPU: CPUPerUnit
     let report: TradeSettler.Report
     let seconds: Double
     let cpu: CPUPerUnit
@@ -90,6 +96,12 @@ struct SettlingRun {
 
     func rows(batchSize: Int, owners: String) -> [String] {
         [
+            String(
+                format: "| opening %d pending trades of %@ at one tick | %.0f trades/s | |", opening.opened, owners,
+                Double(opening.opened) / openingSeconds),
+            String(
+                format: "| CPU per opened trade: worker (the bench process) / Redis | %.1f µs / %.1f µs | |", openingCPU.process,
+                openingCPU.redis),
             String(
                 format: "| settling %d due trades of %@ (one tick, batches of %d) | %.0f trades/s (%d batches) | >= 50,000/s |",
                 report.settled, owners, batchSize, Double(report.settled) / seconds, report.batches),
@@ -102,33 +114,37 @@ struct SettlingRun {
     }
 }
 
-/// Places `count` one-second trades through `TradeStore.place`, round-robin over `owners`, waits for
-/// their expiry, records a tick 0.5 % above `price` (a move no trade is stopped out by: leverage 50
-/// needs 2 %, so every one settles at expiry) and settles them with the worker's code in this process,
-/// so the worker's column is this process's CPU. `price` becomes that tick's.
+/// Places `count` one-second trades through `TradeStore.place`, round-robin over `owners`, records the
+/// tick they open at and opens them, waits for their expiry, records a tick 0.5 % above `price` (a move
+/// no trade is stopped out by: leverage 50 needs 2 %, so every one settles at expiry) and settles them,
+/// both with the worker's code in this process, so the worker's column is this process's CPU. `price`
+/// becomes that tick's.
 func settleDueTrades(
     _ count: Int, owners: [Int], from price: inout Price, trades: TradeStore, settler: TradeSettler, redis: RedisClient
 ) async throws -> SettlingRun {
-    var lastExpiry: Int64 = 0
-    try await withThrowingTaskGroup(of: Int64.self) { group in
+    try await withThrowingTaskGroup(of: Void.self) { group in
         for task in 0..<64 {
             group.addTask {
-                var latest: Int64 = 0
                 for index in stride(from: task, to: count, by: 64) {
                     let order = TradeStore.Order(
                         symbol: "BTC", direction: index % 2 == 0 ? .up : .down, stake: Money(cents: 100 + Int64(index % 1000)),
                         leverage: 1 + index % 50, duration: 1)
                     guard
-                        case .placed(let trade) = try await trades.place(
+                        case .placed = try await trades.place(
                             order, userID: owners[index % owners.count], maximumQuoteAge: .seconds(86_400), toleranceBasisPoints: 0)
                     else { throw TestSupportError("trade not placed") }
-                    latest = max(latest, trade.expiresAt)
                 }
-                return latest
             }
         }
-        for try await latest in group { lastExpiry = max(lastExpiry, latest) }
+        try await group.waitForAll()
     }
+    let openingTick = try await trades.prices.record(symbol: "BTC", price: price, source: "bench")
+    let openingStarted = ContinuousClock.now
+    let (opening, openingCPU) = try await CPUProbe.of(getpid(), redis: redis).measure(per: \.opened) {
+        try await settler.process(symbol: "BTC")
+    }
+    let openingSeconds = max(0.001, Double((ContinuousClock.now - openingStarted).inMilliseconds) / 1000)
+    let lastExpiry = openingTick.time + 1000
     _ = await poll(timeout: .seconds(10), every: .milliseconds(10)) { currentMilliseconds() > lastExpiry }
     price = Price(units: price.units + price.units / 200)
     try await trades.prices.record(symbol: "BTC", price: price, source: "bench")
@@ -138,5 +154,7 @@ func settleDueTrades(
         try await settler.process(symbol: "BTC")
     }
     let seconds = max(0.001, Double((ContinuousClock.now - started).inMilliseconds) / 1000)
-    return SettlingRun(report: report, seconds: seconds, cpu: cpu, longest: try await longestScriptCall(redis))
+    return SettlingRun(
+        opening: opening, openingSeconds: openingSeconds, openingCPU: openingCPU, report: report, seconds: seconds, cpu: cpu,
+        longest: try await longestScriptCall(redis))
 }

@@ -39,9 +39,19 @@ extension InvariantChecker.Scan {
 
     mutating func checkTradeFields(_ trade: Trade) {
         let key = keys.trade(trade.id)
-        if trade.status == .open {
+        if trade.status == .open || trade.status == .pending {
             if trade.end != nil || trade.payout != nil || trade.profit != nil || trade.settledAt != nil {
-                record(.invalidTrade, key, "is open with an outcome")
+                record(.invalidTrade, key, "is \(trade.status.rawValue) with an outcome")
+            }
+            // A pending trade has no start yet; an open one has its start, expiry and liquidation price.
+            if (trade.status == .pending) != (trade.start == nil) || (trade.start == nil) != (trade.expiresAt == nil) {
+                record(.invalidTrade, key, "is \(trade.status.rawValue) with start \(trade.start?.id ?? "none")")
+            } else if let start = trade.start, trade.expiresAt != start.time + Int64(trade.duration) * 1000
+                || trade.liquidationPrice
+                    != TradeMath.liquidationPrice(start: start.price, leverage: trade.leverage, direction: trade.direction)
+                || !InvariantChecker.Scan.isTickBefore(trade.terms.acceptedAfter, start.id)
+            {
+                record(.invalidTrade, key, "opened at \(start.id) with terms its start and its acceptance do not give")
             }
             report.money.stakesHeld = report.money.stakesHeld + trade.stake
             return
@@ -59,17 +69,17 @@ extension InvariantChecker.Scan {
             return
         }
         guard let payout = trade.payout, let profit = trade.profit, let end = trade.end, let closedBy = trade.closedBy,
-            trade.settledAt != nil
+            trade.settledAt != nil, let start = trade.start, let expiresAt = trade.expiresAt
         else {
-            record(.invalidTrade, key, "is \(trade.status.rawValue) without its end tick, profit, payout or settled_at")
+            record(.invalidTrade, key, "is \(trade.status.rawValue) without its start or end tick, profit, payout or settled_at")
             return
         }
         let expected: TradeStatus = profit.cents > 0 ? .won : profit.cents < 0 ? .lost : .even
         if payout != trade.stake + profit || payout.cents < 0 || trade.status != expected {
             record(.invalidTrade, key, "is \(trade.status.rawValue) with stake \(trade.stake), profit \(profit), payout \(payout)")
         }
-        if !InvariantChecker.Scan.isTickBefore(trade.start.id, end.id) {
-            record(.invalidTrade, key, "ends at tick \(end.id), not after its start tick \(trade.start.id)")
+        if !InvariantChecker.Scan.isTickBefore(start.id, end.id) {
+            record(.invalidTrade, key, "ends at tick \(end.id), not after its start tick \(start.id)")
         }
         switch closedBy {
         case .stopOut:
@@ -82,27 +92,32 @@ extension InvariantChecker.Scan {
             break  // handled above
         case .expiry:
             let outcome = TradeMath.outcome(
-                stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: trade.start.price, end: end.price,
+                stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: start.price, end: end.price,
                 stoppedOut: false)
-            if end.time < trade.expiresAt || outcome.payout != payout {
+            if end.time < expiresAt || outcome.payout != payout {
                 record(.invalidTrade, key, "settled at tick \(end.id) for \(payout); the tick and TradeMath say \(outcome.payout)")
             }
         }
     }
 
-    /// Every open trade is in its symbol's due set (scored by expiry) and in the open set of its
-    /// direction (scored by liquidation price), unless it is parked with a dead letter; every member of
-    /// those sets is such an open trade, and every dead letter names an open trade of its symbol.
+    /// Every pending trade is in its symbol's pending set (scored by the time of the tick it was
+    /// accepted after); every open trade is in its symbol's due set (scored by expiry) and in the open
+    /// set of its direction (scored by liquidation price), unless it is parked with a dead letter; every
+    /// member of those sets is such a trade, and every dead letter names an open trade of its symbol.
     mutating func checkTradeSets() async throws {
         let parked = try await parkedTrades()
         var expected: [String: [String: Int64]] = [:]
-        for (id, record) in trades where record.trade.status == .open && !parked.contains(id) {
+        for (id, record) in trades where !parked.contains(id) {
             let trade = record.trade
-            expected[keys.dueTrades(trade.symbol), default: [:]][id] = trade.expiresAt
-            expected[keys.openTrades(trade.symbol, trade.direction), default: [:]][id] = trade.liquidationPrice?.units ?? 0
+            if trade.status == .pending {
+                expected[keys.pendingTrades(trade.symbol), default: [:]][id] = Tick(id: trade.terms.acceptedAfter, price: Price(units: 0)).time
+            } else if trade.status == .open {
+                expected[keys.dueTrades(trade.symbol), default: [:]][id] = trade.expiresAt ?? 0
+                expected[keys.openTrades(trade.symbol, trade.direction), default: [:]][id] = trade.liquidationPrice?.units ?? 0
+            }
         }
         var setKeys = Set(expected.keys)
-        for pattern in [keys.dueTrades("*"), keys.openTrades("*", .up), keys.openTrades("*", .down)] {
+        for pattern in [keys.pendingTrades("*"), keys.dueTrades("*"), keys.openTrades("*", .up), keys.openTrades("*", .down)] {
             setKeys.formUnion(try await scanAll(pattern))
         }
         for set in setKeys.sorted() {
@@ -117,14 +132,14 @@ extension InvariantChecker.Scan {
             for index in stride(from: 0, to: members.count - 1, by: 2) {
                 let id = members[index]
                 guard let score = wanted.removeValue(forKey: id) else {
-                    record(.tradeIndexMismatch, set, "holds \(id), which is not an open trade of this set")
+                    record(.tradeIndexMismatch, set, "holds \(id), which is not a trade of this set")
                     continue
                 }
                 if Int64(members[index + 1]) != score {
                     record(.tradeIndexMismatch, set, "scores \(id) \(members[index + 1]), not \(score)")
                 }
             }
-            for id in wanted.keys.sorted() { record(.tradeIndexMismatch, set, "misses the open trade \(id)") }
+            for id in wanted.keys.sorted() { record(.tradeIndexMismatch, set, "misses the trade \(id)") }
         }
     }
 
@@ -231,7 +246,8 @@ extension InvariantChecker.Scan {
 
     mutating func checkTradePayout(_ transaction: Transaction, entryID: String, userID: Int) {
         guard let id = transaction.tradeID, var trade = trades[id], trade.trade.userID == userID,
-            trade.trade.accountID == transaction.accountID, trade.trade.status != .open, trade.trade.payout == transaction.amount
+            trade.trade.accountID == transaction.accountID, trade.trade.status != .open, trade.trade.status != .pending,
+            trade.trade.payout == transaction.amount
         else {
             record(
                 .payoutMismatch, keys.ledger(userID),
@@ -269,7 +285,7 @@ extension InvariantChecker.Scan {
             if record.refunds != (void ? 1 : 0) {
                 self.record(.refundMismatch, keys.trade(id), "is \(record.trade.status.rawValue) with \(record.refunds) refund entries")
             }
-            let paying = !void && record.trade.status != .open && (record.trade.payout?.cents ?? 0) > 0
+            let paying = !void && record.trade.payout != nil && (record.trade.payout?.cents ?? 0) > 0
             if record.payouts != (paying ? 1 : 0) {
                 self.record(.payoutMismatch, keys.trade(id), "is \(record.trade.status.rawValue) with \(record.payouts) payout entries")
             }

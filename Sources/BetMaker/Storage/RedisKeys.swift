@@ -154,10 +154,14 @@ public struct RedisKeys: Sendable {
     // MARK: Trades and prices
 
     /// Hash of one trade (`Trade.storedFields`): `status`; `terms` (owner, symbol, direction, stake,
-    /// leverage, start tick and price, liquidation price, expiry) in MessagePack (`Trade.Terms`); once
-    /// closed `outcome` (how, settled_at, profit, the end tick and price, `Trade.outcomeField`); a void
-    /// trade's `void_reason`.
+    /// leverage, the tick it was accepted after; once opened its start tick and price, liquidation price
+    /// and expiry) in MessagePack (`Trade.Terms`); once closed `outcome` (how, settled_at, profit, the
+    /// end tick and price, `Trade.outcomeField`); a void trade's `void_reason`.
     public func trade(_ id: String) -> String { prefix + "trade:" + id }
+
+    /// Sorted set of a symbol's pending trades (accepted, not opened yet) by the time of the tick that
+    /// was the latest when each was accepted: the worker opens them at the first tick after it.
+    public func pendingTrades(_ symbol: String) -> String { prefix + "trades:pending:" + symbol }
 
     /// Sorted set of a symbol's open trades by expiry (ms): the delayed queue the worker settles from.
     public func dueTrades(_ symbol: String) -> String { prefix + "trades:due:" + symbol }

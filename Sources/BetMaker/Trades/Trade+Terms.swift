@@ -1,22 +1,28 @@
 import NIOCore
 
 extension Trade.Terms {
-    /// The terms as `place_trade` writes them with Redis's `cmsgpack.pack`: the user, account, symbol
-    /// and direction as strings, then as integers the stake, leverage, duration, the start tick's time
-    /// and sequence, the start price, the liquidation price (0: none), created and expires, so that
-    /// `close_trades` takes its numbers without matching a pattern or converting text. Nil when malformed.
+    /// The terms as `place_trade` and `open_trades` write them with Redis's `cmsgpack.pack`: the user,
+    /// account, symbol and direction as strings, then as integers the stake, leverage, duration, the
+    /// start tick's time and sequence, the start price, the liquidation price (0: none), created,
+    /// expires, and the time and sequence of the tick it was accepted after, so that `close_trades`
+    /// takes its numbers without matching a pattern or converting text. A pending trade's start, start
+    /// price, liquidation price and expiry are 0. Nil when malformed.
     public init?(encoded: ByteBuffer) {
         var reader = MessagePackReader(bytes: encoded)
         guard let userID = reader.string().flatMap({ Int($0) }), let accountID = reader.string().flatMap({ Int($0) }),
             let symbol = reader.string(), let direction = reader.string().flatMap(TradeDirection.init(rawValue:)),
             let stake = reader.integer(), let leverage = reader.integer(), let duration = reader.integer(),
             let startTime = reader.integer(), let startSequence = reader.integer(), let startPrice = reader.integer(),
-            let liquidation = reader.integer(), let createdAt = reader.integer(), let expiresAt = reader.integer(), reader.isAtEnd
+            let liquidation = reader.integer(), let createdAt = reader.integer(), let expiresAt = reader.integer(),
+            let afterTime = reader.integer(), let afterSequence = reader.integer(), reader.isAtEnd
         else { return nil }
+        let isOpened = startPrice > 0
         self.init(
             userID: userID, accountID: accountID, symbol: symbol, direction: direction, stake: Money(cents: stake), leverage: Int(leverage),
-            duration: Int(duration), start: Tick(id: "\(startTime)-\(startSequence)", price: Price(units: startPrice)),
-            liquidationPrice: liquidation > 0 ? Price(units: liquidation) : nil, createdAt: createdAt, expiresAt: expiresAt)
+            duration: Int(duration),
+            start: isOpened ? Tick(id: "\(startTime)-\(startSequence)", price: Price(units: startPrice)) : nil,
+            liquidationPrice: liquidation > 0 ? Price(units: liquidation) : nil, createdAt: createdAt,
+            expiresAt: isOpened ? expiresAt : nil, acceptedAfter: "\(afterTime)-\(afterSequence)")
     }
 }
 

@@ -7,7 +7,10 @@ public enum TradeDirection: String, Sendable, CaseIterable {
 }
 
 public enum TradeStatus: String, Sendable, CaseIterable {
-    /// Accepted, the stake held, waiting for its expiry or a stop-out.
+    /// Accepted, the stake held, waiting for the first tick recorded after acceptance, which it opens
+    /// at: its start price is unknown when it is accepted (docs/decisions/0294-trades-open-at-the-next-tick.md).
+    case pending
+    /// Opened at a tick, the stake held, waiting for its expiry or a stop-out.
     case open
     /// Closed with a profit: the payout is more than the stake.
     case won
@@ -68,10 +71,10 @@ public struct Trade: Sendable, Equatable {
     public var stake: Money { terms.stake }
     public var leverage: Int { terms.leverage }
     public var duration: Int { terms.duration }
-    public var start: Tick { terms.start }
+    public var start: Tick? { terms.start }
     public var liquidationPrice: Price? { terms.liquidationPrice }
     public var createdAt: Int64 { terms.createdAt }
-    public var expiresAt: Int64 { terms.expiresAt }
+    public var expiresAt: Int64? { terms.expiresAt }
 
     public init(id: String, terms: Terms, status: TradeStatus = .open) {
         self.id = id
@@ -79,9 +82,9 @@ public struct Trade: Sendable, Equatable {
         self.status = status
     }
 
-    /// The trade as it was when placed: what an idempotent replay answers, as for bets (its placing
-    /// fields never change).
-    public var asPlaced: Trade { Trade(id: id, terms: terms) }
+    /// The trade as it was when placed, pending: what an idempotent replay answers, as for bets (its
+    /// placing fields never change).
+    public var asPlaced: Trade { Trade(id: id, terms: terms.asAccepted, status: .pending) }
 
     /// The fields of a trade hash, in the order `TradeStore` and the invariant checker read them.
     public static let storedFields = ["status", Terms.field, outcomeField, "void_reason"]
@@ -92,10 +95,11 @@ public struct Trade: Sendable, Equatable {
     /// `void 1764400002000 0`). The payout is not stored: it is stake + profit, so it cannot disagree.
     public static let outcomeField = "outcome"
 
-    /// What a trade is placed with and never changes afterwards. `place_trade` writes it in MessagePack
-    /// (`init(encoded:)`) to the trade's `field` and, while the trade is open, to the symbol's open-trade
-    /// terms (`RedisKeys.openTradeTerms`), so the worker and `close_trades` read a batch's terms in one
-    /// `HMGET`.
+    /// What a trade is placed with, and once opened the tick it opened at. `place_trade` writes it in
+    /// MessagePack (`init(encoded:)`) to the trade's `field` without a start, liquidation price or
+    /// expiry; `open_trades` writes it again with them at the first tick after `acceptedAfter`, and
+    /// while the trade is open to the symbol's open-trade terms (`RedisKeys.openTradeTerms`), so the
+    /// worker and `close_trades` read a batch's terms in one `HMGET`. Nothing changes afterwards.
     public struct Terms: Sendable, Equatable {
         public static let field = "terms"
 
@@ -105,16 +109,20 @@ public struct Trade: Sendable, Equatable {
         public let direction: TradeDirection
         public let stake: Money
         public let leverage: Int
-        /// Seconds from acceptance to expiry.
+        /// Seconds from the start tick to expiry.
         public let duration: Int
-        public let start: Tick
+        /// The tick it opened at; nil while pending.
+        public let start: Tick?
         public let liquidationPrice: Price?
         public let createdAt: Int64
-        public let expiresAt: Int64
+        /// The start tick's time plus the duration; nil while pending.
+        public let expiresAt: Int64?
+        /// The symbol's latest tick when the trade was accepted: it opens at the first tick after it.
+        public let acceptedAfter: String
 
         public init(
-            userID: Int, accountID: Int, symbol: String, direction: TradeDirection, stake: Money, leverage: Int, duration: Int, start: Tick,
-            liquidationPrice: Price?, createdAt: Int64, expiresAt: Int64
+            userID: Int, accountID: Int, symbol: String, direction: TradeDirection, stake: Money, leverage: Int, duration: Int,
+            start: Tick?, liquidationPrice: Price?, createdAt: Int64, expiresAt: Int64?, acceptedAfter: String
         ) {
             self.userID = userID
             self.accountID = accountID
@@ -127,8 +135,25 @@ public struct Trade: Sendable, Equatable {
             self.liquidationPrice = liquidationPrice
             self.createdAt = createdAt
             self.expiresAt = expiresAt
+            self.acceptedAfter = acceptedAfter
         }
 
+        /// The terms as accepted, before the opening tick.
+        public var asAccepted: Terms {
+            Terms(
+                userID: userID, accountID: accountID, symbol: symbol, direction: direction, stake: stake, leverage: leverage,
+                duration: duration, start: nil, liquidationPrice: nil, createdAt: createdAt, expiresAt: nil, acceptedAfter: acceptedAfter)
+        }
+
+        /// The terms opened at `tick`: its price is the start, the liquidation price follows from it, and
+        /// the expiry is the tick's time plus the duration.
+        public func opened(at tick: Tick) -> Terms {
+            Terms(
+                userID: userID, accountID: accountID, symbol: symbol, direction: direction, stake: stake, leverage: leverage,
+                duration: duration, start: tick,
+                liquidationPrice: TradeMath.liquidationPrice(start: tick.price, leverage: leverage, direction: direction),
+                createdAt: createdAt, expiresAt: tick.time + Int64(duration) * 1000, acceptedAfter: acceptedAfter)
+        }
     }
 
     /// An outcome's values (`outcomeField`): split by bytes, not by `Character`s, as the grapheme

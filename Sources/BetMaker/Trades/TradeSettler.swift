@@ -1,9 +1,10 @@
 import NIOCore
 import RedisClient
 
-/// Closes trades from the recorded ticks, per symbol, in tick order, from a durable cursor: for each
-/// tick T after the symbol's cursor,
+/// Opens and closes trades from the recorded ticks, per symbol, in tick order, from a durable cursor:
+/// for each tick T after the symbol's cursor,
 ///
+/// 0. the pending trades accepted before T open at T (`TradeSettler+Opening`);
 /// 1. the open trades whose liquidation price T reaches are stopped out (one range query per
 ///    direction on the open sets, O(log n + k)), except those whose start tick is not before T;
 /// 2. the trades due at or before T's time are settled at T's price (T is the first recorded tick at
@@ -31,6 +32,7 @@ public struct TradeSettler: Sendable {
 
     public struct Report: Sendable, Equatable {
         public var ticks = 0
+        public var opened = 0
         public var stoppedOut = 0
         public var settled = 0
         public var won = 0
@@ -80,8 +82,9 @@ public struct TradeSettler: Sendable {
             for: "advance_tick_cursor")
     }
 
-    /// Steps 1 and 2 for one tick.
+    /// Steps 0, 1 and 2 for one tick.
     func process(symbol: String, tick: Tick, report: inout Report) async throws {
+        try await openPending(symbol: symbol, tick: tick, report: &report)
         let price = String(tick.price.units)
         for direction in TradeDirection.allCases {
             let set = keys.openTrades(symbol, direction)
@@ -155,7 +158,7 @@ public struct TradeSettler: Sendable {
                     arguments: [symbol, tick.id, String(tick.price.units), keys.prefix, close.rawValue, String(RedisKeys.feedLength)])
                 for trade in trades[start..<min(start + batchSize, trades.count)] {
                     let terms = trade.terms
-                    guard terms.symbol == symbol, Self.isBefore(terms.start.id, tick.id),
+                    guard terms.symbol == symbol, let start = terms.start, Self.isBefore(start.id, tick.id),
                         close == .expiry
                             || TradeMath.isStoppedOut(at: tick.price, liquidation: terms.liquidationPrice, direction: terms.direction)
                     else {
@@ -163,7 +166,7 @@ public struct TradeSettler: Sendable {
                         continue
                     }
                     let outcome = TradeMath.outcome(
-                        stake: terms.stake, leverage: terms.leverage, direction: terms.direction, start: terms.start.price,
+                        stake: terms.stake, leverage: terms.leverage, direction: terms.direction, start: start.price,
                         end: tick.price, stoppedOut: close == .stopOut)
                     batch.append(trade, outcome, keys: keys)
                 }
@@ -238,7 +241,7 @@ public struct TradeSettler: Sendable {
                 case .won: report.won += 1
                 case .lost: report.lost += 1
                 case .even: report.even += 1
-                case .open, .void: break
+                case .pending, .open, .void: break
                 }
             }
         }

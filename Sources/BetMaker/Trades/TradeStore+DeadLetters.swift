@@ -32,9 +32,9 @@ extension TradeStore {
         guard let letter = TradeDeadLetter(tradeID: id, symbol: trade.symbol, stored: stored) else {
             return .notRetryable("its dead letter does not read: \(stored)")
         }
-        if trade.status == .open {
+        if trade.status == .open, let start = trade.start {
             let outcome = TradeMath.outcome(
-                stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: trade.start.price, end: letter.tick.price,
+                stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: start.price, end: letter.tick.price,
                 stoppedOut: letter.step == .stopOut)
             let symbol = trade.symbol
             do {

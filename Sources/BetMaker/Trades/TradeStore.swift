@@ -64,9 +64,10 @@ public struct TradeStore: Sendable {
         case insufficientFunds(balance: Money)
     }
 
-    /// Places a trade at the symbol's latest price: refuses a stale quote, applies the client's price
-    /// guard, computes the liquidation price, and runs `place_trade`, which re-checks that the quote is
-    /// still the one priced at (else this tries again with the new one, a few times).
+    /// Places a trade, pending: refuses a stale quote, applies the client's price guard to the latest
+    /// quote, and runs `place_trade`, which re-checks that the quote is still the latest (else this
+    /// tries again with the new one, a few times). The worker opens the trade at the first tick after
+    /// that quote (`TradeSettler`), so its start price is unknown when it is accepted.
     public func place(
         _ order: Order, userID: Int, maximumQuoteAge: Duration, toleranceBasisPoints: Int, idempotency: IdempotencyKey? = nil
     ) async throws -> PlaceOutcome {
@@ -83,17 +84,14 @@ public struct TradeStore: Sendable {
                 if let idempotency, let replayed = try await replay(idempotency) { return replayed }
                 return .priceMoved(quote)
             }
-            let start = quote.tick.price
-            let liquidation = TradeMath.liquidationPrice(start: start, leverage: order.leverage, direction: order.direction)
             let id = ids.next()
             var scriptKeys = [
-                keys.quote(order.symbol), keys.trade(id), keys.dueTrades(order.symbol), keys.openTrades(order.symbol, order.direction),
-                keys.user(userID), keys.accounts(userID), keys.ledger(userID), keys.userTrades(userID), keys.openTradeTerms(order.symbol),
+                keys.quote(order.symbol), keys.trade(id), keys.pendingTrades(order.symbol), keys.user(userID), keys.accounts(userID),
+                keys.ledger(userID), keys.userTrades(userID),
             ]
             var arguments = [
                 id, quote.tick.id, String(order.stake.cents), String(userID), order.accountID.map { String($0) } ?? "", order.symbol,
-                order.direction.rawValue, String(order.leverage), String(order.duration), String(start.units),
-                String(liquidation?.units ?? 0), String(maximumQuoteAge.inMilliseconds),
+                order.direction.rawValue, String(order.leverage), String(order.duration), String(maximumQuoteAge.inMilliseconds),
             ]
             if let idempotency {
                 scriptKeys.append(keys.idempotency(sha256Hex(idempotency.key)))
@@ -102,7 +100,7 @@ public struct TradeStore: Sendable {
             let reply = try await redis.eval(Scripts.placeTrade, keys: scriptKeys, arguments: arguments).strings(for: "place_trade")
             switch reply.first {
             case "placed":
-                guard reply.count == 4, let account = Int(reply[1]), let createdAt = Int64(reply[2]), let expiresAt = Int64(reply[3]) else {
+                guard reply.count == 3, let account = Int(reply[1]), let createdAt = Int64(reply[2]) else {
                     throw RedisError.unexpectedReply(command: "place_trade", reply: "\(reply)")
                 }
                 return .placed(
@@ -110,8 +108,9 @@ public struct TradeStore: Sendable {
                         id: id,
                         terms: Trade.Terms(
                             userID: userID, accountID: account, symbol: order.symbol, direction: order.direction, stake: order.stake,
-                            leverage: order.leverage, duration: order.duration, start: quote.tick, liquidationPrice: liquidation,
-                            createdAt: createdAt, expiresAt: expiresAt)))
+                            leverage: order.leverage, duration: order.duration, start: nil, liquidationPrice: nil, createdAt: createdAt,
+                            expiresAt: nil, acceptedAfter: quote.tick.id),
+                        status: .pending))
             // A new tick came between reading the quote and the script: price again.
             case "quote_moved", "id_taken": continue
             case "stale": return .priceUnavailable(quote)
@@ -149,7 +148,7 @@ public struct TradeStore: Sendable {
         case notOpen(Trade)
     }
 
-    /// Voids an open trade (an administrator's call): the stake back as a refund, the trade out of the
+    /// Voids a pending or open trade (an administrator's call): the stake back as a refund, the trade out of the
     /// worker's sets, in one script that a close racing it cannot interleave with.
     public func void(id: String, reason: String) async throws -> VoidOutcome {
         guard let trade = try await trade(id: id) else { return .notFound }
@@ -158,6 +157,7 @@ public struct TradeStore: Sendable {
             keys: [
                 keys.trade(id), keys.dueTrades(trade.symbol), keys.openTrades(trade.symbol, .up), keys.openTrades(trade.symbol, .down),
                 keys.accounts(trade.userID), keys.ledger(trade.userID), keys.feed, keys.openTradeTerms(trade.symbol),
+                keys.pendingTrades(trade.symbol),
             ],
             arguments: [id, reason, keys.prefix, String(RedisKeys.feedLength)]
         ).strings(for: "void_trade")

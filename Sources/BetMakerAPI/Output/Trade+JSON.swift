@@ -21,8 +21,9 @@ extension Trade {
         json.field("duration", duration)
         json.field("account_id", accountID)
         json.field("status", status.rawValue)
+        // Nil while pending: the trade opens at the first tick after its acceptance.
         json.key("start")
-        start.write(to: &json)
+        if let start { start.write(to: &json) } else { json.null() }
         json.field("liquidation_price", liquidationPrice?.description)
         json.field("created_at", timestamp: createdAt)
         json.field("expires_at", timestamp: expiresAt)

@@ -208,7 +208,7 @@ struct TradeRoutes {
         var status: TradeStatus?
         if let text = request.uri.queryParameters.get("status") {
             status = TradeStatus(rawValue: text)
-            if status == nil { errors.append(.init("status", "must be open, won, lost, even or void")) }
+            if status == nil { errors.append(.init("status", "must be pending, open, won, lost, even or void")) }
         }
         let page = Input.page(
             request, defaultLimit: Self.defaultLimit, maximum: Self.maximumLimit, isValidCursor: NewestFirstPages.isValidCursor,
@@ -279,8 +279,9 @@ struct TradeRoutes {
         let trade = try await readableTrade(context)
         return .json { json in
             json.beginObject()
-            json.field("status", trade.status == .open ? "pending" : "completed")
-            if trade.status != .open {
+            let isRunning = trade.status == .pending || trade.status == .open
+            json.field("status", isRunning ? "pending" : "completed")
+            if !isRunning {
                 json.field("result", trade.status == .lost ? "L" : "W")
                 json.field("profit", trade.profit?.description)
             }

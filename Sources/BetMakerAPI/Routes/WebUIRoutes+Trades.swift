@@ -46,14 +46,17 @@ extension WebUIRoutes {
     }
 
     static func fields(_ trade: Trade) -> [String: Any] {
-        [
+        var fields: [String: Any] = [
             "id": trade.id, "symbol": trade.symbol, "direction": trade.direction.rawValue, "stake": trade.stake.description,
-            "leverage": String(trade.leverage), "startPrice": trade.start.price.description,
-            "liquidationPrice": trade.liquidationPrice?.description ?? "", "stopOut": trade.liquidationPrice?.description ?? "none",
+            "leverage": String(trade.leverage), "startPrice": trade.start?.price.description ?? "",
+            "liquidationPrice": trade.liquidationPrice?.description ?? "",
+            "stopOut": trade.start == nil ? "" : trade.liquidationPrice?.description ?? "none",
             // Open: the script counts down to it; closed: the time it expired.
-            "expiresAt": trade.status == .open ? String(trade.expiresAt) : "", "expires": time(trade.expiresAt, .absolute),
+            "expiresAt": trade.status == .open ? trade.expiresAt.map { String($0) } ?? "" : "",
             "status": trade.status.rawValue, "endPrice": trade.end?.price.description ?? "", "profit": trade.profit?.description ?? "",
-            "payout": trade.payout?.description ?? "",
+            "payout": trade.payout?.description ?? "", "pending": trade.status == .pending,
         ]
+        if let expiresAt = trade.expiresAt { fields["expires"] = time(expiresAt, .absolute) }
+        return fields
     }
 }

@@ -37,6 +37,9 @@ extension WebUIScript {
           function openRows() {
             return Array.from(document.querySelectorAll('tr[data-trade-id][data-expires]:not([data-expires=""])'));
           }
+          function pendingRows() {
+            return Array.from(document.querySelectorAll("tr[data-trade-id][data-pending]"));
+          }
           // The open trades on the page of a symbol: start and stop-out prices, expiry (ms).
           function openTrades(symbol) {
             return openRows()

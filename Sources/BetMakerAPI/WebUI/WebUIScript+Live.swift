@@ -7,18 +7,11 @@ extension WebUIScript {
           function addTrade(trade) {
             const template = document.querySelector("template[data-trade-row]");
             const row = template.content.firstElementChild.cloneNode(true);
-            Object.assign(row.dataset, {
-              tradeId: trade.id, symbol: trade.symbol, expires: String(Date.parse(trade.expires_at)), startPrice: trade.start.price,
-              stopPrice: trade.liquidation_price || "",
-            });
+            Object.assign(row.dataset, { tradeId: trade.id, symbol: trade.symbol });
             const cells = {
               "[data-name]": trade.symbol + " " + trade.direction, "[data-id]": trade.id, "[data-stake]": trade.amount + " × " + trade.leverage,
             };
             Object.keys(cells).forEach((selector) => { row.querySelector(selector).textContent = cells[selector]; });
-            row.querySelector("[data-start]").dataset.price = trade.start.price;
-            const stop = row.querySelector("[data-stop]");
-            stop.dataset.price = trade.liquidation_price || "";
-            stop.textContent = trade.liquidation_price || "none";
             showTrade(row, trade);
             document.querySelector("tbody[data-trades]").prepend(row);
             showPrices(row);
@@ -31,12 +24,38 @@ extension WebUIScript {
             const status = row.querySelector("[data-status]");
             status.textContent = trade.status;
             status.className = "status status-" + trade.status;
+            if (trade.status === "pending") {
+              // Its start price is the next tick's, which nobody knows yet.
+              row.dataset.pending = "";
+              row.querySelector("[data-start]").textContent = "next price";
+              row.querySelector("[data-countdown]").textContent = "opens at the next price";
+              return;
+            }
+            if ("pending" in row.dataset && trade.start) {
+              delete row.dataset.pending;
+              Object.assign(row.dataset, {
+                expires: String(Date.parse(trade.expires_at)), startPrice: trade.start.price, stopPrice: trade.liquidation_price || "",
+              });
+              row.querySelector("[data-start]").dataset.price = trade.start.price;
+              const stop = row.querySelector("[data-stop]");
+              stop.dataset.price = trade.liquidation_price || "";
+              stop.textContent = trade.liquidation_price || "none";
+              showPrices(row);
+              if (trade.status === "open") {
+                announce("Trade " + trade.id + " opened at " + formatPrice(trade.symbol, trade.start.price) + ".");
+                countDown();
+                drawChart();
+              }
+            }
             if (trade.status === "open") return;
+            delete row.dataset.pending;
             const wasOpen = Boolean(row.dataset.expires);
             delete row.dataset.expires;
             const expired = document.createElement("time");
-            expired.setAttribute("datetime", trade.expires_at);
-            expired.dataset.time = "absolute";
+            if (trade.expires_at) {
+              expired.setAttribute("datetime", trade.expires_at);
+              expired.dataset.time = "absolute";
+            }
             row.querySelector("[data-countdown]").replaceChildren(expired);
             const end = row.querySelector("[data-end]");
             end.dataset.price = trade.end ? trade.end.price : "";
@@ -50,10 +69,12 @@ extension WebUIScript {
               drawChart();
             }
           }
-          // Open trades of `symbol` (all when null) read again: a closing call named this player.
+          // Pending trades and open ones of `symbol` (all when null) read again: an opening or closing call
+          // named this player.
           async function refreshTrades(symbol, dueOnly) {
             const rows = openRows()
-              .filter((row) => (symbol === null || row.dataset.symbol === symbol) && (!dueOnly || Number(row.dataset.expires) <= Date.now()));
+              .filter((row) => (symbol === null || row.dataset.symbol === symbol) && (!dueOnly || Number(row.dataset.expires) <= Date.now()))
+              .concat(pendingRows().filter((row) => symbol === null || row.dataset.symbol === symbol));
             for (const row of rows) {
               const r = await call("GET", "/trades/" + encodeURIComponent(row.dataset.tradeId));
               if (r.ok) showTrade(row, r.json);

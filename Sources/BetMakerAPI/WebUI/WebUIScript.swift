@@ -164,7 +164,7 @@ enum WebUIScript {
               const placed = form.querySelector("[data-placed]");
               if (!r.ok) { placed.textContent = ""; showProblem(form, r.json, r.status); return; }
               clearErrors(form);
-              placed.textContent = "Trade " + r.json.id + " placed at " + formatPrice(r.json.symbol, r.json.start.price);
+              placed.textContent = "Trade " + r.json.id + " placed: it opens at the next price of " + r.json.symbol + ".";
               announce(placed.textContent);
               addTrade(r.json);
               refreshBalance();

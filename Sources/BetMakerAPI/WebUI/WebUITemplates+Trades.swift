@@ -2,8 +2,8 @@ extension WebUITemplates {
     /// The trade screen: a live chart of the chosen symbol's recent ticks (`data-ticks` holds what the
     /// stream had when the page was made; `tick` events extend it), the player's open trades drawn on
     /// it at their start and stop-out prices, a countdown to the next expiry; the prices, the order
-    /// form, and the player's trades, an open one counting down (`data-expires`, ms) until its result
-    /// arrives (`trades` events). `<template data-trade-row>` is the row the script fills for a new trade.
+    /// form, and the player's trades: a pending one (`data-pending`) waiting for the next price to open
+    /// at, an open one counting down (`data-expires`, ms) until its result; both follow `trades` events. `<template data-trade-row>` is the row the script fills for a new trade.
     static let trades = """
         {{<layout}}{{$content}}
         {{>balance}}
@@ -53,12 +53,12 @@ extension WebUITemplates {
           <tbody data-trades>
           {{#trades}}
             <tr data-trade-id="{{id}}" data-symbol="{{symbol}}" data-expires="{{expiresAt}}" data-start-price="{{startPrice}}"
-              data-stop-price="{{liquidationPrice}}">
+              data-stop-price="{{liquidationPrice}}"{{#pending}} data-pending{{/pending}}>
               <td data-label="Trade"><span class="name">{{symbol}} {{direction}}</span> <small class="muted">{{id}}</small></td>
               <td data-label="Stake" class="num">{{stake}} × {{leverage}}</td>
-              <td data-label="Start" class="num" data-start data-price="{{startPrice}}">{{startPrice}}</td>
-              <td data-label="Stop-out" class="num" data-price="{{liquidationPrice}}">{{stopOut}}</td>
-              <td data-label="Expires" data-countdown>{{#expires}}{{>time}}{{/expires}}</td>
+              <td data-label="Start" class="num" data-start data-price="{{startPrice}}">{{startPrice}}{{#pending}}next price{{/pending}}</td>
+              <td data-label="Stop-out" class="num" data-stop data-price="{{liquidationPrice}}">{{stopOut}}</td>
+              <td data-label="Expires" data-countdown>{{#expires}}{{>time}}{{/expires}}{{#pending}}opens at the next price{{/pending}}</td>
               <td data-label="Status"><span class="status status-{{status}}" data-status>{{status}}</span></td>
               <td data-label="End" class="num" data-end data-price="{{endPrice}}">{{endPrice}}</td>
               <td data-label="Profit" class="num" data-profit>{{profit}}</td>

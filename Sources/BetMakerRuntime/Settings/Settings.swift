@@ -117,7 +117,10 @@ public struct Settings: Sendable {
     /// The symbols trades may be on, and the feed is read for.
     public var cryptoSymbols = ["BTC", "ETH"]
     public var maximumLeverage = 100
-    /// Durations a trade may have, in seconds.
+    /// Durations a trade may have, in seconds. The shortest is at least two intervals of the price feed
+    /// (`priceFeedInterval`): a trade opens at the first tick after its acceptance and closes at the
+    /// first at or after its expiry, so a shorter one could open and close on ticks a watcher of a
+    /// faster exchange knows in advance (docs/decisions/0294-trades-open-at-the-next-tick.md).
     public var tradeDurations = 10...86_400
     /// Largest stake of a trade.
     public var maximumTradeStake = Money(cents: 100_000_000)
@@ -141,6 +144,22 @@ public struct Settings: Sendable {
     /// How often the worker looks for new ticks to process, and the trades in one close script.
     public var tradePollInterval: Duration = .milliseconds(250)
     public var tradeBatchSize = TradeSettler.defaultBatchSize
+
+    /// How often the worker records a tick: CoinMarketCap's refresh, the simulated feed's interval; nil
+    /// when ticks come from elsewhere (`PRICE_FEED=none`).
+    public var priceFeedInterval: Duration? {
+        switch priceFeed {
+        case .coinmarketcap: cmcRefresh
+        case .simulated: simulatedFeedInterval
+        case .none: nil
+        }
+    }
+
+    /// The shortest trade duration two feed intervals allow, in whole seconds.
+    var shortestFairDuration: Int {
+        guard let interval = priceFeedInterval else { return 1 }
+        return Int((2 * interval.inMilliseconds + 999) / 1000)
+    }
 
     public enum LogFormat: String, Sendable { case text, json }
 
@@ -328,12 +347,8 @@ public struct Settings: Sendable {
             cryptoSymbols = list
         }
         maximumLeverage = try integer("MAX_LEVERAGE", in: 1...1000) ?? maximumLeverage
-        let shortest = try integer("TRADE_MIN_SECONDS", in: 1...31_536_000) ?? tradeDurations.lowerBound
+        let chosenShortest = try integer("TRADE_MIN_SECONDS", in: 1...31_536_000)
         let longest = try integer("TRADE_MAX_SECONDS", in: 1...31_536_000) ?? tradeDurations.upperBound
-        guard shortest <= longest else {
-            throw SettingsError("TRADE_MIN_SECONDS (\(shortest)) must not be more than TRADE_MAX_SECONDS (\(longest))")
-        }
-        tradeDurations = shortest...longest
         maximumTradeStake = try money("MAX_TRADE_AMOUNT") ?? maximumTradeStake
         try checkMoneyLimits()
         maximumQuoteAge = try integer("MAX_QUOTE_AGE_SECONDS", in: 1...86_400).map { .seconds($0) } ?? maximumQuoteAge
@@ -358,6 +373,17 @@ public struct Settings: Sendable {
             priceFeed = cmcAPIKey == nil ? .simulated : .coinmarketcap
         }
         if priceFeed == .coinmarketcap && cmcAPIKey == nil { throw SettingsError("PRICE_FEED=coinmarketcap needs CMC_API_KEY") }
+        // Unset, the shortest duration is 10 s or two feed intervals, whichever is longer.
+        let shortest = chosenShortest ?? max(tradeDurations.lowerBound, shortestFairDuration)
+        guard shortest >= shortestFairDuration else {
+            throw SettingsError(
+                "TRADE_MIN_SECONDS (\(shortest)) must be at least two price feed intervals (\(shortestFairDuration) s): "
+                    + "a shorter trade could open and close on prices a player knows in advance")
+        }
+        guard shortest <= longest else {
+            throw SettingsError("TRADE_MIN_SECONDS (\(shortest)) must not be more than TRADE_MAX_SECONDS (\(longest))")
+        }
+        tradeDurations = shortest...longest
         tradePollInterval = try milliseconds("TRADE_POLL_MS", in: 10...60_000) ?? tradePollInterval
         tradeBatchSize = try integer("TRADE_BATCH_SIZE", in: 1...5000) ?? tradeBatchSize
         workerHTTPHost = text("WORKER_HTTP_HOST") ?? workerHTTPHost
