@@ -71,9 +71,11 @@ extension OpenAPIContractTests {
         try await call(.notFound, .get, "/api/v1/trade_status/000000000000", headers: asCarol)
         try await call(.unprocessableContent, .get, "/api/v1/trade_status/%ZZ", headers: asCarol, problem: "validation")
         try await call(.ok, .get, try nextPage(try await call(.ok, .get, "/trades?limit=1", headers: asCarol)), headers: asCarol)
-        try await call(.unprocessableContent, .get, "/trades?status=pending", headers: asCarol, problem: "validation")
+        try await call(.ok, .get, "/trades?status=pending", headers: asCarol)
+        try await call(.unprocessableContent, .get, "/trades?status=closed", headers: asCarol, problem: "validation")
 
-        // An administrator voids a trade that cannot be priced; a player may not; a closed one stays closed.
+        // An administrator voids a trade that cannot be priced (this one still pending); a player may not;
+        // a closed one stays closed.
         let void = "/trades/\(tradeID)/void"
         try await call(.forbidden, .post, void, #"{"reason": "delisted"}"#, headers: asCarol, problem: "forbidden")
         try await call(.unprocessableContent, .post, void, #"{"reason": ""}"#, headers: admin, problem: "validation")
@@ -84,8 +86,13 @@ extension OpenAPIContractTests {
         #expect(elements(try await call(.ok, .get, "/trades?status=void", headers: asCarol).json).count == 1)
         // A tick under its liquidation price stops the next one out: closed, it can no longer be voided.
         let stopped = try #require(try await call(.created, .post, "/trades", order + "}", headers: asCarol)["id"]?.string)
+        let settler = TradeSettler(redis: redis, keys: RedisKeys(prefix: "t:"), batchSize: 10)
+        // The next tick opens it and the alias's trade; the one after stops it out.
+        try await trades.prices.record(symbol: "BTC", price: Price(units: 5_000_000_000_000), source: "test")
+        #expect(try await settler.process(symbol: "BTC").opened == 2)
+        try await call(.ok, .get, "/trades/\(stopped)", headers: asCarol)
         try await trades.prices.record(symbol: "BTC", price: Price(units: 4_000_000_000_000), source: "test")
-        #expect(try await TradeSettler(redis: redis, keys: RedisKeys(prefix: "t:"), batchSize: 10).process(symbol: "BTC").stoppedOut == 1)
+        #expect(try await settler.process(symbol: "BTC").stoppedOut == 1)
         let closed = try await call(
             .conflict, .post, "/trades/\(stopped)/void", #"{"reason": "late"}"#, headers: admin, problem: "trade-not-open")
         #expect(closed["current_status"] == .string("lost"))
@@ -94,6 +101,8 @@ extension OpenAPIContractTests {
         // parks them: listed; re-driven once when they can close, refused while they cannot.
         try await call(.ok, .get, "/admin/trade-dead-letters", headers: admin)
         let early = try #require(try await call(.created, .post, "/trades", order + "}", headers: asCarol)["id"]?.string)
+        try await trades.prices.record(symbol: "BTC", price: Price(units: 4_000_000_000_000), source: "test")
+        #expect(try await settler.process(symbol: "BTC").opened == 1)
         let spike = try await trades.prices.record(symbol: "BTC", price: Price(units: 10_000_000_000_000), source: "test")
         let keys = RedisKeys(prefix: "t:")
         for (id, step) in [(aliasID, "stop_out"), (early, "expiry")] {

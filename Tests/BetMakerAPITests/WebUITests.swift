@@ -315,9 +315,13 @@ import Testing
             let open = try await place(1, Self.sameSite(cookie))
             let stopped = try await place(10, Self.sameSite(cookie))
             let bobs = try await place(1, AuthAPITests.bearer(bob.token))
-            // -10 %: the leverage-10 trade is stopped out at once, as the worker closes it.
+            // The next tick opens them; at -10 % the leverage-10 trade is stopped out, as the worker does.
+            let settler = TradeSettler(redis: redis, keys: keys)
+            try await trades.prices.record(symbol: "BTC", price: Price(units: 5_000_000_000_000), source: "test")
+            #expect(try await settler.process(symbol: "BTC").opened == 3)
             try await trades.prices.record(symbol: "BTC", price: Price(units: 4_500_000_000_000), source: "test")
-            _ = try await TradeSettler(redis: redis, keys: keys).process(symbol: "BTC")
+            #expect(try await settler.process(symbol: "BTC").stoppedOut == 1)
+            let pending = try await place(2, Self.sameSite(cookie))
 
             let page = try await client.get("/ui/trades", headers: [.cookie: cookie])
             #expect(page.status == .ok && page.text.contains(#"<body data-live="trades">"#))
@@ -328,7 +332,8 @@ import Testing
             let points = try #require(
                 page.text.firstRange(of: #"data-ticks="BTC" data-points=""#).map { page.text[$0.upperBound...].prefix { $0 != "\"" } })
             #expect(
-                points.split(separator: " ").map { $0.split(separator: ":").last ?? "" } == ["50000.00000000", "45000.00000000"],
+                points.split(separator: " ").map { $0.split(separator: ":").last ?? "" }
+                    == ["50000.00000000", "50000.00000000", "45000.00000000"],
                 "\(points)")
             #expect(page.text.contains(#"data-ticks="ETH" data-points="""#))
             #expect(page.text.contains(#"<form data-form="trade""#) && page.text.contains("Leverage (1 to 100)"))
@@ -344,8 +349,14 @@ import Testing
                 stoppedText.contains(#"data-status>lost<"#)
                     && stoppedText.contains(#"data-end data-price="45000.00000000">45000.00000000</td>"#))
             #expect(stoppedText.contains("data-profit>-10.00</td>") && stoppedText.contains("data-trade-payout>0.00</td>"))
+            // The pending one waits for the next price: no start, nothing to count down yet.
+            let pendingRow = try #require(page.text.firstRange(of: #"data-trade-id="\#(pending)""#))
+            let pendingText = String(page.text[pendingRow.upperBound...].prefix(1500))
+            #expect(pendingText.hasPrefix(#" data-symbol="BTC" data-expires="" data-start-price="""#) && pendingText.contains(" data-pending>"))
+            #expect(pendingText.contains(">next price</td>") && pendingText.contains(">opens at the next price</td>"))
+            #expect(pendingText.contains(#"data-status>pending<"#))
             #expect(!page.text.contains(bobs), "another player's trade is not shown")
-            #expect(page.text.contains(#"<strong data-balance aria-live="polite">80.00</strong>"#))
+            #expect(page.text.contains(#"<strong data-balance aria-live="polite">70.00</strong>"#))
         }
     }
 

@@ -18,4 +18,18 @@ import Testing
         #expect(malformed?.description.hasPrefix("REDIS_CLUSTER_NODES: ") == true)
         #expect(malformed?.description.contains("cannot run") == false)
     }
+
+    /// Issue 28, point 3: a trade shorter than two feed intervals could open and close on ticks a
+    /// player knows in advance; the shortest duration follows the feed, and a setting below it is refused.
+    @Test func theShortestTradeIsTwoFeedIntervals() throws {
+        #expect(try settings([:]).tradeDurations.lowerBound == 10)
+        let coinMarketCap = ["CMC_API_KEY": "k"]
+        #expect(try settings(coinMarketCap).tradeDurations.lowerBound == 120)
+        #expect(try settings(coinMarketCap.merging(["CMC_REFRESH_SECONDS": "1"]) { $1 }).tradeDurations.lowerBound == 10)
+        #expect(try settings(["SIMULATED_FEED_INTERVAL_MS": "30000"]).tradeDurations.lowerBound == 60)
+        #expect(try settings(["SIMULATED_FEED_INTERVAL_MS": "250", "TRADE_MIN_SECONDS": "1"]).tradeDurations.lowerBound == 1)
+        #expect(try settings(["PRICE_FEED": "none", "TRADE_MIN_SECONDS": "1"]).tradeDurations.lowerBound == 1)
+        let error = #expect(throws: SettingsError.self) { try settings(coinMarketCap.merging(["TRADE_MIN_SECONDS": "60"]) { $1 }) }
+        #expect(error?.description.hasPrefix("TRADE_MIN_SECONDS (60) must be at least two price feed intervals (120 s)") == true)
+    }
 }

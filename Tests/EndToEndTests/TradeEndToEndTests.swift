@@ -21,18 +21,35 @@ import Testing
         return nil
     }
 
+    /// The feed settings the API and the worker share, as one `.env` gives them: the shortest trade is
+    /// two feed intervals, the least `TRADE_MIN_SECONDS` may be.
+    static func feed(_ cmc: FakeCoinMarketCap) -> [String: String] {
+        [
+            "PRICE_FEED": "coinmarketcap", "CMC_API_KEY": "test-key", "CMC_BASE_URL": cmc.baseURL, "CMC_REFRESH_SECONDS": "1",
+            "TRADE_MIN_SECONDS": "2",
+        ]
+    }
+
+    /// The trade as the API shows it, once its status is one of `statuses`.
+    static func trade(_ system: System, _ id: String, token: String, once statuses: Set<String>) async throws -> BetMakerSystem.Reply? {
+        var shown: BetMakerSystem.Reply?
+        guard
+            await eventually({
+                shown = try await system.request(.GET, "/trades/\(id)", token: token)
+                return statuses.contains(shown?.string["status"] ?? "")
+            })
+        else { return nil }
+        return shown
+    }
+
     @Test func aTradeIsPricedFromCoinMarketCapThroughRedisAndSettledByTheWorker() async throws {
         let cmc = try await FakeCoinMarketCap.start()
         defer { Task { await cmc.shutdown() } }
         cmc.set(price: "50000", for: "BTC")
         cmc.set(price: "3000.123456785", for: "ETH")
-        try await withSystem(apiSettings: ["TRADE_MIN_SECONDS": "1"]) { system in
+        try await withSystem(apiSettings: Self.feed(cmc)) { system in
             let worker = try await BetMakerProcesses.startWorker(
-                redis: system.redisServer,
-                settings: [
-                    "PRICE_FEED": "coinmarketcap", "CMC_API_KEY": "test-key", "CMC_BASE_URL": cmc.baseURL, "CMC_REFRESH_SECONDS": "1",
-                    "TRADE_POLL_MS": "20",
-                ])
+                redis: system.redisServer, settings: Self.feed(cmc).merging(["TRADE_POLL_MS": "20"]) { $1 })
             defer { Task { await worker.stop() } }
             // The worker's reads reach Redis; the API shows them, rounded to 8 places half to even.
             #expect(await eventually { try await Self.quote(system, "ETH")?["price"] == "3000.12345678" })
@@ -43,21 +60,34 @@ import Testing
             let deposit = WalletEndToEndTests.webhookBody(
                 transactionID: "pay-t", userID: player.userID, accountID: player.accountID, amount: "100")
             #expect(try await system.request(.POST, "/payment/webhook", json: deposit).status == 200)
-            let placed = try await system.request(
+            // Two feed intervals (2 s) are the shortest trade.
+            let short = try await system.request(
                 .POST, "/trades", json: #"{"symbol": "BTC", "direction": "up", "amount": "10.00", "leverage": 10, "duration": 1}"#,
+                token: player.token)
+            #expect(short.status == 422 && short.body.contains("duration"), "\(short.body)")
+            let placed = try await system.request(
+                .POST, "/trades", json: #"{"symbol": "BTC", "direction": "up", "amount": "10.00", "leverage": 10, "duration": 4}"#,
                 token: player.token)
             #expect(placed.status == 201, "\(placed.body)")
             let id = try #require(placed.string["id"])
-            #expect(placed.headers.first(name: "Location") == "/trades/\(id)" && placed.string["liquidation_price"] == "45000.00000000")
+            // Accepted pending: the start price is the next tick's, unknown yet.
+            #expect(placed.headers.first(name: "Location") == "/trades/\(id)" && placed.string["status"] == "pending")
+            #expect(placed["start"] == .null && placed["expires_at"] == .null && placed["liquidation_price"] == .null)
             // The original service's `time` counts minutes (TradeRulesTests covers its call); this trade,
-            // read through its `trade_status`, lasts a second.
+            // read through its `trade_status`, lasts 4 seconds.
             let alias = try await system.request(
                 .POST, "/trades",
-                json: #"{"symbol": "BTC", "amount": 5, "leverage": 2, "direction": "down", "duration": 1, "start_price": 50000}"#,
+                json: #"{"symbol": "BTC", "amount": 5, "leverage": 2, "direction": "down", "duration": 4, "start_price": 50000}"#,
                 token: player.token)
             #expect(alias.status == 201, "\(alias.body)")
             let aliasID = try #require(alias.string["id"])
             #expect(try await WalletEndToEndTests.balance(system, player.token) == "85.00")
+            // The worker's next read of CoinMarketCap opens both.
+            let opened = try #require(try await Self.trade(system, id, token: player.token, once: ["open"]))
+            #expect(opened.string["liquidation_price"] == "45000.00000000", "\(opened.body)")
+            #expect(try await Self.trade(system, aliasID, token: player.token, once: ["open"]) != nil)
+            let status = try await system.request(.GET, "/api/v1/trade_status/\(aliasID)", token: player.token)
+            #expect(status.string == ["status": "pending"], "\(status.body)")
 
             // +1 %: the up trade wins 10.00 × 10 × 1 % = 1.00; the down trade at leverage 2 loses 0.10.
             cmc.set(price: "50500", for: "BTC")
@@ -69,8 +99,8 @@ import Testing
                 })
             let won = try await system.request(.GET, "/trades/\(id)", token: player.token)
             #expect(won.string["profit"] == "1.00" && won.string["payout"] == "11.00" && won.string["closed_by"] == "expiry", "\(won.body)")
-            let status = try await system.request(.GET, "/api/v1/trade_status/\(aliasID)", token: player.token)
-            #expect(status.string == ["status": "completed", "result": "L", "profit": "-0.10"], "\(status.body)")
+            let completed = try await system.request(.GET, "/api/v1/trade_status/\(aliasID)", token: player.token)
+            #expect(completed.string == ["status": "completed", "result": "L", "profit": "-0.10"], "\(completed.body)")
             #expect(try await WalletEndToEndTests.balance(system, player.token) == "100.90")
             // Another user sees neither.
             let other = try await WalletEndToEndTests.player(system, "nosy")
@@ -82,6 +112,43 @@ import Testing
             #expect(await eventually { cmc.requests.count > before })
             let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
             #expect(check.status == 0, "\(check.output)")
+        }
+    }
+
+    /// Issue 28, point 3, through the real processes: CoinMarketCap has moved to 55,000 and the player
+    /// knows it before the worker records it; the trade opens at that next price, so betting on the
+    /// move already made wins nothing (before, it started at 50,000 and won 1.00).
+    @Test func aPlayerWhoKnowsTheNextRecordedPriceGainsNothing() async throws {
+        let cmc = try await FakeCoinMarketCap.start()
+        defer { Task { await cmc.shutdown() } }
+        cmc.set(price: "50000", for: "BTC")
+        cmc.set(price: "3000", for: "ETH")
+        try await withSystem(apiSettings: Self.feed(cmc)) { system in
+            let worker = try await BetMakerProcesses.startWorker(
+                redis: system.redisServer, settings: Self.feed(cmc).merging(["TRADE_POLL_MS": "20"]) { $1 })
+            defer { Task { await worker.stop() } }
+            #expect(await eventually { try await Self.quote(system, "BTC")?["price"] == "50000.00000000" })
+            let player = try await WalletEndToEndTests.player(system, "insider")
+            let deposit = WalletEndToEndTests.webhookBody(
+                transactionID: "pay-i", userID: player.userID, accountID: player.accountID, amount: "100")
+            #expect(try await system.request(.POST, "/payment/webhook", json: deposit).status == 200)
+            // The feed pauses (the quote stays fresh for MAX_QUOTE_AGE_SECONDS), the market moves +1 %.
+            cmc.set(.status(503))
+            let failing = cmc.requests.count
+            #expect(await eventually { cmc.requests.count > failing })
+            cmc.set(price: "50500", for: "BTC")
+            let placed = try await system.request(
+                .POST, "/trades", json: #"{"symbol": "BTC", "direction": "up", "amount": "10.00", "leverage": 10, "duration": 2}"#,
+                token: player.token)
+            #expect(placed.status == 201 && placed.string["status"] == "pending", "\(placed.body)")
+            let id = try #require(placed.string["id"])
+            cmc.set(.prices)
+            let opened = try #require(try await Self.trade(system, id, token: player.token, once: ["open"]))
+            guard case .object(let start)? = opened["start"] else { throw TestSupportError("no start: \(opened.body)") }
+            #expect(start.first { $0.key == "price" }?.value == .string("50500.00000000"), "\(opened.body)")
+            let closed = try #require(try await Self.trade(system, id, token: player.token, once: ["won", "lost", "even"]))
+            #expect(closed.string["status"] == "even" && closed.string["profit"] == "0.00" && closed.string["payout"] == "10.00")
+            #expect(try await WalletEndToEndTests.balance(system, player.token) == "100.00")
         }
     }
 

@@ -44,13 +44,14 @@ class Tour:
         assert after > before or before >= 299, (before, after)
         expect(page.locator("[data-chart-price]")).to_have_text(re.compile(r"^[\d,]+\.\d{2}$"))
 
-        # A trade is drawn at its start and stop-out prices, and the chart's header counts down to its expiry.
+        # A trade, once the next tick opens it, is drawn at its start and stop-out prices, and the chart's
+        # header counts down to its expiry.
         form = page.locator('form[data-form="trade"]')
         form.locator("input[name=amount]").fill("5")
         form.locator("input[name=leverage]").fill("50")
         form.locator("input[name=duration]").fill("60")
         form.locator("button[type=submit]").click()
-        expect(form.locator("[data-placed]")).to_contain_text("placed at")
+        expect(form.locator("[data-placed]")).to_contain_text("it opens at the next price")
         expect(page.locator("svg[data-chart] line[data-trade-line=start]")).to_have_count(1)
         expect(page.locator("svg[data-chart] [data-trade-line=stop]")).to_have_count(1)
         expect(page.locator("[data-chart-countdown]")).to_have_text(re.compile(r"^Trade \w+ expires in (0|1):\d{2}$"))
