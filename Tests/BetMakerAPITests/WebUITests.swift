@@ -352,7 +352,8 @@ import Testing
             // The pending one waits for the next price: no start, nothing to count down yet.
             let pendingRow = try #require(page.text.firstRange(of: #"data-trade-id="\#(pending)""#))
             let pendingText = String(page.text[pendingRow.upperBound...].prefix(1500))
-            #expect(pendingText.hasPrefix(#" data-symbol="BTC" data-expires="" data-start-price="""#) && pendingText.contains(" data-pending>"))
+            #expect(
+                pendingText.hasPrefix(#" data-symbol="BTC" data-expires="" data-start-price="""#) && pendingText.contains(" data-pending>"))
             #expect(pendingText.contains(">next price</td>") && pendingText.contains(">opens at the next price</td>"))
             #expect(pendingText.contains(#"data-status>pending<"#))
             #expect(!page.text.contains(bobs), "another player's trade is not shown")

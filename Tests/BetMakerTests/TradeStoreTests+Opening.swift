@@ -128,4 +128,23 @@ extension TradeStoreTests {
             try await stores.expectClean()
         }
     }
+
+    /// The invariant checker holds a pending trade to the pending set, and the set to pending trades.
+    @Test func theCheckerFindsAPendingTradeOutOfItsSet() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let max = try await stores.player("max", balance: Money(cents: 10_000))
+            _ = try await stores.tick("BTC", "100")
+            let opened = try await stores.opened(max.userID, "BTC", .down, 1000, leverage: 2, seconds: 60, at: "100")
+            let pending = try await stores.placed(max.userID, "BTC", .up, 1000, leverage: 2, seconds: 60)
+            try await stores.expectClean()
+            let set = Self.keys.pendingTrades("BTC")
+            _ = try await redis.zrem(set, [pending.id])
+            _ = try await redis.send(RedisCommand("ZADD", set, "1", opened.id))
+            let report = try await InvariantChecker(redis: redis, keys: Self.keys).check()
+            #expect(report.count(.tradeIndexMismatch) == 2, "\(report.violations)")
+            #expect(report.violations.contains { $0.key == set && $0.detail == "misses the trade \(pending.id)" })
+            #expect(report.violations.contains { $0.key == set && $0.detail.hasPrefix("holds \(opened.id),") })
+        }
+    }
 }

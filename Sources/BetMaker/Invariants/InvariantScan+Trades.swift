@@ -46,10 +46,11 @@ extension InvariantChecker.Scan {
             // A pending trade has no start yet; an open one has its start, expiry and liquidation price.
             if (trade.status == .pending) != (trade.start == nil) || (trade.start == nil) != (trade.expiresAt == nil) {
                 record(.invalidTrade, key, "is \(trade.status.rawValue) with start \(trade.start?.id ?? "none")")
-            } else if let start = trade.start, trade.expiresAt != start.time + Int64(trade.duration) * 1000
-                || trade.liquidationPrice
-                    != TradeMath.liquidationPrice(start: start.price, leverage: trade.leverage, direction: trade.direction)
-                || !InvariantChecker.Scan.isTickBefore(trade.terms.acceptedAfter, start.id)
+            } else if let start = trade.start,
+                trade.expiresAt != start.time + Int64(trade.duration) * 1000
+                    || trade.liquidationPrice
+                        != TradeMath.liquidationPrice(start: start.price, leverage: trade.leverage, direction: trade.direction)
+                    || !InvariantChecker.Scan.isTickBefore(trade.terms.acceptedAfter, start.id)
             {
                 record(.invalidTrade, key, "opened at \(start.id) with terms its start and its acceptance do not give")
             }
@@ -110,7 +111,8 @@ extension InvariantChecker.Scan {
         for (id, record) in trades where !parked.contains(id) {
             let trade = record.trade
             if trade.status == .pending {
-                expected[keys.pendingTrades(trade.symbol), default: [:]][id] = Tick(id: trade.terms.acceptedAfter, price: Price(units: 0)).time
+                expected[keys.pendingTrades(trade.symbol), default: [:]][id] =
+                    Tick(id: trade.terms.acceptedAfter, price: Price(units: 0)).time
             } else if trade.status == .open {
                 expected[keys.dueTrades(trade.symbol), default: [:]][id] = trade.expiresAt ?? 0
                 expected[keys.openTrades(trade.symbol, trade.direction), default: [:]][id] = trade.liquidationPrice?.units ?? 0
