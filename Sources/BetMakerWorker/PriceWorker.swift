@@ -34,6 +34,7 @@ public final class PriceWorker: Service, Sendable {
     private let logger: Logger
     private let feedCalls: [String: Counter]
     private let feedLatency = Timer(label: "price_feed_call_seconds")
+    private let opened = Counter(label: "trades_opened_total")
     private let stoppedOut = Counter(label: "trades_closed_total", dimensions: [("close", "stop_out")])
     private let settled = Counter(label: "trades_closed_total", dimensions: [("close", "expiry")])
     /// Trades `close_trades` refused, parked with a dead letter for an administrator (`TradeSettler`).
@@ -125,6 +126,12 @@ public final class PriceWorker: Service, Sendable {
                         "tick": "\(letter.tick.id)",
                         "reason": "\(letter.reason)",
                     ])
+            }
+            if report.opened > 0 {
+                opened.increment(by: report.opened)
+                logger.info(
+                    "Trades opened",
+                    metadata: ["symbol": "\(symbol)", "opened": "\(report.opened)", "cursor": "\(report.cursor ?? "")"])
             }
             if report.stoppedOut + report.settled > 0 {
                 stoppedOut.increment(by: report.stoppedOut)

@@ -85,7 +85,7 @@ import Testing
                 #expect(placed.status == 201, "\(placed.body)")
                 ids.append(try #require(placed.string["id"]))
             }
-            // A tick before their expiry closes nothing.
+            // The next tick opens them (point 3) and closes nothing before their expiry.
             let before = try await prices.record(symbol: "BTC", price: Price(units: 50_000 * Price.scale), source: "test")
             #expect(await eventually { try await system.redis.get(keys.tickCursor("BTC")) == before.id })
             #expect(try await Self.trade(system, ids[1], damaged.token).string["status"] == "open")
@@ -115,6 +115,7 @@ import Testing
             #expect(await worker.waitForOutput(containing: "Trade parked"))
             let metrics = Metrics(try await system.get("http://127.0.0.1:\(workerPort)/metrics").body)
             #expect(metrics.value("trades_parked_total", ["step": "expiry"]) == 1)
+            #expect(metrics.value("trades_opened_total") == 2 && worker.output.contains("Trades opened"))
 
             // Re-driven before the repair: still refused, the dead letter stays.
             let retry = "/admin/trade-dead-letters/\(ids[1])/retry"
