@@ -7,7 +7,9 @@ import RedisClient
 public enum StorageSchema {
     /// 2: an event's bettors (`RedisKeys.eventBettors`), which `take_event` relies on, and the accepted
     /// webhook signatures (`RedisKeys.paymentSignature`); data of 1 lacks them.
-    public static let version = 2
+    /// 3: trades accepted pending (`RedisKeys.pendingTrades`), their terms with the tick they were
+    /// accepted after (`Trade.Terms`); a trade of 2 does not read.
+    public static let version = 3
 
     public enum Verdict: Sendable, Equatable {
         /// The data is of this build's version (or the store was empty and is now marked so).
