@@ -148,8 +148,8 @@ public struct TradeStore: Sendable {
         case notOpen(Trade)
     }
 
-    /// Voids a pending or open trade (an administrator's call): the stake back as a refund, the trade out of the
-    /// worker's sets, in one script that a close racing it cannot interleave with.
+    /// Voids a pending or open trade (an administrator's call): the stake back as a refund, the trade
+    /// out of the worker's sets, in one script that an opening or a close racing it cannot interleave with.
     public func void(id: String, reason: String) async throws -> VoidOutcome {
         guard let trade = try await trade(id: id) else { return .notFound }
         let reply = try await redis.eval(
