@@ -6,8 +6,9 @@ import TestSupport
 // replicas, a pool of 2 connections per master), measured alternately in the same run, with the
 // client's CPU per command from /proc/self/stat (the servers are other processes). The bound
 // is on routing, so the layouts differ in what else the cluster does:
-// - one master: one hash tag a batch, every tag served by the same master. Both clients write and read
-//   on two connections to one server; only routing differs. This is the row the bound applies to.
+// - one master: one hash tag a batch, every tag served by the same master, and the one node is that
+//   master, in single-node mode. Both clients write and read on two connections to the same server
+//   process; only routing differs. These are the rows the bound applies to.
 // - one tag a batch over 3 masters: the product's calls spread over the cluster. The one node has six
 //   connections, as many as the cluster, but each cluster connection carries a third of the batches,
 //   so it wakes up for fewer commands at a time.
@@ -92,21 +93,24 @@ func measure(
     total.commands += perCaller * options.clients
 }
 
-/// The tag numbers whose slot is served by the master that serves slot 0 (from `CLUSTER SLOTS`: start,
-/// end, master, replicas...).
-func tagsOfOneMaster(_ cluster: RedisClient) async throws -> [Int] {
+/// The master that serves slot 0, and the tag numbers whose slot it serves (from `CLUSTER SLOTS`:
+/// start, end, master as host, port, id, then the replicas).
+func oneMaster(of cluster: RedisClient) async throws -> (endpoint: RedisEndpoint, tags: [Int]) {
     let reply = try await cluster.send(RedisCommand("CLUSTER", "SLOTS")).array(for: "CLUSTER SLOTS")
-    let ranges = try reply.compactMap { range -> (slots: ClosedRange<Int>, master: ArraySlice<RESPValue>)? in
+    let ranges = try reply.compactMap { range -> (slots: ClosedRange<Int>, master: RedisEndpoint)? in
         let fields = try range.array(for: "CLUSTER SLOTS")
         guard fields.count > 2, case .integer(let start) = fields[0], case .integer(let end) = fields[1] else { return nil }
-        return (slots: Int(start)...Int(end), master: try fields[2].array(for: "CLUSTER SLOTS").prefix(2))
+        let master = try fields[2].array(for: "CLUSTER SLOTS")
+        guard master.count > 1, let host = master[0].string, case .integer(let port) = master[1] else { return nil }
+        return (Int(start)...Int(end), RedisEndpoint(host: host, port: Int(port)))
     }
     guard let first = ranges.first(where: { $0.slots.contains(0) }) else { throw TestSupportError("no master serves slot 0") }
     let owned = ranges.filter { $0.master == first.master }.map(\.slots)
-    return (0..<100_000).filter { tag in
+    let tags = (0..<100_000).filter { tag in
         let slot = HashSlot.of("{b:\(tag)}")
         return owned.contains { $0.contains(slot) }
     }
+    return (first.master, tags)
 }
 
 /// One node and a 3-master cluster without replicas: the ones `--server` and `--cluster-seeds` name
@@ -133,26 +137,33 @@ func clusterSection(_ options: Options) async throws {
     // Everything running at once, each workload measured on one node and right after on the cluster,
     // round after round, so a neighbour's load on this shared machine weighs on both alike.
     try await withServers(options) { server, nodes in
-        var sixConnections = server
-        sixConnections.poolSize = 3 * nodes.poolSize
-        try await RedisClient(configuration: server).withRunning { one in
-            try await RedisClient(configuration: sixConnections).withRunning { oneWithSix in
-                try await RedisClient(configuration: nodes).withRunning { three in
+        try await RedisClient(configuration: nodes).withRunning { three in
+            // The one-master rows' one node is that master itself, in single-node mode: the same server
+            // process, connections and replies as the cluster client's, only the routing differs.
+            let (master, oneMasterTags) = try await oneMaster(of: three)
+            var onMaster = server
+            (onMaster.host, onMaster.port) = (master.host, master.port)
+            var sixConnections = server
+            sixConnections.poolSize = 3 * nodes.poolSize
+            try await RedisClient(configuration: onMaster).withRunning { one in
+                try await RedisClient(configuration: sixConnections).withRunning { oneWithSix in
                     for redis in [one, oneWithSix, three] { try await redis.load([writeScript]) }
-                    let oneMasterTags = try await tagsOfOneMaster(three)
-                    for _ in 0..<options.rounds {
+                    for round in 0..<options.rounds {
                         for layout in layouts {
                             let tags = layout == .oneMaster ? oneMasterTags : Array(0..<100_000)
                             for workload in workloads {
                                 let name = "\(workload)\(layout)"
-                                if sides.contains("single") {
-                                    let redis = layout == .oneMaster ? one : oneWithSix
-                                    try await measure(
-                                        redis, workload, layout, tags: tags, options, into: &single[name, default: Measured()])
-                                }
-                                if sides.contains("cluster") {
-                                    try await measure(
-                                        three, workload, layout, tags: tags, options, into: &cluster[name, default: Measured()])
+                                // Each side goes first every other round: the first after a switch meets
+                                // the server's and the caches' state the other left.
+                                for side in round.isMultiple(of: 2) ? sides : sides.reversed() {
+                                    if side == "single" {
+                                        let redis = layout == .oneMaster ? one : oneWithSix
+                                        try await measure(
+                                            redis, workload, layout, tags: tags, options, into: &single[name, default: Measured()])
+                                    } else {
+                                        try await measure(
+                                            three, workload, layout, tags: tags, options, into: &cluster[name, default: Measured()])
+                                    }
                                 }
                             }
                         }
@@ -165,8 +176,9 @@ func clusterSection(_ options: Options) async throws {
     print(
         "redis-bench cluster: \(options.clients) concurrent callers, \(options.requests * options.pipeline) requests in batches of "
             + "\(options.pipeline) per row and round, \(options.rounds) rounds; client CPU in µs per command")
-    print("One node with 2 connections (one-master rows) or 6 (the others) beside 3 masters with 2 each. The bound (cluster CPU")
-    print("at most 110% of one node's) is on the one-master rows: the same connections and server work, only routing differs.")
+    print("3 masters with 2 connections each. The bound (cluster CPU at most 110% of one node's) is on the one-master rows:")
+    print("there one node is that master, in single-node mode, with 2 connections: the same server work, only routing differs.")
+    print("Other rows: one node is a server of its own with 6 connections.")
     print("| command | keys | one node ops/s | cluster ops/s | one node CPU/cmd | cluster CPU/cmd | cluster CPU / one node |")
     print("|---|---|---|---|---|---|---|")
     for layout in layouts {
