@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Which arguments of a command are keys, from a table in the client rather than the server's
-/// `COMMAND INFO`: routing then needs no round trip before the first command, costs one dictionary
+/// `COMMAND INFO`: routing then needs no round trip before the first command, costs one table
 /// lookup, does not change with the server's version, and is tested without a server. Redis 7's key
 /// specifications would say the same for the commands below; a command missing here is routed by its
 /// first argument (as go-redis does), and a node that does not own that slot answers `MOVED`, so a
