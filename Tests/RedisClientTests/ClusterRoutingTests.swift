@@ -69,6 +69,44 @@ import Testing
         #expect(!crossSlot.mayHaveRun && !crossSlot.isConnectivity)
     }
 
+    /// `route()` reads the keys in one pass of its own; it must find the keys `keys` lists, for every
+    /// kind of key position, with the keys in one slot and across slots.
+    @Test func routeFindsTheSameKeysAsTheKeysList() {
+        let script = RedisScript(name: "s", source: "return 1")
+        for tags in [("{t}", "{t}"), ("{t}", "{u}")] {
+            let (a, b) = tags
+            let commands = [
+                RedisCommand("GET", "\(a)1"), RedisCommand("GET"), RedisCommand("PING"), RedisCommand("WAIT", 1, 100),
+                RedisCommand("MGET", "\(a)1", "\(b)2", "\(a)3"), RedisCommand("MSET", "\(a)1", "\(b)v", "\(b)2", "v"),
+                RedisCommand("BLPOP", "\(a)1", "\(b)2", "5"), RedisCommand("RENAME", "\(a)1", "\(b)2"),
+                RedisCommand("XINFO", "GROUPS", "\(a)s"), RedisCommand("XINFO", "HELP"),
+                RedisCommand("ZUNIONSTORE", "\(a)d", 2, "\(b)1", "\(a)2", "WEIGHTS", 1, 2),
+                RedisCommand("ZUNIONSTORE", "\(a)d", "x", "\(b)1"),
+                RedisCommand("ZUNION", 2, "\(a)1", "\(b)2"), RedisCommand("ZUNION", 5, "\(a)1", "\(b)2"), RedisCommand("ZUNION", 0),
+                RedisCommand("XREADGROUP", "GROUP", "g", "c", "STREAMS", "\(a)1", "\(b)2", ">", ">"),
+                RedisCommand("SOMENEWCOMMAND", "\(a)k", "\(b)v"),
+                script.evalshaCommand(keys: ["\(a)1", "\(b)2"], arguments: ["\(b)3"]),
+                script.evalshaCommand(keys: [], arguments: ["\(a)1"]),
+            ]
+            for command in commands {
+                let slots = Set(command.keys.map { HashSlot.of($0) })
+                let expected: CommandRoute = slots.isEmpty ? .keyless : slots.count == 1 ? .slot(slots.first!) : .crossSlot
+                #expect(command.route() == expected, "\(command)")
+            }
+        }
+    }
+
+    @Test func commandNamesAreLookedUpWhateverTheirLength() {
+        #expect(CommandKeys.of("SET").pattern == .range(first: 1, last: 1, step: 1) && !CommandKeys.of("SET").isReadOnly)
+        #expect(CommandKeys.of("ZREMRANGEBYSCORE").pattern == .range(first: 1, last: 1, step: 1))
+        #expect(CommandKeys.of("EVALSHA_RO").pattern == .counted(at: 2, destination: false) && CommandKeys.of("EVALSHA_RO").isReadOnly)
+        #expect(CommandKeys.of("PING").pattern == .none && CommandKeys.of("XREAD").pattern == .streams)
+        // Not in the table: routed by the first argument, as a write.
+        for name in ["", "SE", "SETX", "AVERYLONGCOMMANDNAME", "get"] {
+            #expect(CommandKeys.of(name).pattern == CommandKeys.unknown.pattern && !CommandKeys.of(name).isReadOnly, "\(name)")
+        }
+    }
+
     @Test func aPipelineIsCutIntoSegmentsThatKeepKeylessCommandsWithTheWriteBeforeThem() {
         let commands = [
             RedisCommand("CLIENT", "ID"), RedisCommand("SET", "{a}x", "1"), RedisCommand("WAIT", 1, 100),

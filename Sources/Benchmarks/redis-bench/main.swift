@@ -1,8 +1,10 @@
 // Measures the Redis client against redis-benchmark in the same run, on the same server:
 // SET, GET and EVALSHA with 50 concurrent callers, unpipelined and in batches of 16. Then the cluster
 // section: the same client on one node and on a 3-master cluster, with its CPU per command.
-// Usage: redis-bench [--requests N] [--clients C] [--pipeline P] [--only SET,GET,EVALSHA,1,16] [--ours-only]
-//                    [--skip-cluster] [--cluster-only]
+// Usage: redis-bench [--requests N] [--clients C] [--pipeline P] [--ours-only] [--skip-cluster] [--cluster-only]
+//                    [--only SET,GET,EVALSHA,1,16,one-master,one-tag,random,single,cluster]
+//                    cluster section: [--rounds R] [--server PORT --cluster-seeds HOST:PORT,... (running servers)]
+// `--only` narrows each group it names (commands, pipelines, cluster key layouts, cluster sides).
 import Foundation
 import RedisClient
 import TestSupport
@@ -12,6 +14,9 @@ struct Options {
     var clients = 50
     var pipeline = 16
     var only: Set<String> = []
+    var rounds = 1
+    var server: Int?
+    var clusterSeeds: [String] = []
     var skipReference = false
     var skipCluster = false
     var clusterOnly = false
@@ -32,9 +37,17 @@ struct Options {
             case "--requests": requests = value ?? requests
             case "--clients": clients = value ?? clients
             case "--pipeline": pipeline = value ?? pipeline
+            case "--rounds": rounds = value ?? rounds
+            case "--server": server = value
+            case "--cluster-seeds": clusterSeeds = (text ?? "").split(separator: ",").map(String.init)
             default: fatalError("unknown option \(flag)")
             }
         }
+    }
+
+    /// Whether `name`, one of `group`, is to be run: `--only` names it, or names none of `group`.
+    func selects(_ name: String, among group: [String]) -> Bool {
+        only.contains(name) || only.isDisjoint(with: group)
     }
 }
 
@@ -127,12 +140,24 @@ func client(_ redis: RedisClient, workload: Workload, options: Options, pipeline
 }
 
 let options = Options(CommandLine.arguments)
-if !options.clusterOnly {
-    try await againstRedisBenchmark(options)
+// A synchronous main that waits for the work: an async main's thread leaves through dispatch_main,
+// which valgrind (callgrind, for instruction counts) cannot follow.
+let finished = DispatchSemaphore(value: 0)
+Task.detached { [options] in
+    do {
+        if !options.clusterOnly {
+            try await againstRedisBenchmark(options)
+        }
+        if !options.skipCluster {
+            try await clusterSection(options)
+        }
+    } catch {
+        FileHandle.standardError.write(Data("redis-bench: \(error)\n".utf8))
+        exit(1)
+    }
+    finished.signal()
 }
-if !options.skipCluster {
-    try await clusterSection(options)
-}
+finished.wait()
 
 func againstRedisBenchmark(_ options: Options) async throws {
     try await withRedisServer { server in
@@ -144,8 +169,8 @@ func againstRedisBenchmark(_ options: Options) async throws {
             )
             print("| command | pipeline | redis-benchmark ops/s | RedisClient ops/s | ratio |")
             print("|---|---|---|---|---|")
-            for pipeline in [1, options.pipeline] where options.only.isEmpty || options.only.contains("\(pipeline)") {
-                for workload in Workload.allCases where options.only.isEmpty || options.only.contains(workload.rawValue) {
+            for pipeline in [1, options.pipeline] where options.selects("\(pipeline)", among: ["1", "\(options.pipeline)"]) {
+                for workload in Workload.allCases where options.selects(workload.rawValue, among: Workload.allCases.map(\.rawValue)) {
                     let reference =
                         options.skipReference
                         ? Double.nan : try redisBenchmark(port: server.port, workload: workload, options: options, pipeline: pipeline)

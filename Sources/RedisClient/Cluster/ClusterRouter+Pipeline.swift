@@ -23,21 +23,20 @@ extension ClusterRouter {
     func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RESPValue, RedisError>] {
         guard !commands.isEmpty else { return [] }
         // The common case, and the product's: every key in one slot. Sent as it came, to one node.
-        var slot: Int?
-        var oneSlot = true
-        for command in commands where oneSlot {
-            switch command.route() {
-            case .keyless: continue
-            case .slot(let keySlot): if slot == nil { slot = keySlot } else { oneSlot = keySlot == slot }
-            case .crossSlot: oneSlot = false
-            }
-        }
         var firstRound: [Result<RESPValue, RedisError>]?
         var batchFailure: RedisError?
-        if oneSlot {
+        let route = Self.route(commands)
+        if route != .crossSlot {
+            let slot: Int? = if case .slot(let slot) = route { slot } else { nil }
             do {
-                let replies = try await pool(forSlot: slot).connection().pipeline(commands)
-                if !replies.contains(where: { if case .failure(let error) = $0 { Self.mayRetry(error) } else { false } }) { return replies }
+                let pool: ConnectionPool
+                if case .use(let known) = state.withLock({ $0.pool(forSlot: slot) }) {
+                    pool = known
+                } else {
+                    pool = try await self.pool(forSlot: slot)
+                }
+                let replies = try await pool.connection().pipeline(commands)
+                if !Self.mayRetryAny(replies) { return replies }
                 firstRound = replies
             } catch let error as RedisError {
                 batchFailure = error
@@ -63,6 +62,35 @@ extension ClusterRouter {
             }
             try await round(pending, of: commands, segments: &segments, results: &results)
         }
+    }
+
+    /// `.slot` when every command with keys has them in that one slot, `.keyless` when none has keys: the
+    /// batch can then go as it came. The batch is read in place (no copy of a command), and a name like
+    /// the one before is not looked up again: a batch is mostly one command.
+    private static func route(_ commands: [RedisCommand]) -> CommandRoute {
+        var slot: Int?
+        var name = ""
+        var pattern = CommandKeys.Pattern.none
+        for index in commands.indices {
+            if commands[index].name != name {
+                name = commands[index].name
+                pattern = CommandKeys.of(name).pattern
+            }
+            switch RedisCommand.route(pattern, arguments: commands[index].storage, count: commands[index].argumentCount) {
+            case .keyless: continue
+            case .slot(let keySlot):
+                if slot == nil { slot = keySlot } else if keySlot != slot { return .crossSlot }
+            case .crossSlot: return .crossSlot
+            }
+        }
+        return slot.map { .slot($0) } ?? .keyless
+    }
+
+    private static func mayRetryAny(_ replies: [Result<RESPValue, RedisError>]) -> Bool {
+        for index in replies.indices {
+            if case .failure(let error) = replies[index], mayRetry(error) { return true }
+        }
+        return false
     }
 
     /// Whether a failed reply may be one that the router sends again (cheap: no decision made).

@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Which arguments of a command are keys, from a table in the client rather than the server's
-/// `COMMAND INFO`: routing then needs no round trip before the first command, costs one dictionary
+/// `COMMAND INFO`: routing then needs no round trip before the first command, costs one table
 /// lookup, does not change with the server's version, and is tested without a server. Redis 7's key
 /// specifications would say the same for the commands below; a command missing here is routed by its
 /// first argument (as go-redis does), and a node that does not own that slot answers `MOVED`, so a
@@ -25,15 +25,15 @@ struct CommandKeys: Sendable {
     let isReadOnly: Bool
 
     static func of(_ name: String) -> CommandKeys {
-        table[name] ?? unknown
+        table.lookup(name) ?? unknown
     }
 
     static let unknown = CommandKeys(pattern: .range(first: 1, last: 1, step: 1), isReadOnly: false)
 
-    private static let table: [String: CommandKeys] = {
-        var table: [String: CommandKeys] = [:]
+    private static let table: NameTable = {
+        var table = NameTable()
         func add(_ names: String, _ pattern: Pattern, readOnly: Bool) {
-            for name in names.split(separator: " ") { table[String(name)] = CommandKeys(pattern: pattern, isReadOnly: readOnly) }
+            for name in names.split(separator: " ") { table.insert(String(name), CommandKeys(pattern: pattern, isReadOnly: readOnly)) }
         }
         let first = Pattern.range(first: 1, last: 1, step: 1)
         let all = Pattern.range(first: 1, last: -1, step: 1)
@@ -82,6 +82,60 @@ struct CommandKeys: Sendable {
     }()
 }
 
+/// The table of `CommandKeys`, by name: open addressing on the name's bytes packed into two words (every
+/// name in it has at most 16). A lookup is one copy of the name and a comparison or two; a
+/// `[String: CommandKeys]` hashed the name with SipHash, a quarter of a command's routing.
+private struct NameTable {
+    private static let size = 512
+    private var names = [Name](repeating: .empty, count: size)
+    private var entries = [CommandKeys](repeating: CommandKeys.unknown, count: size)
+
+    private struct Name: Equatable {
+        var low: UInt64
+        var high: UInt64
+        static let empty = Name(low: 0, high: 0)
+
+        /// Nil for a name longer than 16 bytes (none is in the table).
+        init?(_ name: String) {
+            var name = name
+            guard
+                let packed = name.withUTF8({ bytes -> Name? in
+                    guard bytes.count <= 16 else { return nil }
+                    var packed = Name.empty
+                    withUnsafeMutableBytes(of: &packed) { $0.copyMemory(from: UnsafeRawBufferPointer(bytes)) }
+                    return packed
+                })
+            else { return nil }
+            self = packed
+        }
+
+        private init(low: UInt64, high: UInt64) {
+            self.low = low
+            self.high = high
+        }
+
+        var bucket: Int { Int(truncatingIfNeeded: (low &* 0x9E37_79B9_7F4A_7C15 ^ high &* 0xC2B2_AE3D_27D4_EB4F) >> 55) }
+    }
+
+    mutating func insert(_ name: String, _ keys: CommandKeys) {
+        guard let packed = Name(name) else { preconditionFailure("command name over 16 bytes: \(name)") }
+        var bucket = packed.bucket
+        while names[bucket] != .empty && names[bucket] != packed { bucket = (bucket + 1) % Self.size }
+        names[bucket] = packed
+        entries[bucket] = keys
+    }
+
+    func lookup(_ name: String) -> CommandKeys? {
+        guard let packed = Name(name) else { return nil }
+        var bucket = packed.bucket
+        while names[bucket] != .empty {
+            if names[bucket] == packed { return entries[bucket] }
+            bucket = (bucket + 1) % Self.size
+        }
+        return nil
+    }
+}
+
 /// Where a command goes in cluster mode.
 enum CommandRoute: Sendable, Equatable {
     /// No keys: any master, or in a pipeline the node of the command before it.
@@ -92,39 +146,101 @@ enum CommandRoute: Sendable, Equatable {
     case crossSlot
 }
 
+/// The slots of a command's keys, taken one key at a time.
+private struct SlotsOfKeys {
+    private var slot = -1
+    private var spansSlots = false
+
+    mutating func add(_ keySlot: Int) {
+        if slot < 0 {
+            slot = keySlot
+        } else if slot != keySlot {
+            spansSlots = true
+        }
+    }
+
+    var route: CommandRoute {
+        if spansSlots { return .crossSlot }
+        return slot < 0 ? .keyless : .slot(slot)
+    }
+}
+
 extension RedisCommand {
     /// The slot of the command's keys, read from its argument bytes without copying them.
     func route() -> CommandRoute {
         route(CommandKeys.of(name).pattern)
     }
 
-    /// The slot of the command's keys, found by `pattern` (the command's own).
+    /// The slot of the command's keys, found by `pattern` (the command's own). One pass over the
+    /// arguments, stopping after the last key; `XREAD`'s keys, which need the `STREAMS` keyword found
+    /// first, go by `forEachKey`.
     func route(_ pattern: CommandKeys.Pattern) -> CommandRoute {
-        if case .none = pattern { return .keyless }
-        var slot = -1
-        var spansSlots = false
-        forEachKey(pattern) { key in
-            let keySlot = HashSlot.of(key)
-            if slot < 0 {
-                slot = keySlot
-            } else if slot != keySlot {
-                spansSlots = true
-            }
+        Self.route(pattern, arguments: storage, count: argumentCount)
+    }
+
+    /// `route(_:)` of a command's `storage` and `argumentCount`: a batch routes its commands through
+    /// this, as a method call copied each command.
+    static func route(_ pattern: CommandKeys.Pattern, arguments storage: ByteBuffer, count: Int) -> CommandRoute {
+        // The keys are arguments `first` through `last`, every `step`, and `destination` (or -1).
+        var first = 0
+        var last = -1
+        var step = 1
+        var destination = -1
+        // The argument that says how many keys follow it (or -1).
+        var numberOfKeys = -1
+        switch pattern {
+        case .none:
+            return .keyless
+        case .streams:
+            var slots = SlotsOfKeys()
+            forEachKey(pattern, arguments: storage, count: count) { slots.add(HashSlot.of($0)) }
+            return slots.route
+        case .range(let firstKey, let lastKey, let every):
+            first = firstKey
+            last = lastKey < 0 ? count + lastKey : min(lastKey, count - 1)
+            step = every
+        case .counted(let at, let hasDestination):
+            if hasDestination && count > 1 { destination = 1 }
+            numberOfKeys = at
         }
-        if spansSlots { return .crossSlot }
-        return slot < 0 ? .keyless : .slot(slot)
+        return storage.withUnsafeReadableBytes { bytes in
+            var slots = SlotsOfKeys()
+            var offset = 0
+            var next = first
+            var index = 0
+            // Each argument is a 32-bit length and its bytes.
+            while index < count && (index <= last || index <= numberOfKeys || index <= destination) {
+                let length = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                let argument = UnsafeRawBufferPointer(start: bytes.baseAddress! + offset + 4, count: length)
+                offset += 4 + length
+                if index == numberOfKeys {
+                    guard let keys = integer(argument) else { break }
+                    (first, next, last, step) = (index + 1, index + 1, min(index + keys, count - 1), 1)
+                } else if index == destination {
+                    slots.add(HashSlot.of(argument))
+                } else if index == next && index >= first && index <= last {
+                    slots.add(HashSlot.of(argument))
+                    next += step
+                }
+                index += 1
+            }
+            return slots.route
+        }
     }
 
     /// The command's keys as text, for error messages and tests.
     var keys: [String] {
         var keys: [String] = []
-        forEachKey(CommandKeys.of(name).pattern) { keys.append(String(decoding: $0, as: UTF8.self)) }
+        Self.forEachKey(CommandKeys.of(name).pattern, arguments: storage, count: argumentCount) {
+            keys.append(String(decoding: $0, as: UTF8.self))
+        }
         return keys
     }
 
     /// Calls `body` with the bytes of each key argument, in order.
-    private func forEachKey(_ pattern: CommandKeys.Pattern, _ body: (UnsafeRawBufferPointer) -> Void) {
-        let count = argumentCount
+    private static func forEachKey(
+        _ pattern: CommandKeys.Pattern, arguments storage: ByteBuffer, count: Int, _ body: (UnsafeRawBufferPointer) -> Void
+    ) {
         storage.withUnsafeReadableBytes { bytes in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { offsets in
                 // Each argument is a 32-bit length and its bytes; note where each one starts.
@@ -138,7 +254,7 @@ extension RedisCommand {
                     let length = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: start, as: UInt32.self)))
                     return UnsafeRawBufferPointer(rebasing: bytes[(start + 4)..<(start + 4 + length)])
                 }
-                Self.forEachKeyIndex(pattern, count: count, argument: argument) { body(argument($0)) }
+                forEachKeyIndex(pattern, count: count, argument: argument) { body(argument($0)) }
             }
         }
     }

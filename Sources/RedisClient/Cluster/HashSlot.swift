@@ -17,22 +17,28 @@ public enum HashSlot {
         Int(crc16(tag(of: key)) & 0x3FFF)
     }
 
-    /// The bytes that are hashed: the tag if there is a non-empty one, else the whole key.
+    /// The bytes that are hashed: the tag if there is a non-empty one, else the whole key. Plain loops
+    /// over the bytes: the generic `firstIndex(of:)` on a slice cost as much as the CRC.
     static func tag(of key: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        guard let open = key.firstIndex(of: UInt8(ascii: "{")),
-            let close = key[(open + 1)...].firstIndex(of: UInt8(ascii: "}")),
-            close > open + 1
-        else { return key }
-        return UnsafeRawBufferPointer(rebasing: key[(open + 1)..<close])
+        guard let base = key.baseAddress else { return key }
+        let count = key.count
+        var open = 0
+        while open < count && base.load(fromByteOffset: open, as: UInt8.self) != UInt8(ascii: "{") { open += 1 }
+        var close = open + 1
+        while close < count && base.load(fromByteOffset: close, as: UInt8.self) != UInt8(ascii: "}") { close += 1 }
+        guard close < count, close > open + 1 else { return key }
+        return UnsafeRawBufferPointer(start: base + open + 1, count: close - open - 1)
     }
 
     /// CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, no reflection.
     static func crc16(_ bytes: UnsafeRawBufferPointer) -> UInt16 {
-        var crc: UInt16 = 0
-        for byte in bytes {
-            crc = (crc << 8) ^ table[Int(UInt8(truncatingIfNeeded: crc >> 8) ^ byte)]
+        table.withUnsafeBufferPointer { table in
+            var crc: UInt16 = 0
+            for byte in bytes {
+                crc = (crc << 8) ^ table[Int(UInt8(truncatingIfNeeded: crc >> 8) ^ byte)]
+            }
+            return crc
         }
-        return crc
     }
 
     static func crc16(_ text: String) -> UInt16 {
