@@ -147,4 +147,33 @@ extension TradeStoreTests {
             #expect(report.violations.contains { $0.key == set && $0.detail.hasPrefix("holds \(opened.id),") })
         }
     }
+
+    /// Two ticks in one millisecond (`<ms>-0`, `<ms>-1`): a trade accepted after the first opens at
+    /// the second, and one accepted after the second waits for the next millisecond's tick.
+    @Test func ticksOfOneMillisecondOpenTradesInTheirOrder() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let ned = try await stores.player("ned", balance: Money(cents: 10_000))
+            let keys = Self.keys
+            let ms = currentMilliseconds() + 1000
+            func record(_ id: String, _ price: String) async throws -> Tick {
+                let units = try Price(parsing: price).units
+                _ = try await redis.send(RedisCommand("XADD", keys.ticks("ETH"), id, "price", String(units), "source", "test"))
+                _ = try await redis.send(
+                    RedisCommand("HSET", keys.quote("ETH"), "price", String(units), "tick", id, "time", String(ms), "source", "test"))
+                return Tick(id: id, price: Price(units: units))
+            }
+            _ = try await record("\(ms)-0", "2000")
+            let first = try await stores.placed(ned.userID, "ETH", .up, 1000, leverage: 2, seconds: 60)
+            let second = try await record("\(ms)-1", "2001")
+            let late = try await stores.placed(ned.userID, "ETH", .up, 1000, leverage: 2, seconds: 60)
+            #expect(try await stores.settler.process(symbol: "ETH").opened == 1)
+            #expect(try await stores.trades.trade(id: first.id)?.start == second)
+            #expect(try await stores.trades.trade(id: late.id)?.status == .pending)
+            let next = try await record("\(ms + 1)-0", "2002")
+            #expect(try await stores.settler.process(symbol: "ETH").opened == 1)
+            #expect(try await stores.trades.trade(id: late.id)?.start == next)
+            try await stores.expectClean()
+        }
+    }
 }

@@ -17,13 +17,15 @@ extension TradeSettler {
     /// be left pending past its first tick, which moves the cursor on.
     private func openPass(symbol: String, tick: Tick, report: inout Report) async throws -> Bool {
         let pending = keys.pendingTrades(symbol)
+        // The set's score is the time of the tick each trade was accepted after. A trade accepted after
+        // this tick (while the worker was on its way to it) scores its time, and is not read: unless an
+        // earlier tick shares its millisecond (a sequence above 0), only lower scores can open at it.
+        let latest = tick.id.hasSuffix("-0") ? "(" + String(tick.time) : String(tick.time)
         var kept = 0
         var sentAny = false
         while true {
-            // The set's score is the time of the tick each trade was accepted after: none later than this
-            // tick's time can open at it.
             let ids = try await redis.send(
-                RedisCommand("ZRANGEBYSCORE", pending, "-inf", String(tick.time), "LIMIT", String(kept), String(batchSize))
+                RedisCommand("ZRANGEBYSCORE", pending, "-inf", latest, "LIMIT", String(kept), String(batchSize))
             ).strings(for: "ZRANGEBYSCORE")
             guard !ids.isEmpty else { return sentAny }
             let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", keys.trade($0), "status", Trade.Terms.field) })
