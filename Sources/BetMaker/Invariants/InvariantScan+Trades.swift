@@ -50,7 +50,7 @@ extension InvariantChecker.Scan {
                 trade.expiresAt != start.time + Int64(trade.duration) * 1000
                     || trade.liquidationPrice
                         != TradeMath.liquidationPrice(start: start.price, leverage: trade.leverage, direction: trade.direction)
-                    || !InvariantChecker.Scan.isTickBefore(trade.terms.acceptedAfter, start.id)
+                    || !StreamID.precedes(trade.terms.acceptedAfter, start.id)
             {
                 record(.invalidTrade, key, "opened at \(start.id) with terms its start and its acceptance do not give")
             }
@@ -79,7 +79,7 @@ extension InvariantChecker.Scan {
         if payout != trade.stake + profit || payout.cents < 0 || trade.status != expected {
             record(.invalidTrade, key, "is \(trade.status.rawValue) with stake \(trade.stake), profit \(profit), payout \(payout)")
         }
-        if !InvariantChecker.Scan.isTickBefore(start.id, end.id) {
+        if !StreamID.precedes(start.id, end.id) {
             record(.invalidTrade, key, "ends at tick \(end.id), not after its start tick \(start.id)")
         }
         switch closedBy {
@@ -112,7 +112,7 @@ extension InvariantChecker.Scan {
             let trade = record.trade
             if trade.status == .pending {
                 expected[keys.pendingTrades(trade.symbol), default: [:]][id] =
-                    Tick(id: trade.terms.acceptedAfter, price: Price(units: 0)).time
+                    StreamID.milliseconds(trade.terms.acceptedAfter)
             } else if trade.status == .open {
                 expected[keys.dueTrades(trade.symbol), default: [:]][id] = trade.expiresAt ?? 0
                 expected[keys.openTrades(trade.symbol, trade.direction), default: [:]][id] = trade.liquidationPrice?.units ?? 0
@@ -293,6 +293,4 @@ extension InvariantChecker.Scan {
             }
         }
     }
-
-    static func isTickBefore(_ a: String, _ b: String) -> Bool { TradeSettler.isBefore(a, b) }
 }

@@ -12,6 +12,11 @@ public enum StreamID {
         return parts.count == 2 && numbers.count == 2 && numbers != [0, 0]
     }
 
+    /// The milliseconds part of an entry id (Redis's clock when the entry was added); 0 when malformed.
+    public static func milliseconds(_ id: String) -> Int64 {
+        Int64(id.prefix { $0 != "-" }) ?? 0
+    }
+
     /// True when entry id `a` comes before `b` (both valid ids): by milliseconds, then sequence.
     public static func precedes(_ a: String, _ b: String) -> Bool {
         func parts(_ id: String) -> (UInt64, UInt64) {

@@ -45,7 +45,7 @@ public struct Tick: Sendable, Equatable {
     }
 
     /// Milliseconds since 1970: the first part of the entry id.
-    public var time: Int64 { Int64(id.prefix { $0 != "-" }) ?? 0 }
+    public var time: Int64 { StreamID.milliseconds(id) }
 }
 
 /// An up/down trade on a crypto price with a stake from one of the user's accounts.
@@ -143,16 +143,6 @@ public struct Trade: Sendable, Equatable {
             Terms(
                 userID: userID, accountID: accountID, symbol: symbol, direction: direction, stake: stake, leverage: leverage,
                 duration: duration, start: nil, liquidationPrice: nil, createdAt: createdAt, expiresAt: nil, acceptedAfter: acceptedAfter)
-        }
-
-        /// The terms opened at `tick`: its price is the start, the liquidation price follows from it, and
-        /// the expiry is the tick's time plus the duration.
-        public func opened(at tick: Tick) -> Terms {
-            Terms(
-                userID: userID, accountID: accountID, symbol: symbol, direction: direction, stake: stake, leverage: leverage,
-                duration: duration, start: tick,
-                liquidationPrice: TradeMath.liquidationPrice(start: tick.price, leverage: leverage, direction: direction),
-                createdAt: createdAt, expiresAt: tick.time + Int64(duration) * 1000, acceptedAfter: acceptedAfter)
         }
     }
 

@@ -36,13 +36,14 @@ extension TradeSettler {
                 // or a hash or terms that do not read (the invariant checker reports those): not sent.
                 guard let fields = try? reply.get().array(for: "HMGET"), fields.count == 2, fields[0].string == "pending",
                     case .bulkString(let bytes) = fields[1], let terms = Trade.Terms(encoded: bytes), terms.symbol == symbol,
-                    Self.isBefore(terms.acceptedAfter, tick.id)
+                    StreamID.precedes(terms.acceptedAfter, tick.id)
                 else {
                     kept += 1
                     continue
                 }
                 tradeKeys.append(keys.trade(id))
-                arguments += [id, String(terms.opened(at: tick).liquidationPrice?.units ?? 0)]
+                let liquidation = TradeMath.liquidationPrice(start: tick.price, leverage: terms.leverage, direction: terms.direction)
+                arguments += [id, String(liquidation?.units ?? 0)]
             }
             if !tradeKeys.isEmpty {
                 let setKeys = [

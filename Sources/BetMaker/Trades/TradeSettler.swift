@@ -158,7 +158,7 @@ public struct TradeSettler: Sendable {
                     arguments: [symbol, tick.id, String(tick.price.units), keys.prefix, close.rawValue, String(RedisKeys.feedLength)])
                 for trade in trades[start..<min(start + batchSize, trades.count)] {
                     let terms = trade.terms
-                    guard terms.symbol == symbol, let start = terms.start, Self.isBefore(start.id, tick.id),
+                    guard terms.symbol == symbol, let start = terms.start, StreamID.precedes(start.id, tick.id),
                         close == .expiry
                             || TradeMath.isStoppedOut(at: tick.price, liquidation: terms.liquidationPrice, direction: terms.direction)
                     else {
@@ -275,14 +275,5 @@ public struct TradeSettler: Sendable {
             trades.append(OpenTrade(id: id, terms: terms))
         }
         return (trades, unreadable)
-    }
-
-    /// Stream id `a` before `b` (`<ms>-<seq>`, compared as numbers).
-    static func isBefore(_ a: String, _ b: String) -> Bool {
-        func parts(_ id: String) -> (Int64, Int64) {
-            let split = id.split(separator: "-", maxSplits: 1)
-            return (split.first.flatMap { Int64($0) } ?? 0, split.count > 1 ? Int64(split[1]) ?? 0 : 0)
-        }
-        return parts(a) < parts(b)
     }
 }
