@@ -1,3 +1,5 @@
+import RedisClient
+
 /// Every Redis key bet-maker uses, in one place. docs/ARCHITECTURE.md explains each.
 ///
 /// Per-event keys share the hash tag `{ev:<id>}` and per-user keys the tag `{u:<id>}`, so on Redis
@@ -6,9 +8,19 @@
 public struct RedisKeys: Sendable {
     public let prefix: String
 
-    public init(prefix: String) {
+    /// How many shards the streams and indexes that are not an owner's own are split into (tag
+    /// `{sh:<n>}`, n in `0..<shards`), so that no single key carries all settlement on Redis Cluster.
+    public let shards: Int
+
+    public init(prefix: String, shards: Int = 1) {
+        precondition(shards >= 1, "a store has at least one shard")
         self.prefix = prefix
+        self.shards = shards
     }
+
+    /// The shard of a name (an event id, a subscriber hash): its hash slot modulo the shard count, so
+    /// it is stable for as long as the count is.
+    public func shard(of name: String) -> Int { HashSlot.of(name) % shards }
 
     /// The storage schema version of the data under this prefix (`StorageSchema`).
     public var schema: String { prefix + "schema" }
