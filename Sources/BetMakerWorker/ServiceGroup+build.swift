@@ -18,7 +18,10 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
     var redisConfiguration = settings.redis
     redisConfiguration.clientName = "betmaker-worker:\(settings.workerName)"
     let redis = RedisClient(configuration: redisConfiguration, logger: Logger(label: "redis"))
-    let worker = SettlementWorker(redis: redis, keys: settings.keys, configuration: settings.workerConfiguration, logger: logger)
+    // One settlement loop per shard: a blocking read cannot span the shards' streams on a cluster.
+    let workers = settings.keys.allShards.map { shard in
+        SettlementWorker(redis: redis, keys: settings.keys, shard: shard, configuration: settings.workerConfiguration, logger: logger)
+    }
     // The loops below start once the store's schema is checked; a refusal stops the group.
     let gate = SchemaGate(redis: redis, keys: settings.keys, logger: logger)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: redis), .init(service: gate)]
@@ -29,7 +32,9 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
         redis: redis, keys: settings.keys, esp: MeasuredEmailServiceProvider.configured(settings: settings, redis: redis),
         configuration: settings.contactRelayConfiguration, logger: logger)
     services.append(.init(service: GatedService(relay, behind: gate), successTerminationBehavior: .gracefullyShutdownGroup))
-    services.append(.init(service: GatedService(worker, behind: gate), successTerminationBehavior: .gracefullyShutdownGroup))
+    for worker in workers {
+        services.append(.init(service: GatedService(worker, behind: gate), successTerminationBehavior: .gracefullyShutdownGroup))
+    }
     services.append(
         .init(
             service: GatedService(priceWorker(settings: settings, redis: redis, logger: logger), behind: gate),

@@ -4,8 +4,9 @@ import Metrics
 import RedisClient
 import ServiceLifecycle
 
-/// The settlement worker: reads reported results from the events stream through a consumer group and
-/// settles each event, at least once, harmlessly more than once.
+/// The settlement worker of one shard: reads reported results from the shard's events stream through a
+/// consumer group and settles each event, at least once, harmlessly more than once. A worker process
+/// runs one for every shard (`buildWorker`), each with its own blocking connection and maintenance.
 ///
 /// - On start it first finishes its own pending entries (those it read before a crash or restart;
 ///   the consumer name is stable per host, see `WORKER_NAME`).
@@ -44,20 +45,27 @@ public final class SettlementWorker: Service, Sendable {
 
     private let redis: RedisClient
     private let keys: RedisKeys
+    private let shard: Int
+    /// The shard's events stream.
+    private let stream: String
     private let configuration: Configuration
     private let settler: Settler
     private let queue: SettlementQueue
     private let logger: Logger
     private let metrics: WorkerMetrics
 
-    public init(redis: RedisClient, keys: RedisKeys, configuration: Configuration, logger: Logger) {
+    public init(redis: RedisClient, keys: RedisKeys, shard: Int, configuration: Configuration, logger: Logger) {
         self.redis = redis
         self.keys = keys
+        self.shard = shard
+        self.stream = keys.eventsStream(shard: shard)
         self.configuration = configuration
         self.settler = Settler(redis: redis, keys: keys, batchSize: configuration.batchSize, pause: configuration.pauseBetweenBatches)
         var queue = SettlementQueue(redis: redis, keys: keys, group: configuration.group)
         queue.deadLetterMaxLength = configuration.deadLetterMaxLength
         self.queue = queue
+        var logger = logger
+        logger[metadataKey: "shard"] = "\(shard)"
         self.logger = logger
         self.metrics = WorkerMetrics()
     }
@@ -65,7 +73,7 @@ public final class SettlementWorker: Service, Sendable {
     public func run() async throws {
         logger.info(
             "Settlement worker starting",
-            metadata: ["consumer": "\(configuration.consumer)", "group": "\(configuration.group)", "stream": "\(keys.eventsStream)"])
+            metadata: ["consumer": "\(configuration.consumer)", "group": "\(configuration.group)", "stream": "\(stream)"])
         var backoff = Backoff(configuration.retryBackoff)
         var blocking: RedisConnection?
         var ownPendingDone = false
@@ -74,13 +82,13 @@ public final class SettlementWorker: Service, Sendable {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 if !ownPendingDone {
-                    try await redis.xgroupCreate(keys.eventsStream, group: configuration.group, startingAt: "0")
+                    try await redis.xgroupCreate(stream, group: configuration.group, startingAt: "0")
                     try await handleOwnPending()
                     ownPendingDone = true
                 }
                 if ContinuousClock.now - lastMaintenance >= configuration.claimInterval {
                     try await reclaimIdleEntries()
-                    try await queue.trim()
+                    try await queue.trim(shard: shard)
                     try await requeueOverdue()
                     lastMaintenance = .now
                 }
@@ -90,7 +98,7 @@ public final class SettlementWorker: Service, Sendable {
                 let untilMaintenance = configuration.claimInterval - (ContinuousClock.now - lastMaintenance)
                 let entries = try await cancelWhenGracefulShutdown { [blocking] in
                     try await blocking!.xreadgroup(
-                        self.keys.eventsStream, group: self.configuration.group, consumer: self.configuration.consumer,
+                        self.stream, group: self.configuration.group, consumer: self.configuration.consumer,
                         count: 16, block: max(.milliseconds(10), min(self.configuration.block, untilMaintenance)))
                 }
                 try await handle(entries)
@@ -122,7 +130,7 @@ public final class SettlementWorker: Service, Sendable {
         var after = "0"
         while !Task.isShuttingDownGracefully {
             let entries = try await redis.xreadgroup(
-                keys.eventsStream, group: configuration.group, consumer: configuration.consumer, id: after, count: 16)
+                stream, group: configuration.group, consumer: configuration.consumer, id: after, count: 16)
             guard let last = entries.last else { return }
             try await handle(entries)
             after = last.id
@@ -133,14 +141,14 @@ public final class SettlementWorker: Service, Sendable {
         var cursor = "0-0"
         repeat {
             let claimed = try await redis.xautoclaim(
-                keys.eventsStream, group: configuration.group, consumer: configuration.consumer,
+                stream, group: configuration.group, consumer: configuration.consumer,
                 minIdle: configuration.claimMinIdle, start: cursor, count: 16)
             if !claimed.entries.isEmpty {
                 logger.info("Claimed idle entries", metadata: ["count": "\(claimed.entries.count)"])
             }
             // Entries trimmed away while pending cannot be settled from the stream; acknowledge them.
             if !claimed.deletedIDs.isEmpty {
-                try await redis.xack(keys.eventsStream, group: configuration.group, ids: claimed.deletedIDs)
+                try await redis.xack(stream, group: configuration.group, ids: claimed.deletedIDs)
                 logger.error("Pending entries were deleted from the stream", metadata: ["ids": "\(claimed.deletedIDs)"])
             }
             try await handle(claimed.entries)
@@ -151,7 +159,7 @@ public final class SettlementWorker: Service, Sendable {
     /// Events whose result waits longer than `requeueAfter` get a new stream entry; the next read
     /// (this worker's or another's) settles them.
     private func requeueOverdue() async throws {
-        let requeued = try await queue.requeueOverdue(after: configuration.requeueAfter)
+        let requeued = try await queue.requeueOverdue(shard: shard, after: configuration.requeueAfter)
         if !requeued.isEmpty {
             metrics.requeued.increment(by: requeued.count)
             logger.warning(
@@ -165,7 +173,7 @@ public final class SettlementWorker: Service, Sendable {
     private func handle(_ entries: [StreamEntry]) async throws {
         guard let first = entries.first, let last = entries.last else { return }
         let deliveries = try await redis.xpending(
-            keys.eventsStream, group: configuration.group, start: first.id, end: last.id, count: entries.count + 16,
+            stream, group: configuration.group, start: first.id, end: last.id, count: entries.count + 16,
             consumer: configuration.consumer)
         let deliveriesByID = Dictionary(deliveries.map { ($0.id, $0.deliveries) }, uniquingKeysWith: max)
         for entry in entries {
@@ -194,7 +202,7 @@ public final class SettlementWorker: Service, Sendable {
                 // Keep the entry ours while a long settlement goes on.
                 if ContinuousClock.now - lastTouch > self.configuration.claimMinIdle / 4 {
                     try await self.redis.xclaimTouch(
-                        self.keys.eventsStream, group: self.configuration.group, consumer: self.configuration.consumer, ids: [entry.id])
+                        self.stream, group: self.configuration.group, consumer: self.configuration.consumer, ids: [entry.id])
                     lastTouch = .now
                 }
             }
@@ -202,7 +210,7 @@ public final class SettlementWorker: Service, Sendable {
             try await deadLetter(entry, reason: "\(error)", deliveries: deliveries)
             return
         }
-        try await redis.xack(keys.eventsStream, group: configuration.group, ids: [entry.id])
+        try await redis.xack(stream, group: configuration.group, ids: [entry.id])
         let duration = ContinuousClock.now - started
         metrics.recordSettled(report, reportedAt: fields["reported_at"].flatMap { Int64($0) })
         logger.info(
@@ -219,13 +227,13 @@ public final class SettlementWorker: Service, Sendable {
     /// administrator's re-drive instead of being queued again. A malformed entry or one contradicting
     /// the recorded result parks nothing: the event's own entry may still settle it.
     private func deadLetter(_ entry: StreamEntry, reason: String, deliveries: Int, park eventID: String? = nil) async throws {
-        try await queue.deadLetter(entry, reason: reason, deliveries: deliveries, park: eventID)
+        try await queue.deadLetter(entry, shard: shard, reason: reason, deliveries: deliveries, park: eventID)
         metrics.deadLettered.increment()
         logger.error(
             "Stream entry moved to the dead-letter stream",
             metadata: [
                 "entry_id": "\(entry.id)", "reason": "\(reason)", "deliveries": "\(deliveries)", "fields": "\(entry.fields ?? [:])",
-                "dead_letters": "\(keys.deadLetters)", "parked_event": "\(eventID ?? "")",
+                "dead_letters": "\(keys.deadLetters(shard: shard))", "parked_event": "\(eventID ?? "")",
             ])
     }
 }

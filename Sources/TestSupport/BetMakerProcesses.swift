@@ -91,9 +91,14 @@ public enum BetMakerProcesses {
         "AUTH_RATE_PER_MINUTE": "100000", "AUTH_RATE_BURST": "100000", "PLAYS_RATE_PER_MINUTE": "100000", "PLAYS_RATE_BURST": "100000",
     ]
 
+    /// The shard count the processes under test run with unless a test names its own (`REDIS_SHARDS`):
+    /// the test process's `REDIS_SHARDS`, so a suite runs sharded with `REDIS_SHARDS=4 swift test`.
+    public static let testShards = ProcessInfo.processInfo.environment["REDIS_SHARDS"].flatMap { Int($0) } ?? 1
+
     /// Environment for a process under test: the given settings, and nothing from a developer's .env.
     static func environment(_ settings: [String: String]) -> [String: String] {
         var environment = [
+            "REDIS_SHARDS": String(testShards),
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LOG_LEVEL": "info", "JWT_SECRET": testJWTSecret,
             "BCRYPT_COST": "10", "PAYMENT_WEBHOOK_SECRET": testPaymentSecret,
             "REDIS_CONNECT_TIMEOUT_MS": String(RedisServer.testConnectTimeout.inMilliseconds),

@@ -15,7 +15,19 @@ public struct BetMakerSystem: Sendable {
     public let baseURL: String
     public let http: HTTPClient
 
-    public static let keys = RedisKeys(prefix: "bm:")
+    /// The keys of a system with the test processes' shard count (`BetMakerProcesses.testShards`).
+    public static let keys = RedisKeys(prefix: "bm:", shards: BetMakerProcesses.testShards)
+    /// The keys of this system: its own shard count when the test named one.
+    public var keys: RedisKeys
+
+    init(redisServer: RedisServer, redis: RedisClient, api: ChildProcess, baseURL: String, http: HTTPClient, keys: RedisKeys) {
+        self.redisServer = redisServer
+        self.redis = redis
+        self.api = api
+        self.baseURL = baseURL
+        self.http = http
+        self.keys = keys
+    }
 
     /// Where the API answers `/health/*` and `/metrics` (its operations port).
     public var operationsURL: String { BetMakerProcesses.operationsURL(of: api) ?? baseURL }
@@ -103,8 +115,10 @@ nonisolated(nonsending) public func withBetMakerSystem(
             try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in
                 // Tests also write through the stores directly: claim the store's schema as the API's
                 // first request would (`StorageSchema`), so that whichever writes first, it is versioned.
-                _ = try await StorageSchema.check(redis: redis, keys: BetMakerSystem.keys)
-                try await body(BetMakerSystem(redisServer: server, redis: redis, api: api, baseURL: baseURL, http: http))
+                let shards = apiSettings["REDIS_SHARDS"].flatMap { Int($0) } ?? BetMakerProcesses.testShards
+                let keys = RedisKeys(prefix: BetMakerSystem.keys.prefix, shards: shards)
+                _ = try await StorageSchema.check(redis: redis, keys: keys)
+                try await body(BetMakerSystem(redisServer: server, redis: redis, api: api, baseURL: baseURL, http: http, keys: keys))
             }
         } catch {
             try? await http.shutdown()

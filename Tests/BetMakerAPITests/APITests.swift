@@ -51,8 +51,8 @@ import Testing
             #expect(Int(response.status.code) == status, "\(response.text)")
             #expect(response.isProblem)
             if status == 422 { #expect(response.problemFields == ["amount"]) }
-            // Only the schema version, which the API claims for an empty store before its first request.
-            #expect(try await redis.send(RedisCommand("KEYS", "*")).strings(for: "KEYS") == ["t:schema"])
+            // Only the schema version and shard count, which the API claims for an empty store before its first request.
+            #expect(try await redis.send(RedisCommand("KEYS", "*")).strings(for: "KEYS").sorted() == ["t:schema", "t:schema:shards"])
         }
     }
 
@@ -106,7 +106,7 @@ import Testing
             let large = try await client.postJSON("/bets", #"{"event_id": "a", "amount": 1}"# + padding)
             #expect(large.status == .contentTooLarge)
             #expect(large["type"] == .string("/problems/body-too-large"))
-            #expect(try await redis.llen("t:{ev:a}:bets") == 1)
+            #expect(try await redis.llen("t:{sh:0}:{ev:a}:bets") == 1)
         }
     }
 
@@ -154,7 +154,7 @@ import Testing
             let sameValue = try await client.postJSON(
                 "/bets", #"{"amount": 25, "event_id": "e1"}"#, headers: [.idempotencyKey: "order-77"])
             #expect(sameValue.text == first.text)
-            #expect(try await redis.llen("t:{ev:e1}:bets") == 1)
+            #expect(try await redis.llen("t:{sh:0}:{ev:e1}:bets") == 1)
 
             let different = try await client.postJSON(
                 "/bets", #"{"event_id": "e1", "amount": 26}"#, headers: [.idempotencyKey: "order-77"])
@@ -162,7 +162,7 @@ import Testing
             #expect(different["type"] == .string("/problems/idempotency-key-reused"))
             let tooLong = try await client.postJSON("/bets", body, headers: [.idempotencyKey: String(repeating: "k", count: 256)])
             #expect(tooLong.status == .unprocessableContent)
-            #expect(try await redis.llen("t:{ev:e1}:bets") == 1)
+            #expect(try await redis.llen("t:{sh:0}:{ev:e1}:bets") == 1)
         }
     }
 
@@ -174,18 +174,18 @@ import Testing
             #expect(reported["status"] == .string("WIN"))
             let again = try await client.putJSON("/events/final", #"{"status": "WIN"}"#)
             #expect(again.status == .accepted)
-            #expect(try await redis.xlen("t:events") == 1)
+            #expect(try await redis.xlen("t:{sh:0}:events") == 1)
 
             let conflict = try await client.putJSON("/events/final", #"{"status": "LOSE"}"#)
             #expect(conflict.status == .conflict)
             #expect(conflict["type"] == .string("/problems/result-conflict"))
             #expect(conflict["current_result"] == .string("WIN"))
-            #expect(try await redis.hget("t:{ev:final}", "result") == "WIN")
+            #expect(try await redis.hget("t:{sh:0}:{ev:final}", "result") == "WIN")
 
             let late = try await client.postJSON("/bets", #"{"event_id": "final", "amount": 5}"#)
             #expect(late.status == .conflict)
             #expect(late["type"] == .string("/problems/event-closed"))
-            #expect(try await redis.llen("t:{ev:final}:bets") == 1)
+            #expect(try await redis.llen("t:{sh:0}:{ev:final}:bets") == 1)
 
             for body in [#"{"status": "DRAW"}"#, #"{"status": "win"}"#, "{}", #"{"status": "WIN", "x": 1}"#] {
                 let invalid = try await client.putJSON("/events/other", body)
@@ -193,7 +193,7 @@ import Testing
             }
             let badID = try await client.putJSON("/events/bad%20id", #"{"status": "WIN"}"#)
             #expect(badID.status == .unprocessableContent)
-            #expect(try await redis.xlen("t:events") == 1)
+            #expect(try await redis.xlen("t:{sh:0}:events") == 1)
         }
     }
 

@@ -193,7 +193,7 @@ import Testing
             let queue = SettlementQueue(redis: redis, keys: RedisKeys(prefix: "t:"))
             try await queue.deadLetter(
                 StreamEntry(id: "1-0", fields: ["event_id": "final", "result": "WIN", "reported_at": "1"]),
-                reason: "<script>alert(3)</script>", deliveries: 11)
+                shard: 0, reason: "<script>alert(3)</script>", deliveries: 11)
             let played = try await client.postJSON(
                 "/plays", #"{"email": "jo@example.com"}"#, headers: AuthAPITests.bearer(alice.token))
             #expect(played.status == .ok, "\(played.text)")

@@ -208,9 +208,9 @@ import Testing
                 // No owner: it still sits in its list, so it is checked there.
                 _ = try await f.redis.hdel(f.bet("open", 2), ["event_id"])
             case .betNotIndexed:
-                try await f.run("LREM", InvariantCheckerTests.keys.allBets, "1", f.id("partly", 11).description)
+                try await f.run("LREM", InvariantCheckerTests.keys.allBets(shard: 0), "1", f.id("partly", 11).description)
             case .indexWithoutHash:
-                try await f.run("RPUSH", InvariantCheckerTests.keys.allBets, "open~0000000000ZZ")
+                try await f.run("RPUSH", InvariantCheckerTests.keys.allBets(shard: 0), "open~0000000000ZZ")
             case .listEntryWithoutHash:
                 try await f.run("RPUSH", f.list("open"), "0000000000ZZ")
                 try await f.run("HINCRBY", f.event("open"), "bets", "1")
@@ -257,7 +257,7 @@ import Testing
             case .eventListWithoutEventHash:
                 try await f.run("DEL", f.event("open"))
             case .walletBetAmongAnonymousBets:
-                try await f.run("RPUSH", InvariantCheckerTests.keys.allBets, f.id("cat-win").description)
+                try await f.run("RPUSH", InvariantCheckerTests.keys.allBets(shard: 0), f.id("cat-win").description)
             case .walletBetMissingFromItsUsersList:
                 try await f.run("LREM", f.userBets(1), "1", f.id("cat-open").description)
             case .listEntryWithoutItsOwner:
@@ -299,11 +299,11 @@ import Testing
             case .walletBetsOnAnEventOutOfTheCatalogue:
                 try await f.run("HDEL", f.event("cat-open"), "catalogue")
             case .unsettledEventMissingFromTheIndex:
-                try await f.run("ZREM", InvariantCheckerTests.keys.unsettledEvents, "partly")
+                try await f.run("ZREM", InvariantCheckerTests.keys.unsettledEvents(shard: 0), "partly")
             case .settledEventInTheIndex:
-                try await f.run("ZADD", InvariantCheckerTests.keys.unsettledEvents, "1", "won")
+                try await f.run("ZADD", InvariantCheckerTests.keys.unsettledEvents(shard: 0), "1", "won")
             case .unknownEventInTheIndex:
-                try await f.run("ZADD", InvariantCheckerTests.keys.unsettledEvents, "1", "ghost")
+                try await f.run("ZADD", InvariantCheckerTests.keys.unsettledEvents(shard: 0), "1", "ghost")
             }
         }
     }
@@ -353,7 +353,7 @@ import Testing
             #expect(clean.output.contains("0 violation(s); \(Self.totalBets) bets, \(Self.totalEvents) events"), "\(clean.output)")
 
             try await fixture.run("HINCRBY", fixture.event("won"), "won", "-1")
-            try await fixture.run("LREM", Self.keys.allBets, "1", fixture.id("open").description)
+            try await fixture.run("LREM", Self.keys.allBets(shard: 0), "1", fixture.id("open").description)
             let broken = try await BetMakerProcesses.runCheck(redis: server, settings: settings)
             #expect(broken.status == 1, "\(broken.output)")
             #expect(

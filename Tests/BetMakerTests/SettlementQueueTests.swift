@@ -27,7 +27,7 @@ import Testing
         var bets: BetStore { wallet.bets }
 
         func unsettled() async throws -> [String] {
-            try await redis.zrangeByScore(SettlementQueueTests.keys.unsettledEvents, min: .negativeInfinity, max: .positiveInfinity)
+            try await redis.zrangeByScore(SettlementQueueTests.keys.unsettledEvents(shard: 0), min: .negativeInfinity, max: .positiveInfinity)
                 .map(\.member)
         }
     }
@@ -50,7 +50,7 @@ import Testing
             // Nothing changed: no result, nothing queued, still open for bets, not in the unsettled index.
             let event = try await stores.bets.event(id: "derby")
             #expect(event.result == nil && event.reportedAt == nil && event.catalogue?.takesBets(at: currentMilliseconds()) == true)
-            #expect(try await redis.exists([Self.keys.eventsStream]) == 0)
+            #expect(try await redis.exists([Self.keys.eventsStream(shard: 0)]) == 0)
             #expect(try await stores.unsettled().isEmpty)
             // A catalogue event carries money even before its first bet.
             try await stores.wallet.openEvent("quiet", odds: 200)
@@ -63,7 +63,7 @@ import Testing
             _ = try await stores.bets.place(eventID: "plain", amount: Money(cents: 100))
             #expect(try await stores.bets.report(eventID: "plain", result: .lose, by: .anonymous) == .reported)
             #expect(Set(try await stores.unsettled()) == ["derby", "plain"])
-            let score = try await redis.zscore(Self.keys.unsettledEvents, "plain")
+            let score = try await redis.zscore(Self.keys.unsettledEvents(shard: 0), "plain")
             #expect(score.map { Int64($0) } == (try await stores.bets.event(id: "plain").reportedAt))
             try await stores.wallet.expectClean()
         }
@@ -184,10 +184,10 @@ import Testing
 
             // The script, in the same state.
             let queue = SettlementQueue(redis: redis, keys: Self.keys)
-            let stream = Self.keys.eventsStream
+            let stream = Self.keys.eventsStream(shard: 0)
             let (racing, acknowledged) = try await Self.readButNotAcknowledged(redis, stream: stream) {
             } after: { (_) async throws in
-                let trimmed = try await queue.trim()
+                let trimmed = try await queue.trim(shard: 0)
                 #expect(trimmed == 3)
             }
             let kept = try await redis.xrange(stream)
@@ -198,7 +198,7 @@ import Testing
             #expect(claim.deletedIDs.isEmpty)
             // Nothing pending and everything delivered: the trim keeps the last delivered entry only.
             try await redis.xack(stream, group: Self.group, ids: racing)
-            #expect(try await queue.trim() == 1)
+            #expect(try await queue.trim(shard: 0) == 1)
             #expect(try await redis.xrange(stream).map(\.id) == [racing[1]])
         }
     }
@@ -224,22 +224,22 @@ import Testing
     @Test func theTrimKeepsWhatAnyGroupStillNeedsAndNothingWithoutGroups() async throws {
         try await withRedis { (_, redis) async throws in
             let queue = SettlementQueue(redis: redis, keys: Self.keys)
-            let stream = Self.keys.eventsStream
-            #expect(try await queue.trim() == 0, "no stream")
+            let stream = Self.keys.eventsStream(shard: 0)
+            #expect(try await queue.trim(shard: 0) == 0, "no stream")
             var ids: [String] = []
             for index in 0..<5 { ids.append(try await redis.xadd(stream, fields: ["event_id": "e-\(index)", "result": "LOSE"])) }
-            #expect(try await queue.trim() == 0, "no group: nobody said what they are done with")
+            #expect(try await queue.trim(shard: 0) == 0, "no group: nobody said what they are done with")
             // The workers' group has read everything and holds the fourth entry; an audit group has read
             // up to the second. The old trim looked at the workers' pending entries only.
             try await redis.xgroupCreate(stream, group: Self.group, startingAt: "0")
             let read = try await redis.xreadgroup(stream, group: Self.group, consumer: "a", count: 10)
             try await redis.xack(stream, group: Self.group, ids: read.map(\.id).filter { $0 != ids[3] })
             try await redis.xgroupCreate(stream, group: "audit", startingAt: ids[1])
-            #expect(try await queue.trim() == 1)
+            #expect(try await queue.trim(shard: 0) == 1)
             #expect(try await redis.xrange(stream).map(\.id) == Array(ids[1...]))
             #expect(try await redis.xreadgroup(stream, group: "audit", consumer: "x", count: 10).map(\.id) == Array(ids[2...]))
             try await redis.xack(stream, group: "audit", ids: Array(ids[2...]))
-            #expect(try await queue.trim() == 2, "down to the workers' pending entry")
+            #expect(try await queue.trim(shard: 0) == 2, "down to the workers' pending entry")
             #expect(try await redis.xrange(stream).map(\.id) == Array(ids[3...]))
         }
     }
@@ -253,19 +253,19 @@ import Testing
             #expect(try await stores.bets.report(eventID: "stranded", result: .win) == .reported)
             let reportedAt = try #require(try await stores.bets.event(id: "stranded").reportedAt)
             // Its entry is lost (trimmed while pending, before the trim became one script).
-            let lost = try await redis.xrange(Self.keys.eventsStream)
-            _ = try await redis.send(RedisCommand("XDEL", arguments: [Self.keys.eventsStream] + lost.map(\.id)))
+            let lost = try await redis.xrange(Self.keys.eventsStream(shard: 0))
+            _ = try await redis.send(RedisCommand("XDEL", arguments: [Self.keys.eventsStream(shard: 0)] + lost.map(\.id)))
             // Another event in the index (reported in the same millisecond) is settled already: it is
             // only taken out.
             #expect(try await stores.bets.report(eventID: "done", result: .lose) == .reported)
             _ = try await redis.hset(Self.keys.event("done"), ["settled_at": "1"])
-            _ = try await redis.zadd(Self.keys.unsettledEvents, [(Double(reportedAt), "done")])
+            _ = try await redis.zadd(Self.keys.unsettledEvents(shard: 0), [(Double(reportedAt), "done")])
 
             let threshold = Duration.seconds(60)
-            #expect(try await stores.queue.requeueOverdue(after: threshold, now: reportedAt + 59_999).isEmpty)
-            #expect(try await stores.queue.requeueOverdue(after: threshold, now: reportedAt + 60_000) == ["stranded"])
+            #expect(try await stores.queue.requeueOverdue(shard: 0, after: threshold, now: reportedAt + 59_999).isEmpty)
+            #expect(try await stores.queue.requeueOverdue(shard: 0, after: threshold, now: reportedAt + 60_000) == ["stranded"])
             #expect(try await stores.unsettled() == ["stranded"])
-            let entries = try await redis.xrange(Self.keys.eventsStream).filter { $0.fields?["requeued_at"] != nil }
+            let entries = try await redis.xrange(Self.keys.eventsStream(shard: 0)).filter { $0.fields?["requeued_at"] != nil }
             #expect(
                 entries.map(\.fields) == [
                     [
@@ -274,15 +274,15 @@ import Testing
                     ]
                 ])
             // At most once per threshold.
-            #expect(try await stores.queue.requeueOverdue(after: threshold, now: reportedAt + 119_999).isEmpty)
-            #expect(try await stores.queue.requeueOverdue(after: threshold, now: reportedAt + 120_000) == ["stranded"])
-            let overdue = try await redis.send(stores.queue.overdueCountCommand(after: threshold, now: reportedAt + 60_000))
+            #expect(try await stores.queue.requeueOverdue(shard: 0, after: threshold, now: reportedAt + 119_999).isEmpty)
+            #expect(try await stores.queue.requeueOverdue(shard: 0, after: threshold, now: reportedAt + 120_000) == ["stranded"])
+            let overdue = try await redis.send(stores.queue.overdueCountCommand(shard: 0, after: threshold, now: reportedAt + 60_000))
             #expect(overdue == .integer(1))
 
             let report = try await Settler(redis: redis, keys: Self.keys, batchSize: 10).settle(eventID: "stranded", result: .win)
             #expect(report.won == 3)
             #expect(try await stores.unsettled().isEmpty)
-            #expect(try await stores.queue.requeueOverdue(after: threshold, now: reportedAt + 600_000).isEmpty)
+            #expect(try await stores.queue.requeueOverdue(shard: 0, after: threshold, now: reportedAt + 600_000).isEmpty)
             try await stores.wallet.expectClean()
         }
     }
@@ -293,22 +293,22 @@ import Testing
             let events = (0..<7).map { "paged-\($0)" }
             for event in events { #expect(try await stores.bets.report(eventID: event, result: .lose) == .reported) }
             let now = currentMilliseconds() + 60_000
-            let first = try await stores.queue.requeueOverdue(after: .seconds(60), now: now, pageSize: 2)
+            let first = try await stores.queue.requeueOverdue(shard: 0, after: .seconds(60), now: now, pageSize: 2)
             #expect(Set(first) == Set(events) && first.count == 7)
             // The first pages now hold events queued just now; the later ones are still reached.
             _ = try await redis.hdel(Self.keys.event(events[6]), ["requeued_at"])
-            #expect(try await stores.queue.requeueOverdue(after: .seconds(60), now: now + 1, pageSize: 2) == [events[6]])
+            #expect(try await stores.queue.requeueOverdue(shard: 0, after: .seconds(60), now: now + 1, pageSize: 2) == [events[6]])
             // A pass reads at most `maximumPages` pages; the next pass goes on.
             _ = try await redis.hdel(Self.keys.event(events[6]), ["requeued_at"])
-            #expect(try await stores.queue.requeueOverdue(after: .seconds(60), now: now + 2, pageSize: 2, maximumPages: 3).isEmpty)
-            #expect(try await stores.queue.requeueOverdue(after: .seconds(60), now: now + 2, pageSize: 2) == [events[6]])
+            #expect(try await stores.queue.requeueOverdue(shard: 0, after: .seconds(60), now: now + 2, pageSize: 2, maximumPages: 3).isEmpty)
+            #expect(try await stores.queue.requeueOverdue(shard: 0, after: .seconds(60), now: now + 2, pageSize: 2) == [events[6]])
         }
     }
 
     @Test func aDeadLetterGivenUpOnParksItsEventUntilItIsReDrivenOnce() async throws {
         try await withRedis { (_, redis) async throws in
             let stores = Stores(redis)
-            let stream = Self.keys.eventsStream
+            let stream = Self.keys.eventsStream(shard: 0)
             try await redis.xgroupCreate(stream, group: Self.group, startingAt: "0")
             for event in ["parked", "other"] {
                 _ = try await stores.bets.place(eventID: event, amount: Money(cents: 100))
@@ -319,9 +319,9 @@ import Testing
             let entries = try await redis.xreadgroup(stream, group: Self.group, consumer: "a", count: 10)
             #expect(entries.count == 4)
             let given = try #require(entries.first { $0.fields?["event_id"] == "parked" })
-            try await stores.queue.deadLetter(given, reason: "delivered 11 times without being settled", deliveries: 11, park: "parked")
+            try await stores.queue.deadLetter(given, shard: 0, reason: "delivered 11 times without being settled", deliveries: 11, park: "parked")
             for entry in entries where [malformed, mismatch].contains(entry.id) {
-                try await stores.queue.deadLetter(entry, reason: "bad", deliveries: 1)
+                try await stores.queue.deadLetter(entry, shard: 0, reason: "bad", deliveries: 1)
             }
             // Parked: out of the index, so never queued again; the others stay.
             #expect(try await stores.unsettled() == ["other"])
@@ -330,9 +330,9 @@ import Testing
             let parked = try #require(try await stores.queue.deadLetters(limit: 2, before: letters.nextCursor).letters.first)
             #expect(try await stores.queue.deadLetters(limit: 2, before: letters.nextCursor).nextCursor == nil)
             #expect(parked.entryID == given.id && parked.deliveries == 11 && parked.field("event_id") == "parked")
-            #expect(try await redis.hget(Self.keys.event("parked"), "parked") == parked.id)
+            #expect(try await redis.hget(Self.keys.event("parked"), "parked") == parked.streamID)
             #expect(
-                try await stores.queue.requeueOverdue(after: .seconds(1), now: currentMilliseconds() + 10_000) == ["other"],
+                try await stores.queue.requeueOverdue(shard: 0, after: .seconds(1), now: currentMilliseconds() + 10_000) == ["other"],
                 "a parked event is not queued again")
             try await stores.wallet.expectClean()
 

@@ -28,7 +28,7 @@ import Testing
             #expect(try await redis.get(Self.keys.schema) == other)
 
             _ = try await redis.del([Self.keys.schema])
-            _ = try await redis.rpush(Self.keys.allBets, ["m~0K3M4T7QH2XA"])
+            _ = try await redis.rpush(Self.keys.allBets(shard: 0), ["m~0K3M4T7QH2XA"])
             #expect(try await StorageSchema.check(redis: redis, keys: Self.keys) == .unversioned)
             #expect(try await redis.get(Self.keys.schema) == nil, "an unversioned store is not claimed")
             #expect(StorageSchema.refusal(.unversioned, keys: Self.keys)?.contains("without a storage schema version") == true)

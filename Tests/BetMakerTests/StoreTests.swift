@@ -17,7 +17,7 @@ import Testing
         let id = try #require(BetID("nba:2026-11-22:LAL-BOS~0K3M4T7QH2XA"))
         #expect(id.eventID == "nba:2026-11-22:LAL-BOS" && id.serial == "0K3M4T7QH2XA")
         #expect(id.description == "nba:2026-11-22:LAL-BOS~0K3M4T7QH2XA")
-        #expect(Self.keys.bet(id) == "t:{ev:nba:2026-11-22:LAL-BOS}:bet:0K3M4T7QH2XA")
+        #expect(Self.keys.bet(id) == "t:{sh:0}:{ev:nba:2026-11-22:LAL-BOS}:bet:0K3M4T7QH2XA")
         for text in ["0K3M4T7QH2XA", "m~0K3M4T7QH2X", "m~0K3M4T7QH2XU", "~0K3M4T7QH2XA", "m/1~0K3M4T7QH2XA", "a~b~0K3M4T7QH2XA", ""] {
             #expect(BetID(text) == nil, "\(text)")
         }
@@ -39,7 +39,7 @@ import Testing
                 ])
             #expect(try await redis.send(RedisCommand("OBJECT", "ENCODING", Self.keys.bet(bet.id))).string == "listpack")
             #expect(try await redis.lrange(Self.keys.eventBets("match-1"), 0, -1) == [bet.id.serial])
-            #expect(try await redis.lrange(Self.keys.allBets, 0, -1) == ["match-1~\(bet.id.serial)"])
+            #expect(try await redis.lrange(Self.keys.allBets(shard: 0), 0, -1) == ["match-1~\(bet.id.serial)"])
             let event = try await store.event(id: "match-1")
             #expect(event.bets == 1 && event.pending == 1 && event.staked == Money(cents: 1050) && event.result == nil)
             #expect(try await store.bet(id: BetID(eventID: "match-1", serial: "000000000000")) == nil)
@@ -62,7 +62,7 @@ import Testing
             #expect(try await store.report(eventID: "m", result: .lose) == .reported)
             #expect(try await store.report(eventID: "m", result: .lose) == .unchanged)
             #expect(try await store.report(eventID: "m", result: .win) == .conflict(current: .lose))
-            let entries = try await redis.xrange(Self.keys.eventsStream)
+            let entries = try await redis.xrange(Self.keys.eventsStream(shard: 0))
             #expect(entries.count == 1)
             #expect(entries.first?.fields?["event_id"] == "m")
             #expect(entries.first?.fields?["result"] == "LOSE")
@@ -84,7 +84,7 @@ import Testing
             let other = IdempotencyKey(key: "k-1", fingerprint: "e\n200")
             #expect(try await store.place(eventID: "e", amount: Money(cents: 200), idempotency: other) == .idempotencyKeyReused)
             #expect(try await store.event(id: "e").bets == 1)
-            let ttl = try await redis.send(RedisCommand("PTTL", Self.keys.idempotency(sha256Hex("k-1")))).int(for: "PTTL")
+            let ttl = try await redis.send(RedisCommand("PTTL", Self.keys.betIdempotency(shard: 0, sha256Hex("k-1")))).int(for: "PTTL")
             #expect(ttl > 23 * 3600 * 1000 && ttl <= 24 * 3600 * 1000)
         }
     }
@@ -188,7 +188,7 @@ import Testing
             for _ in 0..<6 { _ = try await store.place(eventID: "e", amount: Money(cents: 100)) }
             #expect(try await store.report(eventID: "e", result: .win) == .reported)
             let ids = try await redis.lrange(Self.keys.eventBets("e"), 0, -1).map { BetID(eventID: "e", serial: $0) }
-            let fixedKeys = [Self.keys.event("e"), Self.keys.eventBets("e"), Self.keys.unsettledEvents, Self.keys.feed]
+            let fixedKeys = [Self.keys.event("e"), Self.keys.eventBets("e"), Self.keys.unsettledEvents(shard: 0), Self.keys.feed]
             func settle(_ batch: ArraySlice<BetID>, at position: Int) async throws -> [String] {
                 try await redis.eval(
                     Scripts.settleBatch, keys: fixedKeys + batch.map(Self.keys.bet),

@@ -44,7 +44,7 @@ extension ProcessFaultTests {
                 settings: ["SETTLEMENT_BATCH_SIZE": "500", "WORKER_CLAIM_MIN_IDLE_MS": "300", "WORKER_CLAIM_INTERVAL_MS": "100"])
 
             #expect(await eventually(timeout: .seconds(60)) { try await Self.allSettled(events, system.redis) }, "killed at \(killedAt)")
-            #expect(await eventually { try await system.redis.xpendingSummary(Self.keys.eventsStream, group: "settlement").count == 0 })
+            #expect(await eventually { try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: 0), group: "settlement").count == 0 })
             #expect(killedAt.allSatisfy { $0 > 0 && $0 < total }, "every kill fell mid-settlement: \(killedAt)")
             try await Self.expectSettledExactlyOnce(results, betsEach: betsEach, system.redis)
             #expect(await worker.stop() == 0)
@@ -69,7 +69,7 @@ extension ProcessFaultTests {
             let first = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "first", settings: settings)
             let second = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "second", settings: settings)
 
-            let stream = Self.keys.eventsStream
+            let stream = Self.keys.eventsStream(shard: 0)
             var malformed: Set<String> = []
             for event in events {
                 let result = results[event]!.rawValue
@@ -87,7 +87,7 @@ extension ProcessFaultTests {
 
             #expect(await eventually(timeout: .seconds(60)) { try await Self.allSettled(events, system.redis) })
             #expect(await eventually { try await system.redis.xpendingSummary(stream, group: "settlement").count == 0 })
-            let dead = try await system.redis.xrange(Self.keys.deadLetters)
+            let dead = try await system.redis.xrange(Self.keys.deadLetters(shard: 0))
             #expect(Set(dead.compactMap { $0.fields?["entry_id"] }) == malformed, "\(dead)")
             #expect(dead.count == malformed.count)
             try await Self.expectSettledExactlyOnce(results, betsEach: betsEach, system.redis)
@@ -149,13 +149,13 @@ extension ProcessFaultTests {
             let worker = try await BetMakerProcesses.startWorker(
                 redis: system.redisServer, settings: ["SETTLEMENT_BATCH_SIZE": "40", "WORKER_MAX_DELIVERIES": "3"])
             #expect(try await system.request(.PUT, "/events/damaged", json: #"{"status": "WIN"}"#, token: admin).status == 202)
-            #expect(await eventually(timeout: .seconds(60)) { try await system.redis.xlen(Self.keys.deadLetters) == 1 })
+            #expect(await eventually(timeout: .seconds(60)) { try await system.redis.xlen(Self.keys.deadLetters(shard: 0)) == 1 })
 
             // Dead-lettered after four deliveries, its event parked; the first batch settled, nothing more.
-            let letter = try #require(try await system.redis.xrange(Self.keys.deadLetters).first)
+            let letter = try #require(try await system.redis.xrange(Self.keys.deadLetters(shard: 0)).first)
             #expect(letter.fields?["reason"] == "delivered 4 times without being settled", "\(letter)")
             #expect(try await system.redis.hmget(Self.keys.event("damaged"), ["settle_pos", "parked"]) == ["10", letter.id])
-            #expect(try await system.redis.zscore(Self.keys.unsettledEvents, "damaged") == nil)
+            #expect(try await system.redis.zscore(Self.keys.unsettledEvents(shard: 0), "damaged") == nil)
             let early = try await Self.payoutsByBet(users, system.redis)
             #expect(early.values.allSatisfy { $0 == 1 }, "a bet paid more than once: \(early.filter { $0.value > 1 })")
             #expect(Set(early.keys) == Set(bets.prefix(10).map(\.id.description)), "exactly the first batch is paid")
@@ -167,10 +167,10 @@ extension ProcessFaultTests {
             let retried = try await system.request(.POST, "/admin/dead-letters/\(letter.id)/retry", token: admin)
             #expect(retried.status == 202 && retried.string["event_id"] == "damaged", "\(retried.body)")
             #expect(await eventually { try await Self.allSettled(["damaged"], system.redis) })
-            #expect(await eventually { try await system.redis.xpendingSummary(Self.keys.eventsStream, group: "settlement").count == 0 })
+            #expect(await eventually { try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: 0), group: "settlement").count == 0 })
             let paid = try await Self.payoutsByBet(users, system.redis)
             #expect(paid == Dictionary(uniqueKeysWithValues: bets.map { ($0.id.description, 1) }))
-            #expect(try await system.redis.xlen(Self.keys.deadLetters) == 0)
+            #expect(try await system.redis.xlen(Self.keys.deadLetters(shard: 0)) == 0)
             #expect(try await system.redis.hget(Self.keys.event("damaged"), "parked") == nil)
             #expect(try await system.request(.POST, "/admin/dead-letters/\(letter.id)/retry", token: admin).status == 404)
             #expect(await worker.stop() == 0)

@@ -122,7 +122,7 @@ import Testing
             #expect(fields[0] == length && fields[3] == length, "\(event): \(fields)")
             #expect(fields[1] == (result == .win ? length : 0) && fields[2] == (result == .lose ? length : 0), "\(event): \(fields)")
         }
-        #expect(try await redis.xpendingSummary(keys.eventsStream, group: "settlement").count == 0)
+        #expect(try await redis.xpendingSummary(keys.eventsStream(shard: 0), group: "settlement").count == 0)
     }
 
     // MARK: Redis restarted

@@ -96,7 +96,7 @@ func longestScriptCall(_ redis: RedisClient) async throws -> (microseconds: Int,
 }
 
 let options = Options(CommandLine.arguments)
-let keys = RedisKeys(prefix: "bm:")
+let keys = RedisKeys(prefix: "bm:", shards: BetMakerProcesses.testShards)
 try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", "--slowlog-max-len", "100000"]) { server in
     try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in
         func printTrades() async throws {

@@ -40,13 +40,15 @@ public struct BetStore: Sendable {
     /// Places an anonymous bet (no money moves), atomically with the check that its event has no
     /// result yet (and, for a catalogue event, that it has not started and no trader took it).
     public func place(eventID: String, amount: Money, idempotency: IdempotencyKey? = nil) async throws -> PlaceOutcome {
+        let shard = keys.shard(of: eventID)
+        if let idempotency, try await isUsedInAnotherShard(idempotency, than: shard) { return .idempotencyKeyReused }
         // A fresh id is drawn if the first collides (possible only across processes, see IDGenerator).
         for _ in 0..<3 {
             let id = BetID(eventID: eventID, serial: ids.next())
-            var scriptKeys = [keys.event(eventID), keys.eventBets(eventID), keys.bet(id), keys.allBets]
+            var scriptKeys = [keys.event(eventID), keys.eventBets(eventID), keys.bet(id), keys.allBets(shard: shard)]
             var arguments = [id.description, id.serial, eventID, String(amount.cents)]
             if let idempotency {
-                scriptKeys.append(keys.idempotency(sha256Hex(idempotency.key)))
+                scriptKeys.append(keys.betIdempotency(shard: shard, sha256Hex(idempotency.key)))
                 arguments += [idempotency.fingerprint, String(idempotencyTTL.inMilliseconds)]
             }
             let reply = try await redis.eval(Scripts.placeBet, keys: scriptKeys, arguments: arguments).strings(for: "place_bet")
@@ -62,6 +64,18 @@ public struct BetStore: Sendable {
             }
         }
         throw RedisError.unexpectedReply(command: "place_bet", reply: "bet id collided three times")
+    }
+
+    /// True when an anonymous bet's Idempotency-Key was used for a bet on an event of another shard:
+    /// the record `place_bet` keeps is in its event's shard, so it cannot see those. The fingerprint
+    /// names the event, so such a request is always another one (docs/decisions/0301). One read per
+    /// shard, pipelined, and only with a key and several shards.
+    private func isUsedInAnotherShard(_ idempotency: IdempotencyKey, than shard: Int) async throws -> Bool {
+        let others = keys.allShards.filter { $0 != shard }
+        guard !others.isEmpty else { return false }
+        let digest = sha256Hex(idempotency.key)
+        let replies = try await redis.pipeline(others.map { RedisCommand("EXISTS", keys.betIdempotency(shard: $0, digest)) })
+        return try replies.contains { try $0.get().int(for: "EXISTS") > 0 }
     }
 
     /// Places a bet with money from one of the user's accounts (the first one when `accountID` is
@@ -240,15 +254,17 @@ public struct BetStore: Sendable {
     /// a rare status costs a bounded amount per request: its page may then be short, even empty, but
     /// its cursor goes on.
     public func list(_ filter: Filter, scope: Scope, limit: Int, cursor: String?) async throws -> Page {
-        let list: String
+        let lists: [String]
         if let eventID = filter.eventID {
-            list = keys.eventBets(eventID)
+            lists = [keys.eventBets(eventID)]
         } else if case .user(let userID) = scope {
-            list = keys.userBets(userID)
+            lists = [keys.userBets(userID)]
         } else {
-            list = keys.allBets
+            lists = keys.allShards.map { keys.allBets(shard: $0) }
         }
-        let page = try await NewestFirstPages(redis: redis, list: list).page(limit: limit, cursor: cursor) { entries in
+        // The shards' lists of anonymous bets merge by the bets' time-ordered serials.
+        let pages = ShardedPages(redis: redis, lists: lists) { BetID($0)?.serial ?? "" > BetID($1)?.serial ?? "" }
+        let page = try await pages.page(limit: limit, cursor: cursor) { entries in
             let wanted: [(id: BetID, holder: Holder)]
             if let eventID = filter.eventID {
                 wanted = entries.compactMap { text in
@@ -267,6 +283,13 @@ public struct BetStore: Sendable {
             return filter.status.map { wanted in bets.filter { $0.status == wanted } } ?? bets
         }
         return Page(bets: page.items, nextCursor: page.nextCursor)
+    }
+
+    /// True when `cursor` has the shape the listing of `filter` and `scope` hands out: a position in one
+    /// list, or for all anonymous bets one per shard (`ShardedPages`).
+    public func isValidCursor(_ cursor: String, filter: Filter, scope: Scope) -> Bool {
+        filter.eventID == nil && scope == .anonymous
+            ? ShardedPages.isValidCursor(cursor, shards: keys.shards) : NewestFirstPages.isValidCursor(cursor)
     }
 
     // MARK: Events
@@ -299,15 +322,19 @@ public struct BetStore: Sendable {
     /// take, in the same step.
     public func report(eventID: String, result: EventResult, by reporter: Reporter = .administrator) async throws -> ReportOutcome {
         precondition(result != .void, "a void is POST /events/{id}/void (EventWorkflowStore.void)")
-        var scriptKeys = [keys.event(eventID), keys.eventsStream, keys.openCatalogue, keys.unsettledEvents]
+        let shard = keys.shard(of: eventID)
         var trader = ""
+        var isActiveTrader = false
         if case .trader(let userID) = reporter {
-            scriptKeys.append(keys.user(userID))
             trader = String(userID)
+            isActiveTrader = try await EventWorkflowStore.isActiveTrader(userID, redis: redis, keys: keys)
         }
         let reply = try await redis.eval(
-            Scripts.reportResult, keys: scriptKeys,
-            arguments: [result.rawValue, String(currentMilliseconds()), eventID, reporter == .anonymous ? "1" : "0", trader]
+            Scripts.reportResult,
+            keys: [keys.event(eventID), keys.eventsStream(shard: shard), keys.openCatalogue(shard: shard), keys.unsettledEvents(shard: shard)],
+            arguments: [
+                result.rawValue, String(currentMilliseconds()), eventID, reporter == .anonymous ? "1" : "0", trader, isActiveTrader ? "1" : "0",
+            ]
         ).strings(for: "report_result")
         let detail = reply.count > 1 ? reply[1] : ""
         switch reply.first {

@@ -20,7 +20,7 @@ public struct CatalogueStore: Sendable {
     public func create(_ event: CatalogueEvent) async throws -> CreateOutcome {
         let member = CatalogueEvent.member(id: event.id, startsAt: event.startsAt)
         let reply = try await redis.eval(
-            Scripts.createCatalogueEvent, keys: [keys.event(event.id), keys.catalogue, keys.openCatalogue],
+            Scripts.createCatalogueEvent, keys: [keys.event(event.id)] + indexes(of: event.id),
             arguments: [member, event.isOpen ? "1" : "0"] + Self.fieldValues(of: event)
         ).strings(for: "create_catalogue_event")
         switch reply.first {
@@ -60,7 +60,7 @@ public struct CatalogueStore: Sendable {
         let member = changes.startsAt.map { CatalogueEvent.member(id: id, startsAt: $0) } ?? ""
         let open = changes.isOpen.map { $0 ? "1" : "0" } ?? ""
         let reply = try await redis.eval(
-            Scripts.updateCatalogueEvent, keys: [keys.event(id), keys.catalogue, keys.openCatalogue], arguments: [member, open] + fields
+            Scripts.updateCatalogueEvent, keys: [keys.event(id)] + indexes(of: id), arguments: [member, open] + fields
         ).strings(for: "update_catalogue_event")
         switch reply.first {
         case "updated":
@@ -80,7 +80,7 @@ public struct CatalogueStore: Sendable {
 
     public func delete(id: String) async throws -> DeleteOutcome {
         let reply = try await redis.eval(
-            Scripts.deleteCatalogueEvent, keys: [keys.event(id), keys.eventBets(id), keys.catalogue, keys.openCatalogue],
+            Scripts.deleteCatalogueEvent, keys: [keys.event(id), keys.eventBets(id)] + indexes(of: id),
             arguments: CatalogueEvent.descriptiveFields
         ).strings(for: "delete_catalogue_event")
         switch reply.first {
@@ -89,6 +89,12 @@ public struct CatalogueStore: Sendable {
         case "has_bets": return .hasBets(reply.count > 1 ? Int(reply[1]) ?? 0 : 0)
         default: throw RedisError.unexpectedReply(command: "delete_catalogue_event", reply: "\(reply)")
         }
+    }
+
+    /// The catalogue and open catalogue of the event's shard, which its scripts keep with its hash.
+    private func indexes(of eventID: String) -> [String] {
+        let shard = keys.shard(of: eventID)
+        return [keys.catalogue(shard: shard), keys.openCatalogue(shard: shard)]
     }
 
     public func event(id: String) async throws -> CatalogueEvent? {
@@ -114,7 +120,8 @@ public struct CatalogueStore: Sendable {
         public var isEmpty: Bool { state == nil && traderID == nil }
     }
 
-    /// Catalogue events by start time, `limit` at most, after `cursor` (a member of the index). Only
+    /// Catalogue events by start time, `limit` at most, after `cursor` (a member of the index: start
+    /// time and id, unique across the shards, so the shards' indexes merge into one order). Only
     /// those taking bets when `openOnly`; only those `filter` includes. The next page's cursor is nil on
     /// the last page.
     ///
@@ -129,9 +136,16 @@ public struct CatalogueStore: Sendable {
         var found: [CatalogueEvent] = []
         var after = cursor
         for _ in 0..<(filter.isEmpty ? 1 : NewestFirstPages.maximumWindows) {
-            let members = try await redis.zrangeByLex(
-                openOnly ? keys.openCatalogue : keys.catalogue, min: after.map { .exclusive($0) } ?? .minimum, max: .maximum,
-                limit: (0, limit - found.count + 1))
+            // Each shard's next members after the cursor, merged: the first `limit - found.count` of all.
+            let ranges = try await redis.pipeline(
+                keys.allShards.map { shard in
+                    .zrangeByLex(
+                        openOnly ? keys.openCatalogue(shard: shard) : keys.catalogue(shard: shard),
+                        min: after.map { .exclusive($0) } ?? .minimum, max: .maximum, limit: (0, limit - found.count + 1))
+                })
+            var members: [String] = []
+            for range in ranges { members += try range.get().strings(for: "ZRANGE") }
+            members.sort()
             let page = members.prefix(limit - found.count)
             let ids = page.map { String($0.dropFirst(14)) }
             let replies = try await redis.pipeline(

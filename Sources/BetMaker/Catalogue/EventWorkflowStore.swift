@@ -30,17 +30,28 @@ public struct EventWorkflowStore: Sendable {
 
     /// Assigns the event to the trader (from `open`, or re-assigns an `assigned` one).
     public func assign(eventID: String, traderID: Int) async throws -> Outcome {
-        try await run(
-            Scripts.assignEvent, keys: [keys.event(eventID), keys.user(traderID), keys.eventBettors(eventID)],
-            arguments: [String(traderID), String(currentMilliseconds())], changed: "assigned")
+        let isTrader = try await Self.isActiveTrader(traderID, redis: redis, keys: keys)
+        return try await run(
+            Scripts.assignEvent, keys: [keys.event(eventID), keys.eventBettors(eventID)],
+            arguments: [String(traderID), String(currentMilliseconds()), isTrader ? "1" : "0"], changed: "assigned")
     }
 
     /// The trader takes the event into work (an open one, or one assigned to them), unless they hold a
     /// bet on it.
     public func take(eventID: String, traderID: Int) async throws -> Outcome {
-        try await run(
-            Scripts.takeEvent, keys: [keys.event(eventID), keys.user(traderID), keys.eventBettors(eventID)],
-            arguments: [String(traderID), String(currentMilliseconds())], changed: "taken")
+        let isTrader = try await Self.isActiveTrader(traderID, redis: redis, keys: keys)
+        return try await run(
+            Scripts.takeEvent, keys: [keys.event(eventID), keys.eventBettors(eventID)],
+            arguments: [String(traderID), String(currentMilliseconds()), isTrader ? "1" : "0"], changed: "taken")
+    }
+
+    /// Whether the user is an active trader, read just before a transition's script: the user's keys
+    /// are in another slot than the event's, so the script cannot read them. A role taken away between
+    /// this read and the script lets that one transition through as if it had come a moment earlier
+    /// (docs/decisions/0302); what the event's own state and bettors say is still checked atomically.
+    static func isActiveTrader(_ userID: Int, redis: RedisClient, keys: RedisKeys) async throws -> Bool {
+        let fields = try await redis.hmget(keys.user(userID), ["role", "status"])
+        return fields.count == 2 && fields[0] == Role.trader.rawValue && fields[1] == UserStatus.active.rawValue
     }
 
     public enum VoidOutcome: Sendable, Equatable {
@@ -54,8 +65,12 @@ public struct EventWorkflowStore: Sendable {
     /// Voids the event (from any state before `resulted`) and queues its bets for voiding and refunds.
     /// An administrator's act: no trader is involved, so the outcomes are fewer than a transition's.
     public func void(eventID: String, reason: String) async throws -> VoidOutcome {
+        let shard = keys.shard(of: eventID)
         let outcome = try await run(
-            Scripts.voidEvent, keys: [keys.event(eventID), keys.eventsStream, keys.openCatalogue, keys.unsettledEvents],
+            Scripts.voidEvent,
+            keys: [
+                keys.event(eventID), keys.eventsStream(shard: shard), keys.openCatalogue(shard: shard), keys.unsettledEvents(shard: shard),
+            ],
             arguments: [String(currentMilliseconds()), eventID, reason], changed: "voided")
         switch outcome {
         case .changed: return .changed

@@ -12,7 +12,7 @@ import RedisClient
 ///    owners; counts, total staked, total paid out and settlement progress are compared with the bets;
 ///    an event with bets with money must be in the catalogue; an event with a result and without
 ///    `settled_at` must be in the index of unsettled events unless parked, and nothing else may be;
-/// 2. every bet hash (`SCAN` of `<prefix>{ev:*}:bet:*`) that no event list holds;
+/// 2. every bet hash (`SCAN` of `<prefix>{sh:*}:{ev:*}:bet:*`) that no event list holds;
 /// 3. the indexes: the list of anonymous bets and each user's list of bets with money, read in
 ///    pages; every bet must be in exactly the index its owner says, once;
 /// 4. every user (`SCAN` for user keys, and the users index): the user hash, the accounts, and the
@@ -57,7 +57,7 @@ public struct InvariantChecker: Sendable {
         scan.checkUnsettledIndexMembers()
         try await scan.checkUnlistedBets()
         let userIDs = try await scan.findUsers()
-        try await scan.checkIndex(keys.allBets, owner: nil)
+        for shard in keys.allShards { try await scan.checkIndex(keys.allBets(shard: shard), owner: nil) }
         for userID in userIDs { try await scan.checkIndex(keys.userBets(userID), owner: userID) }
         scan.checkEveryBetIndexed()
         try await scan.checkTrades(userIDs: userIDs)

@@ -3,38 +3,41 @@ import RedisClient
 /// Pass 1 of the invariant checker: every event, its list read in pages and the bets it names; the
 /// index of unsettled events.
 extension InvariantChecker.Scan {
-    /// The index of unsettled events, read in pages (it holds only events waiting for settlement).
+    /// Every shard's index of unsettled events, read in pages (it holds only events waiting for settlement).
     mutating func readUnsettledIndex() async throws {
-        var start = 0
-        while true {
-            let members: [String]
-            do {
-                members = try await redis.send(
-                    RedisCommand("ZRANGE", keys.unsettledEvents, start, start + checker.pageSize - 1)
-                ).strings(for: "ZRANGE")
-            } catch let error as RedisError where error.serverCode == "WRONGTYPE" {
-                record(.wrongType, keys.unsettledEvents, "is not a sorted set")
-                return
+        for shard in keys.allShards {
+            let index = keys.unsettledEvents(shard: shard)
+            var start = 0
+            while true {
+                let members: [String]
+                do {
+                    members = try await redis.send(RedisCommand("ZRANGE", index, start, start + checker.pageSize - 1)).strings(for: "ZRANGE")
+                } catch let error as RedisError where error.serverCode == "WRONGTYPE" {
+                    record(.wrongType, index, "is not a sorted set")
+                    break
+                }
+                for member in members where keys.shard(of: member) != shard {
+                    record(.unsettledIndexMismatch, index, "holds \(member), an event of shard \(keys.shard(of: member))")
+                }
+                unsettledIndex.formUnion(members)
+                guard members.count == checker.pageSize else { break }
+                start += members.count
             }
-            unsettledIndex.formUnion(members)
-            guard members.count == checker.pageSize else { return }
-            start += members.count
         }
     }
 
     /// Index members that name no event the scan found.
     mutating func checkUnsettledIndexMembers() {
         for member in unsettledIndex.sorted() where !events.contains(member) {
-            record(.unsettledIndexMismatch, keys.unsettledEvents, "holds \(member), which is no event")
+            record(.unsettledIndexMismatch, keys.unsettledEvents(shard: keys.shard(of: member)), "holds \(member), which is no event")
         }
     }
 
     mutating func checkEvents() async throws {
-        let opening = String(keys.event("").dropLast())  // "bm:{ev:"
         var pending: [String] = []
-        for key in try await scanAll(opening + "*") {
-            let rest = key.dropFirst(opening.count)
-            // Bets' keys match too (`bm:{ev:<id>}:bet:<serial>`): pass 2 reads those.
+        for key in try await scanAll(eventKeysPattern) {
+            guard let rest = Self.afterEventOpening(key) else { continue }
+            // Bets' keys match too (`bm:{sh:<n>}:{ev:<id>}:bet:<serial>`): pass 2 reads those.
             if rest.hasSuffix("}:bets") {
                 pending.append(String(rest.dropLast(6)))
             } else if rest.hasSuffix("}") {
@@ -45,6 +48,14 @@ extension InvariantChecker.Scan {
         for eventID in pending where events.insert(eventID).inserted {
             try await checkEvent(eventID)
         }
+    }
+
+    /// Every key under an event: `bm:{sh:*}:{ev:*`.
+    var eventKeysPattern: String { keys.prefix + "{sh:*}:{ev:*" }
+
+    /// What follows `{ev:` in an event's key (`<id>}`, `<id>}:bets`, `<id>}:bet:<serial>`...).
+    static func afterEventOpening(_ key: String) -> Substring? {
+        key.firstRange(of: "}:{ev:").map { key[$0.upperBound...] }
     }
 
     mutating func checkEvent(_ eventID: String) async throws {
@@ -104,8 +115,8 @@ extension InvariantChecker.Scan {
             record(
                 .unsettledIndexMismatch, eventKey,
                 waiting
-                    ? "has a result and is neither settled nor parked, but is not in \(keys.unsettledEvents)"
-                    : "is in \(keys.unsettledEvents) but \(fields[0] == nil ? "has no result" : settledAt != nil ? "is settled" : "is parked")"
+                    ? "has a result and is neither settled nor parked, but is not in \(keys.unsettledEvents(shard: keys.shard(of: eventID)))"
+                    : "is in \(keys.unsettledEvents(shard: keys.shard(of: eventID))) but \(fields[0] == nil ? "has no result" : settledAt != nil ? "is settled" : "is parked")"
             )
         }
         if fields[0] == nil {

@@ -53,7 +53,7 @@ extension InvariantChecker.Scan {
                 if betOwner != owner {
                     record(
                         .betInWrongIndex, index,
-                        "holds bet \(id), which is \(betOwner.map { "user \($0)'s" } ?? "anonymous") (belongs in \(betOwner.map(keys.userBets) ?? keys.allBets))"
+                        "holds bet \(id), which is \(betOwner.map { "user \($0)'s" } ?? "anonymous") (belongs in \(betOwner.map(keys.userBets) ?? keys.allBets(shard: keys.shard(of: id.eventID))))"
                     )
                 }
             }
@@ -64,7 +64,7 @@ extension InvariantChecker.Scan {
     mutating func checkEveryBetIndexed() {
         for id in listed.union(unlisted).sorted() where !indexed.contains(id) && !unreadable.contains(id) {
             let owner = walletBets[id]?.userID
-            record(.betNotIndexed, keys.bet(id), "is not in \(owner.map(keys.userBets) ?? keys.allBets)")
+            record(.betNotIndexed, keys.bet(id), "is not in \(owner.map(keys.userBets) ?? keys.allBets(shard: keys.shard(of: id.eventID))))")
         }
     }
 }

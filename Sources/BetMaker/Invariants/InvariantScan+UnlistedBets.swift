@@ -3,15 +3,14 @@ import RedisClient
 /// Pass 2 of the invariant checker: the bets that no event list holds.
 extension InvariantChecker.Scan {
     mutating func checkUnlistedBets() async throws {
-        let opening = String(keys.event("").dropLast())  // "bm:{ev:"
         var page: [BetID] = []
         var cursor = "0"
         repeat {
-            let found = try await scanPage(cursor, matching: opening + "*}:bet:*")
+            let found = try await scanPage(cursor, matching: eventKeysPattern + "}:bet:*")
             cursor = found.cursor
             // Only bets missing from the lists are read again; in a sound store that is none.
             for key in found.keys {
-                guard let id = Self.betID(key: key, opening: opening), !listed.contains(id), unlisted.insert(id).inserted else {
+                guard let id = Self.betID(key: key), !listed.contains(id), unlisted.insert(id).inserted else {
                     continue
                 }
                 page.append(id)
@@ -24,9 +23,9 @@ extension InvariantChecker.Scan {
         if !page.isEmpty { try await checkUnlisted(page) }
     }
 
-    /// The bet a key `bm:{ev:<event>}:bet:<serial>` holds.
-    static func betID(key: String, opening: String) -> BetID? {
-        let rest = key.dropFirst(opening.count)
+    /// The bet a key `bm:{sh:<n>}:{ev:<event>}:bet:<serial>` holds.
+    static func betID(key: String) -> BetID? {
+        guard let rest = afterEventOpening(key) else { return nil }
         // Event ids hold no brace, so the first one closes the tag.
         guard let close = rest.firstIndex(of: "}") else { return nil }
         let after = rest[rest.index(after: close)...]

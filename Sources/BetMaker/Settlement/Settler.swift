@@ -54,7 +54,7 @@ public struct Settler: Sendable {
         eventID: String, result: EventResult, afterBatch: () async throws -> Void = {}
     ) async throws -> Report {
         let connection = try await redis.anyConnection()
-        let fixedKeys = [keys.event(eventID), keys.eventBets(eventID), keys.unsettledEvents, keys.feed]
+        let fixedKeys = [keys.event(eventID), keys.eventBets(eventID), keys.unsettledEvents(shard: keys.shard(of: eventID)), keys.feed]
         let list = keys.eventBets(eventID)
 
         func settleCommand(start: Int, entries: [String]) -> RedisCommand {

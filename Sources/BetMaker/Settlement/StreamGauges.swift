@@ -1,7 +1,7 @@
 import Metrics
 import RedisClient
 
-/// The settlement backlog as gauges, read from Redis when metrics are scraped (so they are current
+/// The settlement backlog of every shard together as gauges, read from Redis when metrics are scraped (so they are current
 /// however long ago the worker last looked): entries in the events stream, entries delivered but not
 /// yet acknowledged, entries in the dead-letter stream, and events whose result has waited longer
 /// than `overdueAfter` (`WORKER_REQUEUE_AFTER_MS`) without being settled (parked ones not counted).
@@ -23,14 +23,28 @@ public struct StreamGauges: Sendable {
     /// Best effort: with Redis away, the gauges keep their last values and the scrape still answers.
     public func sample() async {
         let keys = queue.keys
-        let replies = try? await redis.pipeline([
-            RedisCommand("XLEN", keys.eventsStream), RedisCommand("XPENDING", keys.eventsStream, queue.group),
-            RedisCommand("XLEN", keys.deadLetters), queue.overdueCountCommand(after: overdueAfter),
-        ])
-        guard let replies, replies.count == 4 else { return }
-        if case .integer(let value)? = try? replies[0].get() { length.record(value) }
-        if case .array(let summary)? = try? replies[1].get(), case .integer(let value)? = summary.first { pending.record(value) }
-        if case .integer(let value)? = try? replies[2].get() { deadLetters.record(value) }
-        if case .integer(let value)? = try? replies[3].get() { overdue.record(value) }
+        let now = currentMilliseconds()
+        let commands = keys.allShards.flatMap { shard in
+            [
+                RedisCommand("XLEN", keys.eventsStream(shard: shard)), RedisCommand("XPENDING", keys.eventsStream(shard: shard), queue.group),
+                RedisCommand("XLEN", keys.deadLetters(shard: shard)), queue.overdueCountCommand(shard: shard, after: overdueAfter, now: now),
+            ]
+        }
+        guard let replies = try? await redis.pipeline(commands), replies.count == commands.count else { return }
+        // A gauge is recorded only when every shard answered: a partial sum would dip.
+        var sums: [Int64?] = [0, 0, 0, 0]
+        for (index, reply) in replies.enumerated() {
+            var value: Int64?
+            switch try? reply.get() {
+            case .integer(let number)?: value = Int64(number)
+            case .array(let summary)?: if case .integer(let number)? = summary.first { value = Int64(number) }
+            default: break
+            }
+            sums[index % 4] = value.flatMap { value in sums[index % 4].map { $0 + value } }
+        }
+        if let value = sums[0] { length.record(value) }
+        if let value = sums[1] { pending.record(value) }
+        if let value = sums[2] { deadLetters.record(value) }
+        if let value = sums[3] { overdue.record(value) }
     }
 }

@@ -2,9 +2,9 @@ import RedisClient
 
 /// Every Redis key bet-maker uses, in one place. docs/ARCHITECTURE.md explains each.
 ///
-/// Per-event keys share the hash tag `{ev:<id>}` and per-user keys the tag `{u:<id>}`, so on Redis
-/// Cluster an event's hash, bets and bet list live in one slot, and a user's wallet, ledger and bet
-/// list in one other.
+/// An event's keys share its shard's hash tag `{sh:<n>}` with the shard's results stream, dead
+/// letters and indexes, and per-user keys the tag `{u:<id>}`, so on Redis Cluster each script touches
+/// one slot.
 public struct RedisKeys: Sendable {
     public let prefix: String
 
@@ -25,42 +25,59 @@ public struct RedisKeys: Sendable {
     /// The storage schema version of the data under this prefix (`StorageSchema`).
     public var schema: String { prefix + "schema" }
 
+    /// The shard count the data under this prefix was written with (`StorageSchema`): a key's shard
+    /// depends on it, so a process configured with another count refuses to start.
+    public var schemaShards: String { prefix + "schema:shards" }
+
     // MARK: Bets and events
 
-    /// Hash of one bet, under its event's hash tag (so an event's bets share its slot on Redis Cluster):
-    /// `status` (`pending`, `won`, `lost`, `void`, as the API spells it), `amount` (cents), `created_at`
-    /// (ms), for a bet with money `user_id`, `account_id`, `odds` (hundredths) and `payout` (cents,
-    /// locked in when placed), then `event_id`, and once settled `settled_at` (ms). The placing scripts
-    /// write the fields in that order, the ones a listing reads first (`BetStore.listedFields`).
-    public func bet(_ id: BetID) -> String { prefix + "{ev:" + id.eventID + "}:bet:" + id.serial }
+    /// The hash tag of shard `n` with the prefix: `bm:{sh:3}`. An event's keys and the shard's streams
+    /// and indexes share it, so every settlement-queue and catalogue script touches one slot.
+    public func shardTag(_ shard: Int) -> String { prefix + "{sh:" + String(shard) + "}" }
+
+    /// Every shard, for the loops and listings that span them.
+    public var allShards: Range<Int> { 0..<shards }
+
+    /// Hash of one bet, under its event's shard tag: `status` (`pending`, `won`, `lost`, `void`, as the
+    /// API spells it), `amount` (cents), `created_at` (ms), for a bet with money `user_id`, `account_id`,
+    /// `odds` (hundredths) and `payout` (cents, locked in when placed), then `event_id`, and once settled
+    /// `settled_at` (ms). The placing scripts write the fields in that order, the ones a listing reads
+    /// first (`BetStore.listedFields`). `settle_batch` names a bet by its event's key and `:bet:<serial>`.
+    public func bet(_ id: BetID) -> String { event(id.eventID) + ":bet:" + id.serial }
 
     /// Hash of one event: result, reported_at, counts, total staked, settlement progress, and the
-    /// catalogue fields when it is in the catalogue.
-    public func event(_ eventID: String) -> String { prefix + "{ev:" + eventID + "}" }
+    /// catalogue fields when it is in the catalogue. `bm:{sh:<shard>}:{ev:<id>}`: the second braces are
+    /// no hash tag (Redis takes the first), they delimit the id, which may hold `:` but no brace.
+    public func event(_ eventID: String) -> String { shardTag(shard(of: eventID)) + ":{ev:" + eventID + "}" }
 
     /// List of the event's bets in the order they were accepted (`EventListEntry`); append-only.
-    public func eventBets(_ eventID: String) -> String { prefix + "{ev:" + eventID + "}:bets" }
+    public func eventBets(_ eventID: String) -> String { event(eventID) + ":bets" }
 
-    /// List of every anonymous bet's id (`BetID`) in the order accepted; append-only. Bets with money
-    /// are listed under their user instead (`userBets`). Settlement does not touch it: a bet's status
-    /// lives only in its hash.
-    public var allBets: String { prefix + "bets" }
+    /// List of the anonymous bets' ids (`BetID`) of one shard in the order accepted; append-only. Bets
+    /// with money are listed under their user instead (`userBets`). Settlement does not touch it: a
+    /// bet's status lives only in its hash. `GET /bets` merges the shards' lists (`ShardedPages`).
+    public func allBets(shard: Int) -> String { shardTag(shard) + ":bets" }
 
     /// Set of the ids of the users who hold a bet with money on the event; `place_wallet_bet` adds to it,
-    /// nothing removes from it. Under the event's hash tag, so `take_event` and `assign_event` refuse
+    /// nothing removes from it. Under the event's shard tag, so `take_event` and `assign_event` refuse
     /// such a user (a trader now) in the event's own slot.
-    public func eventBettors(_ eventID: String) -> String { prefix + "{ev:" + eventID + "}:bettors" }
+    public func eventBettors(_ eventID: String) -> String { event(eventID) + ":bettors" }
 
-    /// Stream of reported results, read by the workers' consumer group.
-    public var eventsStream: String { prefix + "events" }
+    /// Hash of an anonymous bet's request made with an Idempotency-Key (the key's SHA-256 in hex): its
+    /// `fingerprint` and the `id` of the bet; expires. In the shard of the bet's event, so `place_bet`
+    /// touches one slot (docs/decisions/0301).
+    public func betIdempotency(shard: Int, _ digest: String) -> String { shardTag(shard) + ":idem:" + digest }
 
-    /// Stream of entries the workers gave up on.
-    public var deadLetters: String { prefix + "events:dead" }
+    /// The shard's stream of reported results, read by the workers' consumer group.
+    public func eventsStream(shard: Int) -> String { shardTag(shard) + ":events" }
 
-    /// Sorted set of the events that have a result and are not settled yet, scored by `reported_at`
-    /// (ms): what the worker re-queues when it waits too long. An event whose entry was dead-lettered
-    /// after too many deliveries is taken out ("parked") until an administrator re-drives it.
-    public var unsettledEvents: String { prefix + "events:unsettled" }
+    /// The shard's stream of entries the workers gave up on.
+    public func deadLetters(shard: Int) -> String { shardTag(shard) + ":events:dead" }
+
+    /// Sorted set of the shard's events that have a result and are not settled yet, scored by
+    /// `reported_at` (ms): what the worker re-queues when it waits too long. An event whose entry was
+    /// dead-lettered after too many deliveries is taken out ("parked") until an administrator re-drives it.
+    public func unsettledEvents(shard: Int) -> String { shardTag(shard) + ":events:unsettled" }
 
     /// Stream of what browsers are told live (settlement progress, one entry per batch), capped at
     /// about `RedisKeys.feedLength` entries: each API process reads it once and fans it out.
@@ -73,11 +90,12 @@ public struct RedisKeys: Sendable {
     /// the `id` of the bet or trade it placed; expires.
     public func idempotency(_ digest: String) -> String { prefix + "idem:" + digest }
 
-    /// Sorted set of every catalogue event, by start time (members `CatalogueEntry.member`).
-    public var catalogue: String { prefix + "catalogue" }
+    /// Sorted set of the shard's catalogue events, by start time (members `CatalogueEntry.member`); a
+    /// listing merges the shards' sets.
+    public func catalogue(shard: Int) -> String { shardTag(shard) + ":catalogue" }
 
-    /// The same for the catalogue events that take bets now: open and without a result.
-    public var openCatalogue: String { prefix + "catalogue:open" }
+    /// The same for the shard's catalogue events that take bets now: open and without a result.
+    public func openCatalogue(shard: Int) -> String { shardTag(shard) + ":catalogue:open" }
 
     // MARK: Users and wallets
 

@@ -9,7 +9,9 @@ public enum StorageSchema {
     /// webhook signatures (`RedisKeys.paymentSignature`); data of 1 lacks them.
     /// 3: trades accepted pending (`RedisKeys.pendingTrades`), their terms with the tick they were
     /// accepted after (`Trade.Terms`); a trade of 2 does not read.
-    public static let version = 3
+    /// 4: an event's keys and the results stream, dead letters, unsettled, catalogue and anonymous bets
+    /// indexes under the shard tags `{sh:<n>}`, with the shard count (`RedisKeys.schemaShards`).
+    public static let version = 4
 
     public enum Verdict: Sendable, Equatable {
         /// The data is of this build's version (or the store was empty and is now marked so).
@@ -18,18 +20,34 @@ public enum StorageSchema {
         case other(String)
         /// bet-maker data without a version: written by a development build before versions existed.
         case unversioned
+        /// The data is of this version but split into another number of shards: the count found.
+        case otherShards(String)
     }
 
-    /// Reads the store's version; an empty store is claimed for this build's version (`SET NX`, so
-    /// processes starting together agree) unless `claim` is false (a read-only command). Keys that
-    /// every store in use holds one of tell an unversioned store from an empty one.
+    /// Reads the store's version and shard count; an empty store is claimed for this build's version
+    /// and the configured shard count (`SET NX` each, so processes starting together agree: the first
+    /// count claimed stands) unless `claim` is false (a read-only command). Keys that every store in use
+    /// holds one of tell an unversioned store from an empty one.
     public static func check(redis: some RedisCommandSender, keys: RedisKeys, claim: Bool = true) async throws -> Verdict {
+        let verdict = try await checkVersion(redis: redis, keys: keys, claim: claim)
+        guard verdict == .current else { return verdict }
+        var found = try await redis.get(keys.schemaShards)
+        if found == nil, claim {
+            // A store claimed a moment ago, or by a process that stopped between the two claims.
+            _ = try await redis.set(keys.schemaShards, to: String(keys.shards), condition: .ifNotExists)
+            found = try await redis.get(keys.schemaShards)
+        }
+        guard let found, found != String(keys.shards) else { return .current }
+        return .otherShards(found)
+    }
+
+    private static func checkVersion(redis: some RedisCommandSender, keys: RedisKeys, claim: Bool) async throws -> Verdict {
         for _ in 0..<2 {
             if let found = try await redis.get(keys.schema) {
                 return found == String(version) ? .current : .other(found)
             }
             // One EXISTS per key: the keys may live on different nodes of a cluster.
-            let sentinels = [keys.allBets, keys.eventsStream, keys.userIDs, keys.catalogue, keys.feed]
+            let sentinels = [keys.allBets(shard: 0), keys.eventsStream(shard: 0), keys.userIDs, keys.catalogue(shard: 0), keys.feed]
             for reply in try await redis.pipeline(sentinels.map { RedisCommand("EXISTS", $0) }) where try reply.get().int(for: "EXISTS") > 0
             {
                 return .unversioned
@@ -48,6 +66,9 @@ public enum StorageSchema {
         case .other(let found):
             return "Redis holds bet-maker data of storage schema \(found) (\(keys.schema)); this build reads schema \(version). "
                 + "Run a build of schema \(found), or move the data to schema \(version) with that build's migration command."
+        case .otherShards(let found):
+            return "Redis holds bet-maker data split into \(found) shards (\(keys.schemaShards)), but this process is configured "
+                + "with REDIS_SHARDS=\(keys.shards). An event's keys depend on the count: set REDIS_SHARDS=\(found) for this store."
         case .unversioned:
             return "Redis holds bet-maker data without a storage schema version (no \(keys.schema)): it was written by a "
                 + "development build before schema \(version). Nothing of it is readable here; remove it (`make run`: stop "

@@ -115,11 +115,11 @@ struct BetRoutes {
         if let eventID = query.get("event_id") {
             if EventID.isValid(eventID) { filter.eventID = eventID } else { errors.append(.init("event_id", "must be \(EventID.rule)")) }
         }
-        let page = Input.page(
-            request, defaultLimit: Self.defaultLimit, maximum: Self.maximumLimit, isValidCursor: NewestFirstPages.isValidCursor,
-            errors: &errors)
-        guard errors.isEmpty else { throw Problem.validation(errors) }
         let scope = context.identity.map { BetStore.Scope.user($0.userID) } ?? .anonymous
+        let page = Input.page(
+            request, defaultLimit: Self.defaultLimit, maximum: Self.maximumLimit,
+            isValidCursor: { [store, filter] in store.isValidCursor($0, filter: filter, scope: scope) }, errors: &errors)
+        guard errors.isEmpty else { throw Problem.validation(errors) }
         let found = try await store.list(filter, scope: scope, limit: page.limit, cursor: page.cursor)
         var json = JSONWriter(capacity: 64 + found.bets.count * 200)
         json.beginArray()

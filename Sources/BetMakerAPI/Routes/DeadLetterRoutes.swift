@@ -14,9 +14,9 @@ struct DeadLetterRoutes {
         deadLetters.post("{id}/retry", use: retry)
     }
 
-    /// Newest first, paged by the dead letters' ids.
+    /// Newest first across the shards, paged by the dead letters' ids (`<shard>:<entry id>`).
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let page = try Input.page(request, isValidCursor: StreamID.isValid)
+        let page = try Input.page(request, isValidCursor: DeadLetter.ID.isValid)
         let (letters, next) = try await queue.deadLetters(limit: page.limit, before: page.cursor)
         var headers: HTTPFields = [:]
         if let next { headers[.link] = Input.nextLink("/admin/dead-letters", limit: page.limit, cursor: next) }
@@ -32,7 +32,7 @@ struct DeadLetterRoutes {
     @Sendable func retry(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try context.parameter("id")
         let outcome: SettlementQueue.RetryOutcome =
-            StreamID.isValid(id) ? try await queue.retryDeadLetter(id: id) : .missing
+            DeadLetter.ID.isValid(id) ? try await queue.retryDeadLetter(id: id) : .missing
         switch outcome {
         case .retried(let entryID, let eventID):
             context.logger.notice(

@@ -56,7 +56,7 @@ extension WebUIRoutes {
     /// API's `POST /admin/dead-letters/{id}/retry`).
     @Sendable func operatorDeadLetters(_ request: Request, context: APIRequestContext) async throws -> Response {
         _ = try context.requireAdmin()
-        let cursor = Self.cursor(request, isValid: StreamID.isValid)
+        let cursor = Self.cursor(request, isValid: DeadLetter.ID.isValid)
         let (letters, next) = try await deadLetters.deadLetters(limit: Self.pageSize, before: cursor)
         var values: [String: Any] = [
             "letters": letters.map { letter -> [String: Any] in

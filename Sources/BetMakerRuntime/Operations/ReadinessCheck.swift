@@ -17,14 +17,16 @@ public struct ReadinessCheck: Sendable {
     }
 
     /// What both processes need of the store: Redis answers `PING`, every script is in Redis's cache
-    /// (loaded again after a restart or `SCRIPT FLUSH`), and the settlement stream's consumer group
-    /// exists (created if missing, at `0`, so no result reported before it is skipped).
+    /// (loaded again after a restart or `SCRIPT FLUSH`), and every shard's settlement stream has its
+    /// consumer group (created if missing, at `0`, so no result reported before it is skipped).
     public static func store(redis: RedisClient, keys: RedisKeys) -> [ReadinessCheck] {
         [
             ReadinessCheck("redis") { _ = try await redis.ping() },
             ReadinessCheck("scripts") { if try await !redis.scriptsExist(Scripts.all) { try await redis.load(Scripts.all) } },
             ReadinessCheck("consumer_group") {
-                try await redis.xgroupCreate(keys.eventsStream, group: SettlementQueue.consumerGroup, startingAt: "0")
+                for shard in keys.allShards {
+                    try await redis.xgroupCreate(keys.eventsStream(shard: shard), group: SettlementQueue.consumerGroup, startingAt: "0")
+                }
             },
         ]
     }

@@ -16,6 +16,9 @@ public struct Settings: Sendable {
     public var port = 8080
     public var redis = RedisConfiguration()
     public var keyPrefix = "bm:"
+    /// How many shards an event's keys and the results streams are split into (`RedisKeys.shards`);
+    /// fixed for a store's life (it records the count, `StorageSchema`).
+    public var redisShards = 1
     public var maximumStake = Money(cents: 100_000_000)
     /// Largest deposit the payment webhook credits at once.
     public var maximumDeposit = Money(cents: 100_000_000)
@@ -161,11 +164,14 @@ public struct Settings: Sendable {
         return Int((2 * interval.inMilliseconds + 999) / 1000)
     }
 
+    /// Every shard has a stream the worker reads on a connection of its own.
+    public static let maximumShards = 256
+
     public enum LogFormat: String, Sendable { case text, json }
 
     public init() {}
 
-    public var keys: RedisKeys { RedisKeys(prefix: keyPrefix) }
+    public var keys: RedisKeys { RedisKeys(prefix: keyPrefix, shards: redisShards) }
 
     /// Reads the settings from the environment, then `envFile` (if it exists).
     public static func load(envFile: String = ".env") async throws -> Settings {
@@ -243,6 +249,7 @@ public struct Settings: Sendable {
             guard EventID.isValid(prefix) else { throw SettingsError("KEY_PREFIX may hold only \(EventID.rule)") }
             keyPrefix = prefix
         }
+        redisShards = try integer("REDIS_SHARDS", in: 1...Self.maximumShards) ?? redisShards
         maximumStake = try money("MAX_BET_AMOUNT") ?? maximumStake
         maximumDeposit = try money("MAX_DEPOSIT_AMOUNT") ?? maximumDeposit
         maximumBodyBytes = try integer("MAX_BODY_BYTES", in: 1024...16_777_216) ?? maximumBodyBytes

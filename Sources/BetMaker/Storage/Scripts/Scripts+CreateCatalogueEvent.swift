@@ -3,7 +3,7 @@ import RedisClient
 extension Scripts {
     /// Adds an event to the catalogue, unless it is there already or has a result.
     ///
-    /// KEYS: event hash, catalogue, open catalogue
+    /// KEYS: event hash, the event's shard's catalogue and open catalogue
     /// ARGV: catalogue member, open ('1'|'0'), then the catalogue's field/value pairs
     /// Returns {'created'} | {'exists'} | {'closed', result}
     public static let createCatalogueEvent = RedisScript(

@@ -7,7 +7,8 @@ extension Scripts {
     /// unsettled events, so the worker does not queue it again and again, and its hash names the
     /// dead letter (`parked`) until an administrator re-drives it (`retry_dead_letter`).
     ///
-    /// KEYS: events stream, dead-letter stream [, index of unsettled events, event hash (to park)]
+    /// KEYS: a shard's events stream, its dead-letter stream [, its index of unsettled events, the hash of
+    ///       an event of the shard (to park)]
     /// ARGV: group, entry id, reason, deliveries, dead-letter max length, event id to park or '',
     ///       then the entry's field/value pairs
     /// Returns the number of entries acknowledged (0 or 1)

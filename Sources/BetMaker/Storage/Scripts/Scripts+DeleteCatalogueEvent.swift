@@ -3,7 +3,7 @@ import RedisClient
 extension Scripts {
     /// Removes an event from the catalogue, only while nobody has bet on it.
     ///
-    /// KEYS: event hash, event bet list, catalogue, open catalogue
+    /// KEYS: event hash, event bet list, the event's shard's catalogue and open catalogue
     /// ARGV: the catalogue's field names
     /// Returns {'deleted'} | {'missing'} | {'has_bets', count}
     public static let deleteCatalogueEvent = RedisScript(

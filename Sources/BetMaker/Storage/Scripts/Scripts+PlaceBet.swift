@@ -6,7 +6,10 @@ extension Scripts {
     /// an idempotency key, a repeated request gets the id of the bet it placed, and a different request
     /// with the same key is refused.
     ///
-    /// KEYS: event hash, event bet list, bet (`RedisKeys.bet`), list of anonymous bets [, idempotency key]
+    /// Every key is in the event's shard (`{sh:<n>}`): one slot on Redis Cluster.
+    ///
+    /// KEYS: event hash, event bet list, bet (`RedisKeys.bet`), the shard's list of anonymous bets
+    ///       [, idempotency record (`RedisKeys.betIdempotency`)]
     /// ARGV: bet id (`BetID`), its serial, event id, amount (cents) [, fingerprint, ttl (ms)]
     /// Returns {'placed', created_at (ms)} | {'replayed', bet id} | {'idempotency_mismatch'} | {'closed', result} |
     ///   {'betting_closed', 'taken' | 'started', starts_at (ms)} | {'id_taken'}

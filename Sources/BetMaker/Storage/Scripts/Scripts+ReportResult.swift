@@ -10,14 +10,17 @@ extension Scripts {
     /// it is in the catalogue, because bets with money are taken only on catalogue events and a
     /// catalogue event with bets cannot be deleted (docs/ARCHITECTURE.md, "Who may report").
     ///
-    /// A trader (ARGV[5], with their user hash in KEYS[5]) may report only an event they took: it is
-    /// theirs (`not_yours` otherwise) and `in_progress` (`wrong_state` otherwise), checked in the same
-    /// step as the report, so a void or another report in between cannot be overtaken. Administrators
-    /// and the results feed report from any state before `resulted`.
+    /// A trader (ARGV[5]) may report only an event they took: it is theirs (`not_yours` otherwise) and
+    /// `in_progress` (`wrong_state` otherwise), checked in the same step as the report, so a void or
+    /// another report in between cannot be overtaken. Administrators and the results feed report from
+    /// any state before `resulted`. Whether the trader is an active trader (ARGV[6]) the caller read
+    /// from the user's hash just before: a user's keys are in another slot (docs/decisions/0302).
     ///
-    /// KEYS: event hash, events stream, index of open catalogue events, index of unsettled events
-    ///       [, the trader's user hash]
-    /// ARGV: result, reported_at (ms), event id, anonymous reporter ('1' or '0'), trader's user id or ''
+    /// Every key is in the event's shard (`{sh:<n>}`): one slot on Redis Cluster.
+    ///
+    /// KEYS: event hash, the shard's events stream, open catalogue index and index of unsettled events
+    /// ARGV: result, reported_at (ms), event id, anonymous reporter ('1' or '0'), trader's user id or '',
+    ///       the trader is an active trader ('1' or '0')
     /// Returns {'reported'} | {'unchanged'} | {'conflict', current result} | {'needs_operator'} |
     ///   {'wrong_state', state} | {'not_yours', state} | {'not_a_trader'}
     public static let reportResult = RedisScript(
@@ -28,8 +31,7 @@ extension Scripts {
             if ARGV[4] == '1' and event[2] then return {'needs_operator'} end
             \(eventState("state", result: "event[1]", state: "event[3]"))
             if ARGV[5] ~= '' then
-              local trader = redis.call('HMGET', KEYS[5], 'role', 'status')
-              if trader[1] ~= 'trader' or trader[2] ~= 'active' then return {'not_a_trader'} end
+              if ARGV[6] ~= '1' then return {'not_a_trader'} end
               if event[4] ~= ARGV[5] then return {'not_yours', state} end
               if state ~= 'in_progress' and state ~= 'resulted' then return {'wrong_state', state} end
             end

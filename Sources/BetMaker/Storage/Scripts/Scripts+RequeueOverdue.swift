@@ -7,7 +7,7 @@ extension Scripts {
     /// no longer in the index (settled or parked meanwhile) is left alone; one in the index that is
     /// settled or has no result is taken out of it.
     ///
-    /// KEYS: events stream, index of unsettled events, event hashes...
+    /// KEYS: a shard's events stream and index of unsettled events, the hashes of events of the shard...
     /// ARGV: now (ms), threshold (ms), the event ids (one per event hash, in the same order)
     /// Returns {ids queued again, number of index members removed}
     public static let requeueOverdue = RedisScript(

@@ -7,8 +7,10 @@ extension Scripts {
     /// the index of unsettled events (unless it is settled), no longer parked. The caller reads the
     /// dead letter first to learn its event's key; the script checks that key against the entry.
     ///
-    /// KEYS: dead-letter stream, events stream, index of unsettled events, event hash
-    /// ARGV: dead-letter id, event id, now (ms), key prefix
+    /// The dead letter's shard holds its stream, events stream, index and the event: one slot.
+    ///
+    /// KEYS: the shard's dead-letter stream, events stream and index of unsettled events, event hash
+    /// ARGV: dead-letter id, event id, now (ms), the shard's event key opening (`bm:{sh:<n>}:{ev:`)
     /// Returns {'retried', new entry id} | {'missing'} | {'malformed'} | {'no_result'} |
     ///   {'result_mismatch', recorded result}
     public static let retryDeadLetter = RedisScript(
@@ -27,7 +29,7 @@ extension Scripts {
                 fields[#fields + 1] = values[i + 1]
               end
             end
-            if original['event_id'] ~= ARGV[2] or KEYS[4] ~= ARGV[4] .. '{ev:' .. ARGV[2] .. '}' then return {'malformed'} end
+            if original['event_id'] ~= ARGV[2] or KEYS[4] ~= ARGV[4] .. ARGV[2] .. '}' then return {'malformed'} end
             local result = original['result']
             if result ~= 'WIN' and result ~= 'LOSE' and result ~= 'VOID' then return {'malformed'} end
             local event = redis.call('HMGET', KEYS[4], 'result', 'settled_at', 'reported_at')

@@ -69,7 +69,7 @@ extension Scripts {
               local entries = redis.call('LRANGE', KEYS[2], position, position + count - 1)
               local wallets = {}
               local walletKey = 4 + count
-              local betKey = prefix .. '{ev:' .. ARGV[6] .. '}:bet:'
+              local betKey = event .. ':bet:'
               for i = 1, count do
                 local entry = entries[i] or ''
                 local serial = entry

@@ -10,8 +10,11 @@ extension Scripts {
     /// not take it: `place_wallet_bet` keeps the event's bettors beside its hash, so this is checked in
     /// the event's own slot.
     ///
-    /// KEYS: event hash, the taker's user hash, event's bettors
-    /// ARGV: taker's user id, time (ms)
+    /// Whether the taker is an active trader (ARGV[3]) the caller read from the user's hash just
+    /// before: a user's keys are in another slot (docs/decisions/0302).
+    ///
+    /// KEYS: event hash, event's bettors
+    /// ARGV: taker's user id, time (ms), the taker is an active trader ('1' or '0')
     /// Returns {'taken'} | {'unchanged'} | {'not_yours', state} | {'wrong_state', state} | {'not_a_trader'} |
     ///   {'holds_bet'}
     public static let takeEvent = RedisScript(
@@ -20,9 +23,8 @@ extension Scripts {
             #!lua
             local event = redis.call('HMGET', KEYS[1], 'result', 'state', 'trader_id')
             \(eventState("current", result: "event[1]", state: "event[2]"))
-            local taker = redis.call('HMGET', KEYS[2], 'role', 'status')
-            if taker[1] ~= 'trader' or taker[2] ~= 'active' then return {'not_a_trader'} end
-            if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return {'holds_bet'} end
+            if ARGV[3] ~= '1' then return {'not_a_trader'} end
+            if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return {'holds_bet'} end
             if current == 'in_progress' and event[3] == ARGV[1] then return {'unchanged'} end
             if current == 'assigned' and event[3] ~= ARGV[1] then return {'not_yours', current} end
             if current ~= 'open' and current ~= 'assigned' then return {'wrong_state', current} end

@@ -7,7 +7,7 @@ extension Scripts {
     /// workers could when these were separate commands, and the entry one of them had read but not
     /// acknowledged was trimmed away). Without a group nothing is trimmed.
     ///
-    /// KEYS: events stream
+    /// KEYS: a shard's events stream
     /// ARGV: none
     /// Returns the number of entries trimmed
     public static let trimStream = RedisScript(

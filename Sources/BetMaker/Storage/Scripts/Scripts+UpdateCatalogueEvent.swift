@@ -4,7 +4,7 @@ extension Scripts {
     /// Changes a catalogue event's fields. An event with a result cannot be opened again. The indexes
     /// follow its start time and whether it takes bets.
     ///
-    /// KEYS: event hash, catalogue, open catalogue
+    /// KEYS: event hash, the event's shard's catalogue and open catalogue
     /// ARGV: new catalogue member or '' (start time unchanged), new open state or '', then the
     ///       field/value pairs to set
     /// Returns {'updated'} | {'missing'} | {'closed', result}

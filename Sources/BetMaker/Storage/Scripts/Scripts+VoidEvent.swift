@@ -8,7 +8,7 @@ extension Scripts {
     /// event must not take, atomically: `place_bet` and `place_wallet_bet` refuse an event with a result,
     /// and `report_result` any other result. Voiding again changes nothing (the first reason stays).
     ///
-    /// KEYS: event hash, events stream, index of open catalogue events, index of unsettled events
+    /// KEYS: event hash, the event's shard's events stream, open catalogue index and index of unsettled events
     /// ARGV: time (ms), event id, reason
     /// Returns {'voided'} | {'unchanged'} | {'wrong_state', state}
     public static let voidEvent = RedisScript(
