@@ -241,7 +241,8 @@ extension OpenAPIContractTests {
             try await queue.deadLetter(
                 StreamEntry(id: "1-0", fields: ["event_id": "final", "result": "WIN", "reported_at": "1"]),
                 shard: 0, reason: "delivered 11 times without being settled", deliveries: 11, park: "final")
-            try await queue.deadLetter(StreamEntry(id: "2-0", fields: ["event_id": "final"]), shard: 0, reason: "malformed entry", deliveries: 1)
+            try await queue.deadLetter(
+                StreamEntry(id: "2-0", fields: ["event_id": "final"]), shard: 0, reason: "malformed entry", deliveries: 1)
             let letters = try await call(.ok, .get, "/admin/dead-letters?limit=1", headers: admin)
             let malformed = try #require(Self.elements(letters.json).first?["id"]?.string)
             let parked = try #require(

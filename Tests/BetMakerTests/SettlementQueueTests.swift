@@ -27,8 +27,10 @@ import Testing
         var bets: BetStore { wallet.bets }
 
         func unsettled() async throws -> [String] {
-            try await redis.zrangeByScore(SettlementQueueTests.keys.unsettledEvents(shard: 0), min: .negativeInfinity, max: .positiveInfinity)
-                .map(\.member)
+            try await redis.zrangeByScore(
+                SettlementQueueTests.keys.unsettledEvents(shard: 0), min: .negativeInfinity, max: .positiveInfinity
+            )
+            .map(\.member)
         }
     }
 
@@ -300,7 +302,8 @@ import Testing
             #expect(try await stores.queue.requeueOverdue(shard: 0, after: .seconds(60), now: now + 1, pageSize: 2) == [events[6]])
             // A pass reads at most `maximumPages` pages; the next pass goes on.
             _ = try await redis.hdel(Self.keys.event(events[6]), ["requeued_at"])
-            #expect(try await stores.queue.requeueOverdue(shard: 0, after: .seconds(60), now: now + 2, pageSize: 2, maximumPages: 3).isEmpty)
+            #expect(
+                try await stores.queue.requeueOverdue(shard: 0, after: .seconds(60), now: now + 2, pageSize: 2, maximumPages: 3).isEmpty)
             #expect(try await stores.queue.requeueOverdue(shard: 0, after: .seconds(60), now: now + 2, pageSize: 2) == [events[6]])
         }
     }
@@ -319,7 +322,8 @@ import Testing
             let entries = try await redis.xreadgroup(stream, group: Self.group, consumer: "a", count: 10)
             #expect(entries.count == 4)
             let given = try #require(entries.first { $0.fields?["event_id"] == "parked" })
-            try await stores.queue.deadLetter(given, shard: 0, reason: "delivered 11 times without being settled", deliveries: 11, park: "parked")
+            try await stores.queue.deadLetter(
+                given, shard: 0, reason: "delivered 11 times without being settled", deliveries: 11, park: "parked")
             for entry in entries where [malformed, mismatch].contains(entry.id) {
                 try await stores.queue.deadLetter(entry, shard: 0, reason: "bad", deliveries: 1)
             }

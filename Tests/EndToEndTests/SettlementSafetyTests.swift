@@ -89,7 +89,10 @@ import Testing
             #expect(!requeued.isEmpty && requeued.allSatisfy { $0.fields?["event_id"] == "stranded" })
             #expect(try await system.redis.exists([Self.keys.unsettledEvents(shard: 0)]) == 0)
             #expect(try await overdue() == 0)
-            #expect(await eventually { try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: 0), group: "settlement").count == 0 })
+            #expect(
+                await eventually {
+                    try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: 0), group: "settlement").count == 0
+                })
             #expect(await worker.stop() == 0)
             let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
             #expect(check.status == 0, "\(check.output)")

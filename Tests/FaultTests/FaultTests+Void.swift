@@ -41,7 +41,10 @@ extension ProcessFaultTests {
                 worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "crashy", settings: settings)
             }
             #expect(await eventually(timeout: .seconds(120)) { try await Self.allSettled([event], system.redis) }, "killed at \(killedAt)")
-            #expect(await eventually { try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: 0), group: "settlement").count == 0 })
+            #expect(
+                await eventually {
+                    try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: 0), group: "settlement").count == 0
+                })
             #expect(killedAt.allSatisfy { $0 > 0 && $0 < total }, "every kill fell mid-refund: \(killedAt)")
 
             let fields = try await system.redis.hmget(

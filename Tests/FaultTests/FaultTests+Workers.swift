@@ -44,7 +44,10 @@ extension ProcessFaultTests {
                 settings: ["SETTLEMENT_BATCH_SIZE": "500", "WORKER_CLAIM_MIN_IDLE_MS": "300", "WORKER_CLAIM_INTERVAL_MS": "100"])
 
             #expect(await eventually(timeout: .seconds(60)) { try await Self.allSettled(events, system.redis) }, "killed at \(killedAt)")
-            #expect(await eventually { try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: 0), group: "settlement").count == 0 })
+            #expect(
+                await eventually {
+                    try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: 0), group: "settlement").count == 0
+                })
             #expect(killedAt.allSatisfy { $0 > 0 && $0 < total }, "every kill fell mid-settlement: \(killedAt)")
             try await Self.expectSettledExactlyOnce(results, betsEach: betsEach, system.redis)
             #expect(await worker.stop() == 0)
@@ -167,7 +170,10 @@ extension ProcessFaultTests {
             let retried = try await system.request(.POST, "/admin/dead-letters/\(letter.id)/retry", token: admin)
             #expect(retried.status == 202 && retried.string["event_id"] == "damaged", "\(retried.body)")
             #expect(await eventually { try await Self.allSettled(["damaged"], system.redis) })
-            #expect(await eventually { try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: 0), group: "settlement").count == 0 })
+            #expect(
+                await eventually {
+                    try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: 0), group: "settlement").count == 0
+                })
             let paid = try await Self.payoutsByBet(users, system.redis)
             #expect(paid == Dictionary(uniqueKeysWithValues: bets.map { ($0.id.description, 1) }))
             #expect(try await system.redis.xlen(Self.keys.deadLetters(shard: 0)) == 0)

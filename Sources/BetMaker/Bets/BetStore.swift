@@ -331,9 +331,12 @@ public struct BetStore: Sendable {
         }
         let reply = try await redis.eval(
             Scripts.reportResult,
-            keys: [keys.event(eventID), keys.eventsStream(shard: shard), keys.openCatalogue(shard: shard), keys.unsettledEvents(shard: shard)],
+            keys: [
+                keys.event(eventID), keys.eventsStream(shard: shard), keys.openCatalogue(shard: shard), keys.unsettledEvents(shard: shard),
+            ],
             arguments: [
-                result.rawValue, String(currentMilliseconds()), eventID, reporter == .anonymous ? "1" : "0", trader, isActiveTrader ? "1" : "0",
+                result.rawValue, String(currentMilliseconds()), eventID, reporter == .anonymous ? "1" : "0", trader,
+                isActiveTrader ? "1" : "0",
             ]
         ).strings(for: "report_result")
         let detail = reply.count > 1 ? reply[1] : ""

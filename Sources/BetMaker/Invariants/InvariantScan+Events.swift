@@ -11,7 +11,8 @@ extension InvariantChecker.Scan {
             while true {
                 let members: [String]
                 do {
-                    members = try await redis.send(RedisCommand("ZRANGE", index, start, start + checker.pageSize - 1)).strings(for: "ZRANGE")
+                    members = try await redis.send(RedisCommand("ZRANGE", index, start, start + checker.pageSize - 1)).strings(
+                        for: "ZRANGE")
                 } catch let error as RedisError where error.serverCode == "WRONGTYPE" {
                     record(.wrongType, index, "is not a sorted set")
                     break

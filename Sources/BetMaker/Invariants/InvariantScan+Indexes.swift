@@ -64,7 +64,8 @@ extension InvariantChecker.Scan {
     mutating func checkEveryBetIndexed() {
         for id in listed.union(unlisted).sorted() where !indexed.contains(id) && !unreadable.contains(id) {
             let owner = walletBets[id]?.userID
-            record(.betNotIndexed, keys.bet(id), "is not in \(owner.map(keys.userBets) ?? keys.allBets(shard: keys.shard(of: id.eventID))))")
+            record(
+                .betNotIndexed, keys.bet(id), "is not in \(owner.map(keys.userBets) ?? keys.allBets(shard: keys.shard(of: id.eventID))))")
         }
     }
 }

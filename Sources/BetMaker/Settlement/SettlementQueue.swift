@@ -150,7 +150,9 @@ public struct SettlementQueue: Sendable {
         let shard = letter.shard
         let reply = try await redis.eval(
             Scripts.retryDeadLetter,
-            keys: [keys.deadLetters(shard: shard), keys.eventsStream(shard: shard), keys.unsettledEvents(shard: shard), keys.event(eventID)],
+            keys: [
+                keys.deadLetters(shard: shard), keys.eventsStream(shard: shard), keys.unsettledEvents(shard: shard), keys.event(eventID),
+            ],
             arguments: [letter.streamID, eventID, String(currentMilliseconds()), keys.shardTag(shard) + ":{ev:"]
         ).strings(for: "retry_dead_letter")
         switch reply.first {

@@ -26,8 +26,10 @@ public struct StreamGauges: Sendable {
         let now = currentMilliseconds()
         let commands = keys.allShards.flatMap { shard in
             [
-                RedisCommand("XLEN", keys.eventsStream(shard: shard)), RedisCommand("XPENDING", keys.eventsStream(shard: shard), queue.group),
-                RedisCommand("XLEN", keys.deadLetters(shard: shard)), queue.overdueCountCommand(shard: shard, after: overdueAfter, now: now),
+                RedisCommand("XLEN", keys.eventsStream(shard: shard)),
+                RedisCommand("XPENDING", keys.eventsStream(shard: shard), queue.group),
+                RedisCommand("XLEN", keys.deadLetters(shard: shard)),
+                queue.overdueCountCommand(shard: shard, after: overdueAfter, now: now),
             ]
         }
         guard let replies = try? await redis.pipeline(commands), replies.count == commands.count else { return }
