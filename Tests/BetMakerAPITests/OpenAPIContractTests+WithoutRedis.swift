@@ -48,7 +48,7 @@ extension OpenAPIContractTests {
                 (.patch, "/admin/events/x", #"{"open": false}"#, token),
                 (.delete, "/admin/events/x", nil, token),
                 (.get, "/admin/dead-letters", nil, token),
-                (.post, "/admin/dead-letters/1-0/retry", nil, token),
+                (.post, "/admin/dead-letters/0:1-0/retry", nil, token),
                 (.get, "/admin/trade-dead-letters", nil, token),
                 (.post, "/admin/trade-dead-letters/000000000000/retry", nil, token),
                 (.post, "/plays", #"{"email": "jo@example.com"}"#, [:]),

@@ -429,8 +429,8 @@ class Suite(Tour):
         context.close()
 
     def dead_letter(self, reason: str, *fields: str) -> None:
-        """A dead letter as the worker writes one (`dead_letter`): the stack's key prefix is `bm:`."""
-        command = ["redis-cli", "-u", self.redis_url, "XADD", "bm:events:dead", "*", "entry_id", "1-0", "reason", reason, "deliveries", "11"]
+        """A dead letter as the worker writes one (`dead_letter`): the stack has one shard and the key prefix `bm:`."""
+        command = ["redis-cli", "-u", self.redis_url, "XADD", "bm:{sh:0}:events:dead", "*", "entry_id", "1-0", "reason", reason, "deliveries", "11"]
         subprocess.run([*command, *fields], check=True, capture_output=True)
 
     def operator_re_drives_dead_letters_and_erases_a_contact(self) -> None:
