@@ -52,7 +52,7 @@ import Testing
             #expect(response.isProblem)
             if status == 422 { #expect(response.problemFields == ["amount"]) }
             // Only the schema version, which the API claims for an empty store before its first request.
-            #expect(try await redis.send(RedisCommand("KEYS", "*")).strings(for: "KEYS") == ["t:schema"])
+            #expect(try await redis.send(RedisCommand("KEYS", "*")).strings(for: "KEYS") == ["t:{g}:schema"])
         }
     }
 
