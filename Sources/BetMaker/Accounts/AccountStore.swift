@@ -69,7 +69,7 @@ public struct AccountStore: Sendable {
                 throw RedisError.unexpectedReply(command: "claim_login", reply: "\(reply)")
             }
         }
-        throw RedisError.unexpectedReply(command: "register_user", reply: "no free user or account id after five tries")
+        throw RedisError.unexpectedReply(command: "create_user", reply: "no free user or account id after five tries")
     }
 
     /// True when a user has this login, in any case.
