@@ -4,8 +4,9 @@ import Metrics
 import RedisClient
 import ServiceLifecycle
 
-/// Delivers the ESP outbox: reads its stream through the consumer group `esp`, the same way the
-/// settlement worker reads results (at least once), and creates or erases each contact at the ESP.
+/// Delivers the ESP outbox: reads every shard's stream through the consumer group `esp` (one loop a
+/// shard, each with its own blocking connection to the shard's node), the same way the settlement
+/// worker reads results (at least once), and creates or erases each contact at the ESP.
 ///
 /// - On start it first handles its own pending messages (read before a crash), then new ones with a
 ///   blocking read on a connection of its own; every `claimInterval` it takes over messages idle
@@ -57,10 +58,20 @@ public final class ContactRelay: Service, Sendable {
     }
 
     public func run() async throws {
-        let keys = outbox.keys
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for shard in 0..<outbox.keys.shards {
+                group.addTask { try await self.run(shard: shard) }
+            }
+            try await group.waitForAll()
+        }
+        logger.info("ESP outbox relay stopped", metadata: ["consumer": "\(configuration.consumer)"])
+    }
+
+    private func run(shard: Int) async throws {
+        let stream = outbox.keys.contactOutbox(shard: shard)
         logger.info(
             "ESP outbox relay starting",
-            metadata: ["consumer": "\(configuration.consumer)", "group": "\(configuration.group)", "stream": "\(keys.contactOutbox)"])
+            metadata: ["consumer": "\(configuration.consumer)", "group": "\(configuration.group)", "stream": "\(stream)"])
         var backoff = Backoff(.init(initial: .milliseconds(100), maximum: .seconds(5)))
         var blocking: RedisConnection?
         var ownPendingDone = false
@@ -69,31 +80,34 @@ public final class ContactRelay: Service, Sendable {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 if !ownPendingDone {
-                    try await outbox.redis.xgroupCreate(keys.contactOutbox, group: configuration.group, startingAt: "0")
-                    try await handleOwnPending()
+                    try await outbox.redis.xgroupCreate(stream, group: configuration.group, startingAt: "0")
+                    try await handleOwnPending(shard: shard)
                     ownPendingDone = true
                 }
                 if ContinuousClock.now - lastClaim >= configuration.claimInterval {
-                    try await reclaimIdleMessages()
+                    try await reclaimIdleMessages(shard: shard)
                     lastClaim = .now
                 }
-                try await outbox.releaseDue()
+                try await outbox.releaseDue(shard: shard)
                 if blocking?.isActive != true {
-                    blocking = try await outbox.redis.dedicatedConnection()
+                    blocking = try await outbox.redis.dedicatedConnection(forKey: stream)
                 }
                 let untilClaim = configuration.claimInterval - (ContinuousClock.now - lastClaim)
                 let entries = try await cancelWhenGracefulShutdown { [blocking, configuration] in
                     try await blocking!.xreadgroup(
-                        keys.contactOutbox, group: configuration.group, consumer: configuration.consumer, count: configuration.readCount,
+                        stream, group: configuration.group, consumer: configuration.consumer, count: configuration.readCount,
                         block: max(.milliseconds(10), min(configuration.block, untilClaim)))
                 }
-                try await handle(entries)
+                try await handle(entries, shard: shard)
                 backoff.reset()
             } catch is CancellationError {
                 break
             } catch {
-                // Redis unreachable or a transient failure: start over from the own pending messages.
+                // Redis unreachable or a transient failure (the shard's slot moved): start over from the
+                // own pending messages, on a new connection.
                 ownPendingDone = false
+                blocking?.closeNow()
+                blocking = nil
                 let delay = backoff.next()
                 logger.warning(
                     "ESP outbox relay failed, retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.inMilliseconds)"])
@@ -104,34 +118,33 @@ public final class ContactRelay: Service, Sendable {
                 }
             }
         }
-        logger.info("ESP outbox relay stopped", metadata: ["consumer": "\(configuration.consumer)"])
     }
 
     // MARK: Reading
 
-    private func handleOwnPending() async throws {
+    private func handleOwnPending(shard: Int) async throws {
         var after = "0"
         while !Task.isShuttingDownGracefully {
             let entries = try await outbox.redis.xreadgroup(
-                outbox.keys.contactOutbox, group: configuration.group, consumer: configuration.consumer, id: after,
+                outbox.keys.contactOutbox(shard: shard), group: configuration.group, consumer: configuration.consumer, id: after,
                 count: configuration.readCount)
             guard let last = entries.last else { return }
-            try await handle(entries)
+            try await handle(entries, shard: shard)
             after = last.id
         }
     }
 
-    private func reclaimIdleMessages() async throws {
+    private func reclaimIdleMessages(shard: Int) async throws {
         var cursor = "0-0"
         repeat {
             let claimed = try await outbox.redis.xautoclaim(
-                outbox.keys.contactOutbox, group: configuration.group, consumer: configuration.consumer,
+                outbox.keys.contactOutbox(shard: shard), group: configuration.group, consumer: configuration.consumer,
                 minIdle: configuration.claimMinIdle, start: cursor, count: configuration.readCount)
             if !claimed.entries.isEmpty {
                 logger.info("Claimed idle outbox messages", metadata: ["count": "\(claimed.entries.count)"])
             }
-            for id in claimed.deletedIDs { try await outbox.discard(id) }
-            try await handle(claimed.entries)
+            for id in claimed.deletedIDs { try await outbox.discard(id, shard: shard) }
+            try await handle(claimed.entries, shard: shard)
             cursor = claimed.nextCursor
         } while cursor != "0-0" && !Task.isShuttingDownGracefully
     }
@@ -139,13 +152,14 @@ public final class ContactRelay: Service, Sendable {
     // MARK: Handling
 
     /// One contact's messages in order, contacts side by side.
-    private func handle(_ entries: [StreamEntry]) async throws {
+    private func handle(_ entries: [StreamEntry], shard: Int) async throws {
         var byContact: [String: [ContactOutbox.Message]] = [:]
         var order: [String] = []
         for entry in entries {
-            guard let message = ContactOutbox.Message(entry) else {
-                logger.error("Outbox entry is not a message; acknowledged and dropped", metadata: ["entry_id": "\(entry.id)"])
-                try await outbox.discard(entry.id)
+            guard let message = ContactOutbox.Message(entry, shard: shard, keys: outbox.keys) else {
+                logger.error(
+                    "Outbox entry is not a message; acknowledged and dropped", metadata: ["entry_id": "\(entry.id)", "shard": "\(shard)"])
+                try await outbox.discard(entry.id, shard: shard)
                 continue
             }
             if byContact[message.subscriberHash] == nil { order.append(message.subscriberHash) }
@@ -199,7 +213,7 @@ public final class ContactRelay: Service, Sendable {
                     "ESP outbox message moved to the dead-letter stream",
                     metadata: [
                         "operation": "\(message.operation.rawValue)", "contact": "\(contact)", "reason": "\(reason)",
-                        "entry_id": "\(message.id)", "dead_letters": "\(outbox.keys.contactOutboxDeadLetters)",
+                        "entry_id": "\(message.id)", "dead_letters": "\(outbox.keys.contactOutboxDeadLetters(shard: message.shard))",
                     ])
             }
             return

@@ -280,10 +280,11 @@ import Testing
                     String(balance), "bet_id", "cat-open~0000000000ZZ")
             case .paymentRecordWithoutDeposit:
                 try await f.run(
-                    "HSET", InvariantCheckerTests.keys.payment("p-9"), "user_id", String(f.users[0]), "account_id", String(f.accounts[0]),
+                    "HSET", InvariantCheckerTests.keys.payment(userID: f.users[0], transactionID: "p-9"), "user_id", String(f.users[0]),
+                    "account_id", String(f.accounts[0]),
                     "amount", "1", "entry", "1-0")
             case .depositWithoutPaymentRecord:
-                try await f.run("DEL", InvariantCheckerTests.keys.payment("p-2"))
+                try await f.run("DEL", InvariantCheckerTests.keys.payment(userID: f.users[1], transactionID: "p-2"))
             case .paidOutOff:
                 try await f.run("HINCRBY", f.event("cat-win"), "paid", "1")
             case .payoutNotStakeTimesOdds:

@@ -126,7 +126,7 @@ import Testing
             // The same transaction id with other values changes nothing.
             #expect(
                 try await stores.accounts.deposit(transactionID: "t-1", userID: alice.userID, accountID: 50, amount: Money(cents: 1))
-                    == .conflict(first))
+                    == .conflict(userID: alice.userID, accountID: 50, amount: amount))
             #expect(try await stores.balance(alice.userID, 50) == amount)
             // Account 50 is Alice's now; unknown users get nothing.
             #expect(

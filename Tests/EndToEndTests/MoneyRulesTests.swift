@@ -39,7 +39,7 @@ import Testing
                 #expect(forged.status == 409 && forged["type"] == .string("/problems/signature-reused"), "\(forged.body)")
             }
             #expect(try await WalletEndToEndTests.balance(system, fay.token) == "10.00")
-            #expect(try await system.redis.exists([System.keys.payment("-payout")]) == 0)
+            #expect(try await system.redis.exists([System.keys.paymentClaim("-payout")]) == 0)
             // The provider's retry of the genuine delivery is still answered as before.
             let retry = try await system.request(.POST, "/payment/webhook", json: genuine)
             #expect(retry.status == 200 && retry.body.contains(#""replayed":true"#), "\(retry.body)")
@@ -74,7 +74,7 @@ import Testing
             #expect(try await system.redis.llen(keys.userBets(gus.userID)) == 0)
             #expect(try await system.redis.scard(keys.eventBettors("demo-derby")) == 0)
             #expect(try await system.redis.hget(keys.event("demo-derby"), "bets") == nil)
-            #expect(try await system.redis.exists([keys.payment("pay-gus-2")]) == 0)
+            #expect(try await system.redis.exists([keys.payment(userID: gus.userID, transactionID: "pay-gus-2")]) == 0)
             #expect(try await system.redis.get(ledger) == "damaged")
 
             _ = try await system.redis.del([ledger])

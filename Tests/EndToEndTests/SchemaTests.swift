@@ -12,12 +12,12 @@ import Testing
     @Test(arguments: ["betmaker-api", "betmaker-worker"])
     func aProcessRefusesDataOfAnotherSchemaVersion(_ executable: String) async throws {
         try await withRedis { (server, redis) async throws in
-            _ = try await redis.set("bm:schema", to: "7")
+            _ = try await redis.set("bm:{g}:schema", to: "7")
             let (status, output) = try await BetMakerProcesses.run(
                 executable, [], redis: server, settings: ["WEB_SERVER_PORT": "\(freeLoopbackPort())", "WORKER_HTTP_PORT": "0"])
             #expect(status != 0, "\(output)")
             #expect(output.contains("Refusing to run: Redis holds bet-maker data of storage schema 7"), "\(output)")
-            #expect(try await redis.get("bm:schema") == "7")
+            #expect(try await redis.get("bm:{g}:schema") == "7")
         }
     }
 
@@ -41,7 +41,7 @@ import Testing
     @Test func anAPIOnAFreshStoreClaimsItAndServes() async throws {
         try await withBetMakerSystem { system in
             #expect(try await system.request(.POST, "/bets", json: #"{"event_id": "s", "amount": "1"}"#).status == 201)
-            #expect(try await system.redis.get("bm:schema") == String(StorageSchema.version))
+            #expect(try await system.redis.get("bm:{g}:schema") == String(StorageSchema.version))
             let ready = try await system.get(system.operationsURL + "/health/ready")
             #expect(ready.status == 200 && ready.body.contains(#""storage_schema":"ok""#), "\(ready.body)")
         }
@@ -53,7 +53,7 @@ import Testing
         try await withRedis { (server, redis) async throws in
             let seeded = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: server)
             #expect(seeded.status == 0, "\(seeded.output)")
-            #expect(try await redis.get("bm:schema") == String(StorageSchema.version))
+            #expect(try await redis.get("bm:{g}:schema") == String(StorageSchema.version))
             let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: server)
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             let events = try await http.execute(HTTPClientRequest(url: baseURL + "/events"), timeout: .seconds(30))

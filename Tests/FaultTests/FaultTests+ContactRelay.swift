@@ -33,7 +33,7 @@ extension ProcessFaultTests {
                     }
                     try await group.waitForAll()
                 }
-                #expect(try await system.redis.xlen(Self.keys.contactOutbox) == 1000)
+                #expect(try await system.redis.xlen(Self.keys.contactOutbox(shard: 0)) == 1000)
 
                 var worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "relay", settings: esp.settings)
                 var killedAt: [Int] = []
@@ -51,7 +51,8 @@ extension ProcessFaultTests {
                 }
                 #expect(await eventually(timeout: .seconds(60)) { esp.memberCount == 1000 }, "killed at \(killedAt)")
                 #expect(killedAt.allSatisfy { $0 < 1000 }, "every kill fell before the end: \(killedAt)")
-                #expect(await eventually { try await system.redis.xpendingSummary(Self.keys.contactOutbox, group: "esp").count == 0 })
+                #expect(
+                    await eventually { try await system.redis.xpendingSummary(Self.keys.contactOutbox(shard: 0), group: "esp").count == 0 })
                 #expect(addresses.allSatisfy { esp.holds($0) && esp.calls("PUT", $0) >= 1 })
                 var notSynced: [String] = []
                 for address in addresses {

@@ -23,41 +23,53 @@ public struct AccountStore: Sendable {
 
     /// Creates a user with a first, empty account. A user created inactive gets an activation token,
     /// of which Redis keeps only the digest.
+    ///
+    /// Three single-slot steps: the ids drawn on `{g}`; the user and the account written on the
+    /// user's slot (`create_user`); the login, the users index, the account's owner and the activation
+    /// token claimed on `{g}` (`claim_login`). A refused claim removes what the second step wrote. A
+    /// crash before the claim leaves a user that no login names and no index lists: no one can log
+    /// in as it, be paid to it or list it, and the invariant checker counts it as an orphan.
     public func register(login: String, passwordHash: String, role: Role = .player, active: Bool = false) async throws -> RegisterOutcome {
         let normalized = Login.normalized(login)
         for _ in 0..<5 {
-            let userID = try await redis.incr(keys.userIDs)
-            let accountID = try await redis.incr(keys.accountIDs)
+            let ids = try await redis.pipeline([RedisCommand("INCR", keys.userIDs), RedisCommand("INCR", keys.accountIDs)])
+            let userID = try ids[0].get().int(for: "INCR")
+            let accountID = try ids[1].get().int(for: "INCR")
             let now = currentMilliseconds()
+            let status = active ? UserStatus.active : .pending
+            let created = try await redis.eval(
+                Scripts.createUser, keys: [keys.user(userID), keys.accounts(userID)],
+                arguments: [login, passwordHash, role.rawValue, status.rawValue, String(now), String(accountID)]
+            ).strings(for: "create_user")
+            switch created.first {
+            case "created": break
+            case "id_taken": continue  // A counter was reset: draw again.
+            default: throw RedisError.unexpectedReply(command: "create_user", reply: "\(created)")
+            }
             // 32 random bytes, base64url: the activation token sent to the user.
             let token = active ? nil : Base64URL.encode(randomBytes(32))
-            var scriptKeys = [keys.logins, keys.user(userID), keys.users, keys.accounts(userID), keys.accountOwners]
-            var arguments = [
-                String(userID), normalized, login, passwordHash, role.rawValue, (active ? UserStatus.active : .pending).rawValue,
-                String(now),
-                String(accountID),
-            ]
+            var claimKeys = [keys.logins, keys.users, keys.accountOwners]
+            var arguments = [String(userID), normalized, String(accountID)]
             if let token {
-                scriptKeys.append(keys.activation(sha256Hex(token)))
+                claimKeys.append(keys.activation(sha256Hex(token)))
                 arguments.append(String(activationTTL.inMilliseconds))
             }
-            let reply = try await redis.eval(Scripts.registerUser, keys: scriptKeys, arguments: arguments).strings(for: "register_user")
+            let reply = try await redis.eval(Scripts.claimLogin, keys: claimKeys, arguments: arguments).strings(for: "claim_login")
+            if reply.first != "claimed" { _ = try await redis.del([keys.user(userID), keys.accounts(userID)]) }
             switch reply.first {
-            case "created":
-                let user = User(
-                    id: userID, login: login, role: role, status: active ? .active : .pending, createdAt: now,
-                    activatedAt: active ? now : nil)
+            case "claimed":
+                let user = User(id: userID, login: login, role: role, status: status, createdAt: now, activatedAt: active ? now : nil)
                 return .created(user, account: Account(id: accountID, balance: Money(cents: 0)), activationToken: token)
             case "login_taken":
                 return .loginTaken(existingUserID: reply.count > 1 ? Int(reply[1]) ?? 0 : 0)
-            case "id_taken", "account_taken":
-                // A payment created an account with this id, or a counter was reset: draw again.
+            case "account_taken":
+                // A payment created an account with this id: draw again.
                 continue
             default:
-                throw RedisError.unexpectedReply(command: "register_user", reply: "\(reply)")
+                throw RedisError.unexpectedReply(command: "claim_login", reply: "\(reply)")
             }
         }
-        throw RedisError.unexpectedReply(command: "register_user", reply: "no free user or account id after five tries")
+        throw RedisError.unexpectedReply(command: "create_user", reply: "no free user or account id after five tries")
     }
 
     /// True when a user has this login, in any case.
@@ -87,12 +99,16 @@ public struct AccountStore: Sendable {
         case invalid
     }
 
+    /// The token is read on `{g}`, the user activated on their slot, then the token deleted, whatever
+    /// the outcome: a crash before the deletion leaves a token whose next use answers `alreadyActive`
+    /// (or `disabled`) and changes nothing, until it expires.
     public func activate(token: String) async throws -> ActivationOutcome {
         let tokenKey = keys.activation(sha256Hex(token))
         guard let userID = try await redis.get(tokenKey).flatMap({ Int($0) }) else { return .invalid }
         let reply = try await redis.eval(
-            Scripts.activateUser, keys: [tokenKey, keys.user(userID)], arguments: [String(userID), String(currentMilliseconds())]
+            Scripts.activateUser, keys: [keys.user(userID)], arguments: [String(currentMilliseconds())]
         ).strings(for: "activate_user")
+        _ = try await redis.del([tokenKey])
         switch reply.first {
         case "activated":
             guard let user = try await user(id: userID) else { return .invalid }
@@ -112,16 +128,35 @@ public struct AccountStore: Sendable {
     }
 
     /// Enables or disables a user and gives or takes the trader role (`.trader` or `.player`), both or
-    /// either, in one step; nil leaves a field as it is.
+    /// either, in one step on the user's slot; nil leaves a field as it is. Only a registered user (in
+    /// the users index) is changed.
+    ///
+    /// The traders index (`{g}`) may hold a user who is no trader, never lacks one: a user is added
+    /// before the role is given and again after (a concurrent take may have removed them in between),
+    /// and removed after it is taken, then added back if the role was given again meanwhile. A crash
+    /// between the steps leaves an extra entry, which the index's readers skip (`traders`).
     public func update(userID: Int, active: Bool? = nil, role: Role? = nil) async throws -> UpdateOutcome {
         precondition(role != .admin, "administrators are not made over the API")
+        guard try await redis.zscore(keys.users, String(userID)) != nil else { return .missing }
+        let member = [(score: Double(userID), member: String(userID))]
+        if role == .trader { _ = try await redis.zadd(keys.traders, member) }
         let reply = try await redis.eval(
-            Scripts.updateUser, keys: [keys.user(userID), keys.traders],
-            arguments: [active.map { $0 ? "1" : "0" } ?? "", String(currentMilliseconds()), role?.rawValue ?? "", String(userID)]
+            Scripts.updateUser, keys: [keys.user(userID)],
+            arguments: [active.map { $0 ? "1" : "0" } ?? "", String(currentMilliseconds()), role?.rawValue ?? ""]
         ).strings(for: "update_user")
+        let user = try await self.user(id: userID)
+        if role != nil {
+            if user?.role == .trader {
+                _ = try await redis.zadd(keys.traders, member)
+            } else {
+                _ = try await redis.zrem(keys.traders, [String(userID)])
+                // Given back meanwhile by another administrator: the index must not lack them.
+                if try await self.user(id: userID)?.role == .trader { _ = try await redis.zadd(keys.traders, member) }
+            }
+        }
         switch reply.first {
         case "updated":
-            guard let user = try await user(id: userID) else { return .missing }
+            guard let user else { return .missing }
             return .updated(user)
         case "missing": return .missing
         case "admin_role": return .administratorRole
@@ -194,50 +229,5 @@ public struct AccountStore: Sendable {
             end = "(" + last
         }
         return (found, next)
-    }
-
-    // MARK: Payments
-
-    public enum DepositOutcome: Sendable, Equatable {
-        case credited(Payment)
-        /// This transaction id was credited before, with the same user, account and amount.
-        case replayed(Payment)
-        /// This transaction id was credited before with another user, account or amount.
-        case conflict(Payment)
-        /// The delivery's signature was accepted before for another transaction (this one's values are
-        /// another's with digits moved between them): nothing was credited.
-        case signatureReused(transactionID: String)
-        case noSuchUser
-        case foreignAccount
-    }
-
-    /// Credits a deposit once per transaction id. `signature`, the provider's (any case), is recorded
-    /// with the transaction and refused for any other (`Scripts.deposit`); the seed's own deposit has none.
-    public func deposit(
-        transactionID: String, userID: Int, accountID: Int, amount: Money, signature: String? = nil
-    ) async throws -> DepositOutcome {
-        var scriptKeys = [
-            keys.payment(transactionID), keys.accountOwners, keys.user(userID), keys.accounts(userID), keys.ledger(userID), keys.accountIDs,
-        ]
-        if let signature { scriptKeys.append(keys.paymentSignature(signature.lowercased())) }
-        let reply = try await redis.eval(
-            Scripts.deposit, keys: scriptKeys,
-            arguments: [transactionID, String(userID), String(accountID), String(amount.cents), String(currentMilliseconds())]
-        ).strings(for: "deposit")
-        func payment() throws -> Payment {
-            guard let payment = Payment(transactionID: transactionID, fields: reply.dropFirst()) else {
-                throw RedisError.unexpectedReply(command: "deposit", reply: "\(reply)")
-            }
-            return payment
-        }
-        switch reply.first {
-        case "credited": return .credited(try payment())
-        case "replayed": return .replayed(try payment())
-        case "conflict": return .conflict(try payment())
-        case "signature_reused" where reply.count == 2: return .signatureReused(transactionID: reply[1])
-        case "no_user": return .noSuchUser
-        case "foreign_account": return .foreignAccount
-        default: throw RedisError.unexpectedReply(command: "deposit", reply: "\(reply)")
-        }
     }
 }

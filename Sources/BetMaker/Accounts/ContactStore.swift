@@ -2,7 +2,9 @@ import RedisClient
 
 /// Email contacts in Redis: counting plays, the administrators' listing and erasure. Each change is
 /// one script (`record_play`, `erase_contact`), which also appends what the ESP must learn to the
-/// outbox stream that the workers deliver (`ContactOutbox`).
+/// outbox stream that the workers deliver (`ContactOutbox`). A contact lives in the shard of its
+/// subscriber hash (`RedisKeys.contact`) with that shard's index and outbox, so each script touches
+/// one slot.
 public struct ContactStore: Sendable {
     public let redis: RedisClient
     public let keys: RedisKeys
@@ -32,7 +34,8 @@ public struct ContactStore: Sendable {
     /// contact with that answer; if another play recorded it meanwhile, this one counts as a play of
     /// a known address.
     public func play(_ address: EmailAddress, userID: Int?, lookUp: (EmailAddress) async -> Bool?) async throws -> Play {
-        let scriptKeys = [keys.contact(address.subscriberHash), keys.contacts, keys.contactOutbox]
+        let shard = keys.shard(of: address.subscriberHash)
+        let scriptKeys = [keys.contact(address.subscriberHash), keys.contacts(shard: shard), keys.contactOutbox(shard: shard)]
         func record(_ inESP: String) async throws -> [String] {
             try await redis.eval(
                 Scripts.recordPlay, keys: scriptKeys,
@@ -59,15 +62,23 @@ public struct ContactStore: Sendable {
     }
 
     /// Contacts by address, `limit` at most, after the address `cursor`; the next cursor when more follow.
+    /// Each shard's index gives its first `limit + 1` addresses after the cursor (one pipelined round),
+    /// and the merge keeps the first `limit + 1` of all: the page and whether more follow.
     public func contacts(limit: Int, after cursor: String?) async throws -> (contacts: [Contact], nextCursor: String?) {
-        let command = RedisCommand("ZRANGE", keys.contacts, cursor.map { "(" + $0 } ?? "-", "+", "BYLEX", "LIMIT", 0, limit + 1)
-        let addresses = try await redis.send(command).strings(for: "ZRANGE")
+        let replies = try await redis.pipeline(
+            (0..<keys.shards).map { shard in
+                RedisCommand("ZRANGE", keys.contacts(shard: shard), cursor.map { "(" + $0 } ?? "-", "+", "BYLEX", "LIMIT", 0, limit + 1)
+            })
+        var addresses: [String] = []
+        for reply in replies { addresses += try reply.get().strings(for: "ZRANGE") }
+        // ZRANGE BYLEX orders by bytes; so does this (a Swift String's `<` would not, past ASCII).
+        addresses.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let page = Array(addresses.prefix(limit))
         guard !page.isEmpty else { return ([], nil) }
-        let replies = try await redis.pipeline(
+        let contactReplies = try await redis.pipeline(
             page.map { RedisCommand("HMGET", arguments: [keys.contact(EmailAddress.subscriberHash(of: $0))] + Contact.storedFields) })
         var contacts: [Contact] = []
-        for reply in replies {
+        for reply in contactReplies {
             // A contact erased between the two reads is left out.
             if let contact = Contact(fields: try reply.get().optionalStrings(for: "HMGET")) { contacts.append(contact) }
         }
@@ -77,8 +88,10 @@ public struct ContactStore: Sendable {
     /// Erases the contact here (its hash and its place in the index) and queues its erasure at the
     /// ESP, in one step. False when there is no such contact.
     public func erase(_ address: EmailAddress) async throws -> Bool {
-        try await redis.eval(
-            Scripts.eraseContact, keys: [keys.contact(address.subscriberHash), keys.contacts, keys.contactOutbox],
+        let shard = keys.shard(of: address.subscriberHash)
+        return try await redis.eval(
+            Scripts.eraseContact,
+            keys: [keys.contact(address.subscriberHash), keys.contacts(shard: shard), keys.contactOutbox(shard: shard)],
             arguments: [address.subscriberHash]
         ).int(for: "erase_contact") == 1
     }

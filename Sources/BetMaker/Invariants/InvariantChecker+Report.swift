@@ -14,6 +14,9 @@ extension InvariantChecker {
         /// Users and accounts checked.
         public internal(set) var users = 0
         public internal(set) var accounts = 0
+        /// Users that no login names and no index lists: registrations cut short between their steps,
+        /// unreachable and without money.
+        public internal(set) var orphanUsers = 0
         /// The money, as the ledgers and the bets tell it.
         public internal(set) var money = Money.Totals()
 

@@ -17,6 +17,8 @@ extension InvariantChecker.Scan {
             record(.wrongType, userKey, "cannot be read as a user hash: \(error)")
             return
         }
+        let listed = (try? replies[2].get().isNull) == false
+        var orphan = false
         if let user = User(id: userID, fields: Array(fields.prefix(User.storedFields.count))) {
             if fields.last == nil { record(.invalidUser, userKey, "has no password hash") }
             if (user.status == .pending) != (user.activatedAt == nil) {
@@ -25,13 +27,17 @@ extension InvariantChecker.Scan {
                     "is \(user.status.rawValue) with activated_at \(user.activatedAt.map { String($0) } ?? "missing")")
             }
             let login = try await redis.hget(keys.logins, Login.normalized(user.login))
-            if login != String(userID) {
+            // A registration cut short before its login was claimed leaves an orphan: no login names it,
+            // no index lists it, so nothing reaches it; it must hold no money.
+            orphan = login != String(userID) && !listed
+            if login != String(userID) && !orphan {
                 record(.invalidUser, userKey, "login \(user.login) maps to user \(login ?? "none") in \(keys.logins)")
             }
         } else {
             record(.invalidUser, userKey, "has missing or malformed fields: \(fields.dropLast())")
         }
-        if (try? replies[2].get().isNull) != false { record(.invalidUser, userKey, "is not in \(keys.users)") }
+        if !listed && !orphan { record(.invalidUser, userKey, "is not in \(keys.users)") }
+        if orphan { report.orphanUsers += 1 }
 
         let balances: [String: String]
         do {
@@ -51,7 +57,11 @@ extension InvariantChecker.Scan {
             report.money.balances = report.money.balances + Money(cents: cents)
         }
         report.accounts += accounts.count
-        if !accounts.isEmpty {
+        if orphan {
+            for (accountID, cents) in accounts where cents != 0 {
+                record(.invalidAccount, keys.accounts(userID), "account \(accountID) of an orphan user (no login names it) holds \(cents)")
+            }
+        } else if !accounts.isEmpty {
             let owners = try await redis.hmget(keys.accountOwners, accounts.keys.sorted().map { String($0) })
             for (accountID, owner) in zip(accounts.keys.sorted(), owners) where owner != String(userID) {
                 record(

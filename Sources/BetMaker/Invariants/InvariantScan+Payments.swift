@@ -4,12 +4,25 @@ import RedisClient
 /// its stake, payout and refund entries, and the conservation of money.
 extension InvariantChecker.Scan {
     mutating func checkPayments() async throws {
-        let prefix = keys.payment("")
+        // Payment records are on their users' slots: `<prefix>{u:<id>}:payment:<transaction id>`.
+        let opening = String(keys.user(0).dropLast(2))  // "bm:{u:"
+        let marker = "}:payment:"
         var seen = Set<String>()
-        for key in try await scanAll(prefix + "*") {
-            let transactionID = String(key.dropFirst(prefix.count))
-            seen.insert(transactionID)
+        for key in try await scanAll(opening + "*" + marker + "*") {
+            let rest = key.dropFirst(opening.count)
+            guard let close = rest.firstIndex(of: "}"), rest[close...].hasPrefix(marker) else { continue }
+            let transactionID = String(rest[close...].dropFirst(marker.count))
+            guard seen.insert(transactionID).inserted else {
+                record(.paymentMismatch, key, "transaction \(transactionID) has payment records on more than one user")
+                continue
+            }
             let fields = try await redis.hmget(key, ["user_id", "account_id", "amount", "entry"])
+            // Each credit follows its claim on `{g}` (a claim without its credit yet is a delivery to be retried).
+            let claim = try await redis.hmget(keys.paymentClaim(transactionID), ["user_id", "account_id", "amount"])
+            if claim != Array(fields.prefix(3)) {
+                record(
+                    .paymentMismatch, key, "records \(fields.prefix(3)) but its claim \(keys.paymentClaim(transactionID)) holds \(claim)")
+            }
             guard let deposit = deposits[transactionID] else {
                 record(.paymentMismatch, key, "has no deposit entry in any ledger")
                 continue

@@ -22,12 +22,13 @@ public struct RedisKeys: Sendable {
     /// it is stable for as long as the count is.
     public func shard(of name: String) -> Int { HashSlot.of(name) % shards }
 
-    /// The storage schema version of the data under this prefix (`StorageSchema`).
-    public var schema: String { prefix + "schema" }
+    /// The storage schema version of the data under this prefix (`StorageSchema`). Global keys share
+    /// the tag `{g}`: each script that touches them touches no other owner's keys.
+    public var schema: String { prefix + "{g}:schema" }
 
     /// The shard count the data under this prefix was written with (`StorageSchema`): a key's shard
     /// depends on it, so a process configured with another count refuses to start.
-    public var schemaShards: String { prefix + "schema:shards" }
+    public var schemaShards: String { prefix + "{g}:schema:shards" }
 
     // MARK: Bets and events
 
@@ -111,31 +112,42 @@ public struct RedisKeys: Sendable {
     /// List of the user's bets (with money, their `BetID`s) in the order accepted; append-only.
     public func userBets(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:bets" }
 
-    /// Hash of every login, in lower case → user id: logins are unique regardless of case.
-    public var logins: String { prefix + "users:logins" }
+    /// Hash of every login, in lower case → user id: logins are unique regardless of case. Only a
+    /// registered user is named here (`claim_login`); a user hash no login names is an orphan left by
+    /// a registration cut short, unreachable.
+    public var logins: String { prefix + "{g}:users:logins" }
 
-    /// Sorted set of every user id (score = id), for the administrators' listing.
-    public var users: String { prefix + "users" }
+    /// Sorted set of every registered user id (score = id), for the administrators' listing.
+    public var users: String { prefix + "{g}:users" }
 
     /// Sorted set of the ids of the users with the trader role (score = id), active or not: whom an
-    /// administrator can assign an event to. `update_user` keeps it as it gives or takes the role.
-    public var traders: String { prefix + "users:traders" }
+    /// administrator can assign an event to. It may hold a user who is no trader (any more): it is
+    /// written before the role is given and after it is taken (`AccountStore.update`), and its readers
+    /// check the role; it never lacks a trader.
+    public var traders: String { prefix + "{g}:users:traders" }
 
     /// Counter of user ids.
-    public var userIDs: String { prefix + "users:next_id" }
+    public var userIDs: String { prefix + "{g}:users:next_id" }
 
     /// Hash of every account id → its user's id: account ids are unique across users.
-    public var accountOwners: String { prefix + "accounts:owners" }
+    public var accountOwners: String { prefix + "{g}:accounts:owners" }
 
     /// Counter of account ids; raised past any id a payment provider created an account with.
-    public var accountIDs: String { prefix + "accounts:next_id" }
+    public var accountIDs: String { prefix + "{g}:accounts:next_id" }
 
     /// An activation token's user id (the token's SHA-256 in hex); expires.
-    public func activation(_ digest: String) -> String { prefix + "activation:" + digest }
+    public func activation(_ digest: String) -> String { prefix + "{g}:activation:" + digest }
 
-    /// A credited payment: its user, account, amount, ledger entry and time; kept forever, so a
-    /// transaction id is credited once however often it is delivered.
-    public func payment(_ transactionID: String) -> String { prefix + "payment:" + transactionID }
+    /// The claim of a payment's transaction id (`claim_payment`): the user, account and amount it is
+    /// for, whether it created the account; kept forever, so a transaction id names one credit
+    /// however often it is delivered. The credit itself is `payment(userID:transactionID:)`.
+    public func paymentClaim(_ transactionID: String) -> String { prefix + "{g}:payment:" + transactionID }
+
+    /// A credited payment, on its user's slot: its user, account, amount, ledger entry and time; kept
+    /// forever, so a claimed transaction is credited once however often it is delivered.
+    public func payment(userID: Int, transactionID: String) -> String {
+        prefix + "{u:" + String(userID) + "}:payment:" + transactionID
+    }
 
     /// Login attempts at one login (lower case) from one client address since the client's last
     /// success, within the lockout window; expires. Under the login's hash tag, beside `loginFailures`.
@@ -155,27 +167,32 @@ public struct RedisKeys: Sendable {
 
     /// The transaction id a payment signature (lower-case hex) was accepted for; kept forever, as the
     /// payments are, so that the same signature on other values (digits moved between them) is refused.
-    public func paymentSignature(_ signature: String) -> String { prefix + "webhook:signature:" + signature }
+    public func paymentSignature(_ signature: String) -> String { prefix + "{g}:webhook:signature:" + signature }
 
     // MARK: Contacts and the ESP outbox
 
     /// Hash of one email contact, named by its subscriber hash (`EmailAddress.subscriberHash`), so no
     /// key spells an address: email, plays, user_id, in_esp, created_at, last_played_at, and the ESP
-    /// sync state (sync, attempts, last_error, synced_at).
-    public func contact(_ subscriberHash: String) -> String { prefix + "contact:" + subscriberHash }
+    /// sync state (sync, attempts, last_error, synced_at). In its shard's tag (`shard(of:)` the
+    /// subscriber hash), with that shard's contacts index and ESP outbox, so each contact script
+    /// touches one slot.
+    public func contact(_ subscriberHash: String) -> String {
+        prefix + "{sh:" + String(shard(of: subscriberHash)) + "}:contact:" + subscriberHash
+    }
 
-    /// Sorted set of every stored address (score 0, so by address), for the administrators' listing.
-    public var contacts: String { prefix + "contacts" }
+    /// Sorted set of a shard's stored addresses (score 0, so by address); the administrators' listing
+    /// merges the shards'.
+    public func contacts(shard: Int) -> String { prefix + "{sh:" + String(shard) + "}:contacts" }
 
-    /// Stream of changes the ESP must learn (`op` create or erase, the subscriber `hash`, `attempt`),
-    /// read by the workers' consumer group `esp`.
-    public var contactOutbox: String { prefix + "esp:outbox" }
+    /// Stream of changes the ESP must learn of a shard's contacts (`op` create or erase, the subscriber
+    /// `hash`, `attempt`), read by the workers' consumer group `esp`.
+    public func contactOutbox(shard: Int) -> String { prefix + "{sh:" + String(shard) + "}:esp:outbox" }
 
-    /// Sorted set of outbox messages waiting to be tried again, scored by when (ms).
-    public var contactOutboxRetries: String { prefix + "esp:outbox:retries" }
+    /// Sorted set of a shard's outbox messages waiting to be tried again, scored by when (ms).
+    public func contactOutboxRetries(shard: Int) -> String { prefix + "{sh:" + String(shard) + "}:esp:outbox:retries" }
 
-    /// Stream of outbox messages the workers gave up on.
-    public var contactOutboxDeadLetters: String { prefix + "esp:outbox:dead" }
+    /// Stream of a shard's outbox messages the workers gave up on.
+    public func contactOutboxDeadLetters(shard: Int) -> String { prefix + "{sh:" + String(shard) + "}:esp:outbox:dead" }
 
     /// Set of the subscriber hashes the simulated ESP holds (used when `ESP_URL` is unset), shared by
     /// the API and the workers through Redis.

@@ -9,8 +9,10 @@ public enum StorageSchema {
     /// webhook signatures (`RedisKeys.paymentSignature`); data of 1 lacks them.
     /// 3: trades accepted pending (`RedisKeys.pendingTrades`), their terms with the tick they were
     /// accepted after (`Trade.Terms`); a trade of 2 does not read.
-    /// 4: an event's keys and the results stream, dead letters, unsettled, catalogue and anonymous bets
-    /// indexes under the shard tags `{sh:<n>}`, with the shard count (`RedisKeys.schemaShards`).
+    /// 4: keys tagged by owner for Redis Cluster (issue 30): an event's keys, the results stream, dead
+    /// letters, the unsettled, catalogue and anonymous bets indexes under the shard tags `{sh:<n>}`, with
+    /// the shard count (`RedisKeys.schemaShards`); global keys under `{g}`; payments claimed on `{g}` and
+    /// recorded on their user's slot; contacts and the ESP outbox by shard.
     public static let version = 4
 
     public enum Verdict: Sendable, Equatable {

@@ -68,11 +68,11 @@ struct PaymentRoutes {
             return .json { payment.write(to: &$0, replayed: false) }
         case .replayed(let payment):
             return .json { payment.write(to: &$0, replayed: true) }
-        case .conflict(let payment):
+        case .conflict(let firstUser, let firstAccount, let firstAmount):
             throw Problem.conflict(
                 "transaction-conflict", title: "The transaction was credited with other values",
                 detail:
-                    "Transaction \(transactionID) was credited as \(payment.amount) to account \(payment.accountID) of user \(payment.userID); this delivery differs and changed nothing."
+                    "Transaction \(transactionID) was credited as \(firstAmount) to account \(firstAccount) of user \(firstUser); this delivery differs and changed nothing."
             )
         case .signatureReused(let first):
             context.logger.warning(

@@ -1,21 +1,20 @@
 import RedisClient
 
 extension Scripts {
-    /// Activates a user with a single-use token: the token is gone afterwards, whatever the outcome.
-    /// Only a user waiting for activation becomes active; a disabled one stays disabled.
+    /// Activates a user whose activation token was read on `{g}` (`AccountStore.activate`, which
+    /// deletes the token afterwards, whatever the outcome). Only a user waiting for activation becomes
+    /// active; a disabled one stays disabled.
     ///
-    /// KEYS: activation token, user hash
-    /// ARGV: user id the token named when read, activated_at (ms)
+    /// KEYS: user hash
+    /// ARGV: activated_at (ms)
     /// Returns {'activated'} | {'already_active'} | {'disabled'} | {'invalid'}
     public static let activateUser = RedisScript(
         name: "activate_user",
         source: """
             #!lua
-            if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'invalid'} end
-            redis.call('DEL', KEYS[1])
-            local status = redis.call('HGET', KEYS[2], 'status')
+            local status = redis.call('HGET', KEYS[1], 'status')
             if status == 'pending' then
-              redis.call('HSET', KEYS[2], 'status', 'active', 'activated_at', ARGV[2])
+              redis.call('HSET', KEYS[1], 'status', 'active', 'activated_at', ARGV[1])
               return {'activated'}
             end
             if status == 'active' then return {'already_active'} end

@@ -4,12 +4,11 @@ extension Scripts {
     /// Changes a user (administrators): enables or disables them, and gives or takes the trader role.
     /// Enabling a user who never activated activates them. An administrator's role is not changed
     /// here: administrators are made by the seed, and one cannot be demoted by another over the API.
-    /// Both changes are checked before either is written. The traders index follows the role: the
-    /// user is in it exactly while their role is trader.
+    /// Both changes are checked before either is written. The traders index, on `{g}`, is kept by the
+    /// caller around this step (`AccountStore.update`).
     ///
-    /// KEYS: user hash, traders index
-    /// ARGV: '1' to enable | '0' to disable | '' to leave, time (ms), 'trader' | 'player' | '' to leave,
-    ///       user id
+    /// KEYS: user hash
+    /// ARGV: '1' to enable | '0' to disable | '' to leave, time (ms), 'trader' | 'player' | '' to leave
     /// Returns {'updated'} | {'missing'} | {'admin_role'}
     public static let updateUser = RedisScript(
         name: "update_user",
@@ -18,14 +17,7 @@ extension Scripts {
             local user = redis.call('HMGET', KEYS[1], 'status', 'role', 'activated_at')
             if not user[1] then return {'missing'} end
             if ARGV[3] ~= '' and user[2] == 'admin' then return {'admin_role'} end
-            if ARGV[3] ~= '' then
-              redis.call('HSET', KEYS[1], 'role', ARGV[3])
-              if ARGV[3] == 'trader' then
-                redis.call('ZADD', KEYS[2], ARGV[4], ARGV[4])
-              else
-                redis.call('ZREM', KEYS[2], ARGV[4])
-              end
-            end
+            if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'role', ARGV[3]) end
             if ARGV[1] == '1' then
               if user[1] ~= 'active' then redis.call('HSET', KEYS[1], 'status', 'active') end
               if not user[3] then redis.call('HSET', KEYS[1], 'activated_at', ARGV[2]) end

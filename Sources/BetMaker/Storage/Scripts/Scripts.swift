@@ -20,7 +20,8 @@ public enum Scripts {
             // Settlement and the events stream as a queue (docs/ARCHITECTURE.md, "The stream protocol").
             settleBatch, deadLetter, trimStream, requeueOverdue, retryDeadLetter,
             // Users, wallets, payments and the catalogue.
-            registerUser, activateUser, updateUser, deposit, createCatalogueEvent, updateCatalogueEvent, deleteCatalogueEvent,
+            createUser, claimLogin, activateUser, updateUser, claimPayment, deposit, createCatalogueEvent, updateCatalogueEvent,
+            deleteCatalogueEvent,
             // Limits on what abuse costs (docs/decisions/0281).
             takeToken, beginLoginAttempt, endLoginAttempt,
             // Email contacts and the ESP outbox.
