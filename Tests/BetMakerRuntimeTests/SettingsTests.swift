@@ -1,3 +1,4 @@
+import BetMaker
 import BetMakerRuntime
 import RedisClient
 import Testing
@@ -17,6 +18,18 @@ import Testing
         let malformed = #expect(throws: SettingsError.self) { try settings(["REDIS_CLUSTER_NODES": "not a node"]) }
         #expect(malformed?.description.hasPrefix("REDIS_CLUSTER_NODES: ") == true)
         #expect(malformed?.description.contains("cannot run") == false)
+    }
+
+    /// The shard count reaches the keys every process uses; outside 1...256 it is refused.
+    @Test func theShardCountIsOneUnlessSetAndReachesTheKeys() throws {
+        #expect(try settings([:]).keys.shards == 1)
+        let sharded = try settings(["REDIS_SHARDS": "12", "KEY_PREFIX": "p:"]).keys
+        #expect(sharded.shards == 12 && sharded.prefix == "p:")
+        #expect(sharded.eventsStream(shard: 11) == "p:{sh:11}:events")
+        for wrong in ["0", "257", "-1", "four"] {
+            let error = #expect(throws: SettingsError.self) { try settings(["REDIS_SHARDS": wrong]) }
+            #expect(error?.description.hasPrefix("REDIS_SHARDS must be a whole number from 1 to 256") == true)
+        }
     }
 
     /// Issue 28, point 3: a trade shorter than two feed intervals could open and close on ticks a

@@ -152,7 +152,9 @@ import Testing
                 let statuses = try await [win.status, lose.status].sorted()
                 #expect(statuses == [202, 409])
             }
-            #expect(try await system.redis.xlen(System.keys.eventsStream(shard: 0)) == 10)
+            var queued = 0
+            for shard in System.keys.allShards { queued += try await system.redis.xlen(System.keys.eventsStream(shard: shard)) }
+            #expect(queued == 10)
         }
     }
 
@@ -190,12 +192,13 @@ import Testing
 
             let summary = try await system.request(.GET, "/events/big")
             #expect(summary.body.contains(#""total":50000,"pending":0,"won":0,"lost":50000"#), "\(summary.body)")
-            #expect(try await system.redis.llen(System.keys.allBets(shard: 0)) == count)
+            #expect(try await system.redis.llen(System.keys.allBets(shard: System.keys.shard(of: "big"))) == count)
             let ids = try await system.redis.lrange(System.keys.eventBets("big"), 0, -1)
             let stored = try await system.redis.pipeline(
                 ids.map { RedisCommand("HGET", System.keys.bet(BetID(eventID: "big", serial: $0)), "status") })
             #expect(try stored.allSatisfy { try $0.get().string == "lost" })
-            #expect(try await system.redis.xpendingSummary(System.keys.eventsStream(shard: 0), group: "settlement").count == 0)
+            let stream = System.keys.eventsStream(shard: System.keys.shard(of: "big"))
+            #expect(try await system.redis.xpendingSummary(stream, group: "settlement").count == 0)
             #expect(await worker.stop() == 0)
         }
     }

@@ -39,8 +39,9 @@ import Testing
             // Nothing changed: the event is open, nothing was queued, the stake is still held.
             let event = try await system.request(.GET, "/events/demo-derby")
             #expect(event.string["status"] == "open" && event.body.contains(#""open":true"#), "\(event.body)")
-            #expect(try await system.redis.xlen(Self.keys.eventsStream(shard: 0)) == 0)
-            #expect(try await system.redis.exists([Self.keys.unsettledEvents(shard: 0)]) == 0)
+            let derby = Self.keys.shard(of: "demo-derby")
+            #expect(try await system.redis.xlen(Self.keys.eventsStream(shard: derby)) == 0)
+            #expect(try await system.redis.exists([Self.keys.unsettledEvents(shard: derby)]) == 0)
             #expect(try await WalletEndToEndTests.balance(system, demo) == "990.00")
             #expect(try await system.request(.GET, "/bets/\(betID)", token: demo).string["status"] == "pending")
 
@@ -66,13 +67,14 @@ import Testing
     @Test func anEventWhoseEntryWasLostIsQueuedAgainAndSettledOnce() async throws {
         let settings = ["WORKER_REQUEUE_AFTER_MS": "1000", "WORKER_CLAIM_MIN_IDLE_MS": "300", "WORKER_CLAIM_INTERVAL_MS": "100"]
         try await withSystem(apiSettings: settings) { system in
+            let stranded = Self.keys.shard(of: "stranded")
             for amount in ["1", "2.50", "3"] {
                 #expect(try await system.request(.POST, "/bets", json: #"{"event_id": "stranded", "amount": "\#(amount)"}"#).status == 201)
             }
             #expect(try await system.request(.PUT, "/events/stranded", json: #"{"status": "WIN"}"#).status == 202)
-            let lost = try await system.redis.xrange(Self.keys.eventsStream(shard: 0))
+            let lost = try await system.redis.xrange(Self.keys.eventsStream(shard: stranded))
             #expect(lost.count == 1)
-            _ = try await system.redis.send(RedisCommand("XDEL", arguments: [Self.keys.eventsStream(shard: 0)] + lost.map(\.id)))
+            _ = try await system.redis.send(RedisCommand("XDEL", arguments: [Self.keys.eventsStream(shard: stranded)] + lost.map(\.id)))
 
             func overdue() async throws -> Double? {
                 Metrics(try await system.get(system.operationsURL + "/metrics").body).value("events_settlement_overdue")
@@ -85,13 +87,15 @@ import Testing
             let event = try await system.request(.GET, "/events/stranded")
             #expect(event.body.contains(#""bets":{"total":3,"pending":0,"won":3,"lost":0,"void":0}"#), "\(event.body)")
             #expect(try await system.bets(onEvent: "stranded").allSatisfy { $0["status"] == "won" })
-            let requeued = try await system.redis.xrange(Self.keys.eventsStream(shard: 0)).filter { $0.fields?["requeued_at"] != nil }
+            let requeued = try await system.redis.xrange(Self.keys.eventsStream(shard: stranded)).filter {
+                $0.fields?["requeued_at"] != nil
+            }
             #expect(!requeued.isEmpty && requeued.allSatisfy { $0.fields?["event_id"] == "stranded" })
-            #expect(try await system.redis.exists([Self.keys.unsettledEvents(shard: 0)]) == 0)
+            #expect(try await system.redis.exists([Self.keys.unsettledEvents(shard: stranded)]) == 0)
             #expect(try await overdue() == 0)
             #expect(
                 await eventually {
-                    try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: 0), group: "settlement").count == 0
+                    try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: stranded), group: "settlement").count == 0
                 })
             #expect(await worker.stop() == 0)
             let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
