@@ -54,6 +54,11 @@ import Testing
             #expect(olga.user.id != userID)
             #expect(try await accounts.credentials(login: "OLGA")?.user.id == olga.user.id)
             try await Self.expectClean(redis, orphans: 1)
+
+            // Money in an orphan is a violation: nothing could have put it there.
+            _ = try await redis.hset(Self.keys.accounts(userID), [String(accountID): "5"])
+            let report = try await InvariantChecker(redis: redis, keys: Self.keys, pageSize: 5).check()
+            #expect(report.count(.invalidAccount) == 1, "\(report.violations)")
         }
     }
 
