@@ -86,6 +86,24 @@ import Testing
         }
     }
 
+    /// Ten registrations of one login at once: one user, nine refusals, and nothing left of theirs.
+    @Test func concurrentRegistrationsOfOneLoginMakeOneUserAndLeaveNoOrphan() async throws {
+        try await withRedis(poolSize: 4) { (_, redis) async throws in
+            let accounts = AccountStore(redis: redis, keys: Self.keys)
+            let outcomes = try await withThrowingTaskGroup(of: AccountStore.RegisterOutcome.self) { group in
+                for index in 0..<10 {
+                    group.addTask { try await accounts.register(login: index.isMultiple(of: 2) ? "dana" : "DANA", passwordHash: "h") }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let created = outcomes.compactMap { if case .created(let user, _, _) = $0 { user } else { nil } }
+            #expect(created.count == 1)
+            #expect(outcomes.filter { $0 == .loginTaken(existingUserID: created.first?.id ?? 0) }.count == 9)
+            #expect(try await accounts.users(limit: 20, after: nil).users.map(\.0.id) == created.map(\.id))
+            try await Self.expectClean(redis)
+        }
+    }
+
     // MARK: Activation
 
     /// A crash after the user was activated and before the token was deleted: the token's next use
@@ -147,6 +165,29 @@ import Testing
             _ = try await redis.hset(Self.keys.user(boss.user.id), ["role": "admin"])
             #expect(try await accounts.update(userID: boss.user.id, role: .trader) == .administratorRole)
             #expect(try await indexed() == [String(pat.id)])
+            try await Self.expectClean(redis)
+        }
+    }
+
+    /// Administrators giving and taking the role at once: whatever role wins, a trader is indexed.
+    @Test func concurrentRoleChangesNeverLeaveATraderOutOfTheIndex() async throws {
+        try await withRedis(poolSize: 4) { (_, redis) async throws in
+            let accounts = AccountStore(redis: redis, keys: Self.keys)
+            let users = [try await Self.register(accounts, "u1").user.id, try await Self.register(accounts, "u2").user.id]
+            for round in 0..<10 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for change in 0..<8 {
+                        let role: Role = (change + round).isMultiple(of: 2) ? .trader : .player
+                        group.addTask { _ = try await accounts.update(userID: users[change % 2], role: role) }
+                    }
+                    try await group.waitForAll()
+                }
+                let indexed = Set(
+                    try await redis.zrangeByScore(Self.keys.traders, min: .negativeInfinity, max: .positiveInfinity).map(\.member))
+                for id in users where try await accounts.user(id: id)?.role == .trader {
+                    #expect(indexed.contains(String(id)), "round \(round): trader \(id) is not indexed")
+                }
+            }
             try await Self.expectClean(redis)
         }
     }
