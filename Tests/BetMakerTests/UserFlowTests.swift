@@ -54,6 +54,11 @@ import Testing
             #expect(olga.user.id != userID)
             #expect(try await accounts.credentials(login: "OLGA")?.user.id == olga.user.id)
             try await Self.expectClean(redis, orphans: 1)
+
+            // Money in an orphan is a violation: nothing could have put it there.
+            _ = try await redis.hset(Self.keys.accounts(userID), [String(accountID): "5"])
+            let report = try await InvariantChecker(redis: redis, keys: Self.keys, pageSize: 5).check()
+            #expect(report.count(.invalidAccount) == 1, "\(report.violations)")
         }
     }
 
@@ -77,6 +82,24 @@ import Testing
             #expect(bob.account.id == takenAccount + 1 && bob.user.id == firstTry + 1)
             #expect(try await redis.exists([Self.keys.user(firstTry), Self.keys.accounts(firstTry)]) == 0)
             #expect(try await redis.hget(Self.keys.accountOwners, String(takenAccount)) == String(alice.user.id))
+            try await Self.expectClean(redis)
+        }
+    }
+
+    /// Ten registrations of one login at once: one user, nine refusals, and nothing left of theirs.
+    @Test func concurrentRegistrationsOfOneLoginMakeOneUserAndLeaveNoOrphan() async throws {
+        try await withRedis(poolSize: 4) { (_, redis) async throws in
+            let accounts = AccountStore(redis: redis, keys: Self.keys)
+            let outcomes = try await withThrowingTaskGroup(of: AccountStore.RegisterOutcome.self) { group in
+                for index in 0..<10 {
+                    group.addTask { try await accounts.register(login: index.isMultiple(of: 2) ? "dana" : "DANA", passwordHash: "h") }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let created = outcomes.compactMap { if case .created(let user, _, _) = $0 { user } else { nil } }
+            #expect(created.count == 1)
+            #expect(outcomes.filter { $0 == .loginTaken(existingUserID: created.first?.id ?? 0) }.count == 9)
+            #expect(try await accounts.users(limit: 20, after: nil).users.map(\.0.id) == created.map(\.id))
             try await Self.expectClean(redis)
         }
     }
@@ -142,6 +165,29 @@ import Testing
             _ = try await redis.hset(Self.keys.user(boss.user.id), ["role": "admin"])
             #expect(try await accounts.update(userID: boss.user.id, role: .trader) == .administratorRole)
             #expect(try await indexed() == [String(pat.id)])
+            try await Self.expectClean(redis)
+        }
+    }
+
+    /// Administrators giving and taking the role at once: whatever role wins, a trader is indexed.
+    @Test func concurrentRoleChangesNeverLeaveATraderOutOfTheIndex() async throws {
+        try await withRedis(poolSize: 4) { (_, redis) async throws in
+            let accounts = AccountStore(redis: redis, keys: Self.keys)
+            let users = [try await Self.register(accounts, "u1").user.id, try await Self.register(accounts, "u2").user.id]
+            for round in 0..<10 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for change in 0..<8 {
+                        let role: Role = (change + round).isMultiple(of: 2) ? .trader : .player
+                        group.addTask { _ = try await accounts.update(userID: users[change % 2], role: role) }
+                    }
+                    try await group.waitForAll()
+                }
+                let indexed = Set(
+                    try await redis.zrangeByScore(Self.keys.traders, min: .negativeInfinity, max: .positiveInfinity).map(\.member))
+                for id in users where try await accounts.user(id: id)?.role == .trader {
+                    #expect(indexed.contains(String(id)), "round \(round): trader \(id) is not indexed")
+                }
+            }
             try await Self.expectClean(redis)
         }
     }
