@@ -24,7 +24,7 @@ extension InvariantChecker {
         public var summary: String {
             "\(violationCount) violation(s); \(bets) bets, \(events) events, \(indexedBets) ids in the indexes, \(users) users, "
                 + "\(accounts) accounts checked; deposits \(money.deposits) = balances \(money.balances) + stakes held "
-                + "\(money.stakesHeld) + house result \(money.houseResult)"
+                + "\(money.stakesHeld) + credits owed \(money.creditsOwed) + house result \(money.houseResult)"
         }
     }
 }
@@ -41,8 +41,11 @@ extension Money {
         public internal(set) var payouts = Money(cents: 0)
         /// Stakes given back for void bets.
         public internal(set) var refunds = Money(cents: 0)
+        /// Payouts and refunds written to an owner's credits outbox and not applied to the player yet.
+        public internal(set) var creditsOwed = Money(cents: 0)
 
-        /// What the house won: stakes of settled bets (void ones included), less what it paid out and refunded.
-        public var houseResult: Money { settledStakes - payouts - refunds }
+        /// What the house won: stakes of settled bets (void ones included), less what it paid out and
+        /// refunded, applied or owed.
+        public var houseResult: Money { settledStakes - payouts - refunds - creditsOwed }
     }
 }

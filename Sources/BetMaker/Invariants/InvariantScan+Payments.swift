@@ -55,10 +55,11 @@ extension InvariantChecker.Scan {
 
     mutating func checkConservation() {
         let money = report.money
-        if money.deposits != money.balances + money.stakesHeld + money.houseResult {
+        if money.deposits != money.balances + money.stakesHeld + money.creditsOwed + money.houseResult {
             record(
                 .moneyNotConserved, keys.prefix,
-                "deposits \(money.deposits) are not balances \(money.balances) + stakes held \(money.stakesHeld) + house result \(money.houseResult)"
+                "deposits \(money.deposits) are not balances \(money.balances) + stakes held \(money.stakesHeld) + credits owed "
+                    + "\(money.creditsOwed) + house result \(money.houseResult)"
             )
         }
     }

@@ -8,37 +8,65 @@ extension InvariantChecker {
         var stakes = 0
         var payouts = 0
         var refunds = 0
+        /// Its credits (payout or refund) in its symbol's credits outbox.
+        var credits = 0
     }
 }
 
-/// Trades: every trade hash and the sets that index it, then (from the ledger pass) its stake and
-/// payout entries.
+/// Trades: every trade hash and the sets that index it, the credits its symbol's outbox owes, then (from
+/// the ledger pass) its stake and payout entries.
 extension InvariantChecker.Scan {
     mutating func checkTrades(userIDs: [Int]) async throws {
-        let opening = keys.trade("")
-        var ids: [String] = []
-        for key in try await scanAll(opening + "*") { ids.append(String(key.dropFirst(opening.count))) }
+        // Every symbol's trade hashes: `<prefix>{sym:S}:trade:<serial>`, trade id `S~<serial>`.
+        var ids: [TradeID] = []
+        for key in try await scanAll(keys.trade(TradeID(symbol: "*", serial: "*"))) {
+            guard let (symbol, name) = symbolKey(key), name.hasPrefix("trade:"), let id = TradeID(symbol + "~" + name.dropFirst(6)) else {
+                record(.invalidTrade, key, "is no trade's key")
+                continue
+            }
+            ids.append(id)
+        }
         var start = 0
         while start < ids.count {
             let page = Array(ids[start..<min(ids.count, start + checker.pageSize)])
             start += page.count
             let replies = try await redis.pipeline(page.map { RedisCommand("HMGET", arguments: [keys.trade($0)] + Trade.storedFields) })
             for (id, reply) in zip(page, replies) {
-                guard let stored = try? reply.get(), let trade = try? Trade(id: id, stored: stored) else {
-                    record(.invalidTrade, keys.trade(id), "has missing or malformed fields")
+                guard let stored = try? reply.get(), let trade = try? Trade(id: id.description, stored: stored), trade.symbol == id.symbol
+                else {
+                    record(.invalidTrade, keys.trade(id), "has missing or malformed fields, or another symbol's terms")
                     continue
                 }
-                trades[id] = InvariantChecker.TradeRecord(trade: trade)
+                trades[trade.id] = InvariantChecker.TradeRecord(trade: trade)
                 checkTradeFields(trade)
             }
         }
         try await checkTradeSets()
         try await checkOpenTradeTerms()
+        try await checkTradeCredits()
         for userID in userIDs { try await checkTradeList(userID) }
     }
 
+    /// The symbol and the name of a symbol's key (`RedisKeys.symbolKey`); nil for another key.
+    func symbolKey(_ key: String) -> (symbol: String, name: String)? {
+        let opening = keys.prefix + "{sym:"
+        guard key.hasPrefix(opening), let close = key.firstIndex(of: "}") else { return nil }
+        let symbol = key[key.index(key.startIndex, offsetBy: opening.count)..<close]
+        let rest = key[key.index(after: close)...]
+        guard PriceStore.isValidSymbol(symbol), rest.hasPrefix(":") else { return nil }
+        return (String(symbol), String(rest.dropFirst()))
+    }
+
+    /// The symbol of a symbol's key named `name`; nil for another key.
+    func symbol(of key: String, _ name: String) -> String? {
+        symbolKey(key).flatMap { $0.name == name ? $0.symbol : nil }
+    }
+
+    /// The key of the trade with this id, for a report.
+    func tradeKey(_ id: String) -> String { TradeID(id).map { keys.trade($0) } ?? id }
+
     mutating func checkTradeFields(_ trade: Trade) {
-        let key = keys.trade(trade.id)
+        let key = tradeKey(trade.id)
         if trade.status == .open || trade.status == .pending {
             if trade.end != nil || trade.payout != nil || trade.profit != nil || trade.settledAt != nil {
                 record(.invalidTrade, key, "is \(trade.status.rawValue) with an outcome")
@@ -148,10 +176,9 @@ extension InvariantChecker.Scan {
     /// The trades parked with a dead letter (`RedisKeys.tradeDeadLetters`); a letter naming no open
     /// trade of its symbol is reported.
     mutating func parkedTrades() async throws -> Set<String> {
-        let opening = keys.tradeDeadLetters("")
         var parked = Set<String>()
-        for key in try await scanAll(opening + "*").sorted() {
-            let symbol = String(key.dropFirst(opening.count))
+        for key in try await scanAll(keys.tradeDeadLetters("*")).sorted() {
+            guard let symbol = symbol(of: key, "trades:dead") else { continue }
             let letters: [String: String]
             do {
                 letters = try await redis.hgetall(key)
@@ -177,9 +204,8 @@ extension InvariantChecker.Scan {
     /// symbol with exactly these terms: `close_trades` takes an entry as the trade being open. An open
     /// trade may be missing there (placed before the open-trade terms existed).
     mutating func checkOpenTradeTerms() async throws {
-        let opening = keys.openTradeTerms("")
-        for key in try await scanAll(opening + "*").sorted() {
-            let symbol = String(key.dropFirst(opening.count))
+        for key in try await scanAll(keys.openTradeTerms("*")).sorted() {
+            guard let symbol = symbol(of: key, "trades:terms") else { continue }
             var cursor = "0"
             repeat {
                 let reply: [RESPValue]
@@ -276,21 +302,85 @@ extension InvariantChecker.Scan {
         trades[id] = trade
     }
 
-    /// One stake entry per trade; one payout entry per closed trade that pays anything, none otherwise;
-    /// one refund entry per void trade and no payout.
+    /// One stake entry per trade. A closed trade that pays anything and a void trade owe one credit
+    /// (payout, refund): it is in the symbol's outbox exactly once (unless the relay took it out once
+    /// applied), and its ledger entry is there once applied; until then it is owed (`creditsOwed`).
     mutating func checkTradesInLedgers() {
         for (id, record) in trades.sorted(by: { $0.key < $1.key }) {
+            let key = tradeKey(id)
             if record.stakes != 1 {
-                self.record(.stakeMismatch, keys.trade(id), "has \(record.stakes) stake entries, not one")
+                self.record(.stakeMismatch, key, "has \(record.stakes) stake entries, not one")
             }
             let void = record.trade.status == .void
-            if record.refunds != (void ? 1 : 0) {
-                self.record(.refundMismatch, keys.trade(id), "is \(record.trade.status.rawValue) with \(record.refunds) refund entries")
-            }
             let paying = !void && record.trade.payout != nil && (record.trade.payout?.cents ?? 0) > 0
-            if record.payouts != (paying ? 1 : 0) {
-                self.record(.payoutMismatch, keys.trade(id), "is \(record.trade.status.rawValue) with \(record.payouts) payout entries")
+            let owing = void || paying
+            let applied = void ? record.refunds : record.payouts
+            if record.credits > (owing ? 1 : 0) || (owing && applied == 0 && record.credits == 0) {
+                self.record(
+                    void ? .refundMismatch : .payoutMismatch, key,
+                    "is \(record.trade.status.rawValue) with \(record.credits) credits in the outbox and \(applied) applied")
+            }
+            if record.refunds != (void ? min(1, record.refunds) : 0) {
+                self.record(.refundMismatch, key, "is \(record.trade.status.rawValue) with \(record.refunds) refund entries")
+            }
+            if record.payouts != (paying ? min(1, record.payouts) : 0) {
+                self.record(.payoutMismatch, key, "is \(record.trade.status.rawValue) with \(record.payouts) payout entries")
+            }
+            if owing, applied == 0, record.credits == 1 {
+                let owed = void ? record.trade.stake : record.trade.payout ?? Money(cents: 0)
+                report.money.creditsOwed = report.money.creditsOwed + owed
             }
         }
+    }
+
+    /// Every entry of a symbol's credits outbox (`RedisKeys.tradeCredits`) is the credit a trade of that
+    /// symbol owes: the payout of a closed trade that pays, or the stake of a void one, to its owner's
+    /// account. Read in pages; counted per trade for the ledger pass.
+    mutating func checkTradeCredits() async throws {
+        for key in try await scanAll(keys.tradeCredits("*")).sorted() {
+            guard let symbol = symbol(of: key, "credits") else { continue }
+            var after = "-"
+            while true {
+                let entries: [StreamEntry]
+                do {
+                    entries = try await redis.xrange(key, start: after, count: checker.pageSize)
+                } catch {
+                    record(.wrongType, key, "cannot be read as a stream: \(error)")
+                    break
+                }
+                guard !entries.isEmpty else { break }
+                after = "(" + entries[entries.count - 1].id
+                for entry in entries { checkTradeCredit(entry, in: key, symbol: symbol) }
+            }
+        }
+    }
+
+    private mutating func checkTradeCredit(_ entry: StreamEntry, in key: String, symbol: String) {
+        let fields = entry.fields ?? [:]
+        let id = fields["trade_id"] ?? "none"
+        let amount = fields["amount"].flatMap { Int64($0) }.map { Money(cents: $0) }
+        guard var record = trades[id], record.trade.symbol == symbol, fields["credit_id"] == "trade:" + id,
+            fields["user_id"] == String(record.trade.userID),
+            fields["account_id"] == String(record.trade.accountID)
+        else {
+            self.record(.payoutMismatch, key, "holds credit \(entry.id) for trade \(id), which is no trade of \(symbol) and its owner")
+            return
+        }
+        let trade = record.trade
+        switch fields["type"] {
+        case "payout" where trade.status != .void && trade.status != .open && trade.status != .pending && amount == trade.payout
+            && (amount?.cents ?? 0) > 0:
+            break
+        case "refund" where trade.status == .void && amount == trade.stake:
+            break
+        default:
+            self.record(
+                .payoutMismatch, key,
+                "holds credit \(entry.id), \(fields["type"] ?? "no type") of \(fields["amount"] ?? "nothing"), which trade \(id) "
+                    + "(\(trade.status.rawValue)) does not owe")
+            return
+        }
+        record.credits += 1
+        trades[id] = record
     }
 }

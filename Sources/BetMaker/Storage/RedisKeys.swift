@@ -2,9 +2,9 @@ import RedisClient
 
 /// Every Redis key bet-maker uses, in one place. docs/ARCHITECTURE.md explains each.
 ///
-/// Per-event keys share the hash tag `{ev:<id>}` and per-user keys the tag `{u:<id>}`, so on Redis
-/// Cluster an event's hash, bets and bet list live in one slot, and a user's wallet, ledger and bet
-/// list in one other.
+/// Per-event keys share the hash tag `{ev:<id>}`, per-user keys the tag `{u:<id>}` and per-symbol keys
+/// the tag `{sym:<symbol>}`, so on Redis Cluster an event's hash, bets and bet list live in one slot, a
+/// user's wallet, ledger and bet list in one other, and a symbol's prices and trades in a third.
 public struct RedisKeys: Sendable {
     public let prefix: String
 
@@ -165,44 +165,54 @@ public struct RedisKeys: Sendable {
 
     // MARK: Trades and prices
 
-    /// Hash of one trade (`Trade.storedFields`): `status`; `terms` (owner, symbol, direction, stake,
-    /// leverage, the tick it was accepted after; once opened its start tick and price, liquidation price
-    /// and expiry) in MessagePack (`Trade.Terms`); once closed `outcome` (how, settled_at, profit, the
-    /// end tick and price, `Trade.outcomeField`); a void trade's `void_reason`.
-    public func trade(_ id: String) -> String { prefix + "trade:" + id }
+    /// A symbol's keys share the hash tag `{sym:<symbol>}`: its quote, ticks and cursor, its trades and
+    /// the sets that index them, its dead letters and its credits outbox, so every trade script runs in
+    /// the symbol's one slot on Redis Cluster.
+    func symbolKey(_ symbol: String, _ name: String) -> String { prefix + "{sym:" + symbol + "}:" + name }
+
+    /// Hash of one trade, under its symbol's hash tag (`TradeID`): `status`; `terms` (owner, symbol,
+    /// direction, stake, leverage, the tick it was accepted after; once opened its start tick and price,
+    /// liquidation price and expiry) in MessagePack (`Trade.Terms`); once closed `outcome` (how,
+    /// settled_at, profit, the end tick and price, `Trade.outcomeField`); a void trade's `void_reason`.
+    public func trade(_ id: TradeID) -> String { symbolKey(id.symbol, "trade:" + id.serial) }
 
     /// Sorted set of a symbol's pending trades (accepted, not opened yet) by the time of the tick that
     /// was the latest when each was accepted: the worker opens them at the first tick after it.
-    public func pendingTrades(_ symbol: String) -> String { prefix + "trades:pending:" + symbol }
+    public func pendingTrades(_ symbol: String) -> String { symbolKey(symbol, "trades:pending") }
 
     /// Sorted set of a symbol's open trades by expiry (ms): the delayed queue the worker settles from.
-    public func dueTrades(_ symbol: String) -> String { prefix + "trades:due:" + symbol }
+    public func dueTrades(_ symbol: String) -> String { symbolKey(symbol, "trades:due") }
 
     /// Sorted set of a symbol's open trades in one direction by liquidation price (1e-8 USD; 0 for a
     /// trade that cannot be stopped out): one range query finds the trades a tick stops out.
     public func openTrades(_ symbol: String, _ direction: TradeDirection) -> String {
-        prefix + "trades:open:" + symbol + ":" + direction.rawValue
+        symbolKey(symbol, "trades:open:" + direction.rawValue)
     }
 
     /// Hash of a symbol's open trades' terms by trade id, the same MessagePack as the trade's `terms`:
     /// written with the trade, removed when it closes or is voided, so `close_trades` and the worker read
     /// a whole batch's terms in one `HMGET` instead of one a trade.
-    public func openTradeTerms(_ symbol: String) -> String { prefix + "trades:terms:" + symbol }
+    public func openTradeTerms(_ symbol: String) -> String { symbolKey(symbol, "trades:terms") }
 
     /// Hash of a symbol's parked trades (dead letters) by trade id (`TradeDeadLetter`): open trades that
     /// `close_trades` refused at their closing tick, taken out of the due and open sets so the rest of the
     /// symbol settles; an administrator re-drives them (`TradeStore.retryDeadLetter`).
-    public func tradeDeadLetters(_ symbol: String) -> String { prefix + "trades:dead:" + symbol }
+    public func tradeDeadLetters(_ symbol: String) -> String { symbolKey(symbol, "trades:dead") }
+
+    /// Stream of the credits a symbol's trade closes and voids owe their owners (`type` payout or
+    /// refund, `credit_id` `trade:<id>`, `user_id`, `account_id`, `amount` in cents, `trade_id`), written
+    /// in the script that closes or voids: the worker's credit relay applies each on the owner's slot, once.
+    public func tradeCredits(_ symbol: String) -> String { symbolKey(symbol, "credits") }
 
     /// List of the user's trades in the order accepted; append-only.
     public func userTrades(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:trades" }
 
     /// Hash of a symbol's latest tick: price, tick (id), time (ms), source.
-    public func quote(_ symbol: String) -> String { prefix + "quote:" + symbol }
+    public func quote(_ symbol: String) -> String { symbolKey(symbol, "quote") }
 
     /// Stream of a symbol's ticks (`price`, `source`); capped, but never below the cursor.
-    public func ticks(_ symbol: String) -> String { prefix + "ticks:" + symbol }
+    public func ticks(_ symbol: String) -> String { symbolKey(symbol, "ticks") }
 
     /// The last tick of the symbol the worker has fully processed (stop-outs and expiries).
-    public func tickCursor(_ symbol: String) -> String { prefix + "ticks:" + symbol + ":cursor" }
+    public func tickCursor(_ symbol: String) -> String { symbolKey(symbol, "ticks:cursor") }
 }

@@ -84,9 +84,10 @@ public struct TradeStore: Sendable {
                 if let idempotency, let replayed = try await replay(idempotency) { return replayed }
                 return .priceMoved(quote)
             }
-            let id = ids.next()
+            let tradeID = TradeID(symbol: order.symbol, serial: ids.next())
+            let id = tradeID.description
             var scriptKeys = [
-                keys.quote(order.symbol), keys.trade(id), keys.pendingTrades(order.symbol), keys.user(userID), keys.accounts(userID),
+                keys.quote(order.symbol), keys.trade(tradeID), keys.pendingTrades(order.symbol), keys.user(userID), keys.accounts(userID),
                 keys.ledger(userID), keys.userTrades(userID),
             ]
             var arguments = [
@@ -148,19 +149,23 @@ public struct TradeStore: Sendable {
         case notOpen(Trade)
     }
 
-    /// Voids a pending or open trade (an administrator's call): the stake back as a refund, the trade
-    /// out of the worker's sets, in one script that an opening or a close racing it cannot interleave with.
+    /// Voids a pending or open trade (an administrator's call): the stake owed back as a refund in the
+    /// symbol's credits outbox, the trade out of the worker's sets, in one script on the symbol's slot
+    /// that an opening or a close racing it cannot interleave with; then the live feed's entry.
     public func void(id: String, reason: String) async throws -> VoidOutcome {
-        guard let trade = try await trade(id: id) else { return .notFound }
+        guard let tradeID = TradeID(id) else { return .notFound }
+        let symbol = tradeID.symbol
         let reply = try await redis.eval(
             Scripts.voidTrade,
             keys: [
-                keys.trade(id), keys.dueTrades(trade.symbol), keys.openTrades(trade.symbol, .up), keys.openTrades(trade.symbol, .down),
-                keys.accounts(trade.userID), keys.ledger(trade.userID), keys.feed, keys.openTradeTerms(trade.symbol),
-                keys.pendingTrades(trade.symbol),
+                keys.trade(tradeID), keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down),
+                keys.openTradeTerms(symbol), keys.pendingTrades(symbol), keys.tradeCredits(symbol),
             ],
-            arguments: [id, reason, keys.prefix, String(RedisKeys.feedLength)]
+            arguments: [id, reason, keys.prefix]
         ).strings(for: "void_trade")
+        if reply.first == "voided", reply.count == 3 {
+            try await TradeFeed.append(redis: redis, keys: keys, symbol: symbol, users: reply[2])
+        }
         guard let current = try await self.trade(id: id) else { return .notFound }
         switch reply.first {
         case "voided": return .voided(current)
@@ -176,12 +181,14 @@ public struct TradeStore: Sendable {
         try await trades(ids: [id]).first
     }
 
-    /// The trades with these ids, in the same order; ids without a trade are left out.
+    /// The trades with these ids, in the same order; ids without a trade (or that are no trade id) are
+    /// left out.
     public func trades(ids: [String]) async throws -> [Trade] {
+        let ids = ids.compactMap { id in TradeID(id).map { (id, $0) } }
         guard !ids.isEmpty else { return [] }
-        let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.trade($0)] + Trade.storedFields) })
+        let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", arguments: [keys.trade($0.1)] + Trade.storedFields) })
         var trades: [Trade] = []
-        for (id, reply) in zip(ids, replies) {
+        for ((id, _), reply) in zip(ids, replies) {
             if let trade = try Trade(id: id, stored: try reply.get()) { trades.append(trade) }
         }
         return trades
