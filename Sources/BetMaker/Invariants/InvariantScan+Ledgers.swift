@@ -118,6 +118,9 @@ extension InvariantChecker.Scan {
                 record(.paymentMismatch, ledger, "transaction \(paymentID) is credited twice (again in \(entry.id))")
             }
             deposits[paymentID] = (userID, accountID, amount, entry.id)
+        case .release:
+            // Checked against the holds in the conservation pass (`Wallet`).
+            break
         case .stake where transaction.tradeID != nil:
             checkTradeStake(transaction, entryID: entry.id, userID: userID)
         case .payout where transaction.tradeID != nil:

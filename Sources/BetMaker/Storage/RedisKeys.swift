@@ -51,6 +51,18 @@ public struct RedisKeys: Sendable {
     /// such a user (a trader now) in the event's own slot.
     public func eventBettors(_ eventID: String) -> String { prefix + "{ev:" + eventID + "}:bettors" }
 
+    /// Set of the serials of the event's bets with money that the reconciler gave up on (`abandon_bet`):
+    /// their hold was voided, so `place_wallet_bet` refuses them if they come late. In the event's slot.
+    public func abandonedBets(_ eventID: String) -> String { event(eventID) + ":abandoned" }
+
+    /// Stream of the credits a shard's settlement owes players (`type` payout or refund, `credit_id`,
+    /// `user_id`, `account_id`, `amount`, `bet_id`), appended by `settle_batch` in the shard's slot and
+    /// applied by the worker's `CreditRelay` (consumer group `credits`) with `apply_credits`.
+    public func creditOutbox(shard: Int) -> String { prefix + "{sh:" + String(shard) + "}:credits" }
+
+    /// Every shard's credits outbox.
+    public var creditOutboxes: [String] { (0..<shards).map { creditOutbox(shard: $0) } }
+
     /// Stream of reported results, read by the workers' consumer group.
     public var eventsStream: String { prefix + "events" }
 
@@ -92,6 +104,26 @@ public struct RedisKeys: Sendable {
 
     /// List of the user's bets (with money, their `BetID`s) in the order accepted; append-only.
     public func userBets(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:bets" }
+
+    /// Hash of the user's pending holds (`Wallet`): a reference (`MoneyReference.field`, a bet or trade
+    /// id) → `kind:account:amount:created_ms`, written by `hold_stake` with the stake's debit and removed
+    /// by `release_hold`. The reconciler scans every master for `*:holds` to finish old ones.
+    public func holds(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:holds" }
+
+    /// Hash of the user's released holds: reference → `post` or `void`, so a hold is released once and
+    /// a repeated `hold_stake` answers its first outcome; kept forever, like the credited ids.
+    public func releasedHolds(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:holds:released" }
+
+    /// Hash of the credits applied to the user (`apply_credits`): credit id (`bet:<id>`, `trade:<id>`) →
+    /// its ledger entry id, so a credit an outbox delivers again changes nothing; kept forever.
+    public func credited(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:credited" }
+
+    /// Hash of a request with money made with an Idempotency-Key (the key's SHA-256 in hex), under its
+    /// user's tag so `hold_stake` keeps it in the step that takes the stake: `fingerprint` and the `id`
+    /// of the bet or trade; expires.
+    public func userIdempotency(_ userID: Int, _ digest: String) -> String {
+        prefix + "{u:" + String(userID) + "}:idem:" + digest
+    }
 
     /// Hash of every login, in lower case → user id: logins are unique regardless of case.
     public var logins: String { prefix + "users:logins" }
