@@ -44,7 +44,29 @@ extension InvariantChecker.Scan {
         try await checkTradeSets()
         try await checkOpenTradeTerms()
         try await checkTradeCredits()
-        for userID in userIDs { try await checkTradeList(userID) }
+        for userID in userIDs {
+            try await findUnplacedTrades(userID)
+            try await checkTradeList(userID)
+        }
+    }
+
+    /// The user's trade holds that named no trade: pending (the reconciler finishes them) or voided.
+    mutating func findUnplacedTrades(_ userID: Int) async throws {
+        for key in [keys.holds(userID), keys.releasedHolds(userID)] {
+            let records: [String: String]
+            do {
+                records = try await redis.hgetall(key)
+            } catch {
+                record(.wrongType, key, "cannot be read as a hash: \(error)")
+                continue
+            }
+            for (id, value) in records where TradeID(id) != nil && trades[id] == nil {
+                if key == keys.releasedHolds(userID) && value != "void" {
+                    record(.stakeMismatch, key, "posted the hold of \(id), which is no trade")
+                }
+                unplacedTrades.insert(id)
+            }
+        }
     }
 
     /// The symbol and the name of a symbol's key (`RedisKeys.symbolKey`); nil for another key.
@@ -246,7 +268,7 @@ extension InvariantChecker.Scan {
             let entries = try await redis.lrange(list, position, position + checker.pageSize - 1)
             guard !entries.isEmpty else { break }
             position += entries.count
-            for id in entries {
+            for id in entries where !unplacedTrades.contains(id) {
                 if trades[id]?.trade.userID != userID {
                     record(.tradeIndexMismatch, list, "holds \(id), which is not a trade of user \(userID)")
                 } else if !seen.insert(id).inserted {
@@ -260,6 +282,8 @@ extension InvariantChecker.Scan {
     }
 
     mutating func checkTradeStake(_ transaction: Transaction, entryID: String, userID: Int) {
+        // A stake held for a trade that was never placed: its hold is pending or was voided (`Wallet`).
+        if let id = transaction.tradeID, trades[id] == nil, unplacedTrades.contains(id) { return }
         guard let id = transaction.tradeID, var trade = trades[id], trade.trade.userID == userID,
             trade.trade.accountID == transaction.accountID, trade.trade.stake.cents == -transaction.amount.cents
         else {

@@ -25,6 +25,9 @@ extension InvariantChecker {
         var unsettledIndex = Set<String>()
         /// Every trade read, by id, for the ledger pass and the money.
         var trades: [String: TradeRecord] = [:]
+        /// Trade ids whose stake was held and that never came to be placed (yet): a pending hold, or a
+        /// hold voided. Their stake entries and list entries name no trade.
+        var unplacedTrades = Set<String>()
         /// Deposit entries seen in the ledgers, by payment transaction id.
         var deposits: [String: (userID: Int, accountID: Int, amount: Int64, entryID: String)] = [:]
 

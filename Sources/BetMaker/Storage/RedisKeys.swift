@@ -236,7 +236,12 @@ public struct RedisKeys: Sendable {
     /// in the script that closes or voids: the worker's credit relay applies each on the owner's slot, once.
     public func tradeCredits(_ symbol: String) -> String { symbolKey(symbol, "credits") }
 
-    /// List of the user's trades in the order accepted; append-only.
+    /// Hash of the trade ids of the symbol the reconciler gave up on (`abandon_trade`) → when (ms): their
+    /// holds were voided, so `place_trade` refuses them if they come late.
+    public func abandonedTrades(_ symbol: String) -> String { symbolKey(symbol, "trades:abandoned") }
+
+    /// List of the user's trade ids in the order their stakes were held (`hold_stake`); append-only. An id
+    /// whose trade never came to be (refused, or abandoned after a crash) names nothing: readers skip it.
     public func userTrades(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:trades" }
 
     /// Hash of a symbol's latest tick: price, tick (id), time (ms), source.

@@ -8,6 +8,8 @@ public struct TradeStore: Sendable {
     public let ids: IDGenerator
     public let idempotencyTTL: Duration
     public let prices: PriceStore
+    /// The user-slot steps of placing (hold, post or void).
+    public let wallet: Wallet
 
     public init(redis: RedisClient, keys: RedisKeys, ids: IDGenerator, idempotencyTTL: Duration = .seconds(24 * 3600)) {
         self.redis = redis
@@ -15,6 +17,7 @@ public struct TradeStore: Sendable {
         self.ids = ids
         self.idempotencyTTL = idempotencyTTL
         self.prices = PriceStore(redis: redis, keys: keys)
+        self.wallet = Wallet(redis: redis, keys: keys, idempotencyTTL: idempotencyTTL)
     }
 
     // MARK: Placing
@@ -64,79 +67,142 @@ public struct TradeStore: Sendable {
         case insufficientFunds(balance: Money)
     }
 
-    /// Places a trade, pending: refuses a stale quote, applies the client's price guard to the latest
-    /// quote, and runs `place_trade`, which re-checks that the quote is still the latest (else this
-    /// tries again with the new one, a few times). The worker opens the trade at the first tick after
-    /// that quote (`TradeSettler`), so its start price is unknown when it is accepted.
+    /// Places a trade, pending, as a two-phase transfer between the user's slot and the symbol's: refuses
+    /// a stale quote and applies the client's price guard to the latest quote; then
+    ///
+    /// 1. holds the stake on the user's slot (`Wallet.hold`, the trade id as the reference, with the
+    ///    Idempotency-Key), which checks the user and the balance;
+    /// 2. writes the trade on the symbol's slot (`place_trade`, idempotent by the trade id), which re-checks
+    ///    that the quote is still the latest (else this prices again with the new one, a few times) and
+    ///    fresh;
+    /// 3. posts the hold, or voids it (the stake back) when the trade was refused.
+    ///
+    /// A crash between the steps leaves a pending hold that the worker's reconciler finishes
+    /// (`settleHold`). The worker opens the trade at the first tick after that quote (`TradeSettler`), so
+    /// its start price is unknown when it is accepted.
     public func place(
         _ order: Order, userID: Int, maximumQuoteAge: Duration, toleranceBasisPoints: Int, idempotency: IdempotencyKey? = nil
     ) async throws -> PlaceOutcome {
+        // A replay is answered whatever the feed says now.
+        if let idempotency, let replayed = try await replay(idempotency, userID: userID) { return replayed }
+        var quote: Quote
+        switch try await priced(order, maximumQuoteAge: maximumQuoteAge, toleranceBasisPoints: toleranceBasisPoints) {
+        case .success(let current): quote = current
+        case .failure(let refusal): return refusal.outcome
+        }
+        var id = TradeID(symbol: order.symbol, serial: ids.next())
+        let hold: Hold
+        switch try await wallet.hold(.trade(id.description), userID: userID, amount: order.stake, accountID: order.accountID, idempotency: idempotency) {
+        case .held(let held): hold = held
+        case .replayed(let reference, let pending):
+            // The same request again: answered by its trade; one still held is placed now as it would have been.
+            guard let pending, let earlier = TradeID(reference.id), earlier.symbol == order.symbol else {
+                return try await trade(id: reference.id).map { .replayed($0.asPlaced) } ?? .idempotencyKeyReused
+            }
+            (id, hold) = (earlier, pending)
+        case .released:
+            throw RedisError.unexpectedReply(command: "hold_stake", reply: "a new trade id \(id) was released before")
+        case .idempotencyKeyReused: return .idempotencyKeyReused
+        case .inactiveUser: return .inactiveUser
+        case .staff(let role): return .staff(role)
+        case .noAccount: return .noAccount
+        case .insufficientFunds(let balance): return .insufficientFunds(balance: balance)
+        }
         for _ in 0..<5 {
-            guard let quote = try await prices.quote(order.symbol), quote.age(now: currentMilliseconds()) <= maximumQuoteAge.inMilliseconds
-            else {
-                // A replay is answered even when the feed is stale now.
-                if let idempotency, let replayed = try await replay(idempotency) { return replayed }
-                return .priceUnavailable(try await prices.quote(order.symbol))
-            }
-            if let expected = order.expectedPrice,
-                !TradeMath.isWithin(basisPoints: toleranceBasisPoints, of: quote.tick.price, expected)
-            {
-                if let idempotency, let replayed = try await replay(idempotency) { return replayed }
-                return .priceMoved(quote)
-            }
-            let tradeID = TradeID(symbol: order.symbol, serial: ids.next())
-            let id = tradeID.description
-            var scriptKeys = [
-                keys.quote(order.symbol), keys.trade(tradeID), keys.pendingTrades(order.symbol), keys.user(userID), keys.accounts(userID),
-                keys.ledger(userID), keys.userTrades(userID),
-            ]
-            var arguments = [
-                id, quote.tick.id, String(order.stake.cents), String(userID), order.accountID.map { String($0) } ?? "", order.symbol,
-                order.direction.rawValue, String(order.leverage), String(order.duration), String(maximumQuoteAge.inMilliseconds),
-            ]
-            if let idempotency {
-                scriptKeys.append(keys.idempotency(sha256Hex(idempotency.key)))
-                arguments += [idempotency.fingerprint, String(idempotencyTTL.inMilliseconds)]
-            }
-            let reply = try await redis.eval(Scripts.placeTrade, keys: scriptKeys, arguments: arguments).strings(for: "place_trade")
+            let reply = try await redis.eval(
+                Scripts.placeTrade,
+                keys: [keys.quote(order.symbol), keys.trade(id), keys.pendingTrades(order.symbol), keys.abandonedTrades(order.symbol)],
+                arguments: [
+                    id.description, quote.tick.id, String(order.stake.cents), String(userID), String(hold.accountID), order.symbol,
+                    order.direction.rawValue, String(order.leverage), String(order.duration), String(maximumQuoteAge.inMilliseconds),
+                    keys.prefix,
+                ]
+            ).strings(for: "place_trade")
             switch reply.first {
             case "placed":
-                guard reply.count == 3, let account = Int(reply[1]), let createdAt = Int64(reply[2]) else {
+                guard reply.count == 2, let createdAt = Int64(reply[1]) else {
                     throw RedisError.unexpectedReply(command: "place_trade", reply: "\(reply)")
                 }
+                _ = try await wallet.release(.trade(id.description), userID: userID, .post)
                 return .placed(
                     Trade(
-                        id: id,
+                        id: id.description,
                         terms: Trade.Terms(
-                            userID: userID, accountID: account, symbol: order.symbol, direction: order.direction, stake: order.stake,
+                            userID: userID, accountID: hold.accountID, symbol: order.symbol, direction: order.direction, stake: order.stake,
                             leverage: order.leverage, duration: order.duration, start: nil, liquidationPrice: nil, createdAt: createdAt,
                             expiresAt: nil, acceptedAfter: quote.tick.id),
                         status: .pending))
-            // A new tick came between reading the quote and the script: price again.
-            case "quote_moved", "id_taken": continue
-            case "stale": return .priceUnavailable(quote)
-            case "replayed":
-                guard reply.count == 2, let trade = try await trade(id: reply[1]) else {
-                    throw RedisError.unexpectedReply(command: "place_trade", reply: "replayed trade without a hash: \(reply)")
+            case "exists":
+                // Placed by an earlier attempt of this request (its reply was lost).
+                _ = try await wallet.release(.trade(id.description), userID: userID, .post)
+                guard let trade = try await trade(id: id.description) else {
+                    throw RedisError.unexpectedReply(command: "place_trade", reply: "trade \(id) exists but does not read: \(reply)")
                 }
-                return .replayed(trade.asPlaced)
-            case "idempotency_mismatch": return .idempotencyKeyReused
-            case "inactive_user": return .inactiveUser
-            case "staff": return .staff(reply.count > 1 ? Role(rawValue: reply[1]) ?? .trader : .trader)
-            case "no_account": return .noAccount
-            case "insufficient_funds": return .insufficientFunds(balance: Money(cents: reply.count > 1 ? Int64(reply[1]) ?? 0 : 0))
+                return .placed(trade.asPlaced)
+            case "abandoned":
+                // The reconciler gave up on it (and voids or voided the hold): nothing was placed.
+                _ = try await wallet.release(.trade(id.description), userID: userID, .void)
+                return .priceUnavailable(quote)
+            case "quote_moved", "stale":
+                // A new tick came between reading the quote and the script, or the feed went stale: price again.
+                switch try await priced(order, maximumQuoteAge: maximumQuoteAge, toleranceBasisPoints: toleranceBasisPoints) {
+                case .success(let current): quote = current
+                case .failure(let refusal):
+                    _ = try await wallet.release(.trade(id.description), userID: userID, .void)
+                    return refusal.outcome
+                }
             default: throw RedisError.unexpectedReply(command: "place_trade", reply: "\(reply)")
             }
         }
+        _ = try await wallet.release(.trade(id.description), userID: userID, .void)
         throw RedisError.unexpectedReply(command: "place_trade", reply: "the quote moved five times while placing")
     }
 
-    /// The earlier answer to a request with this Idempotency-Key, if there was one.
-    private func replay(_ idempotency: IdempotencyKey) async throws -> PlaceOutcome? {
-        let saved = try await redis.hmget(keys.idempotency(sha256Hex(idempotency.key)), ["fingerprint", "id"])
+    /// Why a quote cannot price an order.
+    private struct Refusal: Error {
+        let outcome: PlaceOutcome
+    }
+
+    /// The latest quote of the order's symbol if it is fresh and within the client's price guard.
+    private func priced(_ order: Order, maximumQuoteAge: Duration, toleranceBasisPoints: Int) async throws -> Result<Quote, Refusal> {
+        guard let quote = try await prices.quote(order.symbol), quote.age(now: currentMilliseconds()) <= maximumQuoteAge.inMilliseconds
+        else { return .failure(Refusal(outcome: .priceUnavailable(try await prices.quote(order.symbol)))) }
+        if let expected = order.expectedPrice, !TradeMath.isWithin(basisPoints: toleranceBasisPoints, of: quote.tick.price, expected) {
+            return .failure(Refusal(outcome: .priceMoved(quote)))
+        }
+        return .success(quote)
+    }
+
+    /// The earlier answer to a request with this Idempotency-Key, if its trade was placed; a request
+    /// whose hold is still pending goes on (`Wallet.hold` answers it with that hold).
+    private func replay(_ idempotency: IdempotencyKey, userID: Int) async throws -> PlaceOutcome? {
+        let saved = try await redis.hmget(keys.userIdempotency(userID, sha256Hex(idempotency.key)), ["fingerprint", "id"])
         guard let fingerprint = saved[0], let id = saved[1] else { return nil }
         guard fingerprint == idempotency.fingerprint else { return .idempotencyKeyReused }
         return try await trade(id: id).map { .replayed($0.asPlaced) }
+    }
+
+    // MARK: Reconciling
+
+    /// Finishes a trade's hold left pending (a crash or an unknown outcome between the steps of `place`),
+    /// for the worker's reconciler: asks the symbol whether the trade was placed (`abandon_trade`, which
+    /// records it abandoned if not, so a late `place_trade` is refused), then posts or voids the hold.
+    @discardableResult
+    public func settleHold(_ hold: Hold) async throws -> Wallet.Release {
+        guard hold.reference.kind == .trade, let id = TradeID(hold.reference.id) else {
+            throw RedisError.unexpectedReply(command: "abandon_trade", reply: "\(hold.reference) is no trade id")
+        }
+        let reply = try await redis.eval(Scripts.abandonTrade, keys: [keys.trade(id), keys.abandonedTrades(id.symbol)], arguments: [
+            id.description
+        ]).strings(for: "abandon_trade")
+        let release: Wallet.Release
+        switch reply.first {
+        case "placed": release = .post
+        case "abandoned": release = .void
+        default: throw RedisError.unexpectedReply(command: "abandon_trade", reply: "\(reply)")
+        }
+        _ = try await wallet.release(hold.reference, userID: hold.userID, release)
+        return release
     }
 
     // MARK: Voiding

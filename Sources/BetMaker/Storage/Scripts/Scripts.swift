@@ -28,7 +28,7 @@ public enum Scripts {
             // Email contacts and the ESP outbox.
             recordPlay, eraseContact, outboxDelivered, outboxRetryLater, outboxDeadLetter, outboxRelease,
             // Crypto-price trades (docs/ARCHITECTURE.md, "Trades").
-            recordTick, advanceTickCursor, placeTrade, closeTrades, voidTrade, parkTrade,
+            recordTick, advanceTickCursor, placeTrade, abandonTrade, closeTrades, voidTrade, parkTrade,
         ]
     }
 
