@@ -96,7 +96,7 @@ extension TradeStoreTests {
             #expect(won.status == .won && won.payout == Money(cents: 1100))
             #expect(try await stores.balance(nora.userID) == Money(cents: 9000))
             let report = try await InvariantChecker(redis: redis, keys: Self.keys).check()
-            #expect(report.isClean && report.money.creditsOwed == Money(cents: 1100), "\(report.violations)")
+            #expect(report.isClean && report.money.owed == Money(cents: 1100), "\(report.violations)")
 
             let entries = try await redis.xrange(Self.keys.tradeCredits("BTC"))
             #expect(entries.count == 1)
@@ -112,7 +112,7 @@ extension TradeStoreTests {
             let payouts = try await redis.xrange(Self.keys.ledger(nora.userID)).filter { $0.fields?["type"] == "payout" }
             #expect(payouts.map { $0.fields?["trade_id"] } == [trade.id] && payouts.first?.fields?["amount"] == "1100")
             let after = try await InvariantChecker(redis: redis, keys: Self.keys).check()
-            #expect(after.isClean && after.money.creditsOwed == Money(cents: 0), "\(after.violations)")
+            #expect(after.isClean && after.money.owed == Money(cents: 0), "\(after.violations)")
         }
     }
 }

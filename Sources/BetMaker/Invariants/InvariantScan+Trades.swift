@@ -328,7 +328,7 @@ extension InvariantChecker.Scan {
 
     /// One stake entry per trade. A closed trade that pays anything and a void trade owe one credit
     /// (payout, refund): it is in the symbol's outbox exactly once (unless the relay took it out once
-    /// applied), and its ledger entry is there once applied; until then it is owed (`creditsOwed`).
+    /// applied), and its ledger entry is there once applied; until then it is owed (`owed`).
     mutating func checkTradesInLedgers() {
         for (id, record) in trades.sorted(by: { $0.key < $1.key }) {
             let key = tradeKey(id)
@@ -352,7 +352,7 @@ extension InvariantChecker.Scan {
             }
             if owing, applied == 0, record.credits == 1 {
                 let owed = void ? record.trade.stake : record.trade.payout ?? Money(cents: 0)
-                report.money.creditsOwed = report.money.creditsOwed + owed
+                report.money.owed = report.money.owed + owed
             }
         }
     }
