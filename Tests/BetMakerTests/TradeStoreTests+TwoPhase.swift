@@ -61,12 +61,17 @@ extension TradeStoreTests {
                     .trade(id.description), userID: mia.userID, amount: Money(cents: 1000), accountID: nil)
             else { throw TestSupportError("not held") }
             let arguments = [
-                id.description, quote.id, "1000", String(mia.userID), String(mia.accountID), "BTC", "up", "2", "1", "60000", Self.keys.prefix,
+                id.description, quote.id, "1000", String(mia.userID), String(mia.accountID), "BTC", "up", "2", "1", "60000",
+                Self.keys.prefix,
             ]
             let keys = [Self.keys.quote("BTC"), Self.keys.trade(id), Self.keys.pendingTrades("BTC"), Self.keys.abandonedTrades("BTC")]
-            #expect(try await redis.eval(Scripts.placeTrade, keys: keys, arguments: arguments).strings(for: "place_trade").first == "placed")
+            #expect(
+                try await redis.eval(Scripts.placeTrade, keys: keys, arguments: arguments).strings(for: "place_trade").first == "placed")
             // Idempotent by the trade id: a retry of the step answers the trade as it is.
-            #expect(try await redis.eval(Scripts.placeTrade, keys: keys, arguments: arguments).strings(for: "place_trade") == ["exists", "pending"])
+            #expect(
+                try await redis.eval(Scripts.placeTrade, keys: keys, arguments: arguments).strings(for: "place_trade") == [
+                    "exists", "pending",
+                ])
             #expect(try await stores.trades.settleHold(hold) == .post)
             #expect(try await stores.trades.wallet.holds(userID: mia.userID).isEmpty)
             #expect(try await stores.balance(mia.userID) == Money(cents: 9000))

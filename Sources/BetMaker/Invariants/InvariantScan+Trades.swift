@@ -392,7 +392,8 @@ extension InvariantChecker.Scan {
         }
         let trade = record.trade
         switch fields["type"] {
-        case "payout" where trade.status != .void && trade.status != .open && trade.status != .pending && amount == trade.payout
+        case "payout"
+        where trade.status != .void && trade.status != .open && trade.status != .pending && amount == trade.payout
             && (amount?.cents ?? 0) > 0:
             break
         case "refund" where trade.status == .void && amount == trade.stake:

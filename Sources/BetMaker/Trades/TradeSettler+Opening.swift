@@ -35,7 +35,8 @@ extension TradeSettler {
             }
             let replies =
                 candidates.isEmpty
-                ? [] : try await redis.pipeline(candidates.map { RedisCommand("HMGET", keys.trade($0.tradeID), "status", Trade.Terms.field) })
+                ? []
+                : try await redis.pipeline(candidates.map { RedisCommand("HMGET", keys.trade($0.tradeID), "status", Trade.Terms.field) })
             var tradeKeys: [String] = []
             var arguments = [symbol, tick.id, String(tick.price.units), keys.prefix]
             for ((id, tradeID), reply) in zip(candidates, replies) {

@@ -92,7 +92,9 @@ public struct TradeStore: Sendable {
         }
         var id = TradeID(symbol: order.symbol, serial: ids.next())
         let hold: Hold
-        switch try await wallet.hold(.trade(id.description), userID: userID, amount: order.stake, accountID: order.accountID, idempotency: idempotency) {
+        switch try await wallet.hold(
+            .trade(id.description), userID: userID, amount: order.stake, accountID: order.accountID, idempotency: idempotency)
+        {
         case .held(let held): hold = held
         case .replayed(let reference, let pending):
             // The same request again: answered by its trade; one still held is placed now as it would have been.
@@ -192,9 +194,12 @@ public struct TradeStore: Sendable {
         guard hold.reference.kind == .trade, let id = TradeID(hold.reference.id) else {
             throw RedisError.unexpectedReply(command: "abandon_trade", reply: "\(hold.reference) is no trade id")
         }
-        let reply = try await redis.eval(Scripts.abandonTrade, keys: [keys.trade(id), keys.abandonedTrades(id.symbol)], arguments: [
-            id.description
-        ]).strings(for: "abandon_trade")
+        let reply = try await redis.eval(
+            Scripts.abandonTrade, keys: [keys.trade(id), keys.abandonedTrades(id.symbol)],
+            arguments: [
+                id.description
+            ]
+        ).strings(for: "abandon_trade")
         let release: Wallet.Release
         switch reply.first {
         case "placed": release = .post
