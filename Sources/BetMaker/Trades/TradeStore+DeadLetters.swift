@@ -32,7 +32,9 @@ extension TradeStore {
         guard let letter = TradeDeadLetter(tradeID: id, symbol: trade.symbol, stored: stored) else {
             return .notRetryable("its dead letter does not read: \(stored)")
         }
-        if trade.status == .open, let start = trade.start {
+        // Whatever its hash says now: `close_trades` closes it only if it is open in both its hash and the
+        // symbol's open-trade terms, and skips one closed meanwhile.
+        if let start = trade.start {
             let outcome = TradeMath.outcome(
                 stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: start.price, end: letter.tick.price,
                 stoppedOut: letter.step == .stopOut)

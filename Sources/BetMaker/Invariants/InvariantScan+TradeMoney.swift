@@ -1,0 +1,94 @@
+import RedisClient
+
+/// Trades' money across slots: the credits the symbols' outboxes owe (`RedisKeys.tradeCredits`), the
+/// trade ids the reconciler abandoned, and the users' trade holds that never named a trade.
+extension InvariantChecker.Scan {
+    /// Every entry of a symbol's credits outbox (`RedisKeys.tradeCredits`) is the credit a trade of that
+    /// symbol owes: the payout of a closed trade that pays, or the stake of a void one, to its owner's
+    /// account. Read in pages; counted per trade for the ledger pass.
+    mutating func checkTradeCredits() async throws {
+        for key in try await scanAll(keys.tradeCredits("*")).sorted() {
+            guard let symbol = symbol(of: key, "credits") else { continue }
+            var after = "-"
+            while true {
+                let entries: [StreamEntry]
+                do {
+                    entries = try await redis.xrange(key, start: after, count: checker.pageSize)
+                } catch {
+                    record(.wrongType, key, "cannot be read as a stream: \(error)")
+                    break
+                }
+                guard !entries.isEmpty else { break }
+                after = "(" + entries[entries.count - 1].id
+                for entry in entries { checkTradeCredit(entry, in: key, symbol: symbol) }
+            }
+        }
+    }
+
+    private mutating func checkTradeCredit(_ entry: StreamEntry, in key: String, symbol: String) {
+        let fields = entry.fields ?? [:]
+        let id = fields["trade_id"] ?? "none"
+        let amount = fields["amount"].flatMap { Int64($0) }.map { Money(cents: $0) }
+        guard var record = trades[id], record.trade.symbol == symbol, fields["credit_id"] == "trade:" + id,
+            fields["user_id"] == String(record.trade.userID),
+            fields["account_id"] == String(record.trade.accountID)
+        else {
+            self.record(.payoutMismatch, key, "holds credit \(entry.id) for trade \(id), which is no trade of \(symbol) and its owner")
+            return
+        }
+        let trade = record.trade
+        switch fields["type"] {
+        case "payout"
+        where trade.status != .void && trade.status != .open && trade.status != .pending && amount == trade.payout
+            && (amount?.cents ?? 0) > 0:
+            break
+        case "refund" where trade.status == .void && amount == trade.stake:
+            break
+        default:
+            self.record(
+                .payoutMismatch, key,
+                "holds credit \(entry.id), \(fields["type"] ?? "no type") of \(fields["amount"] ?? "nothing"), which trade \(id) "
+                    + "(\(trade.status.rawValue)) does not owe")
+            return
+        }
+        record.credits += 1
+        trades[id] = record
+    }
+
+    /// A trade id the reconciler recorded as abandoned (its hold voided) names no trade: `place_trade`
+    /// refuses it.
+    mutating func checkAbandonedTrades() async throws {
+        for key in try await scanAll(keys.abandonedTrades("*")).sorted() {
+            guard let symbol = symbol(of: key, "trades:abandoned") else { continue }
+            let ids: [String]
+            do {
+                ids = try await redis.send(RedisCommand("HKEYS", key)).strings(for: "HKEYS")
+            } catch {
+                record(.wrongType, key, "cannot be read as a hash: \(error)")
+                continue
+            }
+            for id in ids.sorted() where trades[id] != nil || TradeID(id)?.symbol != symbol {
+                record(.invalidTrade, key, "holds \(id) as abandoned, but it is a trade of \(symbol) or no id of one")
+            }
+        }
+    }
+
+    /// The user's trade holds that named no trade: pending (the reconciler finishes them) or voided.
+    mutating func findUnplacedTrades(_ userID: Int) async throws {
+        for key in [keys.holds(userID), keys.releasedHolds(userID)] {
+            let records: [String: String]
+            do {
+                records = try await redis.hgetall(key)
+            } catch {
+                record(.wrongType, key, "cannot be read as a hash: \(error)")
+                continue
+            }
+            for (id, value) in records where TradeID(id) != nil && trades[id] == nil {
+                if key == keys.releasedHolds(userID) && value != "void" {
+                    record(.stakeMismatch, key, "posted the hold of \(id), which is no trade")
+                }
+                unplacedTrades.insert(id)
+            }
+        }
+    }
+}
