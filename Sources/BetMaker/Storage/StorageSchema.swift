@@ -9,7 +9,9 @@ public enum StorageSchema {
     /// webhook signatures (`RedisKeys.paymentSignature`); data of 1 lacks them.
     /// 3: trades accepted pending (`RedisKeys.pendingTrades`), their terms with the tick they were
     /// accepted after (`Trade.Terms`); a trade of 2 does not read.
-    public static let version = 3
+    /// 4: money across slots (`Wallet`): holds, released holds and credited ids on the user's slot,
+    /// credits outboxes, Idempotency-Key records of bets with money on the user's slot.
+    public static let version = 4
 
     public enum Verdict: Sendable, Equatable {
         /// The data is of this build's version (or the store was empty and is now marked so).
