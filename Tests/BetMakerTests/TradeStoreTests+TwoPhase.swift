@@ -26,7 +26,8 @@ extension TradeStoreTests {
             #expect(try await redis.lrange(Self.keys.userTrades(lena.userID), 0, -1) == [id.description])
             #expect(try await stores.trades.list(userID: lena.userID, status: nil, limit: 10, cursor: nil).trades.isEmpty)
 
-            #expect(try await stores.trades.settleHold(hold) == .void)
+            #expect(try await stores.reconcile() == HoldReconciler.Pass(posted: 0, voided: 1, left: 0))
+            #expect(try await TradeHoldOwner(redis: redis, keys: Self.keys).fate(of: hold) == .abandoned)
             #expect(try await stores.balance(lena.userID) == Money(cents: 10_000))
             #expect(try await stores.trades.wallet.holds(userID: lena.userID).isEmpty)
             // A late second step is refused: nothing is written on the symbol.
@@ -42,7 +43,7 @@ extension TradeStoreTests {
             #expect(try await stores.trades.trade(id: id.description) == nil)
             #expect(try await redis.zcard(Self.keys.pendingTrades("BTC")) == 0)
             // Asked again, the reconciler changes nothing.
-            #expect(try await stores.trades.settleHold(hold) == .void)
+            #expect(try await stores.reconcile() == HoldReconciler.Pass())
             #expect(try await stores.balance(lena.userID) == Money(cents: 10_000))
             try await stores.expectClean()
         }
@@ -72,7 +73,8 @@ extension TradeStoreTests {
                 try await redis.eval(Scripts.placeTrade, keys: keys, arguments: arguments).strings(for: "place_trade") == [
                     "exists", "pending",
                 ])
-            #expect(try await stores.trades.settleHold(hold) == .post)
+            #expect(try await stores.reconcile() == HoldReconciler.Pass(posted: 1, voided: 0, left: 0))
+            #expect(try await TradeHoldOwner(redis: redis, keys: Self.keys).fate(of: hold) == .placed)
             #expect(try await stores.trades.wallet.holds(userID: mia.userID).isEmpty)
             #expect(try await stores.balance(mia.userID) == Money(cents: 9000))
             try await stores.expectClean()

@@ -88,6 +88,11 @@ import Testing
             try await accounts.accounts(userID: userID).first?.balance
         }
 
+        /// One pass of the worker's reconciler over every pending hold, however young.
+        func reconcile() async throws -> HoldReconciler.Pass {
+            try await HoldReconciler(redis: redis, keys: TradeStoreTests.keys, maximumAge: .zero).reconcile()
+        }
+
         /// What the symbols' credits outboxes owe the user: closes and voids write their payouts and
         /// refunds there, and no credit relay runs in these tests.
         func owed(_ userID: Int) async throws -> Money {

@@ -119,8 +119,12 @@ extension InvariantChecker.Scan {
             }
             deposits[paymentID] = (userID, accountID, amount, entry.id)
         case .release:
-            // Checked against the holds in the conservation pass (`Wallet`).
-            break
+            checkRelease(transaction, entryID: entry.id, userID: userID)
+        case .stake where transaction.tradeID.map({ trades[$0] == nil }) ?? false:
+            checkLooseStake(transaction, reference: .trade(transaction.tradeID ?? ""), entryID: entry.id, userID: userID)
+        case .stake where transaction.betID.flatMap({ BetID($0) }).map({ walletBets[$0] == nil }) ?? false:
+            checkLooseStake(
+                transaction, reference: MoneyReference(kind: .bet, id: transaction.betID ?? ""), entryID: entry.id, userID: userID)
         case .stake where transaction.tradeID != nil:
             checkTradeStake(transaction, entryID: entry.id, userID: userID)
         case .payout where transaction.tradeID != nil:

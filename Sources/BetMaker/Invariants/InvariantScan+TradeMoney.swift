@@ -1,11 +1,12 @@
 import RedisClient
 
-/// Trades' money across slots: the credits the symbols' outboxes owe (`RedisKeys.tradeCredits`), the
-/// trade ids the reconciler abandoned, and the users' trade holds that never named a trade.
+/// Trades' money across slots: the credits in the symbols' outboxes (`RedisKeys.tradeCredits`) against
+/// their trades, and the trade ids the reconciler abandoned. What the outboxes still owe is counted with
+/// every other outbox's (`InvariantScan+Holds.swift`).
 extension InvariantChecker.Scan {
-    /// Every entry of a symbol's credits outbox (`RedisKeys.tradeCredits`) is the credit a trade of that
-    /// symbol owes: the payout of a closed trade that pays, or the stake of a void one, to its owner's
-    /// account. Read in pages; counted per trade for the ledger pass.
+    /// Every entry of a symbol's credits outbox (`RedisKeys.tradeCredits`), applied or not, is the credit a
+    /// trade of that symbol owes: the payout of a closed trade that pays, or the stake of a void one, to
+    /// its owner's account; at most one a trade. Read in pages; counted per trade for the ledger pass.
     mutating func checkTradeCredits() async throws {
         for key in try await scanAll(keys.tradeCredits("*")).sorted() {
             guard let symbol = symbol(of: key, "credits") else { continue }
@@ -33,7 +34,7 @@ extension InvariantChecker.Scan {
             fields["user_id"] == String(record.trade.userID),
             fields["account_id"] == String(record.trade.accountID)
         else {
-            self.record(.payoutMismatch, key, "holds credit \(entry.id) for trade \(id), which is no trade of \(symbol) and its owner")
+            self.record(.creditMismatch, key, "holds credit \(entry.id) for trade \(id), which is no trade of \(symbol) and its owner")
             return
         }
         let trade = record.trade
@@ -46,7 +47,7 @@ extension InvariantChecker.Scan {
             break
         default:
             self.record(
-                .payoutMismatch, key,
+                .creditMismatch, key,
                 "holds credit \(entry.id), \(fields["type"] ?? "no type") of \(fields["amount"] ?? "nothing"), which trade \(id) "
                     + "(\(trade.status.rawValue)) does not owe")
             return
@@ -69,25 +70,6 @@ extension InvariantChecker.Scan {
             }
             for id in ids.sorted() where trades[id] != nil || TradeID(id)?.symbol != symbol {
                 record(.invalidTrade, key, "holds \(id) as abandoned, but it is a trade of \(symbol) or no id of one")
-            }
-        }
-    }
-
-    /// The user's trade holds that named no trade: pending (the reconciler finishes them) or voided.
-    mutating func findUnplacedTrades(_ userID: Int) async throws {
-        for key in [keys.holds(userID), keys.releasedHolds(userID)] {
-            let records: [String: String]
-            do {
-                records = try await redis.hgetall(key)
-            } catch {
-                record(.wrongType, key, "cannot be read as a hash: \(error)")
-                continue
-            }
-            for (id, value) in records where TradeID(id) != nil && trades[id] == nil {
-                if key == keys.releasedHolds(userID) && value != "void" {
-                    record(.stakeMismatch, key, "posted the hold of \(id), which is no trade")
-                }
-                unplacedTrades.insert(id)
             }
         }
     }

@@ -45,10 +45,7 @@ extension InvariantChecker.Scan {
         try await checkOpenTradeTerms()
         try await checkTradeCredits()
         try await checkAbandonedTrades()
-        for userID in userIDs {
-            try await findUnplacedTrades(userID)
-            try await checkTradeList(userID)
-        }
+        for userID in userIDs { try await checkTradeList(userID) }
     }
 
     /// The symbol and the name of a symbol's key (`RedisKeys.symbolKey`); nil for another key.
@@ -250,7 +247,9 @@ extension InvariantChecker.Scan {
             let entries = try await redis.lrange(list, position, position + checker.pageSize - 1)
             guard !entries.isEmpty else { break }
             position += entries.count
-            for id in entries where !unplacedTrades.contains(id) {
+            for id in entries {
+                // The list names a trade from its hold on: one pending or voided never came to be.
+                if trades[id] == nil, try await isHeldOrVoided(id, userID: userID) { continue }
                 if trades[id]?.trade.userID != userID {
                     record(.tradeIndexMismatch, list, "holds \(id), which is not a trade of user \(userID)")
                 } else if !seen.insert(id).inserted {
@@ -264,8 +263,6 @@ extension InvariantChecker.Scan {
     }
 
     mutating func checkTradeStake(_ transaction: Transaction, entryID: String, userID: Int) {
-        // A stake held for a trade that was never placed: its hold is pending or was voided (`Wallet`).
-        if let id = transaction.tradeID, trades[id] == nil, unplacedTrades.contains(id) { return }
         guard let id = transaction.tradeID, var trade = trades[id], trade.trade.userID == userID,
             trade.trade.accountID == transaction.accountID, trade.trade.stake.cents == -transaction.amount.cents
         else {
@@ -309,8 +306,8 @@ extension InvariantChecker.Scan {
     }
 
     /// One stake entry per trade. A closed trade that pays anything and a void trade owe one credit
-    /// (payout, refund): it is in the symbol's outbox exactly once (unless the relay took it out once
-    /// applied), and its ledger entry is there once applied; until then it is owed (`owed`).
+    /// (payout, refund): its ledger entry once applied, or owed in the symbol's outbox until then, never
+    /// both; the outbox holds at most one credit a trade.
     mutating func checkTradesInLedgers() {
         for (id, record) in trades.sorted(by: { $0.key < $1.key }) {
             let key = tradeKey(id)
@@ -318,23 +315,19 @@ extension InvariantChecker.Scan {
                 self.record(.stakeMismatch, key, "has \(record.stakes) stake entries, not one")
             }
             let void = record.trade.status == .void
-            let paying = !void && record.trade.payout != nil && (record.trade.payout?.cents ?? 0) > 0
-            let owing = void || paying
-            let applied = void ? record.refunds : record.payouts
-            if record.credits > (owing ? 1 : 0) || (owing && applied == 0 && record.credits == 0) {
+            let paying = !void && (record.trade.payout?.cents ?? 0) > 0
+            let owed = owedTrades[id] ?? 0
+            let due = void ? record.trade.stake.cents : paying ? record.trade.payout?.cents ?? 0 : 0
+            if record.credits > (due > 0 ? 1 : 0) {
+                self.record(void ? .refundMismatch : .payoutMismatch, key, "has \(record.credits) credits in its symbol's outbox")
+            }
+            if record.refunds + (void && owed > 0 ? 1 : 0) != (void ? 1 : 0) || (void && owed > 0 && owed != due) {
                 self.record(
-                    void ? .refundMismatch : .payoutMismatch, key,
-                    "is \(record.trade.status.rawValue) with \(record.credits) credits in the outbox and \(applied) applied")
+                    .refundMismatch, key, "is \(record.trade.status.rawValue) with \(record.refunds) refund entries and \(owed) owed")
             }
-            if record.refunds != (void ? min(1, record.refunds) : 0) {
-                self.record(.refundMismatch, key, "is \(record.trade.status.rawValue) with \(record.refunds) refund entries")
-            }
-            if record.payouts != (paying ? min(1, record.payouts) : 0) {
-                self.record(.payoutMismatch, key, "is \(record.trade.status.rawValue) with \(record.payouts) payout entries")
-            }
-            if owing, applied == 0, record.credits == 1 {
-                let owed = void ? record.trade.stake : record.trade.payout ?? Money(cents: 0)
-                report.money.owed = report.money.owed + owed
+            if record.payouts + (paying && owed > 0 ? 1 : 0) != (paying ? 1 : 0) || (!void && owed != 0 && owed != due) {
+                self.record(
+                    .payoutMismatch, key, "is \(record.trade.status.rawValue) with \(record.payouts) payout entries and \(owed) owed")
             }
         }
     }

@@ -25,9 +25,11 @@ extension InvariantChecker {
         var unsettledIndex = Set<String>()
         /// Every trade read, by id, for the ledger pass and the money.
         var trades: [String: TradeRecord] = [:]
-        /// Trade ids whose stake was held and that never came to be placed (yet): a pending hold, or a
-        /// hold voided. Their stake entries and list entries name no trade.
-        var unplacedTrades = Set<String>()
+        /// Every pending hold read (`readHolds`), and the stakes of references no bet or trade stands for.
+        var pendingHolds: [MoneyReference: Hold] = [:]
+        var looseStakes: [MoneyReference: LooseStake] = [:]
+        /// What the outboxes still owe for each trade (cents), for the trades' checks.
+        var owedTrades: [String: Int64] = [:]
         /// Deposit entries seen in the ledgers, by payment transaction id.
         var deposits: [String: (userID: Int, accountID: Int, amount: Int64, entryID: String)] = [:]
 

@@ -110,6 +110,9 @@ public struct RedisKeys: Sendable {
     /// by `release_hold`. The reconciler scans every master for `*:holds` to finish old ones.
     public func holds(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:holds" }
 
+    /// The `SCAN ... MATCH` pattern of every user's holds.
+    public var holdsPattern: String { prefix + "{u:*}:holds" }
+
     /// Hash of the user's released holds: reference → `post` or `void`, so a hold is released once and
     /// a repeated `hold_stake` answers its first outcome; kept forever, like the credited ids.
     public func releasedHolds(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:holds:released" }

@@ -9,6 +9,8 @@ public enum StorageSchema {
     /// webhook signatures (`RedisKeys.paymentSignature`); data of 1 lacks them.
     /// 3: trades accepted pending (`RedisKeys.pendingTrades`), their terms with the tick they were
     /// accepted after (`Trade.Terms`); a trade of 2 does not read.
+    /// 4: money across slots (`Wallet`): holds, released holds and credited ids on the user's slot,
+    /// credits outboxes, Idempotency-Key records of bets with money on the user's slot.
     /// 4: keys tagged by owner for Redis Cluster: a symbol's under `{sym:<symbol>}`, trade ids
     /// `<symbol>~<serial>` (`TradeID`), trade credits in the symbol's outbox.
     public static let version = 4

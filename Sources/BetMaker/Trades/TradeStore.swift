@@ -78,7 +78,7 @@ public struct TradeStore: Sendable {
     /// 3. posts the hold, or voids it (the stake back) when the trade was refused.
     ///
     /// A crash between the steps leaves a pending hold that the worker's reconciler finishes
-    /// (`settleHold`). The worker opens the trade at the first tick after that quote (`TradeSettler`), so
+    /// (`HoldReconciler`, `TradeHoldOwner`). The worker opens the trade at the first tick after that quote (`TradeSettler`), so
     /// its start price is unknown when it is accepted.
     public func place(
         _ order: Order, userID: Int, maximumQuoteAge: Duration, toleranceBasisPoints: Int, idempotency: IdempotencyKey? = nil
@@ -182,32 +182,6 @@ public struct TradeStore: Sendable {
         guard let fingerprint = saved[0], let id = saved[1] else { return nil }
         guard fingerprint == idempotency.fingerprint else { return .idempotencyKeyReused }
         return try await trade(id: id).map { .replayed($0.asPlaced) }
-    }
-
-    // MARK: Reconciling
-
-    /// Finishes a trade's hold left pending (a crash or an unknown outcome between the steps of `place`),
-    /// for the worker's reconciler: asks the symbol whether the trade was placed (`abandon_trade`, which
-    /// records it abandoned if not, so a late `place_trade` is refused), then posts or voids the hold.
-    @discardableResult
-    public func settleHold(_ hold: Hold) async throws -> Wallet.Release {
-        guard hold.reference.kind == .trade, let id = TradeID(hold.reference.id) else {
-            throw RedisError.unexpectedReply(command: "abandon_trade", reply: "\(hold.reference) is no trade id")
-        }
-        let reply = try await redis.eval(
-            Scripts.abandonTrade, keys: [keys.trade(id), keys.abandonedTrades(id.symbol)],
-            arguments: [
-                id.description
-            ]
-        ).strings(for: "abandon_trade")
-        let release: Wallet.Release
-        switch reply.first {
-        case "placed": release = .post
-        case "abandoned": release = .void
-        default: throw RedisError.unexpectedReply(command: "abandon_trade", reply: "\(reply)")
-        }
-        _ = try await wallet.release(hold.reference, userID: hold.userID, release)
-        return release
     }
 
     // MARK: Voiding

@@ -47,8 +47,8 @@ extension Scripts {
             return {'placed', now}
             """)
 
-    /// The reconciler's question to a symbol about a trade whose hold is still pending (`TradeStore.
-    /// settleHold`): is it placed? If its hash exists it is (the hold is posted); if not, the trade id is
+    /// The reconciler's question to a symbol about a trade whose hold is still pending (`TradeHoldOwner`):
+    /// is it placed? If its hash exists it is (the hold is posted); if not, the trade id is
     /// recorded as abandoned (`RedisKeys.abandonedTrades`) so `place_trade` refuses it from now on, and the
     /// hold can be voided without a late placement holding a trade whose stake went back.
     ///
