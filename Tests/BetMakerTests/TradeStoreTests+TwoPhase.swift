@@ -88,6 +88,36 @@ extension TradeStoreTests {
         }
     }
 
+    /// The stake held with an Idempotency-Key, then a crash: the client's retry with the key finishes the
+    /// same trade (same id, the one hold posted), it does not place a second one.
+    @Test func aRetryWithItsKeyFinishesATradeWhoseHoldIsPending() async throws {
+        try await withRedis { (_, redis) async throws in
+            let stores = Stores(redis)
+            let omar = try await stores.player("omar", balance: Money(cents: 10_000))
+            _ = try await stores.tick("ETH", "3000")
+            let order = TradeStore.Order(symbol: "ETH", direction: .down, stake: Money(cents: 700), leverage: 3, duration: 60)
+            let key = IdempotencyKey(key: "retry-1", fingerprint: order.fingerprint)
+            let id = TradeID(symbol: "ETH", serial: stores.trades.ids.next())
+            guard
+                case .held = try await stores.trades.wallet.hold(
+                    .trade(id.description), userID: omar.userID, amount: order.stake, accountID: nil, idempotency: key)
+            else { throw TestSupportError("not held") }
+            let retried = try await stores.trades.place(
+                order, userID: omar.userID, maximumQuoteAge: Self.fresh, toleranceBasisPoints: 50, idempotency: key)
+            guard case .replayed(let trade) = retried else { throw TestSupportError("not replayed: \(retried)") }
+            #expect(trade.id == id.description && trade.status == .pending && trade.stake == Money(cents: 700))
+            #expect(try await stores.trades.wallet.holds(userID: omar.userID).isEmpty)
+            #expect(try await stores.balance(omar.userID) == Money(cents: 9300))
+            // Again: the same answer, nothing more taken.
+            #expect(
+                try await stores.trades.place(
+                    order, userID: omar.userID, maximumQuoteAge: Self.fresh, toleranceBasisPoints: 50, idempotency: key) == .replayed(trade)
+            )
+            #expect(try await redis.lrange(Self.keys.userTrades(omar.userID), 0, -1) == [id.description])
+            try await stores.expectClean()
+        }
+    }
+
     /// A closed trade's payout goes through the symbol's credits outbox and is applied on the owner's
     /// slot once, however often it is delivered; the checker sees it owed, then paid.
     @Test func aClosedTradesPayoutIsAppliedOnceEvenIfDeliveredTwice() async throws {

@@ -92,6 +92,7 @@ public struct TradeStore: Sendable {
         }
         var id = TradeID(symbol: order.symbol, serial: ids.next())
         let hold: Hold
+        var isReplay = false
         switch try await wallet.hold(
             .trade(id.description), userID: userID, amount: order.stake, accountID: order.accountID, idempotency: idempotency)
         {
@@ -101,7 +102,7 @@ public struct TradeStore: Sendable {
             guard let pending, let earlier = TradeID(reference.id), earlier.symbol == order.symbol else {
                 return try await trade(id: reference.id).map { .replayed($0.asPlaced) } ?? .idempotencyKeyReused
             }
-            (id, hold) = (earlier, pending)
+            (id, hold, isReplay) = (earlier, pending, true)
         case .released:
             throw RedisError.unexpectedReply(command: "hold_stake", reply: "a new trade id \(id) was released before")
         case .idempotencyKeyReused: return .idempotencyKeyReused
@@ -126,21 +127,21 @@ public struct TradeStore: Sendable {
                     throw RedisError.unexpectedReply(command: "place_trade", reply: "\(reply)")
                 }
                 _ = try await wallet.release(.trade(id.description), userID: userID, .post)
-                return .placed(
-                    Trade(
-                        id: id.description,
-                        terms: Trade.Terms(
-                            userID: userID, accountID: hold.accountID, symbol: order.symbol, direction: order.direction, stake: order.stake,
-                            leverage: order.leverage, duration: order.duration, start: nil, liquidationPrice: nil, createdAt: createdAt,
-                            expiresAt: nil, acceptedAfter: quote.tick.id),
-                        status: .pending))
+                let trade = Trade(
+                    id: id.description,
+                    terms: Trade.Terms(
+                        userID: userID, accountID: hold.accountID, symbol: order.symbol, direction: order.direction, stake: order.stake,
+                        leverage: order.leverage, duration: order.duration, start: nil, liquidationPrice: nil, createdAt: createdAt,
+                        expiresAt: nil, acceptedAfter: quote.tick.id),
+                    status: .pending)
+                return isReplay ? .replayed(trade) : .placed(trade)
             case "exists":
                 // Placed by an earlier attempt of this request (its reply was lost).
                 _ = try await wallet.release(.trade(id.description), userID: userID, .post)
                 guard let trade = try await trade(id: id.description) else {
                     throw RedisError.unexpectedReply(command: "place_trade", reply: "trade \(id) exists but does not read: \(reply)")
                 }
-                return .placed(trade.asPlaced)
+                return isReplay ? .replayed(trade.asPlaced) : .placed(trade.asPlaced)
             case "abandoned":
                 // The reconciler gave up on it (and voids or voided the hold): nothing was placed.
                 _ = try await wallet.release(.trade(id.description), userID: userID, .void)
