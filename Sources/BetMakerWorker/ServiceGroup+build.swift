@@ -9,8 +9,8 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Builds the worker from its settings: the Redis client, the operations server (unless
-/// `WORKER_HTTP_PORT` is 0), the settlement worker, the ESP outbox's relay and the price worker, as one
-/// service group.
+/// `WORKER_HTTP_PORT` is 0), the settlement worker, the ESP outbox's relay, the credits relay, the
+/// hold reconciler and the price worker, as one service group.
 /// On SIGTERM or SIGINT the relay and the settlement worker stop first, so they can still acknowledge
 /// what they finished, and the Redis client last.
 /// `metrics` is the registry `/metrics` renders (the one `MetricsSetup.bootstrap()` made).
@@ -35,6 +35,17 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
     for worker in workers {
         services.append(.init(service: GatedService(worker, behind: gate), successTerminationBehavior: .gracefullyShutdownGroup))
     }
+    // Settlement's shard outboxes and the configured symbols' (trade closes and voids).
+    let outboxes = settings.keys.creditOutboxes + settings.cryptoSymbols.map(settings.keys.tradeCredits)
+    let credits = CreditRelay(
+        redis: redis, keys: settings.keys, streams: outboxes, configuration: settings.creditRelayConfiguration, logger: logger)
+    services.append(.init(service: GatedService(credits, behind: gate), successTerminationBehavior: .gracefullyShutdownGroup))
+    let reconciler = HoldReconciler(redis: redis, keys: settings.keys, maximumAge: settings.holdMaximumAge, logger: logger)
+    services.append(
+        .init(
+            service: GatedService(
+                Reconciler(reconciler: reconciler, interval: settings.holdReconcileInterval, logger: logger), behind: gate),
+            successTerminationBehavior: .gracefullyShutdownGroup))
     services.append(
         .init(
             service: GatedService(priceWorker(settings: settings, redis: redis, logger: logger), behind: gate),

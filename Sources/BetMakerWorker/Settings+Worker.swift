@@ -25,4 +25,13 @@ extension Settings {
         configuration.retryMaximum = espRetryMaximum
         return configuration
     }
+
+    /// The credits relay's part of the settings: it claims as the settlement worker does.
+    public var creditRelayConfiguration: CreditRelay.Configuration {
+        var configuration = CreditRelay.Configuration(consumer: workerName)
+        configuration.block = min(workerBlock, .seconds(2))
+        configuration.claimInterval = workerClaimInterval
+        configuration.claimMinIdle = workerClaimMinIdle
+        return configuration
+    }
 }

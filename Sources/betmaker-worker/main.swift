@@ -71,7 +71,10 @@ struct Check: AsyncParsableCommand {
                 // Judging data of another layout would report nonsense: refuse it, as the worker does.
                 let verdict = try await StorageSchema.check(redis: redis, keys: settings.keys, claim: false)
                 if let refusal = StorageSchema.refusal(verdict, keys: settings.keys) { throw SchemaGate.Refusal(description: refusal) }
-                return try await InvariantChecker(redis: redis, keys: settings.keys).check { violation in print(violation) }
+                return try await InvariantChecker(
+                    redis: redis, keys: settings.keys, maximumHoldAge: settings.holdMaximumAge + settings.holdReconcileInterval * 2
+                )
+                .check { violation in print(violation) }
             }
         } catch {
             print("Cannot check \(settings.redis.redactedURL): \(error)")

@@ -111,6 +111,7 @@ import Testing
         let report = try await settler.settle(eventID: "cat-win", result: .win)
         #expect(report.paidOut == Money(cents: 1850 + 555 + 1026))
         _ = try await settler.settle(eventID: "cat-lose", result: .lose)
+        #expect(try await CreditOutbox(redis: redis, keys: keys).drain() == 3)
         return Fixture(
             redis: redis, ids: ids, partlyAt: partlyAt, users: users, accounts: firstAccounts, secondAccount: secondAccount)
     }

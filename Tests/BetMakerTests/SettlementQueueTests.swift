@@ -76,6 +76,10 @@ import Testing
     /// Each kind of damage a batch of winners with money can meet halfway, and what repairs it.
     enum Damage: String, CaseIterable, Sendable {
         case malformedPayout, missingPayout, malformedBalance, missingAccount, settledBet, betWithoutStatus, ledgerOfWrongType, eventCounter
+
+        /// Damage on the user's slot: settlement (on the event's) owes the credits all the same, and
+        /// applying them refuses the user's whole call until it is repaired.
+        var isInTheWallet: Bool { [.malformedBalance, .missingAccount, .ledgerOfWrongType].contains(self) }
     }
 
     @Test(arguments: Damage.allCases)
@@ -133,6 +137,23 @@ import Testing
             }
             let before = try await Self.snapshot(redis, players: players, ids: ids)
             let settler = Settler(redis: redis, keys: Self.keys, batchSize: 100)
+            if damage.isInTheWallet {
+                let report = try await settler.settle(eventID: "final", result: .win)
+                #expect(report.won == 7 && report.paidOut == Money(cents: 2 * (100 + 200 + 300 + 400 + 500 + 600)))
+                let bensWallet = [
+                    RedisCommand("HGETALL", Self.keys.accounts(ben.userID)), RedisCommand("TYPE", Self.keys.ledger(ben.userID)),
+                ]
+                let bensBefore = try await redis.pipeline(bensWallet).map { "\(try $0.get())" }
+                // Ann's three credits are applied; Ben's stay owed, and his wallet is as it was.
+                #expect(try await stores.wallet.applyCredits() == 3)
+                #expect(try await stores.wallet.applyCredits() == 0)
+                #expect(try await redis.pipeline(bensWallet).map { "\(try $0.get())" } == bensBefore)
+                for command in repair { _ = try await redis.send(command) }
+                #expect(try await stores.wallet.applyCredits() == 3)
+                #expect(try await stores.unsettled().isEmpty)
+                try await stores.wallet.expectClean()
+                return
+            }
             for _ in 0..<3 {
                 await #expect {
                     try await settler.settle(eventID: "final", result: .win)
@@ -147,6 +168,7 @@ import Testing
             let report = try await settler.settle(eventID: "final", result: .win)
             #expect(report.won == 7 && report.paidOut == Money(cents: 2 * (100 + 200 + 300 + 400 + 500 + 600)))
             #expect(try await stores.unsettled().isEmpty)
+            #expect(try await stores.wallet.applyCredits() == 6)
             try await stores.wallet.expectClean()
         }
     }

@@ -188,29 +188,40 @@ import Testing
             for _ in 0..<6 { _ = try await store.place(eventID: "e", amount: Money(cents: 100)) }
             #expect(try await store.report(eventID: "e", result: .win) == .reported)
             let ids = try await redis.lrange(Self.keys.eventBets("e"), 0, -1).map { BetID(eventID: "e", serial: $0) }
-            let fixedKeys = [Self.keys.event("e"), Self.keys.eventBets("e"), Self.keys.unsettledEvents(shard: 0), Self.keys.feed]
+            let fixedKeys = [Self.keys.event("e"), Self.keys.eventBets("e"), Self.keys.creditOutbox(shard: 0)]
             func settle(_ batch: ArraySlice<BetID>, at position: Int) async throws -> [String] {
                 try await redis.eval(
                     Scripts.settleBatch, keys: fixedKeys + batch.map(Self.keys.bet),
-                    arguments: ["WIN", String(position), "1", Self.keys.prefix, String(batch.count), "e", "100"]
+                    arguments: ["WIN", String(position), "1", Self.keys.bet(BetID(eventID: "e", serial: "")), String(batch.count), "e"]
                 ).strings(for: "settle_batch")
             }
-            #expect(try await settle([], at: -1) == ["stale", "0", "6", "0", "0", "0", "0", "0", "0"])
-            #expect(try await settle(ids[0..<2], at: 0) == ["applied", "2", "6", "0", "2", "0", "0", "0", "0"])
+            #expect(try await settle([], at: -1) == ["stale", "0", "6", "0", "0", "0", "0", "0", "0", ""])
+            #expect(try await settle(ids[0..<2], at: 0) == ["applied", "2", "6", "0", "2", "0", "0", "0", "0", ""])
             // Another worker repeats the first batch: nothing happens, it is told where things stand.
-            #expect(try await settle(ids[0..<2], at: 0) == ["stale", "2", "6", "0", "2", "0", "0", "0", "0"])
+            #expect(try await settle(ids[0..<2], at: 0) == ["stale", "2", "6", "0", "2", "0", "0", "0", "0", ""])
             #expect(try await store.event(id: "e").won == 2)
             // A batch that is not the bets at its position is refused before anything is written.
             await #expect(throws: RedisError.self) { try await settle(ids[3..<5], at: 2) }
             await #expect(throws: RedisError.self) { try await settle([ids[2], ids[4]], at: 2) }
             await #expect(throws: RedisError.self) { try await settle([ids[2], ids[0], ids[4]], at: 2) }
             #expect(try await store.event(id: "e").won == 2)
-            #expect(try await settle(ids[2..<6], at: 2) == ["applied", "6", "6", "1", "6", "0", "0", "0", "0"])
-            #expect(try await settle(ids[2..<6], at: 2) == ["stale", "6", "6", "1", "6", "0", "0", "0", "0"])
+            #expect(try await settle(ids[2..<6], at: 2) == ["applied", "6", "6", "1", "6", "0", "0", "0", "0", ""])
+            #expect(try await settle(ids[2..<6], at: 2) == ["stale", "6", "6", "1", "6", "0", "0", "0", "0", ""])
             #expect(try await store.bets(ids.map { ($0, .anonymous) }).allSatisfy { $0.status == .won && $0.settledAt == 1 })
-            // The live feed got one entry per applied batch, none for a stale or refused one.
+            // Anonymous bets owe nothing; no script writes the live feed (the Settler appends to it).
+            #expect(try await redis.exists([Self.keys.creditOutbox(shard: 0), Self.keys.feed]) == 0)
+        }
+    }
+
+    @Test func theSettlerAppendsOneFeedEntryPerAppliedBatch() async throws {
+        try await withRedis { (_, redis) async throws in
+            let store = Self.store(redis)
+            for _ in 0..<6 { _ = try await store.place(eventID: "e", amount: Money(cents: 100)) }
+            #expect(try await store.report(eventID: "e", result: .win) == .reported)
+            _ = try await Settler(redis: redis, keys: Self.keys, batchSize: 4).settle(eventID: "e", result: .win)
+            _ = try await Settler(redis: redis, keys: Self.keys, batchSize: 4).settle(eventID: "e", result: .win)
             let feed = try await redis.xrange(Self.keys.feed)
-            #expect(feed.map { $0.fields?["settled"] } == ["2", "6"])
+            #expect(feed.map { $0.fields?["settled"] } == ["4", "6"])
             #expect(feed.last?.fields?["total"] == "6" && feed.last?.fields?["won"] == "6" && feed.last?.fields?["users"] == "")
         }
     }

@@ -34,10 +34,17 @@ extension WalletStoreTests {
             #expect(try await stores.bets.report(eventID: "derby", result: .win) == .reported)
             let report = try await stores.settler.settle(eventID: "derby", result: .win)
             #expect(report.won == 1 && report.paidOut == Money(cents: 1942))
+            // Settlement owes the payout in the shard's outbox; the relay's step applies it, once.
+            #expect(try await stores.balance(alice.userID, alice.accountID) == Money(cents: 8950))
+            try await stores.expectClean()
+            #expect(try await stores.applyCredits() == 1)
             #expect(try await stores.balance(alice.userID, alice.accountID) == Money(cents: 8950 + 1942))
-            // A redelivered entry settles and pays nothing again.
+            // A redelivered entry settles and owes nothing again; a credit delivered again changes nothing.
             let again = try await stores.settler.settle(eventID: "derby", result: .win)
             #expect(again.flipped == 0 && again.paidOut == Money(cents: 1942))
+            let outbox = Self.keys.creditOutbox(shard: Self.keys.shard(of: "derby"))
+            _ = try await redis.send(RedisCommand("XGROUP", "SETID", outbox, CreditOutbox.consumerGroup, "0"))
+            #expect(try await stores.applyCredits() == 1)
             #expect(try await stores.balance(alice.userID, alice.accountID) == Money(cents: 8950 + 1942))
             let ledger = try await stores.accounts.transactions(userID: alice.userID, limit: 10, before: nil).transactions
             #expect(ledger.map(\.kind) == [.payout, .stake, .deposit])

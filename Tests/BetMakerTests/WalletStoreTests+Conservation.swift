@@ -56,9 +56,18 @@ extension WalletStoreTests {
                 _ = try await stores.bets.report(eventID: event, result: result)
                 _ = try await stores.settler.settle(eventID: event, result: result)
             }
+            // Before the credits are applied, what settlement owes is in the outboxes; after, in the balances.
+            let owing = try await InvariantChecker(redis: redis, keys: Self.keys, pageSize: 16).check()
+            #expect(owing.isClean, "\(owing.violations.prefix(10))")
+            #expect(owing.money.owed.cents > 0 && owing.money.payouts.cents == 0)
+            #expect(
+                owing.money.deposits == owing.money.balances + owing.money.holds + owing.money.stakesHeld + owing.money.owed
+                    + owing.money.houseResult)
+            #expect(try await stores.applyCredits() > 0)
             let report = try await InvariantChecker(redis: redis, keys: Self.keys, pageSize: 16).check()
             #expect(report.isClean, "\(report.violations.prefix(10))")
             #expect(report.money.deposits == Money(cents: deposited))
+            #expect(report.money.owed.cents == 0 && report.money.holds.cents == 0)
             #expect(report.money.deposits == report.money.balances + report.money.stakesHeld + report.money.houseResult)
             #expect(report.money.payouts.cents > 0 && report.money.stakesHeld.cents > 0, "the mix exercised wins and open bets")
         }

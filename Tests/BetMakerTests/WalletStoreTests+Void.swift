@@ -35,6 +35,9 @@ extension WalletStoreTests {
             #expect(report.voided == 4 && report.refunded == Money(cents: 1251) && report.won == 0 && report.paidOut == Money(cents: 0))
             // Settling again (a redelivered entry) refunds nothing more.
             #expect(try await stores.settler.settle(eventID: "abandoned", result: .void).flipped == 0)
+            #expect(try await stores.balance(ann.userID, ann.accountID) == Money(cents: 8749))
+            #expect(try await stores.applyCredits() == 3)
+            #expect(try await stores.applyCredits() == 0)
             #expect(try await stores.balance(ann.userID, ann.accountID) == Money(cents: 10_000))
             #expect(try await stores.bets.bets(ids.map { ($0, .unknown) }).allSatisfy { $0.status == .void && $0.settledAt != nil })
             let event = try await stores.bets.event(id: "abandoned")

@@ -50,6 +50,12 @@ import Testing
             try await accounts.accounts(userID: userID).first { $0.id == accountID }?.balance
         }
 
+        /// Applies what the credits outboxes owe, as the worker's relay does; how many credits.
+        @discardableResult
+        func applyCredits() async throws -> Int {
+            try await CreditOutbox(redis: redis, keys: WalletStoreTests.keys).drain()
+        }
+
         func expectClean(sourceLocation: SourceLocation = #_sourceLocation) async throws {
             let report = try await InvariantChecker(redis: redis, keys: WalletStoreTests.keys, pageSize: 7).check()
             #expect(report.isClean, "\(report.violations.prefix(10))", sourceLocation: sourceLocation)

@@ -188,7 +188,11 @@ import Testing
             // One tick after every expiry: +0.5 %, stopping out nobody (the most leveraged trade, 50, would need 2 %).
             _ = try await store.prices.record(symbol: "BTC", price: Price(units: 5_025_000_000_000), source: "test")
 
-            let settings = ["PRICE_FEED": "none", "TRADE_BATCH_SIZE": "50", "TRADE_POLL_MS": "20"]
+            // Credits the killed worker's relay read and did not apply are claimed by the others after a second.
+            let settings = [
+                "PRICE_FEED": "none", "TRADE_BATCH_SIZE": "50", "TRADE_POLL_MS": "20", "WORKER_CLAIM_MIN_IDLE_MS": "1000",
+                "WORKER_CLAIM_INTERVAL_MS": "200",
+            ]
             let first = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "trades-1", settings: settings)
             let due = keys.dueTrades("BTC")
             #expect(await eventually(every: .milliseconds(2)) { try await system.redis.zcard(due) < count / 2 })
@@ -199,11 +203,17 @@ import Testing
             let second = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "trades-2", settings: settings)
             let third = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "trades-3", settings: settings)
             #expect(await eventually { try await system.redis.zcard(due) == 0 })
+            // The payouts go through the symbol's credits outbox; the workers' credit relays apply them.
+            func payouts() async throws -> [String] {
+                try await system.redis.xrange(keys.ledger(user.id)).filter { $0.fields?["type"] == "payout" }.compactMap {
+                    $0.fields?["trade_id"]
+                }
+            }
+            #expect(await eventually { try await payouts().count >= count })
             await second.stop()
             await third.stop()
 
-            let ledger = try await system.redis.xrange(keys.ledger(user.id))
-            let payouts = ledger.filter { $0.fields?["type"] == "payout" }.compactMap { $0.fields?["trade_id"] }
+            let payouts = try await payouts()
             #expect(payouts.count == count && Set(payouts).count == count)
             let report = try await InvariantChecker(redis: system.redis, keys: keys).check()
             #expect(report.isClean, "\(report.violations.prefix(10))")

@@ -93,10 +93,10 @@ import Testing
             let expiresAt = try #require(Timestamp.parseRFC3339(expiry))
             #expect(await eventually { currentMilliseconds() > expiresAt + 5 })
 
-            // The damaged player's ledger is no stream any more; a tick after expiry (+1 %).
-            let ledger = keys.ledger(damaged.userID)
-            _ = try await system.redis.send(RedisCommand("RENAME", ledger, ledger + ":kept"))
-            _ = try await system.redis.set(ledger, to: "not a ledger")
+            // The damaged trade's hash no longer says it is open (its open-trade terms still do); a tick
+            // after expiry (+1 %).
+            let damagedKey = keys.trade(try #require(TradeID(ids[1])))
+            _ = try await system.redis.hset(damagedKey, ["status": "pending"])
             let end = try await prices.record(symbol: "BTC", price: Price(units: 50_500 * Price.scale), source: "test")
 
             // The good trade settles; the damaged one is parked, the cursor moves on.
@@ -110,8 +110,8 @@ import Testing
             }
             #expect(Self.string(letter, "trade_id") == ids[1] && Self.string(letter, "step") == "expiry", "\(letters.body)")
             #expect(
-                Self.string(letter, "tick") == end.id && Self.string(letter, "reason")?.contains("no ledger") == true, "\(letters.body)")
-            #expect(try await Self.trade(system, ids[1], damaged.token).string["status"] == "open")
+                Self.string(letter, "tick") == end.id && Self.string(letter, "reason")?.contains("is open in the terms") == true,
+                "\(letters.body)")
             #expect(await worker.waitForOutput(containing: "Trade parked"))
             let metrics = Metrics(try await system.get("http://127.0.0.1:\(workerPort)/metrics").body)
             #expect(metrics.value("trades_parked_total", ["step": "expiry"]) == 1)
@@ -122,8 +122,7 @@ import Testing
             let early = try await system.request(.POST, retry, token: admin)
             #expect(early.status == 409 && early.string["type"]?.hasSuffix("trade-dead-letter-not-retryable") == true, "\(early.body)")
             // Repaired and re-driven: closed at the tick it was parked at, the dead letter gone.
-            _ = try await system.redis.send(RedisCommand("DEL", ledger))
-            _ = try await system.redis.send(RedisCommand("RENAME", ledger + ":kept", ledger))
+            _ = try await system.redis.hset(damagedKey, ["status": "open"])
             try await prices.record(symbol: "BTC", price: Price(units: 40_000 * Price.scale), source: "test")
             let redriven = try await system.request(.POST, retry, token: admin)
             #expect(redriven.status == 200 && redriven.string["status"] == "won", "\(redriven.body)")

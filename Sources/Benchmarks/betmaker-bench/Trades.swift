@@ -30,8 +30,8 @@ func benchTrades(server: RedisServer, redis: RedisClient, keys: RedisKeys, optio
     await api.stop()
 
     // 2. Settling: `count` trades due within the same second, closed by one tick after their expiry; by
-    // one trader (a call's payouts share one balance write), then by 1,000 (each owner's keys and
-    // balance once per trade: the worst case for a call).
+    // one trader, then by 1,000 (the payouts go to the symbol's credits outbox either way; the credit
+    // relay, not measured here, applies them per owner).
     let count = max(10_000, options.bets / 10)
     let batchSize = Settings().tradeBatchSize  // The worker's default batch.
     let settler = TradeSettler(redis: redis, keys: keys, batchSize: batchSize)

@@ -11,6 +11,8 @@ public struct Transaction: Sendable, Equatable {
         case payout
         /// A void bet's stake, given back once.
         case refund
+        /// A stake held for a bet or trade that was refused or never placed, given back (`Wallet.release`).
+        case release
     }
 
     /// The ledger stream's entry id; it orders the ledger and tells the time.

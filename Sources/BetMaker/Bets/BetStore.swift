@@ -78,45 +78,8 @@ public struct BetStore: Sendable {
         return try replies.contains { try $0.get().int(for: "EXISTS") > 0 }
     }
 
-    /// Places a bet with money from one of the user's accounts (the first one when `accountID` is
-    /// nil) on an open catalogue event that has not started: the stake is debited and the odds locked
-    /// in, atomically. Staff (traders, administrators) are refused.
-    public func place(
-        eventID: String, amount: Money, userID: Int, accountID: Int?, idempotency: IdempotencyKey? = nil
-    ) async throws -> PlaceOutcome {
-        for _ in 0..<3 {
-            let id = BetID(eventID: eventID, serial: ids.next())
-            var scriptKeys = [
-                keys.event(eventID), keys.eventBets(eventID), keys.bet(id), keys.user(userID), keys.accounts(userID),
-                keys.ledger(userID), keys.userBets(userID), keys.eventBettors(eventID),
-            ]
-            var arguments = [
-                id.description, id.serial, eventID, String(amount.cents), String(userID), accountID.map { String($0) } ?? "",
-            ]
-            if let idempotency {
-                scriptKeys.append(keys.idempotency(sha256Hex(idempotency.key)))
-                arguments += [idempotency.fingerprint, String(idempotencyTTL.inMilliseconds)]
-            }
-            let reply = try await redis.eval(Scripts.placeWalletBet, keys: scriptKeys, arguments: arguments)
-                .strings(for: "place_wallet_bet")
-            switch reply.first {
-            case "placed":
-                guard reply.count == 5, let account = Int(reply[1]), let odds = Int64(reply[2]), let payout = Int64(reply[3]),
-                    let createdAt = Int64(reply[4])
-                else {
-                    throw RedisError.unexpectedReply(command: "place_wallet_bet", reply: "\(reply)")
-                }
-                let wager = Wager(userID: userID, accountID: account, odds: Odds(hundredths: odds), payout: Money(cents: payout))
-                return .placed(Bet(id: id, amount: amount, status: .pending, createdAt: createdAt, wager: wager))
-            case "id_taken": continue
-            default: return try await refusal(reply, script: "place_wallet_bet")
-            }
-        }
-        throw RedisError.unexpectedReply(command: "place_wallet_bet", reply: "bet id collided three times")
-    }
-
     /// The outcomes of the placing scripts other than `placed`.
-    private func refusal(_ reply: [String], script: String) async throws -> PlaceOutcome {
+    func refusal(_ reply: [String], script: String) async throws -> PlaceOutcome {
         let detail = reply.count > 1 ? reply[1] : ""
         switch reply.first {
         case "replayed":

@@ -26,8 +26,8 @@ extension InvariantChecker {
 
         public var summary: String {
             "\(violationCount) violation(s); \(bets) bets, \(events) events, \(indexedBets) ids in the indexes, \(users) users, "
-                + "\(accounts) accounts checked; deposits \(money.deposits) = balances \(money.balances) + stakes held "
-                + "\(money.stakesHeld) + house result \(money.houseResult)"
+                + "\(accounts) accounts checked; deposits \(money.deposits) = balances \(money.balances) + holds \(money.holds) + stakes held "
+                + "\(money.stakesHeld) + credits owed \(money.owed) + house result \(money.houseResult)"
         }
     }
 }
@@ -44,8 +44,13 @@ extension Money {
         public internal(set) var payouts = Money(cents: 0)
         /// Stakes given back for void bets.
         public internal(set) var refunds = Money(cents: 0)
+        /// Stakes held for bets and trades not placed (yet, or ever: the reconciler voids those).
+        public internal(set) var holds = Money(cents: 0)
+        /// Payouts and refunds the credits outboxes owe and that are not applied yet.
+        public internal(set) var owed = Money(cents: 0)
 
-        /// What the house won: stakes of settled bets (void ones included), less what it paid out and refunded.
-        public var houseResult: Money { settledStakes - payouts - refunds }
+        /// What the house won: stakes of settled bets (void ones included), less what it paid out and
+        /// refunded or owes.
+        public var houseResult: Money { settledStakes - payouts - refunds - owed }
     }
 }

@@ -74,6 +74,10 @@ extension InvariantChecker {
             /// score), a set member that is not such an open trade, or an entry of a symbol's open-trade
             /// terms that is not an open trade of that symbol with those terms.
             case tradeIndexMismatch = "trade-index-mismatch"
+            /// A pending hold that is malformed or older than the reconciler lets one get (`Wallet`).
+            case holdMismatch = "hold-mismatch"
+            /// A credits outbox entry that is no credit, or owes what no bet of its user is owed.
+            case creditMismatch = "credit-mismatch"
         }
 
         public let kind: Kind

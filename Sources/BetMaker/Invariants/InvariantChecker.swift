@@ -18,11 +18,14 @@ import RedisClient
 /// 4. every user (`SCAN` for user keys, and the users index): the user hash, the accounts, and the
 ///    ledger read from the start with a running balance per account: every entry's `balance` is the
 ///    running sum, every account's balance is the sum of its entries and never went below zero,
-///    every bet with money has exactly one stake entry, a won one exactly one payout entry of its
-///    payout (others none), a void one exactly one refund entry of its stake (others none), every
-///    deposit has its payment record and the other way round;
-/// 5. money is conserved: deposits = balances + stakes held by pending bets and open trades + the
-///    house's result (stakes of settled bets and closed trades minus payouts and refunds).
+///    every bet with money has exactly one stake entry, a won one exactly one payout of its payout
+///    (an entry, or a credit its outbox still owes; others none), a void one exactly one refund of its
+///    stake (likewise), every deposit has its payment record and the other way round; a stake whose
+///    bet or trade does not exist is a pending hold's or is given back by a `release` entry, and no
+///    hold is older than the reconciler lets one get (`InvariantScan+Holds.swift`);
+/// 5. money is conserved: deposits = balances + pending holds (of bets and trades not placed) + stakes
+///    of pending bets and open trades + credits owed in the outboxes + the house's result (stakes of
+///    settled bets and closed trades minus payouts and refunds, applied or owed).
 ///
 /// Trades (`InvariantScan+Trades.swift`) are checked between passes 3 and 4: every trade hash, its
 /// sets (due, open by direction, the user's list) against its status, and in pass 4 its stake and
@@ -40,13 +43,22 @@ public struct InvariantChecker: Sendable {
     public let pageSize: Int
     /// Violations kept in the report; every one is still counted and passed to `onViolation`.
     public let maximumKeptViolations: Int
+    /// A pending hold older than this is reported: the reconciler should have finished it (nil: not checked).
+    public let maximumHoldAge: Duration?
+    /// Credits outboxes besides settlement's shards (the symbols').
+    public let extraCreditOutboxes: [String]
 
-    public init(redis: RedisClient, keys: RedisKeys, pageSize: Int = 1000, maximumKeptViolations: Int = 10_000) {
+    public init(
+        redis: RedisClient, keys: RedisKeys, pageSize: Int = 1000, maximumKeptViolations: Int = 10_000, maximumHoldAge: Duration? = nil,
+        extraCreditOutboxes: [String] = []
+    ) {
         precondition(pageSize > 0, "page size must be positive")
         self.redis = redis
         self.keys = keys
         self.pageSize = pageSize
         self.maximumKeptViolations = maximumKeptViolations
+        self.maximumHoldAge = maximumHoldAge
+        self.extraCreditOutboxes = extraCreditOutboxes
     }
 
     /// Scans everything; `onViolation` sees each violation as it is found (the command prints them).
@@ -61,7 +73,12 @@ public struct InvariantChecker: Sendable {
         for userID in userIDs { try await scan.checkIndex(keys.userBets(userID), owner: userID) }
         scan.checkEveryBetIndexed()
         try await scan.checkTrades(userIDs: userIDs)
-        for userID in userIDs { try await scan.checkUser(userID) }
+        for userID in userIDs {
+            try await scan.readHolds(userID)
+            try await scan.checkUser(userID)
+        }
+        scan.checkLooseStakesReleased()
+        try await scan.checkCreditOutboxes()
         try await scan.checkPayments()
         scan.checkWalletBetsInLedgers()
         scan.checkTradesInLedgers()

@@ -128,6 +128,13 @@ extension InvariantChecker.Scan {
                 record(.paymentMismatch, ledger, "transaction \(paymentID) is credited twice (again in \(entry.id))")
             }
             deposits[paymentID] = (userID, accountID, amount, entry.id)
+        case .release:
+            checkRelease(transaction, entryID: entry.id, userID: userID)
+        case .stake where transaction.tradeID.map({ trades[$0] == nil }) ?? false:
+            checkLooseStake(transaction, reference: .trade(transaction.tradeID ?? ""), entryID: entry.id, userID: userID)
+        case .stake where transaction.betID.flatMap({ BetID($0) }).map({ walletBets[$0] == nil }) ?? false:
+            checkLooseStake(
+                transaction, reference: MoneyReference(kind: .bet, id: transaction.betID ?? ""), entryID: entry.id, userID: userID)
         case .stake where transaction.tradeID != nil:
             checkTradeStake(transaction, entryID: entry.id, userID: userID)
         case .payout where transaction.tradeID != nil:

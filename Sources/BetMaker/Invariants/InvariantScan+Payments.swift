@@ -1,7 +1,8 @@
 import RedisClient
 
 /// Pass 5 of the invariant checker: payment records against deposits, each bet with money against
-/// its stake, payout and refund entries, and the conservation of money.
+/// its stake, payout and refund entries (or the credits its outbox still owes), and the conservation
+/// of money.
 extension InvariantChecker.Scan {
     mutating func checkPayments() async throws {
         // Payment records are on their users' slots: `<prefix>{u:<id>}:payment:<transaction id>`.
@@ -68,11 +69,11 @@ extension InvariantChecker.Scan {
 
     mutating func checkConservation() {
         let money = report.money
-        if money.deposits != money.balances + money.stakesHeld + money.houseResult {
+        if money.deposits != money.balances + money.holds + money.stakesHeld + money.owed + money.houseResult {
             record(
                 .moneyNotConserved, keys.prefix,
-                "deposits \(money.deposits) are not balances \(money.balances) + stakes held \(money.stakesHeld) + house result \(money.houseResult)"
-            )
+                "deposits \(money.deposits) are not balances \(money.balances) + holds \(money.holds) + stakes held \(money.stakesHeld) "
+                    + "+ credits owed \(money.owed) + house result \(money.houseResult)")
         }
     }
 }

@@ -8,37 +8,66 @@ extension InvariantChecker {
         var stakes = 0
         var payouts = 0
         var refunds = 0
+        /// Its credits (payout or refund) in its symbol's credits outbox.
+        var credits = 0
     }
 }
 
-/// Trades: every trade hash and the sets that index it, then (from the ledger pass) its stake and
-/// payout entries.
+/// Trades: every trade hash and the sets that index it, the credits its symbol's outbox owes, then (from
+/// the ledger pass) its stake and payout entries.
 extension InvariantChecker.Scan {
     mutating func checkTrades(userIDs: [Int]) async throws {
-        let opening = keys.trade("")
-        var ids: [String] = []
-        for key in try await scanAll(opening + "*") { ids.append(String(key.dropFirst(opening.count))) }
+        // Every symbol's trade hashes: `<prefix>{sym:S}:trade:<serial>`, trade id `S~<serial>`.
+        var ids: [TradeID] = []
+        for key in try await scanAll(keys.trade(TradeID(symbol: "*", serial: "*"))) {
+            guard let (symbol, name) = symbolKey(key), name.hasPrefix("trade:"), let id = TradeID(symbol + "~" + name.dropFirst(6)) else {
+                record(.invalidTrade, key, "is no trade's key")
+                continue
+            }
+            ids.append(id)
+        }
         var start = 0
         while start < ids.count {
             let page = Array(ids[start..<min(ids.count, start + checker.pageSize)])
             start += page.count
             let replies = try await redis.pipeline(page.map { RedisCommand("HMGET", arguments: [keys.trade($0)] + Trade.storedFields) })
             for (id, reply) in zip(page, replies) {
-                guard let stored = try? reply.get(), let trade = try? Trade(id: id, stored: stored) else {
-                    record(.invalidTrade, keys.trade(id), "has missing or malformed fields")
+                guard let stored = try? reply.get(), let trade = try? Trade(id: id.description, stored: stored), trade.symbol == id.symbol
+                else {
+                    record(.invalidTrade, keys.trade(id), "has missing or malformed fields, or another symbol's terms")
                     continue
                 }
-                trades[id] = InvariantChecker.TradeRecord(trade: trade)
+                trades[trade.id] = InvariantChecker.TradeRecord(trade: trade)
                 checkTradeFields(trade)
             }
         }
         try await checkTradeSets()
         try await checkOpenTradeTerms()
+        try await checkTradeCredits()
+        try await checkAbandonedTrades()
         for userID in userIDs { try await checkTradeList(userID) }
     }
 
+    /// The symbol and the name of a symbol's key (`RedisKeys.symbolKey`); nil for another key.
+    func symbolKey(_ key: String) -> (symbol: String, name: String)? {
+        let opening = keys.prefix + "{sym:"
+        guard key.hasPrefix(opening), let close = key.firstIndex(of: "}") else { return nil }
+        let symbol = key[key.index(key.startIndex, offsetBy: opening.count)..<close]
+        let rest = key[key.index(after: close)...]
+        guard PriceStore.isValidSymbol(symbol), rest.hasPrefix(":") else { return nil }
+        return (String(symbol), String(rest.dropFirst()))
+    }
+
+    /// The symbol of a symbol's key named `name`; nil for another key.
+    func symbol(of key: String, _ name: String) -> String? {
+        symbolKey(key).flatMap { $0.name == name ? $0.symbol : nil }
+    }
+
+    /// The key of the trade with this id, for a report.
+    func tradeKey(_ id: String) -> String { TradeID(id).map { keys.trade($0) } ?? id }
+
     mutating func checkTradeFields(_ trade: Trade) {
-        let key = keys.trade(trade.id)
+        let key = tradeKey(trade.id)
         if trade.status == .open || trade.status == .pending {
             if trade.end != nil || trade.payout != nil || trade.profit != nil || trade.settledAt != nil {
                 record(.invalidTrade, key, "is \(trade.status.rawValue) with an outcome")
@@ -148,10 +177,9 @@ extension InvariantChecker.Scan {
     /// The trades parked with a dead letter (`RedisKeys.tradeDeadLetters`); a letter naming no open
     /// trade of its symbol is reported.
     mutating func parkedTrades() async throws -> Set<String> {
-        let opening = keys.tradeDeadLetters("")
         var parked = Set<String>()
-        for key in try await scanAll(opening + "*").sorted() {
-            let symbol = String(key.dropFirst(opening.count))
+        for key in try await scanAll(keys.tradeDeadLetters("*")).sorted() {
+            guard let symbol = symbol(of: key, "trades:dead") else { continue }
             let letters: [String: String]
             do {
                 letters = try await redis.hgetall(key)
@@ -177,9 +205,8 @@ extension InvariantChecker.Scan {
     /// symbol with exactly these terms: `close_trades` takes an entry as the trade being open. An open
     /// trade may be missing there (placed before the open-trade terms existed).
     mutating func checkOpenTradeTerms() async throws {
-        let opening = keys.openTradeTerms("")
-        for key in try await scanAll(opening + "*").sorted() {
-            let symbol = String(key.dropFirst(opening.count))
+        for key in try await scanAll(keys.openTradeTerms("*")).sorted() {
+            guard let symbol = symbol(of: key, "trades:terms") else { continue }
             var cursor = "0"
             repeat {
                 let reply: [RESPValue]
@@ -221,6 +248,8 @@ extension InvariantChecker.Scan {
             guard !entries.isEmpty else { break }
             position += entries.count
             for id in entries {
+                // The list names a trade from its hold on: one pending or voided never came to be.
+                if trades[id] == nil, try await isHeldOrVoided(id, userID: userID) { continue }
                 if trades[id]?.trade.userID != userID {
                     record(.tradeIndexMismatch, list, "holds \(id), which is not a trade of user \(userID)")
                 } else if !seen.insert(id).inserted {
@@ -276,20 +305,29 @@ extension InvariantChecker.Scan {
         trades[id] = trade
     }
 
-    /// One stake entry per trade; one payout entry per closed trade that pays anything, none otherwise;
-    /// one refund entry per void trade and no payout.
+    /// One stake entry per trade. A closed trade that pays anything and a void trade owe one credit
+    /// (payout, refund): its ledger entry once applied, or owed in the symbol's outbox until then, never
+    /// both; the outbox holds at most one credit a trade.
     mutating func checkTradesInLedgers() {
         for (id, record) in trades.sorted(by: { $0.key < $1.key }) {
+            let key = tradeKey(id)
             if record.stakes != 1 {
-                self.record(.stakeMismatch, keys.trade(id), "has \(record.stakes) stake entries, not one")
+                self.record(.stakeMismatch, key, "has \(record.stakes) stake entries, not one")
             }
             let void = record.trade.status == .void
-            if record.refunds != (void ? 1 : 0) {
-                self.record(.refundMismatch, keys.trade(id), "is \(record.trade.status.rawValue) with \(record.refunds) refund entries")
+            let paying = !void && (record.trade.payout?.cents ?? 0) > 0
+            let owed = owedTrades[id] ?? 0
+            let due = void ? record.trade.stake.cents : paying ? record.trade.payout?.cents ?? 0 : 0
+            if record.credits > (due > 0 ? 1 : 0) {
+                self.record(void ? .refundMismatch : .payoutMismatch, key, "has \(record.credits) credits in its symbol's outbox")
             }
-            let paying = !void && record.trade.payout != nil && (record.trade.payout?.cents ?? 0) > 0
-            if record.payouts != (paying ? 1 : 0) {
-                self.record(.payoutMismatch, keys.trade(id), "is \(record.trade.status.rawValue) with \(record.payouts) payout entries")
+            if record.refunds + (void && owed > 0 ? 1 : 0) != (void ? 1 : 0) || (void && owed > 0 && owed != due) {
+                self.record(
+                    .refundMismatch, key, "is \(record.trade.status.rawValue) with \(record.refunds) refund entries and \(owed) owed")
+            }
+            if record.payouts + (paying && owed > 0 ? 1 : 0) != (paying ? 1 : 0) || (!void && owed != 0 && owed != due) {
+                self.record(
+                    .payoutMismatch, key, "is \(record.trade.status.rawValue) with \(record.payouts) payout entries and \(owed) owed")
             }
         }
     }

@@ -25,6 +25,11 @@ extension InvariantChecker {
         var unsettledIndex = Set<String>()
         /// Every trade read, by id, for the ledger pass and the money.
         var trades: [String: TradeRecord] = [:]
+        /// Every pending hold read (`readHolds`), and the stakes of references no bet or trade stands for.
+        var pendingHolds: [MoneyReference: Hold] = [:]
+        var looseStakes: [MoneyReference: LooseStake] = [:]
+        /// What the outboxes still owe for each trade (cents), for the trades' checks.
+        var owedTrades: [String: Int64] = [:]
         /// Deposit entries seen in the ledgers, by payment transaction id.
         var deposits: [String: (userID: Int, accountID: Int, amount: Int64, entryID: String)] = [:]
 

@@ -2,7 +2,8 @@ import RedisClient
 
 /// Settles one event: flips all its pending bets to the result's status in bounded batches, one
 /// `settle_batch` call each, so Redis is never held for long however many bets the event has. A VOID
-/// result goes the same way: its bets become void and their stakes are refunded.
+/// result goes the same way: its bets become void and their stakes are owed back. What bets with money
+/// are owed goes to the shard's credits outbox; the worker's `CreditRelay` applies it.
 public struct Settler: Sendable {
     public let redis: RedisClient
     public let keys: RedisKeys
@@ -54,16 +55,14 @@ public struct Settler: Sendable {
         eventID: String, result: EventResult, afterBatch: () async throws -> Void = {}
     ) async throws -> Report {
         let connection = try await redis.anyConnection()
-        let fixedKeys = [keys.event(eventID), keys.eventBets(eventID), keys.unsettledEvents(shard: keys.shard(of: eventID)), keys.feed]
+        let fixedKeys = [keys.event(eventID), keys.eventBets(eventID), keys.creditOutbox(shard: keys.shard(of: eventID))]
         let list = keys.eventBets(eventID)
+        let betKeyPrefix = keys.bet(BetID(eventID: eventID, serial: ""))
 
         func settleCommand(start: Int, entries: [String]) -> RedisCommand {
             Scripts.settleBatch.evalshaCommand(
                 keys: fixedKeys + batchKeys(eventID: eventID, entries),
-                arguments: [
-                    result.rawValue, String(start), String(currentMilliseconds()), keys.prefix, String(entries.count), eventID,
-                    String(RedisKeys.feedLength),
-                ])
+                arguments: [result.rawValue, String(start), String(currentMilliseconds()), betKeyPrefix, String(entries.count), eventID])
         }
         /// A window of entries read from `start`, cut into consecutive batches of at most `batchSize`
         /// work, so a window full of winners with money does not make one long call.
@@ -89,12 +88,15 @@ public struct Settler: Sendable {
 
         var flipped = 0
         var batches = 0
-        func note(_ outcome: Outcome, count: Int) -> Report? {
+        func note(_ outcome: Outcome, count: Int) async throws -> Report? {
             if outcome.applied {
                 flipped += count
                 batches += 1
+                try await appendToFeed(outcome, eventID: eventID, result: result)
             }
             guard outcome.finished else { return nil }
+            // A step of its own (the index is in another slot); repeated, it changes nothing.
+            _ = try await redis.send(RedisCommand("ZREM", keys.unsettledEvents(shard: keys.shard(of: eventID)), eventID))
             return Report(
                 eventID: eventID, result: result, won: outcome.won, lost: outcome.lost, paidOut: outcome.paidOut,
                 voided: outcome.voided, refunded: outcome.refunded, flipped: flipped, batches: batches)
@@ -105,10 +107,8 @@ public struct Settler: Sendable {
             let plan = try Outcome(
                 try await redis.eval(
                     Scripts.settleBatch, keys: fixedKeys,
-                    arguments: [
-                        result.rawValue, "-1", String(currentMilliseconds()), keys.prefix, "0", eventID, String(RedisKeys.feedLength),
-                    ]))
-            if let report = note(plan, count: 0) { return report }
+                    arguments: [result.rawValue, "-1", String(currentMilliseconds()), betKeyPrefix, "0", eventID]))
+            if let report = try await note(plan, count: 0) { return report }
             let firstReads = try await connection.pipeline([
                 readCommand(start: plan.position), readCommand(start: plan.position + batchSize),
             ])
@@ -134,12 +134,14 @@ public struct Settler: Sendable {
                 let (count, reads, batch) = inFlight.removeFirst()
                 let replies = try await batch.replies()
                 let outcome = try Outcome(try replies[0].get())
-                if let report = note(outcome, count: count) { return report }
+                if let report = try await note(outcome, count: count) { return report }
                 if !outcome.applied {
                     // Another worker is settling this event too: let the batch still in flight
                     // finish (it may apply, if the other stopped right before it), then plan again.
                     for (count, _, batch) in inFlight {
-                        if let outcome = try? Outcome(try await batch.replies()[0].get()), let report = note(outcome, count: count) {
+                        if let outcome = try? Outcome(try await batch.replies()[0].get()),
+                            let report = try await note(outcome, count: count)
+                        {
                             return report
                         }
                     }
@@ -154,20 +156,27 @@ public struct Settler: Sendable {
         }
     }
 
-    /// The KEYS of a batch after the event's four: each entry's bet, then the accounts and ledger of
-    /// each bet with money, in list order (as `settle_batch` checks them).
+    /// The KEYS of a batch after the event's three: each entry's bet, in list order (as `settle_batch`
+    /// checks them).
     func batchKeys(eventID: String, _ entries: [String]) -> [String] {
-        var betKeys: [String] = []
-        var walletKeys: [String] = []
-        betKeys.reserveCapacity(entries.count)
-        for text in entries {
+        entries.map { text in
             // A damaged entry names no bet: its text stands in, and the script refuses the batch, so
             // the stream entry is retried until it is dead-lettered.
             let entry = EventListEntry(text) ?? EventListEntry(serial: text)
-            betKeys.append(keys.bet(BetID(eventID: eventID, serial: entry.serial)))
-            if let owner = entry.owner { walletKeys += [keys.accounts(owner.userID), keys.ledger(owner.userID)] }
+            return keys.bet(BetID(eventID: eventID, serial: entry.serial))
         }
-        return betKeys + walletKeys
+    }
+
+    /// The live feed's entry for an applied batch, appended right after it (no script writes the feed:
+    /// a crash between the two loses one live update, and browsers read the truth on their next load).
+    private func appendToFeed(_ outcome: Outcome, eventID: String, result: EventResult) async throws {
+        _ = try await redis.xadd(
+            keys.feed,
+            fields: [
+                "type": "settlement", "event_id": eventID, "result": result.rawValue, "settled": String(outcome.position),
+                "total": String(outcome.total), "won": String(outcome.won), "lost": String(outcome.lost), "void": String(outcome.voided),
+                "paid": String(outcome.paidOut.cents), "refunded": String(outcome.refunded.cents), "users": outcome.users,
+            ], approximateMaxLength: RedisKeys.feedLength)
     }
 
     /// One `settle_batch` reply.
@@ -181,13 +190,18 @@ public struct Settler: Sendable {
         let paidOut: Money
         let voided: Int
         let refunded: Money
+        /// The users of the batch's bets with money, comma-separated.
+        let users: String
 
         init(_ reply: RESPValue) throws {
             let values = try reply.array(for: "settle_batch")
-            let numbers = values.dropFirst().compactMap { $0.string.flatMap(Int.init) }
-            guard values.count == 9, numbers.count == 8, let state = values[0].string, state == "applied" || state == "stale" else {
+            let numbers = values.dropFirst().dropLast().compactMap { $0.string.flatMap(Int.init) }
+            guard values.count == 10, numbers.count == 8, let state = values[0].string, state == "applied" || state == "stale",
+                let users = values[9].string
+            else {
                 throw reply.unexpected("settle_batch")
             }
+            self.users = users
             applied = state == "applied"
             (position, total, finished, won, lost) = (numbers[0], numbers[1], numbers[2] == 1, numbers[3], numbers[4])
             paidOut = Money(cents: Int64(numbers[5]))

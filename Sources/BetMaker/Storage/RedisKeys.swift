@@ -3,8 +3,8 @@ import RedisClient
 /// Every Redis key bet-maker uses, in one place. docs/ARCHITECTURE.md explains each.
 ///
 /// An event's keys share its shard's hash tag `{sh:<n>}` with the shard's results stream, dead
-/// letters and indexes, and per-user keys the tag `{u:<id>}`, so on Redis Cluster each script touches
-/// one slot.
+/// letters, indexes and credits outbox; per-user keys share `{u:<id>}`, per-symbol keys `{sym:<symbol>}`
+/// and small global data `{g}`, so on Redis Cluster each script touches one slot.
 public struct RedisKeys: Sendable {
     public let prefix: String
 
@@ -69,6 +69,19 @@ public struct RedisKeys: Sendable {
     /// touches one slot (docs/decisions/0301).
     public func betIdempotency(shard: Int, _ digest: String) -> String { shardTag(shard) + ":idem:" + digest }
 
+    /// Set of the serials of the event's bets with money that the reconciler gave up on (`abandon_bet`):
+    /// their hold was voided, so `place_wallet_bet` refuses them if they come late. In the event's slot.
+    public func abandonedBets(_ eventID: String) -> String { event(eventID) + ":abandoned" }
+
+    /// Stream of the credits a shard's settlement owes players (`type` payout or refund, `credit_id`,
+    /// `user_id`, `account_id`, `amount`, `bet_id`), appended by `settle_batch` in the shard's slot and
+    /// applied by the worker's `CreditRelay` (consumer group `credits`) with `apply_credits`.
+    public func creditOutbox(shard: Int) -> String { shardTag(shard) + ":credits" }
+
+    /// Every shard's credits outbox.
+    public var creditOutboxes: [String] { (0..<shards).map { creditOutbox(shard: $0) } }
+
+
     /// The shard's stream of reported results, read by the workers' consumer group.
     public func eventsStream(shard: Int) -> String { shardTag(shard) + ":events" }
 
@@ -111,6 +124,29 @@ public struct RedisKeys: Sendable {
 
     /// List of the user's bets (with money, their `BetID`s) in the order accepted; append-only.
     public func userBets(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:bets" }
+
+    /// Hash of the user's pending holds (`Wallet`): a reference (`MoneyReference.field`, a bet or trade
+    /// id) → `kind:account:amount:created_ms`, written by `hold_stake` with the stake's debit and removed
+    /// by `release_hold`. The reconciler scans every master for `*:holds` to finish old ones.
+    public func holds(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:holds" }
+
+    /// The `SCAN ... MATCH` pattern of every user's holds.
+    public var holdsPattern: String { prefix + "{u:*}:holds" }
+
+    /// Hash of the user's released holds: reference → `post` or `void`, so a hold is released once and
+    /// a repeated `hold_stake` answers its first outcome; kept forever, like the credited ids.
+    public func releasedHolds(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:holds:released" }
+
+    /// Hash of the credits applied to the user (`apply_credits`): credit id (`bet:<id>`, `trade:<id>`) →
+    /// its ledger entry id, so a credit an outbox delivers again changes nothing; kept forever.
+    public func credited(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:credited" }
+
+    /// Hash of a request with money made with an Idempotency-Key (the key's SHA-256 in hex), under its
+    /// user's tag so `hold_stake` keeps it in the step that takes the stake: `fingerprint` and the `id`
+    /// of the bet or trade; expires.
+    public func userIdempotency(_ userID: Int, _ digest: String) -> String {
+        prefix + "{u:" + String(userID) + "}:idem:" + digest
+    }
 
     /// Hash of every login, in lower case → user id: logins are unique regardless of case. Only a
     /// registered user is named here (`claim_login`); a user hash no login names is an orphan left by
@@ -200,44 +236,59 @@ public struct RedisKeys: Sendable {
 
     // MARK: Trades and prices
 
-    /// Hash of one trade (`Trade.storedFields`): `status`; `terms` (owner, symbol, direction, stake,
-    /// leverage, the tick it was accepted after; once opened its start tick and price, liquidation price
-    /// and expiry) in MessagePack (`Trade.Terms`); once closed `outcome` (how, settled_at, profit, the
-    /// end tick and price, `Trade.outcomeField`); a void trade's `void_reason`.
-    public func trade(_ id: String) -> String { prefix + "trade:" + id }
+    /// A symbol's keys share the hash tag `{sym:<symbol>}`: its quote, ticks and cursor, its trades and
+    /// the sets that index them, its dead letters and its credits outbox, so every trade script runs in
+    /// the symbol's one slot on Redis Cluster.
+    func symbolKey(_ symbol: String, _ name: String) -> String { prefix + "{sym:" + symbol + "}:" + name }
+
+    /// Hash of one trade, under its symbol's hash tag (`TradeID`): `status`; `terms` (owner, symbol,
+    /// direction, stake, leverage, the tick it was accepted after; once opened its start tick and price,
+    /// liquidation price and expiry) in MessagePack (`Trade.Terms`); once closed `outcome` (how,
+    /// settled_at, profit, the end tick and price, `Trade.outcomeField`); a void trade's `void_reason`.
+    public func trade(_ id: TradeID) -> String { symbolKey(id.symbol, "trade:" + id.serial) }
 
     /// Sorted set of a symbol's pending trades (accepted, not opened yet) by the time of the tick that
     /// was the latest when each was accepted: the worker opens them at the first tick after it.
-    public func pendingTrades(_ symbol: String) -> String { prefix + "trades:pending:" + symbol }
+    public func pendingTrades(_ symbol: String) -> String { symbolKey(symbol, "trades:pending") }
 
     /// Sorted set of a symbol's open trades by expiry (ms): the delayed queue the worker settles from.
-    public func dueTrades(_ symbol: String) -> String { prefix + "trades:due:" + symbol }
+    public func dueTrades(_ symbol: String) -> String { symbolKey(symbol, "trades:due") }
 
     /// Sorted set of a symbol's open trades in one direction by liquidation price (1e-8 USD; 0 for a
     /// trade that cannot be stopped out): one range query finds the trades a tick stops out.
     public func openTrades(_ symbol: String, _ direction: TradeDirection) -> String {
-        prefix + "trades:open:" + symbol + ":" + direction.rawValue
+        symbolKey(symbol, "trades:open:" + direction.rawValue)
     }
 
     /// Hash of a symbol's open trades' terms by trade id, the same MessagePack as the trade's `terms`:
     /// written with the trade, removed when it closes or is voided, so `close_trades` and the worker read
     /// a whole batch's terms in one `HMGET` instead of one a trade.
-    public func openTradeTerms(_ symbol: String) -> String { prefix + "trades:terms:" + symbol }
+    public func openTradeTerms(_ symbol: String) -> String { symbolKey(symbol, "trades:terms") }
 
     /// Hash of a symbol's parked trades (dead letters) by trade id (`TradeDeadLetter`): open trades that
     /// `close_trades` refused at their closing tick, taken out of the due and open sets so the rest of the
     /// symbol settles; an administrator re-drives them (`TradeStore.retryDeadLetter`).
-    public func tradeDeadLetters(_ symbol: String) -> String { prefix + "trades:dead:" + symbol }
+    public func tradeDeadLetters(_ symbol: String) -> String { symbolKey(symbol, "trades:dead") }
 
-    /// List of the user's trades in the order accepted; append-only.
+    /// Stream of the credits a symbol's trade closes and voids owe their owners (`type` payout or
+    /// refund, `credit_id` `trade:<id>`, `user_id`, `account_id`, `amount` in cents, `trade_id`), written
+    /// in the script that closes or voids: the worker's credit relay applies each on the owner's slot, once.
+    public func tradeCredits(_ symbol: String) -> String { symbolKey(symbol, "credits") }
+
+    /// Hash of the trade ids of the symbol the reconciler gave up on (`abandon_trade`) → when (ms): their
+    /// holds were voided, so `place_trade` refuses them if they come late.
+    public func abandonedTrades(_ symbol: String) -> String { symbolKey(symbol, "trades:abandoned") }
+
+    /// List of the user's trade ids in the order their stakes were held (`hold_stake`); append-only. An id
+    /// whose trade never came to be (refused, or abandoned after a crash) names nothing: readers skip it.
     public func userTrades(_ userID: Int) -> String { prefix + "{u:" + String(userID) + "}:trades" }
 
     /// Hash of a symbol's latest tick: price, tick (id), time (ms), source.
-    public func quote(_ symbol: String) -> String { prefix + "quote:" + symbol }
+    public func quote(_ symbol: String) -> String { symbolKey(symbol, "quote") }
 
     /// Stream of a symbol's ticks (`price`, `source`); capped, but never below the cursor.
-    public func ticks(_ symbol: String) -> String { prefix + "ticks:" + symbol }
+    public func ticks(_ symbol: String) -> String { symbolKey(symbol, "ticks") }
 
     /// The last tick of the symbol the worker has fully processed (stop-outs and expiries).
-    public func tickCursor(_ symbol: String) -> String { prefix + "ticks:" + symbol + ":cursor" }
+    public func tickCursor(_ symbol: String) -> String { symbolKey(symbol, "ticks:cursor") }
 }

@@ -13,6 +13,10 @@ public enum StorageSchema {
     /// letters, the unsettled, catalogue and anonymous bets indexes under the shard tags `{sh:<n>}`, with
     /// the shard count (`RedisKeys.schemaShards`); global keys under `{g}`; payments claimed on `{g}` and
     /// recorded on their user's slot; contacts and the ESP outbox by shard.
+    /// Money across slots (`Wallet`): holds, released holds and credited ids on the user's slot,
+    /// credits outboxes, Idempotency-Key records of bets with money on the user's slot.
+    /// A symbol's under `{sym:<symbol>}`, trade ids
+    /// `<symbol>~<serial>` (`TradeID`), trade credits in the symbol's outbox.
     public static let version = 4
 
     public enum Verdict: Sendable, Equatable {

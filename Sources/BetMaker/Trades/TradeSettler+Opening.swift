@@ -28,10 +28,18 @@ extension TradeSettler {
                 RedisCommand("ZRANGEBYSCORE", pending, "-inf", latest, "LIMIT", String(kept), String(batchSize))
             ).strings(for: "ZRANGEBYSCORE")
             guard !ids.isEmpty else { return sentAny }
-            let replies = try await redis.pipeline(ids.map { RedisCommand("HMGET", keys.trade($0), "status", Trade.Terms.field) })
+            // An id that is not this symbol's trade id names no hash here: it stays (the checker reports it).
+            var candidates: [(id: String, tradeID: TradeID)] = []
+            for id in ids {
+                if let tradeID = TradeID(id), tradeID.symbol == symbol { candidates.append((id, tradeID)) } else { kept += 1 }
+            }
+            let replies =
+                candidates.isEmpty
+                ? []
+                : try await redis.pipeline(candidates.map { RedisCommand("HMGET", keys.trade($0.tradeID), "status", Trade.Terms.field) })
             var tradeKeys: [String] = []
-            var arguments = [symbol, tick.id, String(tick.price.units), keys.prefix, String(RedisKeys.feedLength)]
-            for (id, reply) in zip(ids, replies) {
+            var arguments = [symbol, tick.id, String(tick.price.units), keys.prefix]
+            for ((id, tradeID), reply) in zip(candidates, replies) {
                 // Not pending (opened or voided meanwhile), accepted after a tick of this one's millisecond,
                 // or a hash or terms that do not read (the invariant checker reports those): not sent.
                 guard let fields = try? reply.get().array(for: "HMGET"), fields.count == 2, fields[0].string == "pending",
@@ -41,19 +49,21 @@ extension TradeSettler {
                     kept += 1
                     continue
                 }
-                tradeKeys.append(keys.trade(id))
+                tradeKeys.append(keys.trade(tradeID))
                 let liquidation = TradeMath.liquidationPrice(start: tick.price, leverage: terms.leverage, direction: terms.direction)
                 arguments += [id, String(liquidation?.units ?? 0)]
             }
             if !tradeKeys.isEmpty {
                 let setKeys = [
                     pending, keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down),
-                    keys.openTradeTerms(symbol), keys.ticks(symbol), keys.feed,
+                    keys.openTradeTerms(symbol), keys.ticks(symbol),
                 ]
                 let reply = try await redis.eval(Scripts.openTrades, keys: setKeys + tradeKeys, arguments: arguments)
                     .array(for: "open_trades")
-                guard reply.count == 2 else { throw RedisError.unexpectedReply(command: "open_trades", reply: "\(reply)") }
+                guard reply.count == 3 else { throw RedisError.unexpectedReply(command: "open_trades", reply: "\(reply)") }
                 report.opened += try reply[0].int(for: "open_trades")
+                try await TradeFeed.append(
+                    redis: redis, keys: keys, symbol: symbol, tick: tick, users: try reply[2].string(for: "open_trades"))
                 sentAny = true
             }
             if ids.count < batchSize { return sentAny }

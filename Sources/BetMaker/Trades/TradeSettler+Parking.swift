@@ -7,17 +7,20 @@ import RedisClient
 extension TradeSettler {
     func settle(_ batch: Batch, _ submitted: SubmittedBatch, symbol: String, tick: Tick, report: inout Report) async throws {
         do {
-            try batch.account(try await reply(of: batch, submitted), in: &report)
+            let owners = try batch.account(try await reply(of: batch, submitted), in: &report)
+            try await TradeFeed.append(redis: redis, keys: keys, symbol: symbol, tick: tick, users: owners)
         } catch let error as RedisError where error.serverCode == "BATCH_INVALID" {
             for member in batch.members {
-                var single = Batch(close: batch.close, setKeys: batch.setKeys, arguments: Array(batch.arguments.prefix(6)))
+                var single = Batch(close: batch.close, setKeys: batch.setKeys, arguments: Array(batch.arguments.prefix(5)))
                 single.append(member.trade, member.outcome, keys: keys)
+                let id = member.trade.id.description
                 do {
                     let reply = try await redis.eval(Scripts.closeTrades, keys: single.keys, arguments: single.arguments)
-                    try single.account(try reply.array(for: "close_trades"), in: &report)
+                    let owners = try single.account(try reply.array(for: "close_trades"), in: &report)
+                    try await TradeFeed.append(redis: redis, keys: keys, symbol: symbol, tick: tick, users: owners)
                 } catch let error as RedisError where error.serverCode == "BATCH_INVALID" {
-                    guard let reason = Self.reason(error, naming: member.trade.id) else { throw error }
-                    try await park(member.trade.id, symbol: symbol, step: batch.close, tick: tick, reason: reason, report: &report)
+                    guard let reason = Self.reason(error, naming: id) else { throw error }
+                    try await park(id, symbol: symbol, step: batch.close, tick: tick, reason: reason, report: &report)
                 }
             }
         }

@@ -152,13 +152,13 @@ public struct TradeSettler: Sendable {
                 var batch = Batch(
                     close: close,
                     setKeys: [
-                        keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down), keys.feed,
-                        keys.openTradeTerms(symbol),
+                        keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down), keys.openTradeTerms(symbol),
+                        keys.tradeCredits(symbol),
                     ],
-                    arguments: [symbol, tick.id, String(tick.price.units), keys.prefix, close.rawValue, String(RedisKeys.feedLength)])
+                    arguments: [symbol, tick.id, String(tick.price.units), keys.prefix, close.rawValue])
                 for trade in trades[start..<min(start + batchSize, trades.count)] {
                     let terms = trade.terms
-                    guard terms.symbol == symbol, let start = terms.start, StreamID.precedes(start.id, tick.id),
+                    guard terms.symbol == symbol, trade.id.symbol == symbol, let start = terms.start, StreamID.precedes(start.id, tick.id),
                         close == .expiry
                             || TradeMath.isStoppedOut(at: tick.price, liquidation: terms.liquidationPrice, direction: terms.direction)
                     else {
@@ -202,12 +202,9 @@ public struct TradeSettler: Sendable {
     /// One `close_trades` call's trades, keys and arguments, and the statuses to count once it answers.
     struct Batch: Sendable {
         let close: TradeClose
-        /// The symbol's sets, the feed and the symbol's open-trade terms, then each trade's hash; then
-        /// each owner's accounts and ledger, once however many of the owner's trades the call closes.
+        /// The symbol's sets, open-trade terms and credits outbox, then each trade's hash.
         let setKeys: [String]
         var tradeKeys: [String] = []
-        var ownerKeys: [String] = []
-        var owners: Set<Int> = []
         /// The symbol's, then each trade's id and profit.
         var arguments: [String]
         var statuses: [TradeStatus] = []
@@ -215,27 +212,28 @@ public struct TradeSettler: Sendable {
         var members: [(trade: OpenTrade, outcome: (status: TradeStatus, profit: Money, payout: Money))] = []
         var isEmpty: Bool { statuses.isEmpty }
         /// The call's KEYS, in the order `close_trades` takes them.
-        var keys: [String] { setKeys + tradeKeys + ownerKeys }
+        var keys: [String] { setKeys + tradeKeys }
 
         mutating func append(
             _ trade: OpenTrade, _ outcome: (status: TradeStatus, profit: Money, payout: Money), keys redisKeys: RedisKeys
         ) {
             tradeKeys.append(redisKeys.trade(trade.id))
-            let owner = trade.terms.userID
-            if owners.insert(owner).inserted { ownerKeys += [redisKeys.accounts(owner), redisKeys.ledger(owner)] }
-            arguments += [trade.id, String(outcome.profit.cents)]
+            arguments += [trade.id.description, String(outcome.profit.cents)]
             statuses.append(outcome.status)
             members.append((trade, outcome))
         }
 
-        func account(_ reply: [RESPValue], in report: inout Report) throws {
-            guard reply.count == 3 else { throw RedisError.unexpectedReply(command: "close_trades", reply: "\(reply)") }
+        /// Counts the reply in `report`; returns the owners of the trades closed, comma-separated, for
+        /// the live feed.
+        func account(_ reply: [RESPValue], in report: inout Report) throws -> String {
+            guard reply.count == 4 else { throw RedisError.unexpectedReply(command: "close_trades", reply: "\(reply)") }
+            let owners = try reply[3].string(for: "close_trades")
             let closed = try reply[0].int(for: "close_trades")
             report.batches += 1
             report.paidOut = report.paidOut + Money(cents: Int64(try reply[2].int(for: "close_trades")))
             if close == .stopOut { report.stoppedOut += closed } else { report.settled += closed }
             // Trades skipped as closed already were counted by whoever closed them.
-            guard closed == statuses.count else { return }
+            guard closed == statuses.count else { return owners }
             for status in statuses {
                 switch status {
                 case .won: report.won += 1
@@ -244,6 +242,7 @@ public struct TradeSettler: Sendable {
                 case .pending, .open, .void: break
                 }
             }
+            return owners
         }
     }
 
@@ -252,7 +251,7 @@ public struct TradeSettler: Sendable {
     /// so reading them before the script is safe; the script re-checks that the trade is open and what
     /// the outcome depends on.
     struct OpenTrade: Sendable {
-        let id: String
+        let id: TradeID
         let terms: Trade.Terms
     }
 
@@ -268,7 +267,7 @@ public struct TradeSettler: Sendable {
         var unreadable = 0
         for (id, entry) in zip(ids, entries) {
             guard case .bulkString(let bytes) = entry else { continue }
-            guard let terms = Trade.Terms(encoded: bytes) else {
+            guard let terms = Trade.Terms(encoded: bytes), let id = TradeID(id) else {
                 unreadable += 1
                 continue
             }

@@ -26,28 +26,34 @@ extension TradeStore {
     /// dead letter. `close_trades` checks everything again, so a cause not yet repaired refuses it with
     /// nothing written; a trade closed meanwhile is skipped, so a retry never pays twice.
     public func retryDeadLetter(tradeID id: String) async throws -> DeadLetterRetry {
-        guard let trade = try await trade(id: id) else { return .missing }
+        guard let tradeID = TradeID(id), let trade = try await trade(id: id) else { return .missing }
         let lettersKey = keys.tradeDeadLetters(trade.symbol)
         guard let stored = try await redis.hget(lettersKey, id) else { return .missing }
         guard let letter = TradeDeadLetter(tradeID: id, symbol: trade.symbol, stored: stored) else {
             return .notRetryable("its dead letter does not read: \(stored)")
         }
-        if trade.status == .open, let start = trade.start {
+        // Whatever its hash says now: `close_trades` closes it only if it is open in both its hash and the
+        // symbol's open-trade terms, and skips one closed meanwhile.
+        if let start = trade.start {
             let outcome = TradeMath.outcome(
                 stake: trade.stake, leverage: trade.leverage, direction: trade.direction, start: start.price, end: letter.tick.price,
                 stoppedOut: letter.step == .stopOut)
             let symbol = trade.symbol
             do {
-                _ = try await redis.eval(
+                let reply = try await redis.eval(
                     Scripts.closeTrades,
                     keys: [
-                        keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down), keys.feed,
-                        keys.openTradeTerms(symbol), keys.trade(id), keys.accounts(trade.userID), keys.ledger(trade.userID),
+                        keys.dueTrades(symbol), keys.openTrades(symbol, .up), keys.openTrades(symbol, .down), keys.openTradeTerms(symbol),
+                        keys.tradeCredits(symbol), keys.trade(tradeID),
                     ],
                     arguments: [
-                        symbol, letter.tick.id, String(letter.tick.price.units), keys.prefix, letter.step.rawValue,
-                        String(RedisKeys.feedLength), id, String(outcome.profit.cents),
-                    ])
+                        symbol, letter.tick.id, String(letter.tick.price.units), keys.prefix, letter.step.rawValue, id,
+                        String(outcome.profit.cents),
+                    ]
+                ).array(for: "close_trades")
+                if reply.count == 4, let owners = reply[3].string {
+                    try await TradeFeed.append(redis: redis, keys: keys, symbol: symbol, tick: letter.tick, users: owners)
+                }
             } catch let error as RedisError where error.serverCode == "BATCH_INVALID" {
                 guard case .server(let refusal) = error else { throw error }
                 return .notRetryable(refusal.message)

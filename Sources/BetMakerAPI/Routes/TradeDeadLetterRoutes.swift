@@ -30,7 +30,7 @@ struct TradeDeadLetterRoutes {
     /// trade; 409 while `close_trades` still refuses it (the letter stays).
     @Sendable func retry(_ request: Request, context: APIRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        guard IDGenerator.isWellFormed(id) else { throw Problem.notFound("There is no parked trade \(id).") }
+        guard TradeID(id) != nil else { throw Problem.notFound("There is no parked trade \(id).") }
         switch try await store.retryDeadLetter(tradeID: id) {
         case .closed(let trade):
             context.logger.notice("Trade dead letter re-driven", metadata: ["trade_id": "\(id)", "status": "\(trade.status.rawValue)"])

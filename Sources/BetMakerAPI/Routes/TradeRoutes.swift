@@ -230,7 +230,7 @@ struct TradeRoutes {
     func readableTrade(_ context: APIRequestContext) async throws -> Trade {
         let identity = try context.requireUser()
         let id = try context.parameter("id")
-        guard IDGenerator.isWellFormed(id), let trade = try await store.trade(id: id),
+        guard TradeID(id) != nil, let trade = try await store.trade(id: id),
             identity.role == .admin || identity.userID == trade.userID
         else {
             throw Problem.notFound("There is no trade \(id).")
@@ -254,7 +254,7 @@ struct TradeRoutes {
         let fields = try Input.object(try await Input.json(request, limit: maximumBodyBytes), allowed: ["reason"], errors: &errors)
         let reason = Input.text(fields["reason"], field: "reason", maximumLength: 500).collect(into: &errors)
         guard let reason, errors.isEmpty else { throw Problem.validation(errors) }
-        guard IDGenerator.isWellFormed(id) else { throw Problem.notFound("There is no trade \(id).") }
+        guard TradeID(id) != nil else { throw Problem.notFound("There is no trade \(id).") }
         switch try await store.void(id: id, reason: reason) {
         case .voided(let trade):
             context.logger.notice("Trade voided", metadata: ["trade_id": "\(id)", "reason": "\(reason)"])

@@ -8,7 +8,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// The live updates of one API process: ONE reader task reads the feed stream (`RedisKeys.feed`,
-/// `XREAD BLOCK` on a connection of its own) and hands each entry to every connected browser that may
+/// `XREAD BLOCK` on a connection of its own to the stream's node) and hands each entry to every connected browser that may
 /// see it, through a bounded buffer per browser. A browser whose buffer is full (slow, or gone without
 /// closing) is dropped at once: its stream ends, nothing more is kept for it, and its `EventSource`
 /// reconnects with `Last-Event-ID` and catches up from the stream (`catchUp(after:)`).
@@ -17,8 +17,8 @@ import Synchronization
 /// and to every administrator (event `progress`: settled of total, paid out); a `close_trades` call
 /// goes to the players whose trades it closed (event `trades`).
 ///
-/// Price ticks come from the symbols' tick streams themselves, read in the same `XREAD` as the feed:
-/// recording a tick writes nothing more for the browsers. Every browser gets the latest tick of each
+/// Price ticks come from the symbols' tick streams themselves, each read by a reader of its own (a
+/// symbol's keys are in its slot on Redis Cluster): recording a tick writes nothing more for the browsers. Every browser gets the latest tick of each
 /// symbol a read returned (event `tick`, without an `id:`, so it leaves `Last-Event-ID` alone: only
 /// the latest price matters, so there is nothing to resume).
 ///
@@ -51,7 +51,8 @@ final class LiveFeed: Service, Sendable {
     let block: Duration
     let logger: Logger
     private let state = Mutex<(next: Int, subscribers: [Int: Subscriber])>((0, [:]))
-    private let reading = Mutex(false)
+    /// The readers that have their start position (the feed's and each tick stream's).
+    private let reading = Mutex(0)
     private let openStreams = Gauge(label: "live_streams")
 
     /// Feed entries one catch-up read takes: a browser that was away long resumes in many short reads,
@@ -75,7 +76,7 @@ final class LiveFeed: Service, Sendable {
     var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
     /// True once the reader knows where the stream ends: every entry added from then on is delivered.
-    var isReading: Bool { reading.withLock { $0 } }
+    var isReading: Bool { reading.withLock { $0 } == 1 + tickStreams.count }
 
     /// The streams `userID` holds open on this process.
     func streams(of userID: Int) -> Int {
@@ -193,7 +194,10 @@ final class LiveFeed: Service, Sendable {
 
     func run() async throws {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.readFeed() }
+            // One reader a stream, each on a connection to the stream's node: on Redis Cluster the feed
+            // and each symbol's ticks live in different slots, and one XREAD cannot span them.
+            group.addTask { await self.read(self.key, symbol: nil) }
+            for (stream, symbol) in self.tickStreams { group.addTask { await self.read(stream, symbol: symbol) } }
             group.addTask {
                 while (try? await Task.sleep(for: self.keepAlive)) != nil {
                     self.broadcast { _ in .keepAlive }
@@ -211,39 +215,35 @@ final class LiveFeed: Service, Sendable {
         for subscriber in state.withLock({ $0.subscribers.values }) { subscriber.continuation.finish() }
     }
 
-    /// The one reader: from the feed's last entry at start, each entry once, in order; and the tick
-    /// streams from their last entries, each read's latest tick per symbol (older ones are stale already).
-    private func readFeed() async {
+    /// A stream's reader: the feed from its last entry at start, each entry once, in order; or a symbol's
+    /// ticks from its last entry, each read's latest tick (older ones are stale already).
+    private func read(_ stream: String, symbol: String?) async {
         var backoff = Backoff(.init(initial: .milliseconds(100), maximum: .seconds(5)))
-        // Each stream's last entry read: the feed first, then the tick streams.
-        var last: [(key: String, after: String)] = []
+        var after: String?
         while !Task.isCancelled {
             do {
-                let connection = try await redis.dedicatedConnection()
+                let connection = try await redis.dedicatedConnection(forKey: stream)
                 defer { connection.closeNow() }
-                if last.isEmpty {
-                    for stream in [key] + tickStreams.keys.sorted() {
-                        last.append((stream, try await connection.xrevrange(stream, count: 1).first?.id ?? "0-0"))
-                    }
-                    reading.withLock { $0 = true }
+                if after == nil {
+                    after = try await connection.xrevrange(stream, count: 1).first?.id ?? "0-0"
+                    reading.withLock { $0 += 1 }
                 }
-                while !Task.isCancelled {
-                    for (stream, entries) in try await connection.xread(last, count: 500, block: block) {
-                        guard let index = last.firstIndex(where: { $0.key == stream }), let newest = entries.last else { continue }
-                        last[index].after = newest.id
-                        if let symbol = tickStreams[stream] {
-                            if let tick = Self.tick(newest, symbol: symbol) { broadcast { _ in tick } }
-                            continue
-                        }
-                        for entry in entries {
-                            broadcast { Self.message(for: entry, userID: $0.userID, isOperator: $0.isOperator) }
-                        }
-                    }
+                while !Task.isCancelled, let start = after {
+                    let entries = try await connection.xread(stream, after: start, count: 500, block: block)
                     backoff.reset()
+                    guard let newest = entries.last else { continue }
+                    after = newest.id
+                    if let symbol {
+                        if let tick = Self.tick(newest, symbol: symbol) { broadcast { _ in tick } }
+                        continue
+                    }
+                    for entry in entries {
+                        broadcast { Self.message(for: entry, userID: $0.userID, isOperator: $0.isOperator) }
+                    }
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.warning("Live feed reader failed; retrying", metadata: ["error": "\(error)"])
+                logger.warning("Live feed reader failed; retrying", metadata: ["stream": "\(stream)", "error": "\(error)"])
                 try? await Task.sleep(for: backoff.next())
             }
         }

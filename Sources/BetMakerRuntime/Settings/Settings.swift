@@ -112,6 +112,9 @@ public struct Settings: Sendable {
     /// An event reported this long ago and still unsettled is queued again by the worker, and counts
     /// in `events_settlement_overdue`. More than `workerClaimMinIdle + workerClaimInterval`.
     public var workerRequeueAfter: Duration = .seconds(120)
+    /// How often the worker finishes holds left behind, and how old a pending hold must be for that.
+    public var holdReconcileInterval: Duration = .seconds(5)
+    public var holdMaximumAge: Duration = .seconds(30)
     /// Where the worker answers `/health/*` and `/metrics`; port 0 turns that off.
     public var workerHTTPHost = "127.0.0.1"
     public var workerHTTPPort = 8081
@@ -339,6 +342,8 @@ public struct Settings: Sendable {
         workerClaimMinIdle = try milliseconds("WORKER_CLAIM_MIN_IDLE_MS", in: 100...86_400_000) ?? workerClaimMinIdle
         workerMaxDeliveries = try integer("WORKER_MAX_DELIVERIES", in: 1...1000) ?? workerMaxDeliveries
         workerRequeueAfter = try milliseconds("WORKER_REQUEUE_AFTER_MS", in: 1000...604_800_000) ?? workerRequeueAfter
+        holdReconcileInterval = try milliseconds("HOLD_RECONCILE_INTERVAL_MS", in: 10...3_600_000) ?? holdReconcileInterval
+        holdMaximumAge = try milliseconds("HOLD_MAX_AGE_MS", in: 100...86_400_000) ?? holdMaximumAge
         // Re-queueing an entry a live or a dead worker still holds would only make duplicate work:
         // the claim of a dead worker's entries must come first.
         guard workerRequeueAfter > workerClaimMinIdle + workerClaimInterval else {

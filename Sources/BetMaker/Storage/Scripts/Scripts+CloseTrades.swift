@@ -4,14 +4,11 @@ extension Scripts {
     /// Closes a batch of one symbol's trades at one tick: stopped out (the tick reached their
     /// liquidation price) or at expiry (the tick is the first at or after it). For each trade it moves
     /// the status and records the outcome (`Trade.outcomeField`: how it closed, `settled_at`, profit, the
-    /// tick's id and price) in one `HSET` of two fields, credits a payout above zero to the trade's
-    /// account with a payout transaction naming the trade, and removes the trade from the symbol's due
-    /// and open sets and from its open-trade terms (`RedisKeys.openTradeTerms`).
-    ///
-    /// Each owner's keys come once a call, and each account costs one read and one write a call,
-    /// whatever number of its trades the call closes: its balance is read once, checked, and credited
-    /// the call's payouts to it in one `HINCRBY`, and each payout transaction records the balance right
-    /// after it (Lua numbers, exact below 2^53 cents; a balance beyond refuses the batch).
+    /// tick's id and price) in one `HSET` of two fields, appends a payout above zero to the symbol's
+    /// credits outbox (`RedisKeys.tradeCredits`: the worker's credit relay pays it into the owner's
+    /// account, on the owner's slot, once), and removes the trade from the symbol's due and open sets and
+    /// from its open-trade terms (`RedisKeys.openTradeTerms`). Every key is the symbol's: one hash slot
+    /// on Redis Cluster.
     ///
     /// The worker computes each profit in Swift (exact Int128 arithmetic, `TradeMath`) from the trade's
     /// terms (`Trade.Terms`, immutable) and the tick; the script reads the batch's terms in one `HMGET`
@@ -21,27 +18,23 @@ extension Scripts {
     /// trade is this symbol's, its start tick comes before this tick, an expiry close is due at the
     /// tick's time and its profit is the one the terms and the tick give (`TradeMath.profit`: exactly
     /// while the products stay below 2^53, else within a cent and a relative 2^-40 on both sides), a
-    /// stop-out's tick reaches the liquidation price and pays nothing, the keys are the trade's and its
-    /// owner's. A trade that is no longer open was closed already (by another worker, or before a
-    /// crash) and is skipped: that is what makes a retry or a second worker harmless.
+    /// stop-out's tick reaches the liquidation price and pays nothing, the keys are the trade's. A trade
+    /// that is no longer open was closed already (by another worker, or before a crash) and is skipped:
+    /// that is what makes a retry or a second worker harmless, and what keeps its credit to one entry.
     ///
     /// Redis does not roll a script back, so everything the writes need is read and checked before the
-    /// first one, as `settle_batch` does: each closing trade's hash says `open`, each account credited
-    /// holds an integer that stays exact after the credit, each ledger paid into is a stream (or none
-    /// yet), the sets and the feed are what they should be. Anything wrong refuses the whole batch
-    /// (`BATCH_INVALID`, naming the trade where there is one) with nothing written, so the trades'
-    /// state and their payouts are written together or not at all.
+    /// first one: each closing trade's hash says `open`, the sets and the outbox are what they should be.
+    /// Anything wrong refuses the whole batch (`BATCH_INVALID`, naming the trade where there is one) with
+    /// nothing written, so the trades' state and their credits are written together or not at all.
     ///
-    /// A call that closes trades appends ONE entry to the live feed (`RedisKeys.feed`, capped), in the
-    /// same step: `type` `trades`, the symbol, the tick and its price, and the ids of the users whose
-    /// trades it closed, so the API can tell those players' browsers without a write per trade (as
-    /// `settle_batch` does for bets).
+    /// The live feed is not the symbol's: the reply names the owners of the trades closed, and the
+    /// caller appends one feed entry for the call (as `settle_batch`'s caller does for bets).
     ///
-    /// KEYS: due set, open set (up), open set (down), the feed, the symbol's open-trade terms, then per
-    ///       trade: trade hash; then per owner (in any order): user's accounts, user's ledger
-    /// ARGV: symbol, tick id, tick price, key prefix, close ('expiry'|'stop_out'), the feed's length cap, then
-    ///       per trade: trade id, profit (cents)
-    /// Returns {closed, skipped, paid out (cents)}
+    /// KEYS: due set, open set (up), open set (down), the symbol's open-trade terms, the symbol's credits
+    ///       outbox, then per trade: trade hash
+    /// ARGV: symbol, tick id, tick price, key prefix, close ('expiry'|'stop_out'), then per trade: trade
+    ///       id, profit (cents)
+    /// Returns {closed, skipped, paid out (cents), the owners' ids of the trades closed, comma-separated}
     /// Errors: BATCH_INVALID (a key, a trade or an outcome does not check out)
     public static let closeTrades = RedisScript(
         name: "close_trades",
@@ -56,24 +49,24 @@ extension Scripts {
               time = time + 0
               return time < tickTime or (time == tickTime and sequence + 0 < tickSequence)
             end
-            local count = (#ARGV - 6) / 2
+            local count = (#ARGV - 5) / 2
             if close ~= 'expiry' and close ~= 'stop_out' then return redis.error_reply('BATCH_INVALID close by ' .. close) end
-            local ownerKeys = #KEYS - 5 - count
-            if count % 1 ~= 0 or ownerKeys < 0 or ownerKeys % 2 ~= 0 then
+            if count % 1 ~= 0 or #KEYS ~= 5 + count then
               return redis.error_reply('BATCH_INVALID ' .. #KEYS .. ' keys for ' .. count .. ' trades')
             end
-            if KEYS[1] ~= prefix .. 'trades:due:' .. symbol or KEYS[2] ~= prefix .. 'trades:open:' .. symbol .. ':up'
-              or KEYS[3] ~= prefix .. 'trades:open:' .. symbol .. ':down' or KEYS[5] ~= prefix .. 'trades:terms:' .. symbol then
-              return redis.error_reply('BATCH_INVALID the sets are not those of ' .. symbol)
+            local tag = prefix .. '{sym:' .. symbol .. '}:'
+            if KEYS[1] ~= tag .. 'trades:due' or KEYS[2] ~= tag .. 'trades:open:up' or KEYS[3] ~= tag .. 'trades:open:down'
+              or KEYS[4] ~= tag .. 'trades:terms' or KEYS[5] ~= tag .. 'credits' then
+              return redis.error_reply('BATCH_INVALID the keys are not those of ' .. symbol)
             end
-            local feed = redis.call('TYPE', KEYS[4]).ok
-            if feed ~= 'stream' and feed ~= 'none' then return redis.error_reply('BATCH_INVALID the feed is a ' .. feed) end
+            local outbox = redis.call('TYPE', KEYS[5]).ok
+            if outbox ~= 'stream' and outbox ~= 'none' then return redis.error_reply('BATCH_INVALID the credits outbox is a ' .. outbox) end
             for k = 1, 3 do
               local set = redis.call('TYPE', KEYS[k]).ok
               if set ~= 'zset' and set ~= 'none' then return redis.error_reply('BATCH_INVALID ' .. KEYS[k] .. ' is a ' .. set) end
             end
             local function invalid(id, reason) return redis.error_reply('BATCH_INVALID trade ' .. id .. ' ' .. reason) end
-            local tradePrefix, userPrefix = prefix .. 'trade:', prefix .. '{u:'
+            local tradePrefix = tag .. 'trade:'
             \(tradeTerms)
             -- Whether `gain` is the profit `TradeMath.profit` gives: floor(stake × leverage × (end − start)
             -- / start), its sign flipped for 'down', at least −stake and at most the maximum profit. Exact
@@ -93,15 +86,10 @@ extension Scripts {
               local bounded, slack = math.min(math.max(quotient, -stake), maximumProfit), math.abs(quotient) * 2 ^ -40
               return gain <= bounded + slack and gain >= bounded - 1 - slack
             end
-            -- The owners' key pairs by their accounts key; `slots` maps each owner met to its pair's
-            -- position, so a user's many trades find and check their keys once.
-            local pairAt, slots, owners = {}, {}, {}
-            for j = 6 + count, #KEYS, 2 do pairAt[KEYS[j]] = j end
-            -- The call's payouts per account (account ids are unique across users), the owner's pair
-            -- each is credited under, and the accounts in the order met.
-            local totals, creditedUnder, credits = {}, {}, {}
-            -- What the checks found, in flat arrays: the trade's position i, its direction, owner's
-            -- slot, account, status and payout.
+            -- The owners met, once each, for the caller's feed entry.
+            local seen, owners = {}, {}
+            -- What the checks found, in flat arrays: the trade's position i, its direction, owner,
+            -- account, status and payout.
             local closing, directions, owned, accounts, statuses, payouts = {}, {}, {}, {}, {}, {}
             -- One command per key, with at most 1,000 members each (unpack's stack is bounded).
             local function inChunks(command, key, members, replies)
@@ -115,31 +103,25 @@ extension Scripts {
             end
             local ids, listed = {}, {}
             for i = 1, count do
-              local id = ARGV[2 * i + 5]
+              local id = ARGV[2 * i + 4]
               if listed[id] then return invalid(id, 'is listed twice in one call') end
               listed[id], ids[i] = true, id
             end
             -- The batch's terms in one read: a trade that is not there is closed.
-            local openTerms = inChunks('HMGET', KEYS[5], ids, {})
+            local openTerms = inChunks('HMGET', KEYS[4], ids, {})
             for i = 1, count do
-              local a, key = 2 * i + 5, KEYS[5 + i]
+              local a, key = 2 * i + 4, KEYS[5 + i]
               local id, profit = ARGV[a], ARGV[a + 1]
-              if key ~= tradePrefix .. id then return invalid(id, 'is not at ' .. key) end
+              if string.sub(id, 1, #symbol + 1) ~= symbol .. '~' or key ~= tradePrefix .. string.sub(id, #symbol + 2) then
+                return invalid(id, 'is not at ' .. key)
+              end
               local terms = openTerms[i]
               if terms then
                 local owner, account, on, direction, stake, startTime, startSequence, liquidation, expires, leverage, start = tradeTerms(terms)
-                if not owner then return invalid(id, 'has malformed terms') end
+                if not owner or type(owner) ~= 'string' or type(account) ~= 'string' then return invalid(id, 'has malformed terms') end
                 if on ~= symbol then return invalid(id, 'is on ' .. on) end
                 if not before(startTime, startSequence) then
                   return invalid(id, 'started at ' .. startTime .. '-' .. startSequence .. ', not before ' .. tick)
-                end
-                local slot = slots[owner]
-                if not slot then
-                  local user = userPrefix .. owner
-                  slot = pairAt[user .. '}:accounts']
-                  if not slot or KEYS[slot + 1] ~= user .. '}:ledger' then return invalid(id, 'belongs to user ' .. owner) end
-                  slots[owner] = slot
-                  owners[#owners + 1] = owner
                 end
                 if not string.match(profit, '^%-?%d+$') then return invalid(id, 'profit ' .. profit) end
                 local gain = profit + 0
@@ -161,64 +143,23 @@ extension Scripts {
                 if status ~= 'open' then
                   return invalid(id, 'is open in the terms, but ' .. key .. ' is ' .. (type(status) == 'string' and status or 'no trade'))
                 end
-                if payout ~= 0 then
-                  local total = totals[account]
-                  if not total then
-                    total = 0
-                    creditedUnder[account] = slot
-                    credits[#credits + 1] = account
-                  elseif creditedUnder[account] ~= slot then
-                    return invalid(id, 'pays account ' .. account .. ', which a trade of another owner pays too')
-                  end
-                  totals[account] = total + payout
+                if not seen[owner] then
+                  seen[owner] = true
+                  owners[#owners + 1] = owner
                 end
                 local n = #closing + 1
-                closing[n], directions[n], owned[n], accounts[n], payouts[n] = i, direction, slot, account, payout
+                closing[n], directions[n], owned[n], accounts[n], payouts[n] = i, direction, owner, account, payout
                 statuses[n] = gain > 0 and 'won' or (gain < 0 and 'lost' or 'even')
               end
             end
-            -- Each account credited holds an integer that stays exact after its credits (Lua's numbers
-            -- are doubles: exact integers below 2^53 cents only), and each ledger paid into is a stream.
-            -- A refusal names the first trade paying the account, so the worker can park that one alone.
-            local function payer(account)
-              for n, i in ipairs(closing) do
-                if accounts[n] == account and payouts[n] ~= 0 then return ARGV[2 * i + 5] end
-              end
-            end
-            local balances, ledgers = {}, {}
-            for _, account in ipairs(credits) do
-              local accountsKey = KEYS[creditedUnder[account]]
-              local balance = redis.pcall('HGET', accountsKey, account)
-              if type(balance) ~= 'string' or not string.match(balance, '^%-?%d+$') then
-                return invalid(payer(account), 'pays account ' .. account .. ' in ' .. accountsKey .. ', which is no balance')
-              end
-              balance = balance + 0
-              if math.abs(balance + totals[account]) >= 2 ^ 53 or math.abs(balance) >= 2 ^ 53 then
-                return invalid(payer(account), 'pays account ' .. account .. ', which would go beyond 2^53 cents')
-              end
-              balances[account] = balance
-              local ledger = KEYS[creditedUnder[account] + 1]
-              if not ledgers[ledger] then
-                local kind = redis.call('TYPE', ledger).ok
-                if kind ~= 'stream' and kind ~= 'none' then
-                  return invalid(payer(account), 'pays into ' .. ledger .. ', which is no ledger')
-                end
-                ledgers[ledger] = true
-              end
-            end
-            -- The writes: nothing from here on can be refused.
-            for _, account in ipairs(credits) do
-              redis.call('HINCRBY', KEYS[creditedUnder[account]], account, string.format('%d', totals[account]))
-            end
+            -- The writes: nothing from here on can be refused. Each payout above zero goes to the outbox
+            -- (text, not numbers: Redis turns a number argument into text with `%.17g`, a slow path).
             for n, i in ipairs(closing) do
               local payout = payouts[n]
               if payout ~= 0 then
-                local account = accounts[n]
-                local balance = balances[account] + payout
-                balances[account] = balance
-                -- Text, not numbers: Redis turns a number argument into text with `%.17g`, a slow path.
-                redis.call('XADD', KEYS[owned[n] + 1], '*', 'type', 'payout', 'account_id', account, 'amount', string.format('%d', payout),
-                  'balance', string.format('%d', balance), 'trade_id', ARGV[2 * i + 5])
+                local id = ARGV[2 * i + 4]
+                redis.call('XADD', KEYS[5], '*', 'type', 'payout', 'credit_id', 'trade:' .. id, 'user_id', owned[n],
+                  'account_id', accounts[n], 'amount', string.format('%d', payout), 'trade_id', id)
               end
             end
             \(redisNow)
@@ -227,8 +168,8 @@ extension Scripts {
             local paid = 0
             local closed, up, down = {}, {}, {}
             for n, i in ipairs(closing) do
-              local id = ARGV[2 * i + 5]
-              redis.call('HSET', KEYS[5 + i], 'status', statuses[n], '\(Trade.outcomeField)', head .. ARGV[2 * i + 6] .. tail)
+              local id = ARGV[2 * i + 4]
+              redis.call('HSET', KEYS[5 + i], 'status', statuses[n], '\(Trade.outcomeField)', head .. ARGV[2 * i + 5] .. tail)
               closed[n] = id
               if directions[n] == 'up' then up[#up + 1] = id else down[#down + 1] = id end
               paid = paid + payouts[n]
@@ -236,11 +177,7 @@ extension Scripts {
             inChunks('ZREM', KEYS[1], closed)
             inChunks('ZREM', KEYS[2], up)
             inChunks('ZREM', KEYS[3], down)
-            inChunks('HDEL', KEYS[5], closed)
-            if #closing > 0 then
-              redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'type', 'trades', 'symbol', symbol, 'tick', tick,
-                'price', ARGV[3], 'users', table.concat(owners, ','))
-            end
-            return {#closing, count - #closing, paid}
+            inChunks('HDEL', KEYS[4], closed)
+            return {#closing, count - #closing, paid, table.concat(owners, ',')}
             """)
 }

@@ -17,14 +17,13 @@ extension Scripts {
     /// that is no longer pending (opened by another worker or before a crash, or voided) is skipped.
     /// Anything else refuses the whole call (`BATCH_INVALID`) before its first write.
     ///
-    /// A call that opens trades appends ONE entry to the live feed (`RedisKeys.feed`, capped), as
-    /// `close_trades` does: `type` `trades`, the symbol, the tick and its price, and the owners' ids.
+    /// Every key is the symbol's (one hash slot on Redis Cluster). The live feed is not one of them:
+    /// the reply names the owners of the trades opened, and the caller appends the feed entry.
     ///
     /// KEYS: pending set, due set, open set (up), open set (down), the symbol's open-trade terms, the
-    ///       symbol's tick stream, the feed, then per trade: trade hash
-    /// ARGV: symbol, tick id, tick price, key prefix, the feed's length cap, then per trade: trade id,
-    ///       liquidation price (0: none)
-    /// Returns {opened, skipped}
+    ///       symbol's tick stream, then per trade: trade hash
+    /// ARGV: symbol, tick id, tick price, key prefix, then per trade: trade id, liquidation price (0: none)
+    /// Returns {opened, skipped, the owners' ids of the trades opened, comma-separated}
     /// Errors: BATCH_INVALID (a key, the tick or a trade does not check out)
     public static let openTrades = RedisScript(
         name: "open_trades",
@@ -33,25 +32,23 @@ extension Scripts {
             local symbol, tick, prefix = ARGV[1], ARGV[2], ARGV[4]
             local price = tonumber(ARGV[3])
             \(tickIDCompare)
-            local count = (#ARGV - 5) / 2
-            if count % 1 ~= 0 or #KEYS ~= 7 + count then
+            local count = (#ARGV - 4) / 2
+            if count % 1 ~= 0 or #KEYS ~= 6 + count then
               return redis.error_reply('BATCH_INVALID ' .. #KEYS .. ' keys for ' .. count .. ' trades')
             end
             if not string.match(tick, '^%d+-%d+$') or not price or price <= 0 then
               return redis.error_reply('BATCH_INVALID tick ' .. tick .. ' at ' .. ARGV[3])
             end
-            if KEYS[1] ~= prefix .. 'trades:pending:' .. symbol or KEYS[2] ~= prefix .. 'trades:due:' .. symbol
-              or KEYS[3] ~= prefix .. 'trades:open:' .. symbol .. ':up' or KEYS[4] ~= prefix .. 'trades:open:' .. symbol .. ':down'
-              or KEYS[5] ~= prefix .. 'trades:terms:' .. symbol or KEYS[6] ~= prefix .. 'ticks:' .. symbol
-              or KEYS[7] ~= prefix .. 'feed' then
+            local tag = prefix .. '{sym:' .. symbol .. '}:'
+            if KEYS[1] ~= tag .. 'trades:pending' or KEYS[2] ~= tag .. 'trades:due'
+              or KEYS[3] ~= tag .. 'trades:open:up' or KEYS[4] ~= tag .. 'trades:open:down'
+              or KEYS[5] ~= tag .. 'trades:terms' or KEYS[6] ~= tag .. 'ticks' then
               return redis.error_reply('BATCH_INVALID the keys are not those of ' .. symbol)
             end
             for k, wanted in ipairs({'zset', 'zset', 'zset', 'zset', 'hash', 'stream'}) do
               local kind = redis.call('TYPE', KEYS[k]).ok
               if kind ~= wanted and kind ~= 'none' then return redis.error_reply('BATCH_INVALID ' .. KEYS[k] .. ' is a ' .. kind) end
             end
-            local feed = redis.call('TYPE', KEYS[7]).ok
-            if feed ~= 'stream' and feed ~= 'none' then return redis.error_reply('BATCH_INVALID the feed is a ' .. feed) end
             local function priceOf(entry)
               for f = 1, #entry[2], 2 do
                 if entry[2][f] == 'price' then return tonumber(entry[2][f + 1]) end
@@ -79,11 +76,13 @@ extension Scripts {
             local function invalid(id, reason) return redis.error_reply('BATCH_INVALID trade ' .. id .. ' ' .. reason) end
             local opening, listed, skipped = {}, {}, 0
             for i = 1, count do
-              local id, liquidation = ARGV[2 * i + 4], tonumber(ARGV[2 * i + 5])
+              local id, liquidation = ARGV[2 * i + 3], tonumber(ARGV[2 * i + 4])
               if listed[id] then return invalid(id, 'is listed twice in one call') end
               listed[id] = true
-              if KEYS[7 + i] ~= prefix .. 'trade:' .. id then return invalid(id, 'is not at ' .. KEYS[7 + i]) end
-              local t = redis.call('HMGET', KEYS[7 + i], 'status', '\(Trade.Terms.field)')
+              if string.sub(id, 1, #symbol + 1) ~= symbol .. '~' or KEYS[6 + i] ~= tag .. 'trade:' .. string.sub(id, #symbol + 2) then
+                return invalid(id, 'is not at ' .. KEYS[6 + i])
+              end
+              local t = redis.call('HMGET', KEYS[6 + i], 'status', '\(Trade.Terms.field)')
               if t[1] ~= 'pending' then
                 skipped = skipped + 1
               else
@@ -105,10 +104,10 @@ extension Scripts {
                   local slack = 1 + exact * 2 ^ -40
                   if liquidation < exact - slack or liquidation > exact + slack
                     or (direction == 'up' and liquidation > price) or (direction == 'down' and liquidation < price) then
-                    return invalid(id, 'has liquidation price ' .. ARGV[2 * i + 5] .. ', not ' .. string.format('%.0f', exact))
+                    return invalid(id, 'has liquidation price ' .. ARGV[2 * i + 4] .. ', not ' .. string.format('%.0f', exact))
                   end
                 end
-                opening[#opening + 1] = {id, KEYS[7 + i], owner, account, direction, stake, leverage, duration, created,
+                opening[#opening + 1] = {id, KEYS[6 + i], owner, account, direction, stake, leverage, duration, created,
                   afterTime, afterSequence, liquidation}
               end
             end
@@ -130,10 +129,6 @@ extension Scripts {
                 owners[#owners + 1] = owner
               end
             end
-            if #opening > 0 then
-              redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[5], '*', 'type', 'trades', 'symbol', symbol, 'tick', tick,
-                'price', ARGV[3], 'users', table.concat(owners, ','))
-            end
-            return {#opening, skipped}
+            return {#opening, skipped, table.concat(owners, ',')}
             """)
 }

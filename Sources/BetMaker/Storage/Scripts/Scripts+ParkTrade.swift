@@ -8,7 +8,7 @@ extension Scripts {
     /// to re-drive once the cause is repaired. The trade stays open, its stake held and its terms in the
     /// symbol's open-trade terms. A trade that is no longer open (closed or voided meanwhile) is left as it is.
     ///
-    /// Every key is the symbol's (one hash slot under Redis Cluster once symbols are tagged).
+    /// Every key is the symbol's (one hash slot on Redis Cluster).
     ///
     /// KEYS: due set, open set (up), open set (down), the symbol's open-trade terms, the symbol's dead letters
     /// ARGV: trade id, step ('expiry'|'stop_out'), tick id, tick price, reason, symbol, key prefix
@@ -19,9 +19,9 @@ extension Scripts {
         source: """
             #!lua
             local id, symbol, prefix = ARGV[1], ARGV[6], ARGV[7]
-            if KEYS[1] ~= prefix .. 'trades:due:' .. symbol or KEYS[2] ~= prefix .. 'trades:open:' .. symbol .. ':up'
-              or KEYS[3] ~= prefix .. 'trades:open:' .. symbol .. ':down' or KEYS[4] ~= prefix .. 'trades:terms:' .. symbol
-              or KEYS[5] ~= prefix .. 'trades:dead:' .. symbol then
+            local tag = prefix .. '{sym:' .. symbol .. '}:'
+            if KEYS[1] ~= tag .. 'trades:due' or KEYS[2] ~= tag .. 'trades:open:up' or KEYS[3] ~= tag .. 'trades:open:down'
+              or KEYS[4] ~= tag .. 'trades:terms' or KEYS[5] ~= tag .. 'trades:dead' then
               return redis.error_reply('KEYS_MISMATCH the keys are not those of ' .. symbol)
             end
             if ARGV[2] ~= 'expiry' and ARGV[2] ~= 'stop_out' then return redis.error_reply('KEYS_MISMATCH step ' .. ARGV[2]) end

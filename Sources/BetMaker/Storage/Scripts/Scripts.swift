@@ -15,6 +15,8 @@ public enum Scripts {
         [
             // Bets and results.
             placeBet, placeWalletBet, reportResult, readTail,
+            // Money across slots: the user-slot steps of a two-phase transfer (`Wallet`).
+            holdStake, releaseHold, applyCredits, abandonBet,
             // The resulting workflow (docs/ARCHITECTURE.md, "The event workflow").
             assignEvent, takeEvent, voidEvent,
             // Settlement and the events stream as a queue (docs/ARCHITECTURE.md, "The stream protocol").
@@ -27,7 +29,7 @@ public enum Scripts {
             // Email contacts and the ESP outbox.
             recordPlay, eraseContact, outboxDelivered, outboxRetryLater, outboxDeadLetter, outboxRelease,
             // Crypto-price trades (docs/ARCHITECTURE.md, "Trades").
-            recordTick, advanceTickCursor, placeTrade, closeTrades, voidTrade, parkTrade,
+            recordTick, advanceTickCursor, placeTrade, abandonTrade, closeTrades, voidTrade, parkTrade,
         ]
     }
 
