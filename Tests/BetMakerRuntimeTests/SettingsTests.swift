@@ -7,16 +7,16 @@ import Testing
         try Settings(reading: { name, _ in values[name] })
     }
 
-    @Test func aRedisClusterIsRefusedAtStartUntilTheScriptsKeepToOneSlot() throws {
+    @Test func aRedisClusterIsASettingAndAMalformedNodeListIsRefused() throws {
         #expect(try settings([:]).redis.cluster == nil)
-        let error = #expect(throws: SettingsError.self) {
-            try settings(["REDIS_CLUSTER_NODES": "127.0.0.1:7001,127.0.0.1:7002"])
-        }
-        #expect(error?.description.contains("cannot run on Redis Cluster yet") == true)
-        // A malformed list is still named as such, not hidden behind the refusal.
+        let cluster = try settings(["REDIS_CLUSTER_NODES": "127.0.0.1:7001,127.0.0.1:7002"]).redis.cluster
+        #expect(cluster?.seeds.map(\.description) == ["127.0.0.1:7001", "127.0.0.1:7002"])
         let malformed = #expect(throws: SettingsError.self) { try settings(["REDIS_CLUSTER_NODES": "not a node"]) }
         #expect(malformed?.description.hasPrefix("REDIS_CLUSTER_NODES: ") == true)
-        #expect(malformed?.description.contains("cannot run") == false)
+        let database = #expect(throws: SettingsError.self) {
+            try settings(["REDIS_CLUSTER_NODES": "127.0.0.1:7001", "REDIS_URL": "redis://127.0.0.1:7001/3"])
+        }
+        #expect(database?.description.contains("only database 0") == true)
     }
 
     /// Issue 28, point 3: a trade shorter than two feed intervals could open and close on ticks a

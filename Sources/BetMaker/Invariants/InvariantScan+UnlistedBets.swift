@@ -5,22 +5,24 @@ extension InvariantChecker.Scan {
     mutating func checkUnlistedBets() async throws {
         let opening = String(keys.event("").dropLast())  // "bm:{ev:"
         var page: [BetID] = []
-        var cursor = "0"
-        repeat {
-            let found = try await scanPage(cursor, matching: opening + "*}:bet:*")
-            cursor = found.cursor
-            // Only bets missing from the lists are read again; in a sound store that is none.
-            for key in found.keys {
-                guard let id = Self.betID(key: key, opening: opening), !listed.contains(id), unlisted.insert(id).inserted else {
-                    continue
+        for node in try await redis.masters() {
+            var cursor = "0"
+            repeat {
+                let found = try await scanPage(cursor, matching: opening + "*}:bet:*", on: node)
+                cursor = found.cursor
+                // Only bets missing from the lists are read again; in a sound store that is none.
+                for key in found.keys {
+                    guard let id = Self.betID(key: key, opening: opening), !listed.contains(id), unlisted.insert(id).inserted else {
+                        continue
+                    }
+                    page.append(id)
                 }
-                page.append(id)
-            }
-            if page.count >= checker.pageSize {
-                try await checkUnlisted(page)
-                page.removeAll(keepingCapacity: true)
-            }
-        } while cursor != "0"
+                if page.count >= checker.pageSize {
+                    try await checkUnlisted(page)
+                    page.removeAll(keepingCapacity: true)
+                }
+            } while cursor != "0"
+        }
         if !page.isEmpty { try await checkUnlisted(page) }
     }
 
