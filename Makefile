@@ -31,7 +31,7 @@ RUN_CLUSTER_PORTS ?= 7001 7002 7003 7004 7005 7006
 RUN_CLUSTER_SHARDS ?= 12
 RUN_CLUSTER_NODES = $(subst $(space),$(comma),$(patsubst %,127.0.0.1:%,$(RUN_CLUSTER_PORTS)))
 RUN_CLUSTER_SETTINGS = REDIS_CLUSTER_NODES=$(RUN_CLUSTER_NODES) REDIS_URL=redis://127.0.0.1:$(firstword $(RUN_CLUSTER_PORTS))/0 \
-	REDIS_SHARDS=$(RUN_CLUSTER_SHARDS)
+	REDIS_SHARDS=$(RUN_CLUSTER_SHARDS) REDIS_WAIT_REPLICAS=$${REDIS_WAIT_REPLICAS:-1}
 space := $(subst ,, )
 comma := ,
 # `make run` is a developer's machine: a random JWT secret per start, the brief's test secret for

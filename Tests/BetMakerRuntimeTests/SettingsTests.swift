@@ -19,6 +19,18 @@ import Testing
         #expect(database?.description.contains("only database 0") == true)
     }
 
+    @Test func writesWaitForReplicasOnlyWhenAsked() throws {
+        #expect(try settings([:]).redis.replicaAcknowledgement == nil)
+        #expect(try settings(["REDIS_WAIT_REPLICAS": "0"]).redis.replicaAcknowledgement == nil)
+        #expect(
+            try settings(["REDIS_WAIT_REPLICAS": "1"]).redis.replicaAcknowledgement
+                == ReplicaAcknowledgement(replicas: 1, timeout: .milliseconds(100)))
+        #expect(
+            try settings(["REDIS_WAIT_REPLICAS": "2", "REDIS_WAIT_TIMEOUT_MS": "250"]).redis.replicaAcknowledgement
+                == ReplicaAcknowledgement(replicas: 2, timeout: .milliseconds(250)))
+        #expect(throws: SettingsError.self) { try settings(["REDIS_WAIT_REPLICAS": "-1"]) }
+    }
+
     /// Issue 28, point 3: a trade shorter than two feed intervals could open and close on ticks a
     /// player knows in advance; the shortest duration follows the feed, and a setting below it is refused.
     @Test func theShortestTradeIsTwoFeedIntervals() throws {

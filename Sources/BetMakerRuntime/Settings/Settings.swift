@@ -230,6 +230,12 @@ public struct Settings: Sendable {
             }
             guard redis.database == 0 else { throw SettingsError("REDIS_URL selects a database, but a Redis cluster has only database 0") }
         }
+        // A write acknowledged to a client is on this many replicas too, unless the wait timed out:
+        // a failover then loses only writes whose wait timed out (docs/decisions/0030).
+        if let replicas = try integer("REDIS_WAIT_REPLICAS", in: 0...16), replicas > 0 {
+            let timeout = try milliseconds("REDIS_WAIT_TIMEOUT_MS", in: 1...60_000) ?? .milliseconds(100)
+            redis.replicaAcknowledgement = ReplicaAcknowledgement(replicas: replicas, timeout: timeout)
+        }
         redis.poolSize = try integer("REDIS_POOL_SIZE", in: 1...64) ?? redis.poolSize
         redis.commandTimeout = try milliseconds("REDIS_COMMAND_TIMEOUT_MS", in: 10...600_000) ?? redis.commandTimeout
         redis.connectTimeout = try milliseconds("REDIS_CONNECT_TIMEOUT_MS", in: 10...600_000) ?? redis.connectTimeout
