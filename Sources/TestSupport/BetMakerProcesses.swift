@@ -144,7 +144,9 @@ public enum BetMakerProcesses {
 
     /// `betmaker-api seed` as on a developer's machine (`make seed`: DEVELOPMENT_MODE=true), so the demo
     /// logins have their published passwords (`Seed.Logins.demoPasswords`).
-    public static func seedDemo(redis: any RedisDeployment, settings: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+    public static func seedDemo(
+        redis: any RedisDeployment, settings: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
         try await run("betmaker-api", ["seed"], redis: redis, settings: ["DEVELOPMENT_MODE": "true"].merging(settings) { $1 })
     }
 
@@ -174,7 +176,9 @@ public enum BetMakerProcesses {
     }
 
     /// Runs `betmaker-worker check` against `redis` to its end: its exit status and output.
-    public static func runCheck(redis: any RedisDeployment, settings: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+    public static func runCheck(
+        redis: any RedisDeployment, settings: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
         let process = try ChildProcess(
             name: "betmaker-worker:check", executable: try executable("betmaker-worker"),
             arguments: ["check", "--env-file", "/nonexistent/.env"],
