@@ -25,6 +25,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # `make run` starts a Redis of its own on this port, with its data under var/redis.
 RUN_REDIS_PORT ?= 6390
+# `make run-cluster` starts a Redis Cluster of its own on these ports (3 masters, 3 replicas; the bus
+# on each port + 10000), with its data under var/cluster, and splits the streams into this many shards.
+RUN_CLUSTER_PORTS ?= 7001 7002 7003 7004 7005 7006
+RUN_CLUSTER_SHARDS ?= 12
+RUN_CLUSTER_NODES = $(subst $(space),$(comma),$(patsubst %,127.0.0.1:%,$(RUN_CLUSTER_PORTS)))
+RUN_CLUSTER_SETTINGS = REDIS_CLUSTER_NODES=$(RUN_CLUSTER_NODES) REDIS_URL=redis://127.0.0.1:$(firstword $(RUN_CLUSTER_PORTS))/0 \
+	REDIS_SHARDS=$(RUN_CLUSTER_SHARDS) REDIS_WAIT_REPLICAS=$${REDIS_WAIT_REPLICAS:-1}
+space := $(subst ,, )
+comma := ,
 # `make run` is a developer's machine: a random JWT secret per start, the brief's test secret for
 # the payment webhook (see README, "Try it"). Set them in the environment to override them.
 RUN_DEVELOPMENT_SETTINGS := DEVELOPMENT_MODE=$${DEVELOPMENT_MODE:-true} \
@@ -32,7 +41,7 @@ RUN_DEVELOPMENT_SETTINGS := DEVELOPMENT_MODE=$${DEVELOPMENT_MODE:-true} \
 # `docker compose` (v2) if present, else the older docker-compose.
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
-.PHONY: help deps bench-deps compose-deps contract-deps browser-deps browser-test executables build build-release test contract lint format run seed up down logs compose-check bench bench-redis clean
+.PHONY: help deps bench-deps compose-deps contract-deps browser-deps browser-test executables build build-release test test-cluster contract lint format run run-cluster seed seed-cluster up up-cluster down logs compose-check bench bench-redis clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -80,8 +89,17 @@ build-release: deps ## Release build of the executables
 test: deps compose-deps ## Run every test against real redis-server and bet-maker processes, then `make contract` and `make browser-test`
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory test-cluster TESTS_BUILT=yes
 	$(MAKE) --no-print-directory contract EXECUTABLES_BUILT=yes
 	$(MAKE) --no-print-directory browser-test EXECUTABLES_BUILT=yes
+
+# The same processes on Redis Cluster: every end-to-end test again, each on a 3-master cluster of its
+# own (BETMAKER_TEST_REDIS=cluster, see Sources/TestSupport/RedisDeployment.swift).
+test-cluster: deps ## Run the end-to-end suite on local Redis Clusters (part of `make test`)
+ifneq ($(TESTS_BUILT),yes)
+	$(SWIFT) build --build-tests
+endif
+	BETMAKER_TEST_REDIS=cluster $(SWIFT) test --skip-build --filter EndToEndTests
 
 # betmaker-api and betmaker-worker in .build/debug, for the targets that run them; nothing when the
 # caller built them already.
@@ -110,6 +128,32 @@ run: deps ## Run Redis, the API and the worker here, no Docker; Ctrl-C stops all
 	.build/debug/betmaker-worker & \
 	wait -n
 
+run-cluster: deps ## The same on a local 6-node Redis Cluster (3 masters, 3 replicas); Ctrl-C stops all
+	$(SWIFT) build --product betmaker-api
+	$(SWIFT) build --product betmaker-worker
+	@set -m; trap 'kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
+	for port in $(RUN_CLUSTER_PORTS); do \
+		mkdir -p var/cluster/$$port; \
+		redis-server --port $$port --bind 127.0.0.1 --dir "$(CURDIR)/var/cluster/$$port" --cluster-enabled yes \
+			--cluster-config-file nodes.conf --cluster-node-timeout 5000 --appendonly yes --appendfsync always \
+			--save "" --logfile redis.log & \
+	done; \
+	for port in $(RUN_CLUSTER_PORTS); do until redis-cli -p $$port ping >/dev/null 2>&1; do sleep 0.1; done; done; \
+	first=$(firstword $(RUN_CLUSTER_PORTS)); \
+	if redis-cli -p $$first cluster info | grep -q '^cluster_known_nodes:1\b'; then \
+		redis-cli --cluster create $(patsubst %,127.0.0.1:%,$(RUN_CLUSTER_PORTS)) --cluster-replicas 1 --cluster-yes >/dev/null; \
+	fi; \
+	until redis-cli -p $$first cluster info | grep -q '^cluster_state:ok'; do sleep 0.2; done; \
+	echo "Redis Cluster up on $(RUN_CLUSTER_NODES) (logs in var/cluster/<port>/redis.log)"; \
+	export $(RUN_CLUSTER_SETTINGS) $(RUN_DEVELOPMENT_SETTINGS); \
+	.build/debug/betmaker-api & \
+	.build/debug/betmaker-worker & \
+	wait -n
+
+seed-cluster: deps ## `make seed` for `make run-cluster`'s cluster
+	$(SWIFT) build --product betmaker-api
+	$(RUN_CLUSTER_SETTINGS) DEVELOPMENT_MODE=$${DEVELOPMENT_MODE:-true} .build/debug/betmaker-api seed
+
 seed: deps ## Create an administrator, a demo player with money and open events in `make run`'s Redis (idempotent)
 	$(SWIFT) build --product betmaker-api
 	REDIS_URL=redis://127.0.0.1:$(RUN_REDIS_PORT)/0 DEVELOPMENT_MODE=$${DEVELOPMENT_MODE:-true} .build/debug/betmaker-api seed
@@ -117,8 +161,11 @@ seed: deps ## Create an administrator, a demo player with money and open events 
 up: ## Build the image and start Redis, API and worker with docker compose
 	$(COMPOSE) up -d --build
 
-down: ## Stop the docker compose services (the Redis volume stays)
-	$(COMPOSE) down
+up-cluster: ## `make up` on a six-node Redis Cluster (compose profile `cluster`; the API on port 8090)
+	$(COMPOSE) --profile cluster up -d --build api-cluster worker-cluster
+
+down: ## Stop the docker compose services, the cluster's too (the Redis volumes stay)
+	$(COMPOSE) --profile cluster down
 
 logs: ## Follow the worker's log under docker compose
 	$(COMPOSE) logs -f worker

@@ -21,6 +21,8 @@ import ServiceLifecycle
 public final class RedisClient: RedisCommandSender, Service, Sendable {
     public let configuration: RedisConfiguration
     let mode: Mode
+
+    public var replicaAcknowledgement: ReplicaAcknowledgement? { configuration.replicaAcknowledgement }
     private let logger: Logger
 
     enum Mode: Sendable {

@@ -1,3 +1,5 @@
+import CoreMetrics
+
 /// Where Redis is and how the client behaves towards it.
 public struct RedisConfiguration: Sendable, Equatable {
     public var host: String
@@ -21,6 +23,11 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// Set: cluster mode. `host`, `port` and `database` are then unused (a cluster has database 0
     /// only); the credentials and every deadline above hold for each node, `poolSize` per master.
     public var cluster: RedisClusterOptions?
+    /// Set: every script that may write is followed by `WAIT replicas timeout` on its connection, so
+    /// its reply comes once that many replicas have the write (or the timeout passed). Replication stays
+    /// asynchronous: this narrows the writes a failover can lose to those whose WAIT timed out, it does
+    /// not close it (docs/decisions/0030).
+    public var replicaAcknowledgement: ReplicaAcknowledgement?
 
     public init(host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
         self.host = host
@@ -140,4 +147,19 @@ public struct Backoff: Sendable {
     }
 
     public mutating func reset() { attempt = 0 }
+}
+
+/// How many replicas must have a script's writes before its reply is handed back, and for how long
+/// to wait for them (`RedisConfiguration.replicaAcknowledgement`).
+public struct ReplicaAcknowledgement: Sendable, Equatable {
+    public var replicas: Int
+    public var timeout: Duration
+
+    public init(replicas: Int, timeout: Duration) {
+        self.replicas = replicas
+        self.timeout = timeout
+    }
+
+    /// Script calls whose `WAIT` saw fewer replicas than asked for within the timeout.
+    static let missing = Counter(label: "redis_replica_acknowledgements_missing_total")
 }

@@ -92,8 +92,11 @@ public enum BetMakerProcesses {
     ]
 
     /// The shard count the processes under test run with unless a test names its own (`REDIS_SHARDS`):
-    /// the test process's `REDIS_SHARDS`, so a suite runs sharded with `REDIS_SHARDS=4 swift test`.
-    public static let testShards = ProcessInfo.processInfo.environment["REDIS_SHARDS"].flatMap { Int($0) } ?? 1
+    /// the test process's `REDIS_SHARDS`, so a suite runs sharded with `REDIS_SHARDS=4 swift test`; unset,
+    /// 1 on one server and `RedisDeploymentMode.clusterShards` on a cluster.
+    public static let testShards =
+        ProcessInfo.processInfo.environment["REDIS_SHARDS"].flatMap { Int($0) }
+        ?? (RedisDeploymentMode.current == .cluster ? RedisDeploymentMode.clusterShards : 1)
 
     /// Environment for a process under test: the given settings, and nothing from a developer's .env.
     static func environment(_ settings: [String: String]) -> [String: String] {
@@ -111,15 +114,14 @@ public enum BetMakerProcesses {
     /// unless `settings` gives `API_OPERATIONS_PORT`, and waits until both listen. Returns the process
     /// and its base URL; `operationsURL(of:)` gives the other.
     public static func startAPI(
-        redis: RedisServer, settings: [String: String] = [:], as user: User = .inherited
+        redis: any RedisDeployment, settings: [String: String] = [:], as user: User = .inherited
     ) async throws -> (ChildProcess, String) {
         let command = try command("betmaker-api", arguments: ["--env-file", "/nonexistent/.env"], as: user)
         for _ in 0..<5 {
             let port = try freeLoopbackPort()
-            let defaults = [
-                "REDIS_URL": redis.url, "WEB_SERVER_HOST": "127.0.0.1", "WEB_SERVER_PORT": "\(port)",
-                "API_OPERATIONS_PORT": "\(try freeLoopbackPort())",
-            ]
+            let defaults = redis.processSettings.merging([
+                "WEB_SERVER_HOST": "127.0.0.1", "WEB_SERVER_PORT": "\(port)", "API_OPERATIONS_PORT": "\(try freeLoopbackPort())",
+            ]) { $1 }
             let processEnvironment = environment(defaults.merging(settings) { $1 })
             let process = try ChildProcess(
                 name: "betmaker-api", executable: command.executable, arguments: command.arguments, environment: processEnvironment)
@@ -150,35 +152,45 @@ public enum BetMakerProcesses {
 
     /// `betmaker-api seed` as on a developer's machine (`make seed`: DEVELOPMENT_MODE=true), so the demo
     /// logins have their published passwords (`Seed.Logins.demoPasswords`).
-    public static func seedDemo(redis: RedisServer, settings: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+    public static func seedDemo(
+        redis: any RedisDeployment, settings: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
         try await run("betmaker-api", ["seed"], redis: redis, settings: ["DEVELOPMENT_MODE": "true"].merging(settings) { $1 })
     }
 
     /// Runs a subcommand of `executable` (e.g. `betmaker-api seed`) against `redis` to its end: its exit
     /// status and output.
     public static func run(
-        _ executable: String, _ arguments: [String], redis: RedisServer, settings: [String: String] = [:]
+        _ executable: String, _ arguments: [String], redis: any RedisDeployment, settings: [String: String] = [:]
     ) async throws -> (status: Int32, output: String) {
-        try await run(executable, arguments, redisURL: redis.url, settings: settings)
+        try await run(executable, arguments, redisSettings: redis.processSettings, settings: settings)
     }
 
     /// The same with any Redis URL (one nothing listens at, for a command that must not get that far).
     public static func run(
         _ executable: String, _ arguments: [String], redisURL: String, settings: [String: String] = [:]
     ) async throws -> (status: Int32, output: String) {
+        try await run(executable, arguments, redisSettings: ["REDIS_URL": redisURL], settings: settings)
+    }
+
+    private static func run(
+        _ executable: String, _ arguments: [String], redisSettings: [String: String], settings: [String: String]
+    ) async throws -> (status: Int32, output: String) {
         let process = try ChildProcess(
             name: "\(executable) \(arguments.joined(separator: " "))", executable: try self.executable(executable),
             arguments: arguments + ["--env-file", "/nonexistent/.env"],
-            environment: environment(["REDIS_URL": redisURL].merging(settings) { $1 }))
+            environment: environment(redisSettings.merging(settings) { $1 }))
         return await process.waitForCompletion(timeout: .seconds(120))
     }
 
     /// Runs `betmaker-worker check` against `redis` to its end: its exit status and output.
-    public static func runCheck(redis: RedisServer, settings: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+    public static func runCheck(
+        redis: any RedisDeployment, settings: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
         let process = try ChildProcess(
             name: "betmaker-worker:check", executable: try executable("betmaker-worker"),
             arguments: ["check", "--env-file", "/nonexistent/.env"],
-            environment: environment(["REDIS_URL": redis.url].merging(settings) { $1 }))
+            environment: environment(redis.processSettings.merging(settings) { $1 }))
         // The summary line is its last; waiting for it lets the output be read to the end.
         _ = await process.waitForOutput(containing: " violation(s); ", timeout: .seconds(120))
         let status = await process.waitForExit(timeout: .seconds(10))
@@ -188,14 +200,15 @@ public enum BetMakerProcesses {
     /// Starts a worker and waits until it reads the stream. Its HTTP port (health and metrics) is off
     /// unless `settings` gives `WORKER_HTTP_PORT`, so several workers can run side by side.
     public static func startWorker(
-        redis: RedisServer, name: String = "worker-1", settings: [String: String] = [:], as user: User = .inherited
+        redis: any RedisDeployment, name: String = "worker-1", settings: [String: String] = [:], as user: User = .inherited
     ) async throws
         -> ChildProcess
     {
         let command = try command("betmaker-worker", arguments: ["--env-file", "/nonexistent/.env"], as: user)
         let process = try ChildProcess(
             name: "betmaker-worker:\(name)", executable: command.executable, arguments: command.arguments,
-            environment: environment(["REDIS_URL": redis.url, "WORKER_NAME": name, "WORKER_HTTP_PORT": "0"].merging(settings) { $1 }))
+            environment: environment(
+                redis.processSettings.merging(["WORKER_NAME": name, "WORKER_HTTP_PORT": "0"]) { $1 }.merging(settings) { $1 }))
         guard await process.waitForOutput(containing: "Settlement worker starting") else {
             throw TestSupportError("betmaker-worker did not start:\n\(process.output)")
         }

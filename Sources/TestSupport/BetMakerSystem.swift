@@ -6,27 +6,35 @@ import NIOCore
 import NIOHTTP1
 import RedisClient
 
-/// A running bet-maker, for the end-to-end and fault tests: a fresh redis-server, the real API and
-/// worker processes, an HTTP client to the API and a Redis client to look behind it.
+/// A running bet-maker, for the end-to-end and fault tests: a fresh redis-server (or Redis Cluster,
+/// `RedisDeploymentMode`), the real API and worker processes, an HTTP client to the API and a Redis
+/// client to look behind it.
 public struct BetMakerSystem: Sendable {
-    public let redisServer: RedisServer
+    /// Where the processes under test find Redis: pass it to `BetMakerProcesses`.
+    public let deployment: any RedisDeployment
     public let redis: RedisClient
     public let api: ChildProcess
     public let baseURL: String
     public let http: HTTPClient
 
     /// The keys of a system with the test processes' shard count (`BetMakerProcesses.testShards`).
-    public static let keys = RedisKeys(prefix: "bm:", shards: BetMakerProcesses.testShards)
+    public static var keys: RedisKeys { RedisKeys(prefix: "bm:", shards: BetMakerProcesses.testShards) }
     /// The keys of this system: its own shard count when the test named one.
-    public var keys: RedisKeys
+    public let keys: RedisKeys
 
-    init(redisServer: RedisServer, redis: RedisClient, api: ChildProcess, baseURL: String, http: HTTPClient, keys: RedisKeys) {
-        self.redisServer = redisServer
+    init(deployment: any RedisDeployment, redis: RedisClient, api: ChildProcess, baseURL: String, http: HTTPClient, keys: RedisKeys) {
+        self.deployment = deployment
         self.redis = redis
         self.api = api
         self.baseURL = baseURL
         self.http = http
         self.keys = keys
+    }
+
+    /// The one redis-server, for tests that stop, restart or fill it (the fault suite runs on one server).
+    public var redisServer: RedisServer {
+        guard let server = deployment as? RedisServer else { preconditionFailure("this test needs one redis-server, not a cluster") }
+        return server
     }
 
     /// Where the API answers `/health/*` and `/metrics` (its operations port).
@@ -103,30 +111,46 @@ public struct BetMakerSystem: Sendable {
     }
 }
 
-/// Starts everything, runs `body`, and stops and removes it all again, also when `body` fails.
+/// Starts everything, runs `body`, and stops and removes it all again, also when `body` fails. With
+/// `BETMAKER_TEST_REDIS=cluster` it runs on a Redis Cluster of three masters (`redisArguments` apply to
+/// one server only).
 nonisolated(nonsending) public func withBetMakerSystem(
     apiSettings: [String: String] = [:], redisArguments: [String] = [], apiUser: BetMakerProcesses.User = .inherited,
     _ body: (BetMakerSystem) async throws -> Void
 ) async throws {
-    try await withRedisServer(appendOnly: true, extraArguments: redisArguments) { server in
-        let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: server, settings: apiSettings, as: apiUser)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        do {
-            try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in
-                // Tests also write through the stores directly: claim the store's schema as the API's
-                // first request would (`StorageSchema`), so that whichever writes first, it is versioned.
-                let shards = apiSettings["REDIS_SHARDS"].flatMap { Int($0) } ?? BetMakerProcesses.testShards
-                let keys = RedisKeys(prefix: BetMakerSystem.keys.prefix, shards: shards)
-                _ = try await StorageSchema.check(redis: redis, keys: keys)
-                try await body(BetMakerSystem(redisServer: server, redis: redis, api: api, baseURL: baseURL, http: http, keys: keys))
-            }
-        } catch {
-            try? await http.shutdown()
-            await api.stop()
-            print("betmaker-api output:\n\(api.output)")
-            throw error
+    switch RedisDeploymentMode.current {
+    case .server:
+        try await withRedisServer(appendOnly: true, extraArguments: redisArguments) { server in
+            try await withBetMakerSystem(on: server, apiSettings: apiSettings, apiUser: apiUser, body)
         }
-        try await http.shutdown()
-        await api.stop()
+    case .cluster:
+        try await withRedisCluster(masters: 3, replicasPerMaster: 0) { cluster in
+            try await withBetMakerSystem(on: cluster, apiSettings: apiSettings, apiUser: apiUser, body)
+        }
     }
+}
+
+nonisolated(nonsending) private func withBetMakerSystem(
+    on deployment: any RedisDeployment, apiSettings: [String: String], apiUser: BetMakerProcesses.User,
+    _ body: (BetMakerSystem) async throws -> Void
+) async throws {
+    let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: deployment, settings: apiSettings, as: apiUser)
+    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    do {
+        try await RedisClient(configuration: deployment.configuration).withRunning { (redis) async throws in
+            // Tests also write through the stores directly: claim the store's schema as the API's
+            // first request would (`StorageSchema`), so that whichever writes first, it is versioned.
+            let shards = apiSettings["REDIS_SHARDS"].flatMap { Int($0) } ?? BetMakerProcesses.testShards
+            let keys = RedisKeys(prefix: BetMakerSystem.keys.prefix, shards: shards)
+            _ = try await StorageSchema.check(redis: redis, keys: keys)
+            try await body(BetMakerSystem(deployment: deployment, redis: redis, api: api, baseURL: baseURL, http: http, keys: keys))
+        }
+    } catch {
+        try? await http.shutdown()
+        await api.stop()
+        print("betmaker-api output:\n\(api.output)")
+        throw error
+    }
+    try await http.shutdown()
+    await api.stop()
 }

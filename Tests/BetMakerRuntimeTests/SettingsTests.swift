@@ -8,16 +8,28 @@ import Testing
         try Settings(reading: { name, _ in values[name] })
     }
 
-    @Test func aRedisClusterIsRefusedAtStartUntilTheScriptsKeepToOneSlot() throws {
+    @Test func aRedisClusterIsASettingAndAMalformedNodeListIsRefused() throws {
         #expect(try settings([:]).redis.cluster == nil)
-        let error = #expect(throws: SettingsError.self) {
-            try settings(["REDIS_CLUSTER_NODES": "127.0.0.1:7001,127.0.0.1:7002"])
-        }
-        #expect(error?.description.contains("cannot run on Redis Cluster yet") == true)
-        // A malformed list is still named as such, not hidden behind the refusal.
+        let cluster = try settings(["REDIS_CLUSTER_NODES": "127.0.0.1:7001,127.0.0.1:7002"]).redis.cluster
+        #expect(cluster?.seeds.map(\.description) == ["127.0.0.1:7001", "127.0.0.1:7002"])
         let malformed = #expect(throws: SettingsError.self) { try settings(["REDIS_CLUSTER_NODES": "not a node"]) }
         #expect(malformed?.description.hasPrefix("REDIS_CLUSTER_NODES: ") == true)
-        #expect(malformed?.description.contains("cannot run") == false)
+        let database = #expect(throws: SettingsError.self) {
+            try settings(["REDIS_CLUSTER_NODES": "127.0.0.1:7001", "REDIS_URL": "redis://127.0.0.1:7001/3"])
+        }
+        #expect(database?.description.contains("only database 0") == true)
+    }
+
+    @Test func writesWaitForReplicasOnlyWhenAsked() throws {
+        #expect(try settings([:]).redis.replicaAcknowledgement == nil)
+        #expect(try settings(["REDIS_WAIT_REPLICAS": "0"]).redis.replicaAcknowledgement == nil)
+        #expect(
+            try settings(["REDIS_WAIT_REPLICAS": "1"]).redis.replicaAcknowledgement
+                == ReplicaAcknowledgement(replicas: 1, timeout: .milliseconds(100)))
+        #expect(
+            try settings(["REDIS_WAIT_REPLICAS": "2", "REDIS_WAIT_TIMEOUT_MS": "250"]).redis.replicaAcknowledgement
+                == ReplicaAcknowledgement(replicas: 2, timeout: .milliseconds(250)))
+        #expect(throws: SettingsError.self) { try settings(["REDIS_WAIT_REPLICAS": "-1"]) }
     }
 
     /// The shard count reaches the keys every process uses; outside 1...256 it is refused.

@@ -172,7 +172,7 @@ import Testing
                 let all = esp.settings.merging(settings) { $1 }
                 try await withSystem(apiSettings: all) { system in
                     #expect(try await system.request(.POST, "/plays", json: #"{"email": "new@example.com"}"#).status == 200)
-                    let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, settings: all)
+                    let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, settings: all)
                     #expect(await eventually { esp.holds("new@example.com") })
                     #expect(esp.status(of: "new@example.com") == expected, "\(settings)")
                     #expect(await worker.stop() == 0)

@@ -42,7 +42,7 @@ import Testing
                 #expect(try await system.redis.xlen(Self.keys.contactOutbox(shard: 0)) == 1)
                 #expect(try await Self.contactField(system, "held@example.com", "sync") == "synced")
 
-                let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, settings: esp.settings)
+                let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, settings: esp.settings)
                 #expect(await eventually { try await Self.contactField(system, "new.player@example.com", "sync") == "synced" })
                 #expect(esp.holds("new.player@example.com"))
                 #expect(esp.calls("PUT", "new.player@example.com") == 1 && esp.calls("PUT", "held@example.com") == 0)
@@ -79,7 +79,7 @@ import Testing
                 #expect(counts.sorted() == Array(1...20), "\(counts)")
                 #expect(try await system.redis.xlen(Self.keys.contactOutbox(shard: 0)) == 1)
                 esp.setBehaviour(.normal)
-                let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, settings: esp.settings)
+                let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, settings: esp.settings)
                 #expect(await eventually { esp.holds("crowd@example.com") })
                 #expect(await eventually { try await Self.contactField(system, "crowd@example.com", "sync") == "synced" })
                 #expect(esp.calls("PUT", "crowd@example.com") == 1)
@@ -111,7 +111,7 @@ import Testing
                 }
                 #expect(note.contains("did not answer within 200 ms"), "\(note)")
 
-                let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, settings: settings)
+                let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, settings: settings)
                 // The worker tries, times out or hears 503, and schedules retries.
                 #expect(await eventually { try await Int(Self.contactField(system, "patient@example.com", "attempts") ?? "0") ?? 0 >= 2 })
                 #expect(try await Self.contactField(system, "patient@example.com", "sync") == "pending")
@@ -161,11 +161,11 @@ import Testing
     @Test func administratorsListContactsAndErasureRemovesThemHereAndAtTheESP() async throws {
         try await withFakeESP { esp in
             try await withSystem(apiSettings: esp.settings) { system in
-                let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+                let seeded = try await BetMakerProcesses.seedDemo(redis: system.deployment)
                 #expect(seeded.status == 0, "\(seeded.output)")
                 let admin = try await WalletEndToEndTests.logIn(system, "admin", "admin-password")
                 let player = try await WalletEndToEndTests.logIn(system, "demo", "demo-password")
-                let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, settings: esp.settings)
+                let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, settings: esp.settings)
                 #expect(try await Self.play(system, "b+tag@example.com", token: player).status == 200)
                 #expect(try await Self.play(system, "a@example.com").status == 200)
                 #expect(try await Self.play(system, "a@example.com").status == 200)
@@ -211,7 +211,7 @@ extension ContactEndToEndTests {
                 // 429 with Retry-After: 30 s: the retry waits that long, not the 10-20 ms backoff.
                 #expect(try await Self.play(system, "limited@example.com").status == 200)
                 esp.setBehaviour(.init(status: 429, retryAfter: 30))
-                let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, settings: settings)
+                let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, settings: settings)
                 #expect(await eventually { try await system.redis.zcard(Self.keys.contactOutboxRetries(shard: 0)) == 1 })
                 let due = try #require(
                     try await system.redis.zrangeByScore(

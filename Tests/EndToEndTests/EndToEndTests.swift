@@ -12,7 +12,7 @@ import Testing
     @Test func betsAreSettledByTheWorker() async throws {
         try await withSystem { system in
             // A worker left running by a failed expectation is killed when its ChildProcess goes away.
-            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer)
+            let worker = try await BetMakerProcesses.startWorker(redis: system.deployment)
             var placed: [String: String] = [:]
             for (event, amount) in [("cup-final", "10.50"), ("cup-final", "3"), ("derby", "7.25")] {
                 let reply = try await system.request(.POST, "/bets", json: #"{"event_id": "\#(event)", "amount": "\#(amount)"}"#)
@@ -55,7 +55,7 @@ import Testing
     @Test func betsRacingTheirResultAreEachEitherRefusedOrSettled() async throws {
         try await withSystem { system in
             // A worker left running by a failed expectation is killed when its ChildProcess goes away.
-            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer)
+            let worker = try await BetMakerProcesses.startWorker(redis: system.deployment)
             let outcomes = try await withThrowingTaskGroup(of: (status: Int, id: String?, type: String?).self) { group in
                 for index in 0..<200 {
                     group.addTask {
@@ -91,7 +91,7 @@ import Testing
 
     @Test func concurrentBetsAreListedNewestFirstWithTheCreationTimesTheirAnswersGave() async throws {
         try await withSystem { system in
-            let seed = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+            let seed = try await BetMakerProcesses.seedDemo(redis: system.deployment)
             #expect(seed.status == 0, "\(seed.output)")
             let player = try await WalletEndToEndTests.logIn(system, "demo", "demo-password")
             // 250 bets at once on one catalogue event, every other one with the player's money.
@@ -176,7 +176,7 @@ import Testing
                 try await group.waitForAll()
             }
             let settings = ["SETTLEMENT_BATCH_SIZE": "250", "SETTLEMENT_PAUSE_MS": "5"]
-            var worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "crashy", settings: settings)
+            var worker = try await BetMakerProcesses.startWorker(redis: system.deployment, name: "crashy", settings: settings)
             #expect(try await system.request(.PUT, "/events/big", json: #"{"status": "LOSE"}"#).status == 202)
 
             let event = System.keys.event("big")
@@ -187,7 +187,7 @@ import Testing
             #expect(frozenAt > 0 && frozenAt < count, "killed in the middle (at \(frozenAt))")
             #expect(try await system.redis.hget(event, "settled_at") == nil)
 
-            worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "crashy", settings: settings)
+            worker = try await BetMakerProcesses.startWorker(redis: system.deployment, name: "crashy", settings: settings)
             #expect(await eventually(timeout: .seconds(120)) { try await system.redis.hget(event, "settled_at") != nil })
 
             let summary = try await system.request(.GET, "/events/big")

@@ -17,7 +17,7 @@ import Testing
     /// the administrator in.
     static func seed(_ system: System) async throws -> String {
         let seeded = try await BetMakerProcesses.run(
-            "betmaker-api", ["seed"], redis: system.redisServer,
+            "betmaker-api", ["seed"], redis: system.deployment,
             settings: [
                 "SEED_ADMIN_PASSWORD": adminPassword, "SEED_TRADER_PASSWORD": traderPassword, "SEED_PLAYER_PASSWORD": playerPassword,
             ])
@@ -97,7 +97,7 @@ import Testing
             let demo = try await WalletEndToEndTests.logIn(system, "demo", Self.playerPassword)
             #expect(
                 try await system.request(.POST, "/bets", json: #"{"event_id": "demo-derby", "amount": "10"}"#, token: demo).status == 201)
-            #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)
+            #expect(try await BetMakerProcesses.runCheck(redis: system.deployment).status == 0)
         }
     }
 
@@ -124,7 +124,7 @@ import Testing
             let other = try await WalletEndToEndTests.logIn(system, "trader1", Self.traderPassword)
             let taken = try await system.request(.POST, "/events/demo-derby/take", token: other)
             #expect(taken.status == 200 && taken["state"] == .string("in_progress"), "\(taken.body)")
-            #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)
+            #expect(try await BetMakerProcesses.runCheck(redis: system.deployment).status == 0)
         }
     }
 
@@ -182,7 +182,7 @@ import Testing
             #expect(catalogue.body.contains("data-state>open · taking bets</span>"), "\(catalogue.body)")
             #expect(catalogue.body.contains("data-state>open · closed for bets: started</span>"), "\(catalogue.body)")
             #expect(catalogue.body.contains("data-state>in_progress · closed for bets: taken</span>"), "\(catalogue.body)")
-            #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)
+            #expect(try await BetMakerProcesses.runCheck(redis: system.deployment).status == 0)
         }
     }
 }

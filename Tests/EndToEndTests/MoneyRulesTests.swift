@@ -43,7 +43,7 @@ import Testing
             // The provider's retry of the genuine delivery is still answered as before.
             let retry = try await system.request(.POST, "/payment/webhook", json: genuine)
             #expect(retry.status == 200 && retry.body.contains(#""replayed":true"#), "\(retry.body)")
-            #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)
+            #expect(try await BetMakerProcesses.runCheck(redis: system.deployment).status == 0)
         }
     }
 
@@ -82,7 +82,7 @@ import Testing
             #expect(try await system.request(.POST, "/bets", json: bet, token: gus.token).status == 201)
             #expect(try await system.request(.POST, "/payment/webhook", json: deposit).status == 200)
             #expect(try await WalletEndToEndTests.balance(system, gus.token) == "95.00")
-            #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)
+            #expect(try await BetMakerProcesses.runCheck(redis: system.deployment).status == 0)
         }
     }
 

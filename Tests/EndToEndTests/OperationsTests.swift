@@ -15,7 +15,7 @@ import Testing
         try await withSystem { system in
             let workerPort = try freeLoopbackPort()
             let worker = try await BetMakerProcesses.startWorker(
-                redis: system.redisServer, settings: ["WORKER_HTTP_PORT": "\(workerPort)"])
+                redis: system.deployment, settings: ["WORKER_HTTP_PORT": "\(workerPort)"])
             #expect(await worker.waitForOutput(containing: "Server started and listening"))
             #expect(try await system.request(.POST, "/bets", json: #"{"event_id": "m", "amount": "2.50"}"#).status == 201)
             #expect(try await system.request(.POST, "/bets", json: #"{"event_id": "m", "amount": "-1"}"#).status == 422)

@@ -23,7 +23,7 @@ import Testing
             ).strings(for: "claim_payment")
             #expect(claimed == ["claimed", "0"])
             #expect(try await WalletEndToEndTests.balance(system, hal.token) == "0.00")
-            #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)
+            #expect(try await BetMakerProcesses.runCheck(redis: system.deployment).status == 0)
 
             let delivery = MoneyRulesTests.delivery(
                 transactionID: "pay-hal-1", userID: hal.userID, accountID: hal.accountID, amount: "25", signature: signature)
@@ -33,7 +33,7 @@ import Testing
             #expect(again.status == 200 && again.body.contains(#""replayed":true"#), "\(again.body)")
             #expect(try await WalletEndToEndTests.balance(system, hal.token) == "25.00")
             #expect(try await system.redis.exists([keys.payment(userID: hal.userID, transactionID: "pay-hal-1")]) == 1)
-            #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)
+            #expect(try await BetMakerProcesses.runCheck(redis: system.deployment).status == 0)
         }
     }
 }

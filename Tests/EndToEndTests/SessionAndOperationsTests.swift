@@ -85,12 +85,12 @@ import Testing
     @Test func outsideDevelopmentModeTheSeedUsesGivenOrGeneratedPasswords() async throws {
         try await withSystem { system in
             let refused = try await BetMakerProcesses.run(
-                "betmaker-api", ["seed"], redis: system.redisServer, settings: ["SEED_ADMIN_PASSWORD": "admin-password"])
+                "betmaker-api", ["seed"], redis: system.deployment, settings: ["SEED_ADMIN_PASSWORD": "admin-password"])
             #expect(refused.status == 2 && refused.output.contains("SEED_ADMIN_PASSWORD is a published demo password"), "\(refused.output)")
             #expect(try await system.redis.hget(BetMakerSystem.keys.logins, "admin") == nil, "refused before anything is made")
 
             let seeded = try await BetMakerProcesses.run(
-                "betmaker-api", ["seed"], redis: system.redisServer, settings: ["SEED_PLAYER_PASSWORD": "the demo player's own"])
+                "betmaker-api", ["seed"], redis: system.deployment, settings: ["SEED_PLAYER_PASSWORD": "the demo player's own"])
             #expect(seeded.status == 0, "\(seeded.output)")
             let pattern = /admin admin: created \(user \d+, account \d+\), password (\S+) \(generated: shown only now\)/
             let generated = try #require(seeded.output.firstMatch(of: pattern).map { String($0.1) }, "\(seeded.output)")
@@ -104,7 +104,7 @@ import Testing
             _ = try await WalletEndToEndTests.logIn(system, "admin", generated)
             _ = try await WalletEndToEndTests.logIn(system, "demo", "the demo player's own")
             // Shown only once: a second run finds the users and prints no password.
-            let again = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.redisServer)
+            let again = try await BetMakerProcesses.run("betmaker-api", ["seed"], redis: system.deployment)
             #expect(again.status == 0 && again.output.contains("admin admin: exists"), "\(again.output)")
             #expect(!again.output.contains(generated) && !again.output.contains("shown only now"), "\(again.output)")
         }

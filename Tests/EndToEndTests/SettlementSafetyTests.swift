@@ -16,8 +16,8 @@ import Testing
     /// an operator reports it; an event without money still takes anonymous reports.
     @Test func anEventWithMoneyIsSettledOnlyOnAnOperatorsWord() async throws {
         try await withSystem { system in
-            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer)
-            let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+            let worker = try await BetMakerProcesses.startWorker(redis: system.deployment)
+            let seeded = try await BetMakerProcesses.seedDemo(redis: system.deployment)
             #expect(seeded.status == 0, "\(seeded.output)")
             let demo = try await WalletEndToEndTests.logIn(system, "demo", "demo-password")
             let admin = try await WalletEndToEndTests.logIn(system, "admin", "admin-password")
@@ -56,7 +56,7 @@ import Testing
             #expect(await eventually { try await system.request(.GET, "/events/pickup-game")["settled"] == .bool(true) })
 
             #expect(await worker.stop() == 0)
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment)
             #expect(check.status == 0, "\(check.output)")
         }
     }
@@ -81,7 +81,7 @@ import Testing
             }
             #expect(await eventually { try await overdue() == 1 }, "the API shows the event waiting too long")
 
-            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, settings: settings)
+            let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, settings: settings)
             #expect(await eventually { try await system.request(.GET, "/events/stranded")["settled"] == .bool(true) })
             #expect(await worker.waitForOutput(containing: "Re-queued events left unsettled"))
             let event = try await system.request(.GET, "/events/stranded")
@@ -98,7 +98,7 @@ import Testing
                     try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: stranded), group: "settlement").count == 0
                 })
             #expect(await worker.stop() == 0)
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment)
             #expect(check.status == 0, "\(check.output)")
         }
     }

@@ -27,7 +27,7 @@ import Testing
     @Test func aWorkerSettlesEveryShardAndTheListingsMergeThem() async throws {
         try await withSystem(apiSettings: Self.settings) { system in
             #expect(system.keys.shards == 4)
-            #expect(try await BetMakerProcesses.seedDemo(redis: system.redisServer, settings: Self.settings).status == 0)
+            #expect(try await BetMakerProcesses.seedDemo(redis: system.deployment, settings: Self.settings).status == 0)
             let login = try await system.request(.POST, "/auth", json: #"{"login": "admin", "password": "admin-password"}"#)
             let admin = try #require(login.string["access_token"], "\(login.body)")
 
@@ -47,7 +47,7 @@ import Testing
             _ = try await system.redis.send(
                 RedisCommand("XADD", system.keys.eventsStream(shard: strayShard), "*", "event_id", stray, "result", "WIN"))
 
-            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, settings: Self.settings)
+            let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, settings: Self.settings)
             #expect(
                 await eventually(timeout: .seconds(30)) { try await system.redis.xlen(system.keys.deadLetters(shard: strayShard)) == 1 })
             for (index, event) in events.enumerated() {
@@ -115,7 +115,7 @@ import Testing
                     }
                     return true
                 })
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer, settings: Self.settings)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment, settings: Self.settings)
             #expect(check.status == 0, "\(check.output)")
             #expect(await worker.stop() == 0)
         }

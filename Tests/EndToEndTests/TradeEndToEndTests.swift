@@ -49,7 +49,7 @@ import Testing
         cmc.set(price: "3000.123456785", for: "ETH")
         try await withSystem(apiSettings: Self.feed(cmc)) { system in
             let worker = try await BetMakerProcesses.startWorker(
-                redis: system.redisServer, settings: Self.feed(cmc).merging(["TRADE_POLL_MS": "20"]) { $1 })
+                redis: system.deployment, settings: Self.feed(cmc).merging(["TRADE_POLL_MS": "20"]) { $1 })
             defer { Task { await worker.stop() } }
             // The worker's reads reach Redis; the API shows them, rounded to 8 places half to even.
             #expect(await eventually { try await Self.quote(system, "ETH")?["price"] == "3000.12345678" })
@@ -110,7 +110,7 @@ import Testing
             cmc.set(.status(500))
             let before = cmc.requests.count
             #expect(await eventually { cmc.requests.count > before })
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment)
             #expect(check.status == 0, "\(check.output)")
         }
     }
@@ -125,7 +125,7 @@ import Testing
         cmc.set(price: "3000", for: "ETH")
         try await withSystem(apiSettings: Self.feed(cmc)) { system in
             let worker = try await BetMakerProcesses.startWorker(
-                redis: system.redisServer, settings: Self.feed(cmc).merging(["TRADE_POLL_MS": "20"]) { $1 })
+                redis: system.deployment, settings: Self.feed(cmc).merging(["TRADE_POLL_MS": "20"]) { $1 })
             defer { Task { await worker.stop() } }
             #expect(await eventually { try await Self.quote(system, "BTC")?["price"] == "50000.00000000" })
             let player = try await WalletEndToEndTests.player(system, "insider")
@@ -193,15 +193,15 @@ import Testing
                 "PRICE_FEED": "none", "TRADE_BATCH_SIZE": "50", "TRADE_POLL_MS": "20", "WORKER_CLAIM_MIN_IDLE_MS": "1000",
                 "WORKER_CLAIM_INTERVAL_MS": "200",
             ]
-            let first = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "trades-1", settings: settings)
+            let first = try await BetMakerProcesses.startWorker(redis: system.deployment, name: "trades-1", settings: settings)
             let due = keys.dueTrades("BTC")
             #expect(await eventually(every: .milliseconds(2)) { try await system.redis.zcard(due) < count / 2 })
             _ = await first.kill9()
             let left = try await system.redis.zcard(due)
             #expect(left > 0, "the worker finished before it was killed")
 
-            let second = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "trades-2", settings: settings)
-            let third = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "trades-3", settings: settings)
+            let second = try await BetMakerProcesses.startWorker(redis: system.deployment, name: "trades-2", settings: settings)
+            let third = try await BetMakerProcesses.startWorker(redis: system.deployment, name: "trades-3", settings: settings)
             #expect(await eventually { try await system.redis.zcard(due) == 0 })
             // The payouts go through the symbol's credits outbox; the workers' credit relays apply them.
             func payouts() async throws -> [String] {

@@ -71,7 +71,7 @@ import Testing
             let prices = PriceStore(redis: system.redis, keys: keys)
             let workerPort = try freeLoopbackPort()
             let worker = try await BetMakerProcesses.startWorker(
-                redis: system.redisServer,
+                redis: system.deployment,
                 settings: ["PRICE_FEED": "none", "TRADE_POLL_MS": "20", "WORKER_HTTP_PORT": "\(workerPort)", "TRADE_MIN_SECONDS": "2"])
             defer { Task { await worker.stop() } }
             try await prices.record(symbol: "BTC", price: Price(units: 50_000 * Price.scale), source: "test")
@@ -131,7 +131,7 @@ import Testing
             let none = try await system.request(.GET, "/admin/trade-dead-letters", token: admin)
             #expect(none.json == .array([]), "\(none.body)")
             #expect(try await system.request(.POST, retry, token: admin).status == 404)
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment)
             #expect(check.status == 0, "\(check.output)")
         }
     }

@@ -10,7 +10,7 @@ import Testing
 @Suite struct UnprivilegedTests {
     @Test func anUnprivilegedAPIAndWorkerTakeAndSettleABet() async throws {
         try await withBetMakerSystem(apiUser: .unprivileged) { system in
-            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, as: .unprivileged)
+            let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, as: .unprivileged)
             for process in [system.api, worker] {
                 let identity = try Self.identity(of: process.pid)
                 #expect(identity.uid != 0 && identity.effectiveCapabilities == 0, "\(process.name) runs as \(identity)")

@@ -53,12 +53,12 @@ import Testing
     /// see the payout.
     @Test func registerDepositBetSettleAndSeeThePayout() async throws {
         try await withSystem { system in
-            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer)
-            let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+            let worker = try await BetMakerProcesses.startWorker(redis: system.deployment)
+            let seeded = try await BetMakerProcesses.seedDemo(redis: system.deployment)
             #expect(seeded.status == 0, "\(seeded.output)")
             #expect(
                 seeded.output.contains("admin admin: created") && seeded.output.contains("event demo-derby: created"), "\(seeded.output)")
-            let again = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+            let again = try await BetMakerProcesses.seedDemo(redis: system.deployment)
             #expect(
                 again.status == 0 && again.output.contains("admin admin: exists") && again.output.contains("credited before"),
                 "\(again.output)")
@@ -86,7 +86,7 @@ import Testing
             #expect(positions.count == 3 && positions == positions.sorted(), "newest first: \(me.body)")
             #expect(await worker.waitForOutput(containing: "paid_out=18.50"))
 
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment)
             #expect(check.status == 0, "\(check.output)")
             #expect(await worker.stop() == 0)
         }
@@ -94,7 +94,7 @@ import Testing
 
     @Test func fiftyConcurrentBetsOfThirtyOnAHundredAcceptExactlyThree() async throws {
         try await withSystem { system in
-            _ = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+            _ = try await BetMakerProcesses.seedDemo(redis: system.deployment)
             let dave = try await Self.player(system, "dave")
             let deposit = Self.webhookBody(transactionID: "pay-dave", userID: dave.userID, accountID: dave.accountID, amount: "100.00")
             #expect(try await system.request(.POST, "/payment/webhook", json: deposit).status == 200)
@@ -111,7 +111,7 @@ import Testing
             #expect(statuses.filter { $0 == 201 }.count == 3)
             #expect(statuses.filter { $0 == 409 }.count == 47)
             #expect(try await Self.balance(system, dave.token) == "10.00")
-            #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)
+            #expect(try await BetMakerProcesses.runCheck(redis: system.deployment).status == 0)
         }
     }
 
@@ -127,7 +127,7 @@ import Testing
             #expect(replies.filter { $0.body.contains(#""replayed":false"#) }.count == 1)
             #expect(replies.allSatisfy { $0.string["balance_after"] == "25.50" })
             #expect(try await Self.balance(system, erin.token) == "25.50")
-            #expect(try await BetMakerProcesses.runCheck(redis: system.redisServer).status == 0)
+            #expect(try await BetMakerProcesses.runCheck(redis: system.deployment).status == 0)
         }
     }
 

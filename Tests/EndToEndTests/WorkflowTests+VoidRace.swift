@@ -16,7 +16,7 @@ extension WorkflowTests {
             let player = try await Wallet.player(system, "punter")
             let deposit = Wallet.webhookBody(transactionID: "punter-1", userID: player.userID, accountID: player.accountID, amount: "1000")
             #expect(try await system.request(.POST, "/payment/webhook", json: deposit).status == 200)
-            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer)
+            let worker = try await BetMakerProcesses.startWorker(redis: system.deployment)
 
             let rounds = 15
             var voided: [String: Bool] = [:]
@@ -63,7 +63,7 @@ extension WorkflowTests {
             #expect(voidBets.json?.count == voided.values.filter { $0 }.count * 3)
             // Which side wins is up to the race; each round above holds either way. Say how it went.
             print("void-versus-result race: the void won \(voided.values.filter { $0 }.count) of \(rounds) rounds")
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment)
             #expect(check.status == 0, "\(check.output)")
             #expect(await worker.stop() == 0)
         }

@@ -14,7 +14,7 @@ import Testing
 
     /// Seeds the store (an administrator, two traders, a demo player) and logs the administrator in.
     static func seededAdmin(_ system: System, settings: [String: String] = [:]) async throws -> String {
-        let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer, settings: settings)
+        let seeded = try await BetMakerProcesses.seedDemo(redis: system.deployment, settings: settings)
         guard seeded.status == 0 else { throw TestSupportError("seed failed: \(seeded.output)") }
         return try await Wallet.logIn(system, "admin", "admin-password")
     }
@@ -51,7 +51,7 @@ import Testing
     @Test func seedCreatesTradersAndAdministratorsGiveAndTakeTheRole() async throws {
         try await withSystem { system in
             let admin = try await Self.seededAdmin(system, settings: ["SEED_TRADER_PASSWORD": "the traders' password"])
-            let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+            let seeded = try await BetMakerProcesses.seedDemo(redis: system.deployment)
             #expect(
                 seeded.output.contains("trader trader1: exists") && seeded.output.contains("trader trader2: exists"), "\(seeded.output)")
             for login in ["trader1", "trader2"] {

@@ -35,7 +35,7 @@ extension ProcessFaultTests {
                 }
                 #expect(try await system.redis.xlen(Self.keys.contactOutbox(shard: 0)) == 1000)
 
-                var worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "relay", settings: esp.settings)
+                var worker = try await BetMakerProcesses.startWorker(redis: system.deployment, name: "relay", settings: esp.settings)
                 var killedAt: [Int] = []
                 for round in 0..<3 {
                     let target = esp.calls("PUT") + Int.random(in: 100...200)
@@ -44,9 +44,9 @@ extension ProcessFaultTests {
                     killedAt.append(esp.memberCount)
                     worker =
                         round < 2
-                        ? try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "relay", settings: esp.settings)
+                        ? try await BetMakerProcesses.startWorker(redis: system.deployment, name: "relay", settings: esp.settings)
                         : try await BetMakerProcesses.startWorker(
-                            redis: system.redisServer, name: "rescuer",
+                            redis: system.deployment, name: "rescuer",
                             settings: esp.settings.merging(["WORKER_CLAIM_MIN_IDLE_MS": "300", "WORKER_CLAIM_INTERVAL_MS": "100"]) { $1 })
                 }
                 #expect(await eventually(timeout: .seconds(60)) { esp.memberCount == 1000 }, "killed at \(killedAt)")

@@ -19,14 +19,14 @@ extension ProcessFaultTests {
             let event = "void-kill"
             let total = 100_000
             try await Self.place(total, onEach: [event], system)
-            let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+            let seeded = try await BetMakerProcesses.seedDemo(redis: system.deployment)
             #expect(seeded.status == 0, "\(seeded.output)")
             let login = try await system.request(.POST, "/auth", json: #"{"login": "admin", "password": "admin-password"}"#)
             let admin = try #require(login.string["access_token"], "\(login.body)")
             let staked = try await system.redis.hmget(Self.keys.event(event), ["staked"]).first.flatMap { $0 }
 
             let settings = ["SETTLEMENT_BATCH_SIZE": "500", "SETTLEMENT_PAUSE_MS": "2"]
-            var worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "crashy", settings: settings)
+            var worker = try await BetMakerProcesses.startWorker(redis: system.deployment, name: "crashy", settings: settings)
             let voided = try await system.request(.POST, "/events/\(event)/void", json: #"{"reason": "abandoned"}"#, token: admin)
             #expect(voided.status == 202, "\(voided.body)")
             var killedAt: [Int] = []
@@ -38,7 +38,7 @@ extension ProcessFaultTests {
                 let frozen = try await Self.settledSoFar([event], system.redis)
                 killedAt.append(frozen)
                 #expect(frozen < total, "killed before the end (at \(killedAt))")
-                worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "crashy", settings: settings)
+                worker = try await BetMakerProcesses.startWorker(redis: system.deployment, name: "crashy", settings: settings)
             }
             #expect(await eventually(timeout: .seconds(120)) { try await Self.allSettled([event], system.redis) }, "killed at \(killedAt)")
             #expect(
@@ -58,7 +58,7 @@ extension ProcessFaultTests {
             let report = try await InvariantChecker(redis: system.redis, keys: Self.keys).check()
             #expect(report.isClean, "\(report.violations.prefix(20))")
             #expect(report.money.refunds == Money(cents: refunded) && report.money.stakesHeld == Money(cents: 0), "\(report.summary)")
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment)
             #expect(check.status == 0 && check.output.contains("0 violation(s); \(total) bets"), "\(check.output)")
         }
     }

@@ -19,7 +19,7 @@ extension ProcessFaultTests {
             let total = events.count * betsEach
 
             let settings = ["SETTLEMENT_BATCH_SIZE": "50", "SETTLEMENT_PAUSE_MS": "5"]
-            var worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "crashy", settings: settings)
+            var worker = try await BetMakerProcesses.startWorker(redis: system.deployment, name: "crashy", settings: settings)
             for event in events {
                 #expect(try await Self.report(event, results[event]!, system) == 202)
             }
@@ -32,7 +32,7 @@ extension ProcessFaultTests {
                 let frozen = try await Self.settledSoFar(events, system.redis)
                 killedAt.append(frozen)
                 #expect(frozen < total, "killed before the end (at \(killedAt))")
-                worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "crashy", settings: settings)
+                worker = try await BetMakerProcesses.startWorker(redis: system.deployment, name: "crashy", settings: settings)
             }
             // Once more, and this time a worker under another name takes the dead one's entries over.
             let before = try await Self.settledSoFar(events, system.redis)
@@ -40,7 +40,7 @@ extension ProcessFaultTests {
             await worker.kill9()
             killedAt.append(try await Self.settledSoFar(events, system.redis))
             worker = try await BetMakerProcesses.startWorker(
-                redis: system.redisServer, name: "rescuer",
+                redis: system.deployment, name: "rescuer",
                 settings: ["SETTLEMENT_BATCH_SIZE": "500", "WORKER_CLAIM_MIN_IDLE_MS": "300", "WORKER_CLAIM_INTERVAL_MS": "100"])
 
             #expect(await eventually(timeout: .seconds(60)) { try await Self.allSettled(events, system.redis) }, "killed at \(killedAt)")
@@ -53,7 +53,7 @@ extension ProcessFaultTests {
             #expect(await worker.stop() == 0)
             try await Self.expectInvariantsHold(system)
             // The same verdict from the operator's command.
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment)
             #expect(check.status == 0, "\(check.output)")
             #expect(check.output.contains("0 violation(s); \(total) bets, \(events.count) events"), "\(check.output)")
         }
@@ -69,8 +69,8 @@ extension ProcessFaultTests {
             let results = Dictionary(uniqueKeysWithValues: events.enumerated().map { ($1, $0 % 2 == 0 ? EventResult.lose : .win) })
             // JSON logs, so the test can read exactly which entries each worker handled.
             let settings = ["SETTLEMENT_BATCH_SIZE": "100", "SETTLEMENT_PAUSE_MS": "1", "LOG_FORMAT": "json"]
-            let first = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "first", settings: settings)
-            let second = try await BetMakerProcesses.startWorker(redis: system.redisServer, name: "second", settings: settings)
+            let first = try await BetMakerProcesses.startWorker(redis: system.deployment, name: "first", settings: settings)
+            let second = try await BetMakerProcesses.startWorker(redis: system.deployment, name: "second", settings: settings)
 
             let stream = Self.keys.eventsStream(shard: 0)
             var malformed: Set<String> = []
@@ -127,7 +127,7 @@ extension ProcessFaultTests {
     /// and re-driven by an administrator over HTTP, the event settles and every winner is paid once.
     @Test func aDamagedPayoutMidBatchPaysNobodyTwiceAndTheReDrivenEntrySettlesOnce() async throws {
         try await withBetMakerSystem { system in
-            #expect(try await BetMakerProcesses.seedDemo(redis: system.redisServer).status == 0)
+            #expect(try await BetMakerProcesses.seedDemo(redis: system.deployment).status == 0)
             let login = try await system.request(.POST, "/auth", json: #"{"login": "admin", "password": "admin-password"}"#)
             let admin = try #require(login.string["access_token"], "\(login.body)")
             let catalogue = CatalogueStore(redis: system.redis, keys: Self.keys)
@@ -150,7 +150,7 @@ extension ProcessFaultTests {
             _ = try await system.redis.hset(victim, ["payout": "abc"])
 
             let worker = try await BetMakerProcesses.startWorker(
-                redis: system.redisServer, settings: ["SETTLEMENT_BATCH_SIZE": "40", "WORKER_MAX_DELIVERIES": "3"])
+                redis: system.deployment, settings: ["SETTLEMENT_BATCH_SIZE": "40", "WORKER_MAX_DELIVERIES": "3"])
             #expect(try await system.request(.PUT, "/events/damaged", json: #"{"status": "WIN"}"#, token: admin).status == 202)
             #expect(await eventually(timeout: .seconds(60)) { try await system.redis.xlen(Self.keys.deadLetters(shard: 0)) == 1 })
 

@@ -31,7 +31,7 @@ import Testing
             try await store.prices.record(symbol: "ETH", price: Price(units: 297_000_000_000), source: "test")
 
             let worker = try await BetMakerProcesses.startWorker(
-                redis: system.redisServer, name: "crash", settings: ["PRICE_FEED": "none", "TRADE_BATCH_SIZE": "20", "TRADE_POLL_MS": "20"])
+                redis: system.deployment, name: "crash", settings: ["PRICE_FEED": "none", "TRADE_BATCH_SIZE": "20", "TRADE_POLL_MS": "20"])
             let due = keys.dueTrades("ETH")
             #expect(await eventually(every: .milliseconds(2)) { try await system.redis.zcard(due) < count - 200 })
             await system.redisServer.kill()

@@ -16,7 +16,7 @@ import Testing
 
     /// The seeded player (1000.00 on their account), logged in.
     static func demoPlayer(_ system: BetMakerSystem) async throws -> String {
-        let seeded = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+        let seeded = try await BetMakerProcesses.seedDemo(redis: system.deployment)
         guard seeded.status == 0 else { throw TestSupportError("seed failed: \(seeded.output)") }
         let login = try await system.request(.POST, "/auth", json: #"{"login": "demo", "password": "demo-password"}"#)
         guard let token = login.string["access_token"] else { throw TestSupportError("demo cannot log in: \(login.body)") }

@@ -12,17 +12,31 @@ struct CPUPerUnit {
     let redis: Double
 }
 
-/// The two processes whose CPU a measurement reads: the API (or the worker) and redis-server.
+/// The processes whose CPU a measurement reads: the API (or the worker), and redis-server, or every
+/// master of a cluster (their CPU summed).
 struct CPUProbe: Sendable {
     let process: Int32
-    let redis: Int32
+    let redis: [Int32]
 
     /// The probe for `process` against the Redis that `redis` is connected to (its pid from `INFO server`).
     static func of(_ process: Int32, redis: RedisClient) async throws -> CPUProbe {
         guard let pid = try await redis.infoFields("server")["process_id"].flatMap({ Int32($0) }) else {
             throw TestSupportError("INFO server has no process_id")
         }
-        return CPUProbe(process: process, redis: pid)
+        return CPUProbe(process: process, redis: [pid])
+    }
+
+    /// The probe for `process` against every master of `cluster`.
+    static func of(_ process: Int32, cluster: RedisCluster) async throws -> CPUProbe {
+        var pids: [Int32] = []
+        for master in try await cluster.masters() {
+            let info = try await cluster.send(RedisCommand("INFO", "server"), to: master).string(for: "INFO")
+            guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("process_id:") }),
+                let pid = Int32(line.dropFirst("process_id:".count))
+            else { throw TestSupportError("INFO server of port \(master.port) has no process_id") }
+            pids.append(pid)
+        }
+        return CPUProbe(process: process, redis: pids)
     }
 
     /// Runs `body` and returns its result with the CPU both processes spent during it, divided by
@@ -30,9 +44,9 @@ struct CPUProbe: Sendable {
     nonisolated(nonsending) func measure<Result>(
         per units: (Result) -> Int, _ body: () async throws -> Result
     ) async throws -> (Result, CPUPerUnit) {
-        let before = (try Self.cpuMicroseconds(process), try Self.cpuMicroseconds(redis))
+        let before = (try Self.cpuMicroseconds(process), try redis.reduce(0) { $0 + (try Self.cpuMicroseconds($1)) })
         let result = try await body()
-        let after = (try Self.cpuMicroseconds(process), try Self.cpuMicroseconds(redis))
+        let after = (try Self.cpuMicroseconds(process), try redis.reduce(0) { $0 + (try Self.cpuMicroseconds($1)) })
         let count = Double(max(1, units(result)))
         return (result, CPUPerUnit(process: Double(after.0 - before.0) / count, redis: Double(after.1 - before.1) / count))
     }

@@ -10,9 +10,11 @@
 //   - the longest single script call (SLOWLOG), and Redis memory per bet.
 //   - the web UI: the render time of a page of 50 bets, and memory per idle live-update stream
 //     (1,000 held open by one API process);
+//   - Redis Cluster: the bet rows on three masters, Redis CPU summed over them beside one node's, and
+//     settling bets with money over the masters (Cluster.swift);
 //   - a soak: mixed load on the API and the worker together (80% POST /bets, 15% GET /bets, 5% PUT
 //     /events/...), then settlement lag and the invariant checker.
-// Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C] [--soak SECONDS] [--only trades]
+// Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C] [--soak SECONDS] [--only trades|cluster]
 import BetMaker
 import BetMakerAPI
 import Foundation
@@ -24,10 +26,11 @@ struct Options {
     var duration = 10
     var connections = 64
     var soak = 60
-    /// One section alone, after the bets are stored: `trades`.
+    /// One section alone: `trades` (after the bets are stored), `cluster` (without the single node's rows).
     var only: String?
 
-    static let usage = "Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C] [--soak SECONDS] [--only trades]"
+    static let usage =
+        "Usage: betmaker-bench [--bets N] [--duration SECONDS] [--connections C] [--soak SECONDS] [--only trades|cluster]"
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -37,7 +40,9 @@ struct Options {
                 exit(0)
             }
             if flag == "--only" {
-                guard let section = iterator.next(), section == "trades" else { Self.refuse("--only takes: trades") }
+                guard let section = iterator.next(), ["trades", "cluster"].contains(section) else {
+                    Self.refuse("--only takes: trades, cluster")
+                }
                 only = section
                 continue
             }
@@ -97,6 +102,10 @@ func longestScriptCall(_ redis: RedisClient) async throws -> (microseconds: Int,
 
 let options = Options(CommandLine.arguments)
 let keys = RedisKeys(prefix: "bm:", shards: BetMakerProcesses.testShards)
+if options.only == "cluster" {
+    for line in try await benchCluster(options: options, single: nil) { print(line) }
+    exit(0)
+}
 try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", "--slowlog-max-len", "100000"]) { server in
     try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in
         func printTrades() async throws {
@@ -336,13 +345,16 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         // 7. Crypto-price trades (Trades.swift).
         try await printTrades()
 
-        // 8. The web UI: rendering a page of 50 bets, and idle live-update streams (WebUI.swift).
+        // 8. Redis Cluster: the bet rows and settlement on three masters (Cluster.swift).
+        for line in try await benchCluster(options: options, single: (post, walletPost)) { print(line) }
+
+        // 9. The web UI: rendering a page of 50 bets, and idle live-update streams (WebUI.swift).
         print("")
         print("| web UI | value | target |")
         print("|---|---|---|")
         for line in try await benchWebUI(server: server, redis: redis, keys: keys) { print(line) }
 
-        // 9. The soak, on an empty Redis: API and worker together under mixed load (Soak.swift).
+        // 10. The soak, on an empty Redis: API and worker together under mixed load (Soak.swift).
         guard options.soak > 0 else { return }
         for line in try await benchSoak(server: server, redis: redis, store: store, keys: keys, options: options) { print(line) }
     }

@@ -4,22 +4,24 @@ import RedisClient
 extension InvariantChecker.Scan {
     mutating func checkUnlistedBets() async throws {
         var page: [BetID] = []
-        var cursor = "0"
-        repeat {
-            let found = try await scanPage(cursor, matching: eventKeysPattern + "}:bet:*")
-            cursor = found.cursor
-            // Only bets missing from the lists are read again; in a sound store that is none.
-            for key in found.keys {
-                guard let id = Self.betID(key: key), !listed.contains(id), unlisted.insert(id).inserted else {
-                    continue
+        for node in try await redis.masters() {
+            var cursor = "0"
+            repeat {
+                let found = try await scanPage(cursor, matching: eventKeysPattern + "}:bet:*", on: node)
+                cursor = found.cursor
+                // Only bets missing from the lists are read again; in a sound store that is none.
+                for key in found.keys {
+                    guard let id = Self.betID(key: key), !listed.contains(id), unlisted.insert(id).inserted else {
+                        continue
+                    }
+                    page.append(id)
                 }
-                page.append(id)
-            }
-            if page.count >= checker.pageSize {
-                try await checkUnlisted(page)
-                page.removeAll(keepingCapacity: true)
-            }
-        } while cursor != "0"
+                if page.count >= checker.pageSize {
+                    try await checkUnlisted(page)
+                    page.removeAll(keepingCapacity: true)
+                }
+            } while cursor != "0"
+        }
         if !page.isEmpty { try await checkUnlisted(page) }
     }
 

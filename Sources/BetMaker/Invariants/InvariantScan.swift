@@ -44,22 +44,26 @@ extension InvariantChecker {
             onViolation(violation)
         }
 
-        /// One page of `SCAN ... MATCH`: the next cursor ("0" at the end) and the keys found.
-        func scanPage(_ cursor: String, matching pattern: String) async throws -> (cursor: String, keys: [String]) {
-            let reply = try await redis.send(RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", checker.pageSize)).array(for: "SCAN")
+        /// One page of `SCAN ... MATCH` on one master (every node on a cluster holds only its own
+        /// slots' keys): the next cursor ("0" at the end) and the keys found.
+        func scanPage(_ cursor: String, matching pattern: String, on node: RedisEndpoint) async throws -> (cursor: String, keys: [String]) {
+            let command = RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", checker.pageSize)
+            let reply = try await redis.connection(to: node).send(command).array(for: "SCAN")
             guard reply.count == 2 else { throw RESPValue.array(reply).unexpected("SCAN") }
             return (try reply[0].string(for: "SCAN"), try reply[1].strings(for: "SCAN"))
         }
 
-        /// Every key matching `pattern`.
+        /// Every key matching `pattern`, on every master.
         func scanAll(_ pattern: String) async throws -> [String] {
             var found: [String] = []
-            var cursor = "0"
-            repeat {
-                let page = try await scanPage(cursor, matching: pattern)
-                cursor = page.cursor
-                found += page.keys
-            } while cursor != "0"
+            for node in try await redis.masters() {
+                var cursor = "0"
+                repeat {
+                    let page = try await scanPage(cursor, matching: pattern, on: node)
+                    cursor = page.cursor
+                    found += page.keys
+                } while cursor != "0"
+            }
             return found
         }
 

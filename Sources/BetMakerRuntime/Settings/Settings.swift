@@ -238,12 +238,12 @@ public struct Settings: Sendable {
                 throw SettingsError("REDIS_CLUSTER_NODES: \(error.description)")
             }
             guard redis.database == 0 else { throw SettingsError("REDIS_URL selects a database, but a Redis cluster has only database 0") }
-            // The client speaks cluster; the product's scripts do not keep to one slot yet (a bet with money
-            // writes its event's and its user's keys in one call), so on a cluster they would be refused
-            // mid-way through the product's work. Refuse at start instead (docs/ARCHITECTURE.md, Redis Cluster).
-            throw SettingsError(
-                "REDIS_CLUSTER_NODES: bet-maker cannot run on Redis Cluster yet: its money scripts span hash slots "
-                    + "(see docs/ARCHITECTURE.md, \"Redis Cluster\"); unset it and point REDIS_URL at one Redis")
+        }
+        // A write acknowledged to a client is on this many replicas too, unless the wait timed out:
+        // a failover then loses only writes whose wait timed out (docs/decisions/0030).
+        if let replicas = try integer("REDIS_WAIT_REPLICAS", in: 0...16), replicas > 0 {
+            let timeout = try milliseconds("REDIS_WAIT_TIMEOUT_MS", in: 1...60_000) ?? .milliseconds(100)
+            redis.replicaAcknowledgement = ReplicaAcknowledgement(replicas: replicas, timeout: timeout)
         }
         redis.poolSize = try integer("REDIS_POOL_SIZE", in: 1...64) ?? redis.poolSize
         redis.commandTimeout = try milliseconds("REDIS_COMMAND_TIMEOUT_MS", in: 10...600_000) ?? redis.commandTimeout

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Crypto
 
 /// A Lua script known by its source and its SHA1. Calls go by `EVALSHA`; when the server does not
@@ -23,6 +24,9 @@ public struct RedisScript: Sendable, Hashable {
         return command
     }
 
+    /// False for a script marked `#!lua flags=no-writes`: it only reads.
+    public var mayWrite: Bool { !source.hasPrefix("#!lua flags=no-writes") }
+
     public func evalCommand(keys: [String], arguments: [String]) -> RedisCommand {
         command("EVAL", source, keys: keys, arguments: arguments)
     }
@@ -42,11 +46,31 @@ extension RedisCommandSender {
     /// Runs a script by SHA1, loading it transparently when Redis does not have it.
     @discardableResult
     public func eval(_ script: RedisScript, keys: [String] = [], arguments: [String] = []) async throws -> RESPValue {
+        if let acknowledgement = replicaAcknowledgement, script.mayWrite {
+            return try await eval(script, keys: keys, arguments: arguments, acknowledgedBy: acknowledgement)
+        }
         do {
             return try await send(script.evalshaCommand(keys: keys, arguments: arguments))
         } catch let error as RedisError where error.serverCode == "NOSCRIPT" {
             return try await send(script.evalCommand(keys: keys, arguments: arguments))
         }
+    }
+
+    /// The script and a `WAIT` behind it on the same connection (the cluster client keeps a keyless
+    /// command with the command before it). The script's reply is returned whatever `WAIT` says: the
+    /// write is done on the master; too few replicas only count in `redis_replica_acknowledgements_missing_total`.
+    private func eval(
+        _ script: RedisScript, keys: [String], arguments: [String], acknowledgedBy acknowledgement: ReplicaAcknowledgement
+    ) async throws -> RESPValue {
+        let wait = RedisCommand.wait(replicas: acknowledgement.replicas, timeout: acknowledgement.timeout)
+        var replies = try await pipeline([script.evalshaCommand(keys: keys, arguments: arguments), wait])
+        if case .failure(let error) = replies[0], error.serverCode == "NOSCRIPT" {
+            replies = try await pipeline([script.evalCommand(keys: keys, arguments: arguments), wait])
+        }
+        let reply = try replies[0].get()
+        let acknowledged = (try? replies[1].get().int(for: "WAIT")) ?? 0
+        if acknowledged < acknowledgement.replicas { ReplicaAcknowledgement.missing.increment() }
+        return reply
     }
 
     /// Loads scripts ahead of time, so a readiness check can report them present.

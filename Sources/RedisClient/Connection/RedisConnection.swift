@@ -15,6 +15,13 @@ public protocol RedisCommandSender: Sendable {
     func load(_ scripts: [RedisScript]) async throws
     /// True when the server (every master, for the cluster client) has every one of `scripts` cached.
     func scriptsExist(_ scripts: [RedisScript]) async throws -> Bool
+    /// Set: scripts that may write wait for this many replicas (`RedisConfiguration.replicaAcknowledgement`).
+    var replicaAcknowledgement: ReplicaAcknowledgement? { get }
+}
+
+extension RedisCommandSender {
+    /// A connection of its own waits for no replica: only the client's configuration asks for it.
+    public var replicaAcknowledgement: ReplicaAcknowledgement? { nil }
 }
 
 /// One connection to Redis, shared by any number of concurrent callers: their commands are pipelined

@@ -1,0 +1,132 @@
+import BetMaker
+import BetMakerAPI
+import Foundation
+import RedisClient
+import TestSupport
+
+/// `make bench`, Redis Cluster (issue 30): the bet rows again on a cluster of three masters, with
+/// Redis's CPU summed over the masters beside the single node's of the same run, and the settlement of
+/// bets with money spread over the masters, winners paid. No replicas, as the single node has none:
+/// the figures compare the scripts' work, not replication's.
+func benchCluster(options: Options, single: (anonymous: WrkResult, wallet: WrkResult)?) async throws -> [String] {
+    let shards = 12
+    return try await withRedisCluster(masters: 3, replicasPerMaster: 0) { cluster in
+        var configuration = cluster.configuration
+        configuration.poolSize = 4
+        return try await RedisClient(configuration: configuration).withRunning { (redis) async throws in
+            let keys = RedisKeys(prefix: "bm:", shards: shards)
+            _ = try await StorageSchema.check(redis: redis, keys: keys)
+            let settings = ["REDIS_SHARDS": "\(shards)"]
+
+            // 1. The API: anonymous bets and bets with money, each spread over 48 events (so over every
+            // master, as production's many events are).
+            let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: cluster, settings: settings)
+            let cpu = try await CPUProbe.of(api.pid, cluster: cluster)
+            let anonymous = try await wrk(
+                baseURL + "/bets", lua: rotatingBets(prefix: "wrk-", headers: [:]), seconds: options.duration,
+                connections: options.connections, cpu: cpu)
+            let accounts = AccountStore(redis: redis, keys: keys)
+            let catalogue = CatalogueStore(redis: redis, keys: keys)
+            let user = try await fundedUsers(["cluster-bench"], amount: Money(cents: 10_000_000_000), accounts: accounts)[0]
+            for index in 0..<48 { _ = try await catalogue.create(openEvent("wrk-wallet-\(index)")) }
+            let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(3600))
+            let token = try await tokens.issue(userID: user.userID).token
+            let wallet = try await wrk(
+                baseURL + "/bets", lua: rotatingBets(prefix: "wrk-wallet-", headers: ["Authorization": "Bearer \(token)"]),
+                seconds: options.duration, connections: options.connections, cpu: cpu)
+            await api.stop()
+
+            // 2. Settling bets with money on 12 events spread over the masters, every bet won: the
+            // worker flips the bets on each event's master and its relay pays each winner on the
+            // winner's master, once.
+            let store = BetStore(redis: redis, keys: keys, ids: IDGenerator(node: 3))
+            let events = (0..<12).map { "cluster-settle-\($0)" }
+            for event in events { _ = try await catalogue.create(openEvent(event)) }
+            let deposit = Money(cents: 1_000_000_000)
+            let payees = try await fundedUsers((0..<100).map { "cluster-payee-\($0)" }, amount: deposit, accounts: accounts)
+            let count = max(1200, options.bets / 10)
+            let owed = try await withThrowingTaskGroup(of: Int64.self) { group in
+                for task in 0..<64 {
+                    group.addTask {
+                        var net: Int64 = 0
+                        for index in stride(from: task, to: count, by: 64) {
+                            let payee = payees[index % payees.count]
+                            let amount = Money(cents: Int64(100 + index % 10_000))
+                            guard
+                                case .placed(let bet) = try await store.place(
+                                    eventID: events[index % events.count], amount: amount, userID: payee.userID,
+                                    accountID: payee.accountID),
+                                let payout = bet.wager?.payout
+                            else { throw TestSupportError("a bet with money was refused") }
+                            net += payout.cents - amount.cents
+                        }
+                        return net
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            let expected = deposit.cents * Int64(payees.count) + owed
+            func paidOut() async throws -> Bool {
+                var total: Int64 = 0
+                for payee in payees { total += try await accounts.accounts(userID: payee.userID).reduce(0) { $0 + $1.balance.cents } }
+                return total == expected
+            }
+            let worker = try await BetMakerProcesses.startWorker(redis: cluster, name: "cluster-bench", settings: settings)
+            let started = ContinuousClock.now
+            let (_, settleCPU) = try await CPUProbe.of(worker.pid, cluster: cluster).measure(per: { _ in count }) {
+                for event in events { _ = try await store.report(eventID: event, result: .win) }
+                guard await poll(timeout: .seconds(900), every: .milliseconds(100), { try await paidOut() }).held else {
+                    throw TestSupportError("the bets on the cluster were not all settled and paid")
+                }
+            }
+            let seconds = Double((ContinuousClock.now - started).inMilliseconds) / 1000
+            await worker.stop()
+
+            var lines = [
+                "", "Redis Cluster, 3 masters (no replicas), \(shards) shards; Redis CPU summed over the masters:", "",
+            ]
+            lines += wrkHeader
+            lines.append(row("POST /bets, 48 events", anonymous))
+            lines.append(row("POST /bets with a wallet, 48 events", wallet))
+            lines += ["", "| figure | value | target |", "|---|---|---|"]
+            if let single {
+                lines.append(
+                    String(
+                        format: "| Redis µs CPU per anonymous bet, cluster / one node | %.1f / %.1f (%.2f×) | <= 1.2× |",
+                        anonymous.cpu.redis,
+                        single.anonymous.cpu.redis, anonymous.cpu.redis / single.anonymous.cpu.redis))
+                lines.append(
+                    String(
+                        format: "| Redis µs CPU per bet with money, cluster / one node | %.1f / %.1f (%.2f×) | <= 2× |", wallet.cpu.redis,
+                        single.wallet.cpu.redis, wallet.cpu.redis / single.wallet.cpu.redis))
+            }
+            lines.append(
+                String(
+                    format:
+                        "| settling %d bets with money on 12 events over 3 masters, every winner paid | %.0f bets/s (%.1f s) | measured |",
+                    count, Double(count) / seconds, seconds))
+            lines.append(settlementCPURow("settling and paying on the cluster", settleCPU))
+            return lines
+        }
+    }
+}
+
+/// An open catalogue event far in the future at odds 1.85.
+private func openEvent(_ id: String) -> CatalogueEvent {
+    CatalogueEvent(
+        id: id, title: "bench", homeTeam: "A", awayTeam: "B", startsAt: 4_000_000_000_000, odds: Odds(hundredths: 185), isOpen: true)
+}
+
+/// A wrk script that bets 12.50 on `<prefix>0` … `<prefix>47` in turn.
+private func rotatingBets(prefix: String, headers: [String: String]) -> String {
+    let extra = headers.map { "[\"\($0.key)\"] = \"\($0.value)\"" }.joined(separator: ", ")
+    return """
+        local counter = 0
+        local headers = {["Content-Type"] = "application/json"\(extra.isEmpty ? "" : ", " + extra)}
+        request = function()
+          counter = counter + 1
+          return wrk.format("POST", "/bets", headers, '{"event_id": "\(prefix)' .. (counter % 48) .. '", "amount": "12.50"}')
+        end
+
+        """
+}
