@@ -93,6 +93,33 @@ import Testing
         }
     }
 
+    @Test func aCreditThatCannotApplyStaysPendingAndIsAppliedOnceRepaired() async throws {
+        try await withSystem { system in
+            _ = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+            let admin = try await WalletEndToEndTests.logIn(system, "admin", "admin-password")
+            let ivan = try await Self.players(system, ["ivan"], deposit: "50.00")[0]
+            let bet = try await system.request(.POST, "/bets", json: #"{"event_id": "demo-derby", "amount": "20.00"}"#, token: ivan.token)
+            #expect(bet.status == 201, "\(bet.body)")
+            // Ivan's balance is damaged: his payout cannot be applied until an operator repairs it.
+            let accounts = Self.keys.accounts(ivan.userID)
+            _ = try await system.redis.hset(accounts, [String(ivan.accountID): "lots"])
+            let worker = try await BetMakerProcesses.startWorker(
+                redis: system.redisServer, settings: ["WORKER_CLAIM_MIN_IDLE_MS": "300", "WORKER_CLAIM_INTERVAL_MS": "100"])
+            #expect(try await system.request(.PUT, "/events/demo-derby", json: #"{"status": "WIN"}"#, token: admin).status == 202)
+            #expect(await worker.waitForOutput(containing: "Credits not applied"))
+            let outbox = CreditOutbox(redis: system.redis, keys: Self.keys)
+            #expect(try await outbox.isCaughtUp() == false)
+            #expect(try await system.redis.hget(accounts, String(ivan.accountID)) == "lots")
+            _ = try await system.redis.hset(accounts, [String(ivan.accountID): "3000"])
+            // Claimed again once idle, applied once, acknowledged.
+            #expect(await eventually { try await outbox.isCaughtUp() })
+            #expect(try await system.redis.hget(accounts, String(ivan.accountID)) == "6700")
+            #expect(await worker.stop() == 0)
+            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            #expect(check.status == 0, "\(check.output)")
+        }
+    }
+
     @Test func theWorkersReconcilerFinishesBetsStoppedBetweenTheirSteps() async throws {
         try await withSystem { system in
             _ = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
