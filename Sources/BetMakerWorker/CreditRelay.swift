@@ -61,8 +61,15 @@ public struct CreditRelay: Service {
             do {
                 if !ownPendingDone {
                     _ = try await redis.xgroupCreate(stream, group: group, startingAt: "0")
-                    let own = try await redis.xreadgroup(stream, group: group, consumer: consumer, id: "0", count: configuration.readCount)
-                    try await apply(own, stream)
+                    // Entries read before a restart and never acknowledged, oldest first.
+                    var after = "0"
+                    while !Task.isShuttingDownGracefully {
+                        let own = try await redis.xreadgroup(
+                            stream, group: group, consumer: consumer, id: after, count: configuration.readCount)
+                        guard let last = own.last else { break }
+                        try await apply(own, stream)
+                        after = last.id
+                    }
                     ownPendingDone = true
                 }
                 if ContinuousClock.now - lastClaim >= configuration.claimInterval {

@@ -230,6 +230,8 @@ extension OpenAPIContractTests {
             let settled = try await Settler(redis: redis, keys: RedisKeys(prefix: "t:"), batchSize: 100).settle(
                 eventID: "final", result: .win)
             #expect(settled.paidOut == Money(cents: 1250))
+            // The payout is owed in the outbox; the worker's relay would apply it.
+            #expect(try await CreditOutbox(redis: redis, keys: RedisKeys(prefix: "t:")).drain() == 1)
             let final = try await call(.ok, .get, "/events/final")
             #expect(final["total_paid_out"] == .string("12.50") && final["catalogue"]?["result"] == .string("WIN"))
             try await call(.conflict, .patch, "/admin/events/final", #"{"open": true}"#, headers: admin, problem: "event-has-result")
@@ -372,6 +374,7 @@ extension OpenAPIContractTests {
             let refunds = try await Settler(redis: redis, keys: RedisKeys(prefix: "t:"), batchSize: 100).settle(
                 eventID: "derby", result: .void)
             #expect(refunds.voided == 1 && refunds.refunded == Money(cents: 1000))
+            #expect(try await CreditOutbox(redis: redis, keys: RedisKeys(prefix: "t:")).drain() == 1)
             #expect(Self.elements(try await call(.ok, .get, "/bets?status=void", headers: asCarol).json).count == 1)
             #expect(Self.elements(try await call(.ok, .get, "/events?status=void").json).first?["id"] == .string("derby"))
             let tessEvents = try await call(.ok, .get, "/traders/me/events?status=resulted", headers: asTess)

@@ -154,6 +154,7 @@ import Testing
         case balanceOff, payoutCreditedTwice, stakeForNoBet, paymentRecordWithoutDeposit, depositWithoutPaymentRecord, paidOutOff
         case payoutNotStakeTimesOdds, userMissingFromTheIndex, accountOwnedByAnotherUser, ledgerEntryForAnotherUsersAccount
         case walletBetsOnAnEventOutOfTheCatalogue, unsettledEventMissingFromTheIndex, settledEventInTheIndex, unknownEventInTheIndex
+        case malformedHold, releaseOfNoStake, outboxEntryThatIsNoCredit, creditOwedForALostBet
 
         var expected: Set<InvariantChecker.Violation.Kind> {
             switch self {
@@ -187,6 +188,9 @@ import Testing
             case .ledgerEntryForAnotherUsersAccount: [.ledgerMismatch]
             case .walletBetsOnAnEventOutOfTheCatalogue: [.moneyOffCatalogue]
             case .unsettledEventMissingFromTheIndex, .settledEventInTheIndex, .unknownEventInTheIndex: [.unsettledIndexMismatch]
+            case .malformedHold: [.holdMismatch]
+            case .releaseOfNoStake: [.stakeMismatch, .moneyNotConserved]
+            case .outboxEntryThatIsNoCredit, .creditOwedForALostBet: [.creditMismatch]
             }
         }
 
@@ -274,6 +278,20 @@ import Testing
                 try await f.run(
                     "XADD", f.ledger(0), "*", "type", "payout", "account_id", String(f.accounts[0]), "amount", "1850", "balance",
                     String(balance), "bet_id", f.id("cat-win").description)
+            case .malformedHold:
+                try await f.run("HSET", InvariantCheckerTests.keys.holds(f.users[0]), "cat-open~0000000000ZZ", "bet:1:oops")
+            case .releaseOfNoStake:
+                // Money given back for a stake never taken, the balance raised to match.
+                let balance = try await f.run("HINCRBY", f.accountsKey(1), String(f.accounts[1]), "100").int(for: "HINCRBY")
+                try await f.run(
+                    "XADD", f.ledger(1), "*", "type", "release", "account_id", String(f.accounts[1]), "amount", "100", "balance",
+                    String(balance), "bet_id", "cat-open~0000000000ZZ")
+            case .outboxEntryThatIsNoCredit:
+                try await f.run("XADD", InvariantCheckerTests.keys.creditOutbox(shard: 0), "*", "type", "bonus", "amount", "1")
+            case .creditOwedForALostBet:
+                try await f.run(
+                    "XADD", InvariantCheckerTests.keys.creditOutbox(shard: 0), "*", "type", "payout", "user_id", String(f.users[0]),
+                    "account_id", String(f.secondAccount), "amount", "740", "bet_id", f.id("cat-lose").description)
             case .stakeForNoBet:
                 let balance = try await f.run("HINCRBY", f.accountsKey(1), String(f.accounts[1]), "-100").int(for: "HINCRBY")
                 try await f.run(

@@ -79,7 +79,8 @@ import Testing
 
             #expect(try await system.request(.PUT, "/events/demo-derby", json: #"{"status": "WIN"}"#, token: admin).status == 202)
             #expect(await eventually { try await system.request(.GET, "/bets/\(betID)", token: carol.token).string["status"] == "won" })
-            #expect(try await Self.balance(system, carol.token) == "58.50")
+            // The payout travels through the credits outbox: applied a moment after the bet is won.
+            #expect(await eventually { try await Self.balance(system, carol.token) == "58.50" })
             let me = try await system.request(.GET, "/users/me", token: carol.token)
             let kinds = ["payout", "stake", "deposit"].map { #""type":"\#($0)""# }
             let positions = kinds.compactMap { me.body.range(of: $0)?.lowerBound }

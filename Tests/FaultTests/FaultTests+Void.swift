@@ -54,6 +54,8 @@ extension ProcessFaultTests {
             // A fifth of the bets have money (`place`); their stakes, and only theirs, came back.
             let refunded = try #require(fields[5].flatMap { Int64($0) })
             #expect(refunded > 0 && refunded < Int64(staked ?? "0")!, "refunded \(refunded) of \(staked ?? "?") staked")
+            // The refunds travel through the credits outbox: the relay applies them after the bets flip.
+            #expect(await eventually(timeout: .seconds(60)) { try await CreditOutbox(redis: system.redis, keys: Self.keys).isCaughtUp() })
             #expect(await worker.stop() == 0)
             let report = try await InvariantChecker(redis: system.redis, keys: Self.keys).check()
             #expect(report.isClean, "\(report.violations.prefix(20))")

@@ -159,6 +159,9 @@ extension ProcessFaultTests {
             #expect(letter.fields?["reason"] == "delivered 4 times without being settled", "\(letter)")
             #expect(try await system.redis.hmget(Self.keys.event("damaged"), ["settle_pos", "parked"]) == ["10", letter.id])
             #expect(try await system.redis.zscore(Self.keys.unsettledEvents(shard: 0), "damaged") == nil)
+            // Payouts travel through the credits outbox: wait for the relay to apply what was owed.
+            let outbox = CreditOutbox(redis: system.redis, keys: Self.keys)
+            #expect(await eventually { try await outbox.isCaughtUp() })
             let early = try await Self.payoutsByBet(users, system.redis)
             #expect(early.values.allSatisfy { $0 == 1 }, "a bet paid more than once: \(early.filter { $0.value > 1 })")
             #expect(Set(early.keys) == Set(bets.prefix(10).map(\.id.description)), "exactly the first batch is paid")
@@ -175,6 +178,7 @@ extension ProcessFaultTests {
                 await eventually {
                     try await system.redis.xpendingSummary(Self.keys.eventsStream(shard: 0), group: "settlement").count == 0
                 })
+            #expect(await eventually { try await outbox.isCaughtUp() })
             let paid = try await Self.payoutsByBet(users, system.redis)
             #expect(paid == Dictionary(uniqueKeysWithValues: bets.map { ($0.id.description, 1) }))
             #expect(try await system.redis.xlen(Self.keys.deadLetters(shard: 0)) == 0)

@@ -221,8 +221,8 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         // 4. The longest script call, from Redis's own slow log (everything over 1 ms is kept).
         let longest = try await longestScriptCall(redis)
 
-        // 5. An event whose bets all carry money, a tenth the size: each winner is paid (a balance
-        // credit and a ledger entry) in the call that settles its bet.
+        // 5. An event whose bets all carry money, a tenth the size: each winner's payout is owed to the
+        // credits outbox in the call that settles its bet, and applied by the worker's relay.
         let walletBets = max(1000, options.bets / 10)
         let payees = try await fundedUsers(
             (0..<100).map { "payee-\($0)" }, amount: Money(cents: 1_000_000_000), accounts: accounts)
@@ -257,10 +257,11 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let walletMilliseconds = max(1, (Int(walletTimes[1] ?? "0") ?? 0) - (Int(walletTimes[0] ?? "0") ?? 0))
         let walletRate = Double(Int(walletTimes[2] ?? "0") ?? 0) / (Double(walletMilliseconds) / 1000)
         let walletLongest = try await longestScriptCall(redis)
+        _ = await poll(timeout: .seconds(600), every: .milliseconds(50)) { try await CreditOutbox(redis: redis, keys: keys).isCaughtUp() }
         await walletWorker.stop()
 
-        // 6. A void of a 100,000-bet event, every bet with money: each bet becomes void and its stake
-        // is refunded (a balance credit and a refund entry) in the call that voids it.
+        // 6. A void of a 100,000-bet event, every bet with money: each bet becomes void and its stake is
+        // owed back to the credits outbox in the call that voids it, then applied by the relay.
         let voidBets = 100_000
         _ = try await CatalogueStore(redis: redis, keys: keys).create(
             CatalogueEvent(
@@ -292,6 +293,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         let voidMilliseconds = max(1, (Int(voidTimes[1] ?? "0") ?? 0) - (Int(voidTimes[0] ?? "0") ?? 0))
         let refundRate = Double(Int(voidTimes[2] ?? "0") ?? 0) / (Double(voidMilliseconds) / 1000)
         let voidLongest = try await longestScriptCall(redis)
+        _ = await poll(timeout: .seconds(600), every: .milliseconds(50)) { try await CreditOutbox(redis: redis, keys: keys).isCaughtUp() }
         await voidWorker.stop()
 
         print("")

@@ -18,7 +18,7 @@ extension BetStore {
     public func place(
         eventID: String, amount: Money, userID: Int, accountID: Int?, idempotency: IdempotencyKey? = nil
     ) async throws -> PlaceOutcome {
-        if let refusal = try await preRead(eventID: eventID, userID: userID) { return refusal }
+        if let refusal = try await preRead(eventID: eventID, userID: userID, idempotency: idempotency) { return refusal }
         for _ in 0..<3 {
             let id = BetID(eventID: eventID, serial: ids.next())
             let hold: Hold
@@ -59,12 +59,16 @@ extension BetStore {
     }
 
     /// The refusals that the user's hash and the event's tell before money moves, in the order the
-    /// placing checks them (the user first). Nil when the bet may go ahead; the scripts check again.
-    private func preRead(eventID: String, userID: Int) async throws -> PlaceOutcome? {
-        let replies = try await redis.pipeline([
+    /// placing checks them (the user first). Nil when the bet may go ahead, or when the Idempotency-Key
+    /// was seen (`hold_stake` answers that request as it was answered then); the scripts check again.
+    private func preRead(eventID: String, userID: Int, idempotency: IdempotencyKey?) async throws -> PlaceOutcome? {
+        var commands = [
             RedisCommand("HMGET", keys.user(userID), "status", "role"),
             RedisCommand("HMGET", keys.event(eventID), "result", "catalogue", "open", "starts_at", "state"),
-        ])
+        ]
+        if let idempotency { commands.append(RedisCommand("EXISTS", keys.userIdempotency(userID, sha256Hex(idempotency.key)))) }
+        let replies = try await redis.pipeline(commands)
+        if idempotency != nil, try replies[2].get().int(for: "EXISTS") == 1 { return nil }
         let user = try replies[0].get().optionalStrings(for: "HMGET")
         let event = try replies[1].get().optionalStrings(for: "HMGET")
         guard user.count == 2, event.count == 5 else { throw RedisError.unexpectedReply(command: "HMGET", reply: "\(user) \(event)") }

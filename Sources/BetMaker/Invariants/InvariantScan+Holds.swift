@@ -128,14 +128,14 @@ extension InvariantChecker.Scan {
             owedTrades[credit.reference.id, default: 0] += credit.amount.cents
             return
         }
-        let expected: (status: BetStatus, amount: Int64?) =
-            credit.kind == .payout ? (.won, nil) : (.void, nil)
+        // A payout is a won bet's locked-in payout, a refund a void bet's stake.
+        let status: BetStatus = credit.kind == .payout ? .won : .void
         guard let id = BetID(credit.reference.id), var bet = walletBets[id], bet.userID == entry.userID, bet.accountID == credit.accountID,
-            bet.status == expected.status, credit.amount.cents == (credit.kind == .payout ? bet.payout : bet.amount)
+            bet.status == status, credit.amount.cents == (credit.kind == .payout ? bet.payout : bet.amount)
         else {
             record(
                 .creditMismatch, stream,
-                "entry \(entryID) owes \(credit.kind.rawValue) \(credit.amount) for \(credit.reference) to user \(entry.userID), which matches no \(expected.status.rawValue) bet of that account"
+                "entry \(entryID) owes \(credit.kind.rawValue) \(credit.amount) for \(credit.reference) to user \(entry.userID), which matches no \(status.rawValue) bet of that account"
             )
             return
         }

@@ -81,6 +81,19 @@ public struct CreditOutbox: Sendable {
         return done
     }
 
+    /// Whether every credit in the outboxes was delivered and acknowledged (applied): for tests and
+    /// operators waiting for the relay to catch up.
+    public func isCaughtUp() async throws -> Bool {
+        for stream in streams {
+            guard let last = try await redis.xrevrange(stream, count: 1).first else { continue }
+            let groups = try await redis.xinfoGroups(stream)
+            guard let group = groups.first(where: { $0.name == Self.consumerGroup }), group.pending == 0,
+                group.lastDeliveredID == last.id
+            else { return false }
+        }
+        return true
+    }
+
     /// Applies everything the outboxes hold now, as one consumer, until nothing is left but what
     /// cannot be applied: for tests and the benchmark, which settle in-process without a worker.
     /// Returns how many entries were applied.

@@ -54,7 +54,7 @@ public struct Settler: Sendable {
     public func settle(
         eventID: String, result: EventResult, afterBatch: () async throws -> Void = {}
     ) async throws -> Report {
-        let connection = try await redis.anyConnection()
+        let connection = try await redis.connection(forKey: keys.event(eventID))
         let fixedKeys = [keys.event(eventID), keys.eventBets(eventID), keys.creditOutbox(shard: keys.shard(of: eventID))]
         let list = keys.eventBets(eventID)
         let betKeyPrefix = keys.bet(BetID(eventID: eventID, serial: ""))

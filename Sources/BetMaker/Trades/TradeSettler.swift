@@ -120,7 +120,7 @@ public struct TradeSettler: Sendable {
         symbol: String, tick: Tick, close: TradeClose, report: inout Report, page: (_ offset: Int, _ count: Int) -> RedisCommand
     ) async throws -> Bool {
         let pageSize = batchSize * Self.pipelineDepth
-        let connection = try await redis.anyConnection()
+        let connection = try await redis.connection(forKey: keys.openTradeTerms(symbol))
         // A page's terms are one `HMGET` of the symbol's open-trade terms.
         func readTerms(_ ids: [String], then next: RedisCommand?) -> SubmittedBatch {
             var commands = [RedisCommand("HMGET", arguments: [keys.openTradeTerms(symbol)] + ids)]

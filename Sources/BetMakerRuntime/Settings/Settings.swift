@@ -113,7 +113,7 @@ public struct Settings: Sendable {
     /// in `events_settlement_overdue`. More than `workerClaimMinIdle + workerClaimInterval`.
     public var workerRequeueAfter: Duration = .seconds(120)
     /// How often the worker finishes holds left behind, and how old a pending hold must be for that.
-    public var holdReconcileInterval: Duration = .seconds(5)
+    public var holdReconcileInterval: Duration = .seconds(10)
     public var holdMaximumAge: Duration = .seconds(30)
     /// Where the worker answers `/health/*` and `/metrics`; port 0 turns that off.
     public var workerHTTPHost = "127.0.0.1"
