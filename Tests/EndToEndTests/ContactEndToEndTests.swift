@@ -11,6 +11,9 @@ import Testing
 @Suite struct ContactEndToEndTests {
     static let keys = BetMakerSystem.keys
 
+    /// The shard an address's contact, outbox messages and retries live in.
+    static func shard(_ address: String) -> Int { keys.shard(of: EmailAddress.subscriberHash(of: address)) }
+
     static func play(_ system: System, _ email: String, token: String? = nil) async throws -> System.Reply {
         let body = #"{"email": "\#(email)"}"#
         if let token { return try await system.request(.POST, "/plays", json: body, token: token) }
@@ -39,7 +42,7 @@ import Testing
                 #expect(again["in_db"] == .bool(true) && again["game_count"] == .number("2"), "\(again.body)")
                 #expect(esp.calls("GET", "new.player@example.com") == 1 && esp.calls("GET", "held@example.com") == 1)
                 // One create queued, for the address the ESP lacked; none for the one it holds.
-                #expect(try await system.redis.xlen(Self.keys.contactOutbox(shard: 0)) == 1)
+                #expect(try await system.redis.xlen(Self.keys.contactOutbox(shard: Self.shard("new.player@example.com"))) == 1)
                 #expect(try await Self.contactField(system, "held@example.com", "sync") == "synced")
 
                 let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, settings: esp.settings)
@@ -77,7 +80,7 @@ import Testing
                     return Int(text)
                 }
                 #expect(counts.sorted() == Array(1...20), "\(counts)")
-                #expect(try await system.redis.xlen(Self.keys.contactOutbox(shard: 0)) == 1)
+                #expect(try await system.redis.xlen(Self.keys.contactOutbox(shard: Self.shard("crowd@example.com"))) == 1)
                 esp.setBehaviour(.normal)
                 let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, settings: esp.settings)
                 #expect(await eventually { esp.holds("crowd@example.com") })
@@ -120,8 +123,9 @@ import Testing
                 #expect(await eventually { try await Self.contactField(system, "patient@example.com", "sync") == "synced" })
                 #expect(esp.holds("patient@example.com"))
                 // Once created, nothing is sent again.
-                #expect(try await system.redis.zcard(Self.keys.contactOutboxRetries(shard: 0)) == 0)
-                #expect(try await system.redis.xpendingSummary(Self.keys.contactOutbox(shard: 0), group: "esp").count == 0)
+                let shard = Self.shard("patient@example.com")
+                #expect(try await system.redis.zcard(Self.keys.contactOutboxRetries(shard: shard)) == 0)
+                #expect(try await system.redis.xpendingSummary(Self.keys.contactOutbox(shard: shard), group: "esp").count == 0)
                 let puts = esp.calls("PUT", "patient@example.com")
                 #expect(await worker.stop() == 0)
                 #expect(esp.calls("PUT", "patient@example.com") == puts)
@@ -151,8 +155,10 @@ import Testing
                     #expect(reply.body.contains(#""field":"#), "\(reply.body)")
                 }
                 #expect(long.utf8.count > 254)
-                #expect(try await system.redis.zcard(Self.keys.contacts(shard: 0)) == 0)
-                #expect(try await system.redis.exists([Self.keys.contactOutbox(shard: 0)]) == 0)
+                for shard in Self.keys.allShards {
+                    #expect(try await system.redis.zcard(Self.keys.contacts(shard: shard)) == 0)
+                    #expect(try await system.redis.exists([Self.keys.contactOutbox(shard: shard)]) == 0)
+                }
                 #expect(esp.calls("GET") == 0)
             }
         }
@@ -212,10 +218,11 @@ extension ContactEndToEndTests {
                 #expect(try await Self.play(system, "limited@example.com").status == 200)
                 esp.setBehaviour(.init(status: 429, retryAfter: 30))
                 let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, settings: settings)
-                #expect(await eventually { try await system.redis.zcard(Self.keys.contactOutboxRetries(shard: 0)) == 1 })
+                let limited = Self.shard("limited@example.com")
+                #expect(await eventually { try await system.redis.zcard(Self.keys.contactOutboxRetries(shard: limited)) == 1 })
                 let due = try #require(
                     try await system.redis.zrangeByScore(
-                        Self.keys.contactOutboxRetries(shard: 0), min: .negativeInfinity, max: .positiveInfinity, limit: (0, 1)
+                        Self.keys.contactOutboxRetries(shard: limited), min: .negativeInfinity, max: .positiveInfinity, limit: (0, 1)
                     ).first?.score)
                 #expect(Int64(due) - currentMilliseconds() > 25_000, "due in \(Int64(due) - currentMilliseconds()) ms")
                 #expect(try await Self.contactField(system, "limited@example.com", "last_error") == "HTTP 429, Retry-After 30 s")
@@ -227,7 +234,7 @@ extension ContactEndToEndTests {
                 #expect(await eventually { try await Self.contactField(system, "doomed@example.com", "sync") == "failed" })
                 #expect(esp.calls("PUT", "doomed@example.com") == 3)
                 #expect(try await Self.contactField(system, "doomed@example.com", "last_error") == "HTTP 500 after 3 attempts")
-                let dead = try await system.redis.xrange(Self.keys.contactOutboxDeadLetters(shard: 0))
+                let dead = try await system.redis.xrange(Self.keys.contactOutboxDeadLetters(shard: Self.shard("doomed@example.com")))
                 #expect(dead.count == 1 && dead.first?.fields?["op"] == "create" && dead.first?.fields?["attempts"] == "3")
                 #expect(dead.first?.fields?.values.contains { $0.contains("doomed") } == false, "no address in the dead letter")
                 // The limited one still waits for its turn, untouched by the other's failures.

@@ -26,15 +26,15 @@ import Testing
     @Test(arguments: ["betmaker-api", "betmaker-worker"])
     func aProcessRefusesAStoreOfAnotherShardCount(_ executable: String) async throws {
         try await withRedis { (server, redis) async throws in
-            _ = try await redis.set("bm:schema", to: String(StorageSchema.version))
-            _ = try await redis.set("bm:schema:shards", to: "4")
+            _ = try await redis.set("bm:{g}:schema", to: String(StorageSchema.version))
+            _ = try await redis.set("bm:{g}:schema:shards", to: "4")
             let (status, output) = try await BetMakerProcesses.run(
                 executable, [], redis: server,
                 settings: ["WEB_SERVER_PORT": "\(freeLoopbackPort())", "WORKER_HTTP_PORT": "0", "REDIS_SHARDS": "2"])
             #expect(status != 0, "\(output)")
             #expect(output.contains("Refusing to run: Redis holds bet-maker data split into 4 shards"), "\(output)")
             #expect(output.contains("REDIS_SHARDS=2") && output.contains("set REDIS_SHARDS=4"), "\(output)")
-            #expect(try await redis.get("bm:schema:shards") == "4")
+            #expect(try await redis.get("bm:{g}:schema:shards") == "4")
         }
     }
 

@@ -92,7 +92,7 @@ extension WorkflowTests {
                     let event = "t\(number)-\(state.rawValue)"
                     try await prepare(event, state)
                     let before = try await system.redis.hgetall(Self.keys.event(event))
-                    let stream = try await system.redis.xlen(Self.keys.eventsStream(shard: 0))
+                    let stream = try await system.redis.xlen(Self.keys.eventsStream(shard: Self.keys.shard(of: event)))
                     let reply = try await transition.send(event)
                     let expected = try #require(transition.expected[state])
                     let what = "\(transition.name) from \(state.rawValue)"
@@ -103,7 +103,7 @@ extension WorkflowTests {
                         #expect(reply.string["current_state"] == state.rawValue, "\(what): \(reply.body)")
                     }
                     #expect(try await system.redis.hgetall(Self.keys.event(event)) == before, "\(what) changed the event")
-                    #expect(try await system.redis.xlen(Self.keys.eventsStream(shard: 0)) == stream, "\(what) queued something")
+                    #expect(try await system.redis.xlen(Self.keys.eventsStream(shard: Self.keys.shard(of: event))) == stream, "\(what) queued something")
                 }
             }
         }

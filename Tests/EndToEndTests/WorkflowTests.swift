@@ -110,12 +110,12 @@ import Testing
 
                 // A trader reporting an event another trader took: 403, and nothing changes.
                 let loser = traders[(winner + 1) % traders.count]
-                let stream = try await system.redis.xlen(Self.keys.eventsStream(shard: 0))
+                let stream = try await system.redis.xlen(Self.keys.eventsStream(shard: Self.keys.shard(of: event)))
                 let report = try await system.request(.PUT, "/events/\(event)", json: #"{"status": "WIN"}"#, token: loser.token)
                 #expect(report.status == 403 && report.string["type"] == "/problems/not-your-event", "\(report.body)")
                 #expect(report.string["current_state"] == "in_progress")
                 #expect(try await system.request(.GET, "/events/\(event)").string["status"] == "open")
-                #expect(try await system.redis.xlen(Self.keys.eventsStream(shard: 0)) == stream)
+                #expect(try await system.redis.xlen(Self.keys.eventsStream(shard: Self.keys.shard(of: event))) == stream)
                 #expect(
                     try await system.request(.PUT, "/events/\(event)", json: #"{"status": "WIN"}"#, token: traders[winner].token).status
                         == 202)
