@@ -52,7 +52,8 @@ import Testing
             #expect(response.isProblem)
             if status == 422 { #expect(response.problemFields == ["amount"]) }
             // Only the schema version and shard count, which the API claims for an empty store before its first request.
-            #expect(try await redis.send(RedisCommand("KEYS", "*")).strings(for: "KEYS").sorted() == ["t:{g}:schema", "t:{g}:schema:shards"])
+            #expect(
+                try await redis.send(RedisCommand("KEYS", "*")).strings(for: "KEYS").sorted() == ["t:{g}:schema", "t:{g}:schema:shards"])
         }
     }
 

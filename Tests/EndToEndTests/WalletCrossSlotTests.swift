@@ -31,8 +31,8 @@ import Testing
 
     @Test func aVoidRefundsEveryStakeThroughTheOutboxOnce() async throws {
         try await withSystem { system in
-            _ = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
-            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer)
+            _ = try await BetMakerProcesses.seedDemo(redis: system.deployment)
+            let worker = try await BetMakerProcesses.startWorker(redis: system.deployment)
             let admin = try await WalletEndToEndTests.logIn(system, "admin", "admin-password")
             let players = try await Self.players(system, ["erin", "finn"], deposit: "100.00")
             for (index, player) in players.enumerated() {
@@ -56,14 +56,14 @@ import Testing
             _ = try await system.redis.send(RedisCommand("XGROUP", "SETID", outbox, CreditOutbox.consumerGroup, "0"))
             #expect(try await CreditOutbox(redis: system.redis, keys: Self.keys).drain(consumer: "again") == 4)
             for player in players { #expect(try await WalletEndToEndTests.balance(system, player.token) == "100.00") }
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment)
             #expect(check.status == 0, "\(check.output)")
         }
     }
 
     @Test func creditsOwedWhileNoWorkerRanAreAppliedOnceWhenOneStarts() async throws {
         try await withSystem { system in
-            _ = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+            _ = try await BetMakerProcesses.seedDemo(redis: system.deployment)
             let admin = try await WalletEndToEndTests.logIn(system, "admin", "admin-password")
             let gina = try await Self.players(system, ["gina"], deposit: "50.00")[0]
             let bet = try await system.request(.POST, "/bets", json: #"{"event_id": "demo-derby", "amount": "20.00"}"#, token: gina.token)
@@ -74,10 +74,10 @@ import Testing
             let report = try await Settler(redis: system.redis, keys: Self.keys, batchSize: 100).settle(eventID: "demo-derby", result: .win)
             #expect(report.paidOut == Money(cents: 3700))
             #expect(try await WalletEndToEndTests.balance(system, gina.token) == "30.00")
-            let owing = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            let owing = try await BetMakerProcesses.runCheck(redis: system.deployment)
             #expect(owing.status == 0 && owing.output.contains("credits owed 37.00"), "\(owing.output)")
 
-            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer)
+            let worker = try await BetMakerProcesses.startWorker(redis: system.deployment)
             #expect(await eventually { try await WalletEndToEndTests.balance(system, gina.token) == "67.00" })
             #expect(await worker.stop() == 0)
             // Applying it again changes nothing.
@@ -88,14 +88,14 @@ import Testing
             #expect(try await WalletEndToEndTests.balance(system, gina.token) == "67.00")
             let me = try await system.request(.GET, "/users/me", token: gina.token)
             #expect(me.body.components(separatedBy: #""type":"payout""#).count - 1 == 1, "one payout: \(me.body)")
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment)
             #expect(check.status == 0 && check.output.contains("credits owed 0.00"), "\(check.output)")
         }
     }
 
     @Test func aCreditThatCannotApplyStaysPendingAndIsAppliedOnceRepaired() async throws {
         try await withSystem { system in
-            _ = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+            _ = try await BetMakerProcesses.seedDemo(redis: system.deployment)
             let admin = try await WalletEndToEndTests.logIn(system, "admin", "admin-password")
             let ivan = try await Self.players(system, ["ivan"], deposit: "50.00")[0]
             let bet = try await system.request(.POST, "/bets", json: #"{"event_id": "demo-derby", "amount": "20.00"}"#, token: ivan.token)
@@ -104,7 +104,7 @@ import Testing
             let accounts = Self.keys.accounts(ivan.userID)
             _ = try await system.redis.hset(accounts, [String(ivan.accountID): "lots"])
             let worker = try await BetMakerProcesses.startWorker(
-                redis: system.redisServer, settings: ["WORKER_CLAIM_MIN_IDLE_MS": "300", "WORKER_CLAIM_INTERVAL_MS": "100"])
+                redis: system.deployment, settings: ["WORKER_CLAIM_MIN_IDLE_MS": "300", "WORKER_CLAIM_INTERVAL_MS": "100"])
             #expect(try await system.request(.PUT, "/events/demo-derby", json: #"{"status": "WIN"}"#, token: admin).status == 202)
             #expect(await worker.waitForOutput(containing: "Credits not applied"))
             let outbox = CreditOutbox(redis: system.redis, keys: Self.keys)
@@ -115,14 +115,14 @@ import Testing
             #expect(await eventually { try await outbox.isCaughtUp() })
             #expect(try await system.redis.hget(accounts, String(ivan.accountID)) == "6700")
             #expect(await worker.stop() == 0)
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment)
             #expect(check.status == 0, "\(check.output)")
         }
     }
 
     @Test func theWorkersReconcilerFinishesBetsStoppedBetweenTheirSteps() async throws {
         try await withSystem { system in
-            _ = try await BetMakerProcesses.seedDemo(redis: system.redisServer)
+            _ = try await BetMakerProcesses.seedDemo(redis: system.deployment)
             let hana = try await Self.players(system, ["hana"], deposit: "100.00")[0]
             let store = BetStore(redis: system.redis, keys: Self.keys, ids: IDGenerator(node: 77))
             // Stopped after the hold: the stake is taken, no bet exists.
@@ -145,7 +145,7 @@ import Testing
                 arguments: [placed.description, placed.serial, "demo-derby", "2000", String(hana.userID), String(hold.accountID)])
             #expect(try await WalletEndToEndTests.balance(system, hana.token) == "50.00")
 
-            let worker = try await BetMakerProcesses.startWorker(redis: system.redisServer, settings: Self.quickReconciler)
+            let worker = try await BetMakerProcesses.startWorker(redis: system.deployment, settings: Self.quickReconciler)
             #expect(await eventually { try await store.wallet.holds(userID: hana.userID).isEmpty })
             #expect(try await WalletEndToEndTests.balance(system, hana.token) == "80.00")
             #expect(await worker.waitForOutput(containing: "Hold reconciled"))
@@ -153,7 +153,7 @@ import Testing
             #expect(bets.body.contains(placed.description) && !bets.body.contains(lost.description), "\(bets.body)")
             // The stopped bet, arriving late at its event, is refused: the reconciler recorded it abandoned.
             #expect(try await system.redis.sismember(Self.keys.abandonedBets("demo-derby"), lost.serial))
-            let check = try await BetMakerProcesses.runCheck(redis: system.redisServer, settings: Self.quickReconciler)
+            let check = try await BetMakerProcesses.runCheck(redis: system.deployment, settings: Self.quickReconciler)
             #expect(check.status == 0, "\(check.output)")
             #expect(await worker.stop() == 0)
         }

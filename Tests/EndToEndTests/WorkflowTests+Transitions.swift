@@ -103,7 +103,9 @@ extension WorkflowTests {
                         #expect(reply.string["current_state"] == state.rawValue, "\(what): \(reply.body)")
                     }
                     #expect(try await system.redis.hgetall(Self.keys.event(event)) == before, "\(what) changed the event")
-                    #expect(try await system.redis.xlen(Self.keys.eventsStream(shard: Self.keys.shard(of: event))) == stream, "\(what) queued something")
+                    #expect(
+                        try await system.redis.xlen(Self.keys.eventsStream(shard: Self.keys.shard(of: event))) == stream,
+                        "\(what) queued something")
                 }
             }
         }

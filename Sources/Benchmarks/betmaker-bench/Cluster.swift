@@ -4,12 +4,23 @@ import Foundation
 import RedisClient
 import TestSupport
 
-/// `make bench`, Redis Cluster (issue 30): the bet rows again on a cluster of three masters, with
-/// Redis's CPU summed over the masters beside the single node's of the same run, and the settlement of
-/// bets with money spread over the masters, winners paid. No replicas, as the single node has none:
-/// the figures compare the scripts' work, not replication's.
-func benchCluster(options: Options, single: (anonymous: WrkResult, wallet: WrkResult)?) async throws -> [String] {
+/// `make bench`, Redis Cluster (issue 30): the bet rows on one redis-server and on a cluster of three
+/// masters, the same requests spread over the same 48 events, with Redis's CPU summed over the masters;
+/// then the settlement of bets with money spread over the masters, winners paid. No replicas, as the
+/// single node has none: the figures compare the scripts' work, not replication's.
+func benchCluster(options: Options) async throws -> [String] {
     let shards = 12
+    let single = try await withRedisServer { server in
+        try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in
+            let keys = RedisKeys(prefix: "bm:")
+            _ = try await StorageSchema.check(redis: redis, keys: keys)
+            let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: server)
+            let rows = try await betRows(
+                baseURL: baseURL, redis: redis, keys: keys, cpu: try await CPUProbe.of(api.pid, redis: redis), options: options)
+            await api.stop()
+            return rows
+        }
+    }
     return try await withRedisCluster(masters: 3, replicasPerMaster: 0) { cluster in
         var configuration = cluster.configuration
         configuration.poolSize = 4
@@ -21,20 +32,11 @@ func benchCluster(options: Options, single: (anonymous: WrkResult, wallet: WrkRe
             // 1. The API: anonymous bets and bets with money, each spread over 48 events (so over every
             // master, as production's many events are).
             let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: cluster, settings: settings)
-            let cpu = try await CPUProbe.of(api.pid, cluster: cluster)
-            let anonymous = try await wrk(
-                baseURL + "/bets", lua: rotatingBets(prefix: "wrk-", headers: [:]), seconds: options.duration,
-                connections: options.connections, cpu: cpu)
+            let (anonymous, wallet) = try await betRows(
+                baseURL: baseURL, redis: redis, keys: keys, cpu: try await CPUProbe.of(api.pid, cluster: cluster), options: options)
+            await api.stop()
             let accounts = AccountStore(redis: redis, keys: keys)
             let catalogue = CatalogueStore(redis: redis, keys: keys)
-            let user = try await fundedUsers(["cluster-bench"], amount: Money(cents: 10_000_000_000), accounts: accounts)[0]
-            for index in 0..<48 { _ = try await catalogue.create(openEvent("wrk-wallet-\(index)")) }
-            let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(3600))
-            let token = try await tokens.issue(userID: user.userID).token
-            let wallet = try await wrk(
-                baseURL + "/bets", lua: rotatingBets(prefix: "wrk-wallet-", headers: ["Authorization": "Bearer \(token)"]),
-                seconds: options.duration, connections: options.connections, cpu: cpu)
-            await api.stop()
 
             // 2. Settling bets with money on 12 events spread over the masters, every bet won: the
             // worker flips the bets on each event's master and its relay pays each winner on the
@@ -86,20 +88,19 @@ func benchCluster(options: Options, single: (anonymous: WrkResult, wallet: WrkRe
                 "", "Redis Cluster, 3 masters (no replicas), \(shards) shards; Redis CPU summed over the masters:", "",
             ]
             lines += wrkHeader
-            lines.append(row("POST /bets, 48 events", anonymous))
-            lines.append(row("POST /bets with a wallet, 48 events", wallet))
+            lines.append(row("POST /bets, 48 events, one node", single.anonymous))
+            lines.append(row("POST /bets, 48 events, cluster", anonymous))
+            lines.append(row("POST /bets with a wallet, 48 events, one node", single.wallet))
+            lines.append(row("POST /bets with a wallet, 48 events, cluster", wallet))
             lines += ["", "| figure | value | target |", "|---|---|---|"]
-            if let single {
-                lines.append(
-                    String(
-                        format: "| Redis µs CPU per anonymous bet, cluster / one node | %.1f / %.1f (%.2f×) | <= 1.2× |",
-                        anonymous.cpu.redis,
-                        single.anonymous.cpu.redis, anonymous.cpu.redis / single.anonymous.cpu.redis))
-                lines.append(
-                    String(
-                        format: "| Redis µs CPU per bet with money, cluster / one node | %.1f / %.1f (%.2f×) | <= 2× |", wallet.cpu.redis,
-                        single.wallet.cpu.redis, wallet.cpu.redis / single.wallet.cpu.redis))
-            }
+            lines.append(
+                String(
+                    format: "| Redis µs CPU per anonymous bet, cluster / one node | %.1f / %.1f (%.2f×) | <= 1.2× |", anonymous.cpu.redis,
+                    single.anonymous.cpu.redis, anonymous.cpu.redis / single.anonymous.cpu.redis))
+            lines.append(
+                String(
+                    format: "| Redis µs CPU per bet with money, cluster / one node | %.1f / %.1f (%.2f×) | <= 2× |", wallet.cpu.redis,
+                    single.wallet.cpu.redis, wallet.cpu.redis / single.wallet.cpu.redis))
             lines.append(
                 String(
                     format:
@@ -109,6 +110,25 @@ func benchCluster(options: Options, single: (anonymous: WrkResult, wallet: WrkRe
             return lines
         }
     }
+}
+
+/// `POST /bets` under wrk, anonymous and then with a funded user's token, each over 48 events.
+private func betRows(
+    baseURL: String, redis: RedisClient, keys: RedisKeys, cpu: CPUProbe, options: Options
+) async throws -> (anonymous: WrkResult, wallet: WrkResult) {
+    let anonymous = try await wrk(
+        baseURL + "/bets", lua: rotatingBets(prefix: "wrk-", headers: [:]), seconds: options.duration, connections: options.connections,
+        cpu: cpu)
+    let accounts = AccountStore(redis: redis, keys: keys)
+    let user = try await fundedUsers(["wrk-bettor"], amount: Money(cents: 10_000_000_000), accounts: accounts)[0]
+    let catalogue = CatalogueStore(redis: redis, keys: keys)
+    for index in 0..<48 { _ = try await catalogue.create(openEvent("wrk-wallet-\(index)")) }
+    let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(3600))
+    let token = try await tokens.issue(userID: user.userID).token
+    let wallet = try await wrk(
+        baseURL + "/bets", lua: rotatingBets(prefix: "wrk-wallet-", headers: ["Authorization": "Bearer \(token)"]),
+        seconds: options.duration, connections: options.connections, cpu: cpu)
+    return (anonymous, wallet)
 }
 
 /// An open catalogue event far in the future at odds 1.85.

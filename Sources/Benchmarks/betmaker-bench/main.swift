@@ -103,7 +103,7 @@ func longestScriptCall(_ redis: RedisClient) async throws -> (microseconds: Int,
 let options = Options(CommandLine.arguments)
 let keys = RedisKeys(prefix: "bm:", shards: BetMakerProcesses.testShards)
 if options.only == "cluster" {
-    for line in try await benchCluster(options: options, single: nil) { print(line) }
+    for line in try await benchCluster(options: options) { print(line) }
     exit(0)
 }
 try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", "--slowlog-max-len", "100000"]) { server in
@@ -348,7 +348,7 @@ try await withRedisServer(extraArguments: ["--slowlog-log-slower-than", "1000", 
         try await printTrades()
 
         // 8. Redis Cluster: the bet rows and settlement on three masters (Cluster.swift).
-        for line in try await benchCluster(options: options, single: (post, walletPost)) { print(line) }
+        for line in try await benchCluster(options: options) { print(line) }
 
         // 9. The web UI: rendering a page of 50 bets, and idle live-update streams (WebUI.swift).
         print("")

@@ -81,7 +81,6 @@ public struct RedisKeys: Sendable {
     /// Every shard's credits outbox.
     public var creditOutboxes: [String] { (0..<shards).map { creditOutbox(shard: $0) } }
 
-
     /// The shard's stream of reported results, read by the workers' consumer group.
     public func eventsStream(shard: Int) -> String { shardTag(shard) + ":events" }
 
