@@ -96,7 +96,10 @@ public struct CreditRelay: Service {
             } catch is CancellationError {
                 break
             } catch {
+                // A new blocking connection too: on a cluster the outbox's slot may have moved (`MOVED`).
                 ownPendingDone = false
+                blocking?.closeNow()
+                blocking = nil
                 let delay = backoff.next()
                 logger.warning(
                     "Credit relay failed, retrying",

@@ -93,7 +93,8 @@ public final class SettlementWorker: Service, Sendable {
                     lastMaintenance = .now
                 }
                 if blocking?.isActive != true {
-                    blocking = try await redis.dedicatedConnection()
+                    // On a cluster, on the node that serves the shard's stream.
+                    blocking = try await redis.dedicatedConnection(forKey: stream)
                 }
                 let untilMaintenance = configuration.claimInterval - (ContinuousClock.now - lastMaintenance)
                 let entries = try await cancelWhenGracefulShutdown { [blocking] in
@@ -108,8 +109,11 @@ public final class SettlementWorker: Service, Sendable {
             } catch Settler.Interruption.stopped {
                 break
             } catch {
-                // Redis unreachable or a transient failure: start over from the own pending entries.
+                // Redis unreachable or a transient failure: start over from the own pending entries, on a
+                // new blocking connection (on a cluster the stream's slot may have moved: `MOVED`).
                 ownPendingDone = false
+                blocking?.closeNow()
+                blocking = nil
                 let delay = backoff.next()
                 logger.warning(
                     "Settlement loop failed, retrying", metadata: ["error": "\(error)", "retry_in_ms": "\(delay.inMilliseconds)"])
