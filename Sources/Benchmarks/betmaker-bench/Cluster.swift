@@ -10,11 +10,13 @@ import TestSupport
 /// single node has none: the figures compare the scripts' work, not replication's.
 func benchCluster(options: Options) async throws -> [String] {
     let shards = 12
+    // `BENCH_REDIS_POOL_SIZE`: both APIs' connections per node, for the batching experiment in PERFORMANCE.md.
+    let poolSetting = ProcessInfo.processInfo.environment["BENCH_REDIS_POOL_SIZE"].map { ["REDIS_POOL_SIZE": $0] } ?? [:]
     let single = try await withRedisServer { server in
         try await RedisClient(configuration: server.configuration).withRunning { (redis) async throws in
             let keys = RedisKeys(prefix: "bm:")
             _ = try await StorageSchema.check(redis: redis, keys: keys)
-            let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: server)
+            let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: server, settings: poolSetting)
             let rows = try await betRows(
                 baseURL: baseURL, redis: redis, keys: keys, cpu: try await CPUProbe.of(api.pid, redis: redis), options: options)
             await api.stop()
@@ -27,14 +29,15 @@ func benchCluster(options: Options) async throws -> [String] {
         return try await RedisClient(configuration: configuration).withRunning { (redis) async throws in
             let keys = RedisKeys(prefix: "bm:", shards: shards)
             _ = try await StorageSchema.check(redis: redis, keys: keys)
-            let settings = ["REDIS_SHARDS": "\(shards)"]
+            let settings = ["REDIS_SHARDS": "\(shards)"].merging(poolSetting) { $1 }
 
             // 1. The API: anonymous bets and bets with money, each spread over 48 events (so over every
             // master, as production's many events are).
             let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: cluster, settings: settings)
-            let (anonymous, wallet) = try await betRows(
+            let (anonymousRow, walletRow) = try await betRows(
                 baseURL: baseURL, redis: redis, keys: keys, cpu: try await CPUProbe.of(api.pid, cluster: cluster), options: options)
             await api.stop()
+            let (anonymous, wallet) = (anonymousRow.result, walletRow.result)
             let accounts = AccountStore(redis: redis, keys: keys)
             let catalogue = CatalogueStore(redis: redis, keys: keys)
 
@@ -88,19 +91,24 @@ func benchCluster(options: Options) async throws -> [String] {
                 "", "Redis Cluster, 3 masters (no replicas), \(shards) shards; Redis CPU summed over the masters:", "",
             ]
             lines += wrkHeader
-            lines.append(row("POST /bets, 48 events, one node", single.anonymous))
+            lines.append(row("POST /bets, 48 events, one node", single.anonymous.result))
             lines.append(row("POST /bets, 48 events, cluster", anonymous))
-            lines.append(row("POST /bets with a wallet, 48 events, one node", single.wallet))
+            lines.append(row("POST /bets with a wallet, 48 events, one node", single.wallet.result))
             lines.append(row("POST /bets with a wallet, 48 events, cluster", wallet))
             lines += ["", "| figure | value | target |", "|---|---|---|"]
             lines.append(
                 String(
                     format: "| Redis µs CPU per anonymous bet, cluster / one node | %.1f / %.1f (%.2f×) | <= 1.2× |", anonymous.cpu.redis,
-                    single.anonymous.cpu.redis, anonymous.cpu.redis / single.anonymous.cpu.redis))
+                    single.anonymous.result.cpu.redis, anonymous.cpu.redis / single.anonymous.result.cpu.redis))
             lines.append(
                 String(
                     format: "| Redis µs CPU per bet with money, cluster / one node | %.1f / %.1f (%.2f×) | <= 2× |", wallet.cpu.redis,
-                    single.wallet.cpu.redis, wallet.cpu.redis / single.wallet.cpu.redis))
+                    single.wallet.result.cpu.redis, wallet.cpu.redis / single.wallet.result.cpu.redis))
+            lines.append(
+                String(
+                    format:
+                        "| Redis µs inside commands per anonymous bet / bet with money, cluster vs one node | %.1f vs %.1f / %.1f vs %.1f | - |",
+                    anonymousRow.inCommands, single.anonymous.inCommands, walletRow.inCommands, single.wallet.inCommands))
             lines.append(
                 String(
                     format:
@@ -112,23 +120,43 @@ func benchCluster(options: Options) async throws -> [String] {
     }
 }
 
+/// A wrk row and the microseconds Redis spent inside commands per request (`INFO commandstats`, summed
+/// over the masters): the scripts' own work, without the event loop's and the sockets'.
+struct BetRow {
+    let result: WrkResult
+    let inCommands: Double
+}
+
 /// `POST /bets` under wrk, anonymous and then with a funded user's token, each over 48 events.
 private func betRows(
     baseURL: String, redis: RedisClient, keys: RedisKeys, cpu: CPUProbe, options: Options
-) async throws -> (anonymous: WrkResult, wallet: WrkResult) {
-    let anonymous = try await wrk(
-        baseURL + "/bets", lua: rotatingBets(prefix: "wrk-", headers: [:]), seconds: options.duration, connections: options.connections,
-        cpu: cpu)
+) async throws -> (anonymous: BetRow, wallet: BetRow) {
+    func measured(_ lua: String) async throws -> BetRow {
+        let before = try await commandMicroseconds(redis)
+        let result = try await wrk(baseURL + "/bets", lua: lua, seconds: options.duration, connections: options.connections, cpu: cpu)
+        let spent = try await commandMicroseconds(redis) - before
+        return BetRow(result: result, inCommands: Double(spent) / Double(max(1, result.requests)))
+    }
+    let anonymous = try await measured(rotatingBets(prefix: "wrk-", headers: [:]))
     let accounts = AccountStore(redis: redis, keys: keys)
     let user = try await fundedUsers(["wrk-bettor"], amount: Money(cents: 10_000_000_000), accounts: accounts)[0]
     let catalogue = CatalogueStore(redis: redis, keys: keys)
     for index in 0..<48 { _ = try await catalogue.create(openEvent("wrk-wallet-\(index)")) }
     let tokens = try await TokenAuthority(secret: Array(BetMakerProcesses.testJWTSecret.utf8), lifetime: .seconds(3600))
     let token = try await tokens.issue(userID: user.userID).token
-    let wallet = try await wrk(
-        baseURL + "/bets", lua: rotatingBets(prefix: "wrk-wallet-", headers: ["Authorization": "Bearer \(token)"]),
-        seconds: options.duration, connections: options.connections, cpu: cpu)
+    let wallet = try await measured(rotatingBets(prefix: "wrk-wallet-", headers: ["Authorization": "Bearer \(token)"]))
     return (anonymous, wallet)
+}
+
+/// Microseconds Redis spent inside commands so far (`INFO commandstats`), summed over the masters.
+private func commandMicroseconds(_ redis: RedisClient) async throws -> Int {
+    var total = 0
+    for (_, reply) in try await redis.sendToEveryMaster(RedisCommand("INFO", "commandstats")) {
+        for line in try reply.get().string(for: "INFO").split(whereSeparator: \.isNewline) where line.hasPrefix("cmdstat_") {
+            if let usec = line.split(separator: ",").first(where: { $0.hasPrefix("usec=") }) { total += Int(usec.dropFirst(5)) ?? 0 }
+        }
+    }
+    return total
 }
 
 /// An open catalogue event far in the future at odds 1.85.
