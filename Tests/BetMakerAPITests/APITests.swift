@@ -247,7 +247,11 @@ import Testing
             }
             #expect(bets.count == 3)
 
-            for query in ["status=open", "limit=0", "limit=1001", "limit=x", "event_id=a/b", "cursor=zzz", "event_id=e1&cursor=-1"] {
+            // A cursor of several positions belongs to the anonymous bets of a store of as many shards.
+            for query in [
+                "status=open", "limit=0", "limit=1001", "limit=x", "event_id=a/b", "cursor=zzz", "event_id=e1&cursor=-1", "cursor=3.4",
+                "event_id=e1&cursor=3.4",
+            ] {
                 let response = try await client.get("/bets?\(query)")
                 #expect(response.status == .unprocessableContent, "\(query)")
             }

@@ -54,7 +54,7 @@ class Tour:
         expect(form.locator("[data-placed]")).to_contain_text("it opens at the next price")
         expect(page.locator("svg[data-chart] line[data-trade-line=start]")).to_have_count(1)
         expect(page.locator("svg[data-chart] [data-trade-line=stop]")).to_have_count(1)
-        expect(page.locator("[data-chart-countdown]")).to_have_text(re.compile(r"^Trade \w+ expires in (0|1):\d{2}$"))
+        expect(page.locator("[data-chart-countdown]")).to_have_text(re.compile(r"^Trade \S+ expires in (0|1):\d{2}$"))
         expect(page.locator("[data-chart-summary]")).to_contain_text("1 open trade drawn")
         self.shot(page, "trades-chart")
         context.close()
