@@ -37,6 +37,26 @@ extension InvariantChecker.Scan {
         }
     }
 
+    /// Bets whose stake the worker should have confirmed on the user's slot by now (`StakeConfirmer`):
+    /// an old entry is a stake that could not be repaired, or a worker that is not running.
+    mutating func checkUnconfirmedStakes() async throws {
+        guard let maximum = checker.maximumHoldAge else { return }
+        let cutoff = currentMilliseconds() - maximum.inMilliseconds
+        for shard in keys.allShards {
+            let set = keys.unconfirmedStakes(shard: shard)
+            let old: [String]
+            do {
+                old = try await redis.send(RedisCommand("ZRANGEBYSCORE", set, "-inf", String(cutoff))).strings(for: "ZRANGEBYSCORE")
+            } catch let error as RedisError where error.serverCode == "WRONGTYPE" {
+                record(.wrongType, set, "is not a sorted set")
+                continue
+            }
+            for id in old {
+                record(.holdMismatch, set, "the stake of bet \(id) is unconfirmed for longer than \(maximum.inMilliseconds) ms")
+            }
+        }
+    }
+
     /// Whether the bet or trade of a reference exists.
     func isPlaced(_ reference: MoneyReference) -> Bool {
         switch reference.kind {
