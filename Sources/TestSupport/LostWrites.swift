@@ -24,7 +24,11 @@ public enum LostWrites {
     public static func loseBet(redis: RedisClient, keys: RedisKeys, bet id: BetID, userID: Int, accountID: Int, amount: Money) async throws {
         _ = try await redis.send(RedisCommand("DEL", keys.bet(id)))
         _ = try await redis.send(RedisCommand("LREM", keys.eventBets(id.eventID), "0", id.serial + ":" + String(userID) + ":" + String(accountID)))
-        _ = try await redis.send(RedisCommand("SREM", keys.eventBettors(id.eventID), String(userID)))
+        // The user stays a bettor if another bet of theirs on the event was written before.
+        let entries = try await redis.lrange(keys.eventBets(id.eventID), 0, -1)
+        if !entries.contains(where: { $0.hasSuffix(":" + String(userID) + ":" + String(accountID)) }) {
+            _ = try await redis.send(RedisCommand("SREM", keys.eventBettors(id.eventID), String(userID)))
+        }
         _ = try await redis.hincrby(keys.event(id.eventID), "bets", by: -1)
         _ = try await redis.hincrby(keys.event(id.eventID), "staked", by: -Int(amount.cents))
         _ = try await redis.zrem(keys.unconfirmedStakes(of: id.eventID), [id.description])
