@@ -195,6 +195,66 @@ import Testing
             }
         }
     }
+
+    /// The worker killed (SIGKILL) between a settled batch and its credits: the event is settled (the
+    /// credits owed in its shard's outbox), a first worker is killed once it applied most, and a
+    /// second applies each of the rest once: every winner paid exactly once (the checker counts them).
+    @Test func aWorkerKilledBetweenSettlementAndItsCreditsLeavesThemToTheNextOnce() async throws {
+        try await withRedisCluster(masters: 3, replicasPerMaster: 1) { cluster in
+            try await withBetMakerSystem(on: cluster, apiSettings: Self.waitForAReplica) { system in
+                let event = "c30-owed"
+                let catalogue = CatalogueStore(redis: system.redis, keys: Self.keys)
+                let entry = CatalogueEvent(
+                    id: event, title: event, homeTeam: "Home", awayTeam: "Away", startsAt: 4_000_000_000_000,
+                    odds: Odds(hundredths: 250), isOpen: true)
+                guard case .created = try await catalogue.create(entry) else { throw TestSupportError("\(event) not created") }
+                let players = try await ProcessFaultTests.fundedUsers(12, system)
+                let store = BetStore(redis: system.redis, keys: Self.keys, ids: IDGenerator(node: 72))
+                for round in 0..<5 {
+                    for player in players {
+                        let outcome = try await store.place(
+                            eventID: event, amount: Money(cents: 100 + Int64(round)), userID: player.userID, accountID: player.accountID)
+                        guard case .placed = outcome else { throw TestSupportError("not placed: \(outcome)") }
+                    }
+                }
+                _ = try await store.report(eventID: event, result: .win)
+                _ = try await Settler(redis: system.redis, keys: Self.keys, batchSize: 7).settle(eventID: event, result: .win)
+                let outbox = CreditOutbox(redis: system.redis, keys: Self.keys)
+                #expect(try await outbox.isCaughtUp() == false)
+                let credited = { () async throws -> Int in
+                    var count = 0
+                    for player in players {
+                        count += try await system.redis.send(RedisCommand("HLEN", Self.keys.credited(player.userID))).int(for: "HLEN")
+                    }
+                    return count
+                }
+                #expect(try await credited() == 0)
+
+                // One player's account is damaged, so the first worker cannot apply their five credits: they are
+                // still owed when it is killed, whatever it had applied of the others'.
+                let damaged = Self.keys.accounts(players[0].userID)
+                let kept = try #require(try await system.redis.hget(damaged, String(players[0].accountID)))
+                _ = try await system.redis.hset(damaged, [String(players[0].accountID): "lots"])
+                let first = try await BetMakerProcesses.startWorker(redis: cluster, name: "worker-1")
+                #expect(await eventually(every: .milliseconds(2)) { try await credited() >= 50 })
+                _ = await first.kill9()
+                #expect(try await credited() <= 55)
+                _ = try await system.redis.hset(damaged, [String(players[0].accountID): kept])
+                let second = try await BetMakerProcesses.startWorker(
+                    redis: cluster, name: "worker-2", settings: ["WORKER_CLAIM_MIN_IDLE_MS": "300", "WORKER_CLAIM_INTERVAL_MS": "100"])
+                #expect(await eventually { try await outbox.isCaughtUp() })
+                #expect(try await credited() == 60)
+                // Each player: 1,000,000.00 less five stakes, plus five payouts at 2.50 (rounded down to the cent).
+                let stakes = (0..<5).map { 100 + Int64($0) }
+                let expected = String(100_000_000 - stakes.reduce(0, +) + stakes.reduce(0) { $0 + $1 * 250 / 100 })
+                for player in players {
+                    #expect(try await Self.balance(system, player.userID, player.accountID) == expected)
+                }
+                #expect(await second.stop() == 0)
+                try await Self.expectCheckClean(cluster)
+            }
+        }
+    }
 }
 
 /// How many bets the concurrent clients have had answered, shared with the test that waits for some.
