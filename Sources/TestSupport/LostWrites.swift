@@ -6,13 +6,17 @@ import RedisClient
 public enum LostWrites {
     /// The user's slot as if `hold_stake` of a bet (and its release) had never reached it: no hold, no
     /// release record, no `stake` ledger entry, the bet not in the user's list, the balance as before.
-    public static func loseStake(redis: RedisClient, keys: RedisKeys, bet id: BetID, userID: Int, accountID: Int, amount: Money)
+    public static func loseStake(
+        redis: RedisClient, keys: RedisKeys, bet id: BetID, userID: Int, accountID: Int, amount: Money
+    )
         async throws
     {
         let reference = id.description
         _ = try await redis.hdel(keys.holds(userID), [reference])
         _ = try await redis.hdel(keys.releasedHolds(userID), [reference])
-        let stakes = try await redis.xrange(keys.ledger(userID)).filter { $0.fields?["bet_id"] == reference && $0.fields?["type"] == "stake" }
+        let stakes = try await redis.xrange(keys.ledger(userID)).filter {
+            $0.fields?["bet_id"] == reference && $0.fields?["type"] == "stake"
+        }
         guard !stakes.isEmpty else { throw TestSupportError("no stake entry for \(reference) in \(keys.ledger(userID))") }
         _ = try await redis.send(RedisCommand("XDEL", arguments: [keys.ledger(userID)] + stakes.map(\.id)))
         _ = try await redis.send(RedisCommand("LREM", keys.userBets(userID), "0", reference))
@@ -21,9 +25,11 @@ public enum LostWrites {
 
     /// The event's slot as if `place_wallet_bet` had never reached it: no bet hash, no entry in the event's
     /// list, counts as before (the hold on the user's slot stays, pending).
-    public static func loseBet(redis: RedisClient, keys: RedisKeys, bet id: BetID, userID: Int, accountID: Int, amount: Money) async throws {
+    public static func loseBet(redis: RedisClient, keys: RedisKeys, bet id: BetID, userID: Int, accountID: Int, amount: Money) async throws
+    {
         _ = try await redis.send(RedisCommand("DEL", keys.bet(id)))
-        _ = try await redis.send(RedisCommand("LREM", keys.eventBets(id.eventID), "0", id.serial + ":" + String(userID) + ":" + String(accountID)))
+        _ = try await redis.send(
+            RedisCommand("LREM", keys.eventBets(id.eventID), "0", id.serial + ":" + String(userID) + ":" + String(accountID)))
         // The user stays a bettor if another bet of theirs on the event was written before.
         let entries = try await redis.lrange(keys.eventBets(id.eventID), 0, -1)
         if !entries.contains(where: { $0.hasSuffix(":" + String(userID) + ":" + String(accountID)) }) {

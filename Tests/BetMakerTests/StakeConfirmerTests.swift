@@ -20,7 +20,8 @@ import Testing
     }
 
     func placeAndLose(_ stores: Stores, user: Int, account: Int, cents: Int64) async throws -> Bet {
-        guard case .placed(let bet) = try await stores.bets.place(eventID: "derby", amount: Money(cents: cents), userID: user, accountID: nil)
+        guard
+            case .placed(let bet) = try await stores.bets.place(eventID: "derby", amount: Money(cents: cents), userID: user, accountID: nil)
         else { throw TestSupportError("not placed") }
         try await LostWrites.loseStake(
             redis: stores.redis, keys: Self.keys, bet: bet.id, userID: user, accountID: account, amount: Money(cents: cents))
@@ -75,7 +76,8 @@ import Testing
             #expect(try await stores.balance(user, account) == Money(cents: 200))
             #expect(try await redis.zscore(Self.keys.unconfirmedStakes(of: "derby"), bet.id.description) != nil)
             let report = try await Self.checker(redis).check()
-            #expect(report.violations.contains { $0.key == Self.keys.unconfirmedStakes(of: "derby") && $0.detail.contains(bet.id.description) })
+            #expect(
+                report.violations.contains { $0.key == Self.keys.unconfirmedStakes(of: "derby") && $0.detail.contains(bet.id.description) })
         }
     }
 

@@ -45,7 +45,8 @@ import Testing
     }
 
     /// `betmaker-worker check` across the shards finds nothing (and `bets` bets, when given).
-    static func expectCheckClean(_ cluster: RedisCluster, bets: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    static func expectCheckClean(_ cluster: RedisCluster, bets: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws
+    {
         let check = try await BetMakerProcesses.runCheck(redis: cluster)
         let summary = check.output.split(whereSeparator: \.isNewline).first { $0.contains(" violation(s); ") }
         let expected = "0 violation(s); " + (bets.map { "\($0) bets" } ?? "")
@@ -274,7 +275,9 @@ import Testing
                     ])
                 #expect(try await ProcessFaultTests.report(event, .win, system) == 202)
                 let eventKey = Self.keys.event(event)
-                #expect(await eventually(every: .milliseconds(2)) { (Int(try await system.redis.hget(eventKey, "settle_pos") ?? "0") ?? 0) > 0 })
+                #expect(
+                    await eventually(every: .milliseconds(2)) { (Int(try await system.redis.hget(eventKey, "settle_pos") ?? "0") ?? 0) > 0 }
+                )
                 let master = try await cluster.owner(ofSlot: HashSlot.of(eventKey))
                 await cluster.crash(master)
                 try await cluster.waitUntilHealthy(timeout: .seconds(30))
