@@ -44,7 +44,10 @@ public func buildWorker(settings: Settings, logger: Logger, metrics: PrometheusC
     services.append(
         .init(
             service: GatedService(
-                Reconciler(reconciler: reconciler, interval: settings.holdReconcileInterval, logger: logger), behind: gate),
+                Reconciler(
+                    reconciler: reconciler,
+                    confirmer: StakeConfirmer(redis: redis, keys: settings.keys, maximumAge: settings.holdMaximumAge, logger: logger),
+                    interval: settings.holdReconcileInterval, logger: logger), behind: gate),
             successTerminationBehavior: .gracefullyShutdownGroup))
     services.append(
         .init(

@@ -130,8 +130,9 @@ nonisolated(nonsending) public func withBetMakerSystem(
     }
 }
 
-nonisolated(nonsending) private func withBetMakerSystem(
-    on deployment: any RedisDeployment, apiSettings: [String: String], apiUser: BetMakerProcesses.User,
+/// The same on a Redis the test started itself (a cluster with replicas, for the fault suite).
+nonisolated(nonsending) public func withBetMakerSystem(
+    on deployment: any RedisDeployment, apiSettings: [String: String] = [:], apiUser: BetMakerProcesses.User = .inherited,
     _ body: (BetMakerSystem) async throws -> Void
 ) async throws {
     let (api, baseURL) = try await BetMakerProcesses.startAPI(redis: deployment, settings: apiSettings, as: apiUser)

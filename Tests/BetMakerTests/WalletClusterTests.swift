@@ -50,7 +50,7 @@ import Testing
                     Scripts.placeWalletBet,
                     keys: [
                         keys.event("derby"), keys.eventBets("derby"), keys.bet(kept), keys.eventBettors("derby"),
-                        keys.abandonedBets("derby"),
+                        keys.abandonedBets("derby"), keys.unconfirmedStakes(of: "derby"),
                     ],
                     arguments: [kept.description, kept.serial, "derby", "400", String(user), String(hold.accountID)]
                 ).strings(for: "place_wallet_bet")

@@ -71,7 +71,7 @@ import Testing
                 Scripts.placeWalletBet,
                 keys: [
                     Self.keys.event("derby"), Self.keys.eventBets("derby"), Self.keys.bet(id), Self.keys.eventBettors("derby"),
-                    Self.keys.abandonedBets("derby"),
+                    Self.keys.abandonedBets("derby"), Self.keys.unconfirmedStakes(of: "derby"),
                 ],
                 arguments: [id.description, id.serial, "derby", "2500", String(user), String(account)]
             ).strings(for: "place_wallet_bet")
@@ -90,6 +90,9 @@ import Testing
             _ = try await stores.settler.settle(eventID: "derby", result: .win)
             #expect(try await stores.applyCredits() == 1)
             #expect(try await stores.balance(user, account) == Money(cents: 12_500))
+            // The bet's stake is on the user's slot: confirmed, nothing taken again.
+            let confirmed = try await StakeConfirmer(redis: redis, keys: Self.keys, maximumAge: .zero).confirm()
+            #expect(confirmed == StakeConfirmer.Pass(confirmed: 1))
             let after = try await Self.checker(redis, maximumHoldAge: .zero).check()
             #expect(after.isClean, "\(after.violations)")
         }

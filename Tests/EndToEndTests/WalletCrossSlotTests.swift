@@ -140,7 +140,7 @@ import Testing
                 keys: [
                     Self.keys.event("demo-derby"), Self.keys.eventBets("demo-derby"), Self.keys.bet(placed),
                     Self.keys.eventBettors("demo-derby"),
-                    Self.keys.abandonedBets("demo-derby"),
+                    Self.keys.abandonedBets("demo-derby"), Self.keys.unconfirmedStakes(of: "demo-derby"),
                 ],
                 arguments: [placed.description, placed.serial, "demo-derby", "2000", String(hana.userID), String(hold.accountID)])
             #expect(try await WalletEndToEndTests.balance(system, hana.token) == "50.00")

@@ -98,7 +98,7 @@ extension BetStore {
             Scripts.placeWalletBet,
             keys: [
                 keys.event(id.eventID), keys.eventBets(id.eventID), keys.bet(id), keys.eventBettors(id.eventID),
-                keys.abandonedBets(id.eventID),
+                keys.abandonedBets(id.eventID), keys.unconfirmedStakes(of: id.eventID),
             ],
             arguments: [id.description, id.serial, id.eventID, String(hold.amount.cents), String(hold.userID), String(hold.accountID)]
         ).strings(for: "place_wallet_bet")

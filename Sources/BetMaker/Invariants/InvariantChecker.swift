@@ -78,6 +78,7 @@ public struct InvariantChecker: Sendable {
             try await scan.checkUser(userID)
         }
         scan.checkLooseStakesReleased()
+        try await scan.checkUnconfirmedStakes()
         try await scan.checkCreditOutboxes()
         try await scan.checkPayments()
         scan.checkWalletBetsInLedgers()

@@ -37,6 +37,30 @@ extension InvariantChecker.Scan {
         }
     }
 
+    /// Bets whose stake the worker should have confirmed on the user's slot by now (`StakeConfirmer`) and
+    /// that the ledgers show no stake for: a stake lost in a failover that was not repaired (the account
+    /// no longer covers it, or no worker ran). An old entry whose stake is there is only bookkeeping the
+    /// worker has not done yet (it was stopped), not a violation.
+    mutating func checkUnconfirmedStakes() async throws {
+        guard let maximum = checker.maximumHoldAge else { return }
+        let cutoff = currentMilliseconds() - maximum.inMilliseconds
+        for shard in keys.allShards {
+            let set = keys.unconfirmedStakes(shard: shard)
+            let old: [String]
+            do {
+                old = try await redis.send(RedisCommand("ZRANGEBYSCORE", set, "-inf", String(cutoff))).strings(for: "ZRANGEBYSCORE")
+            } catch let error as RedisError where error.serverCode == "WRONGTYPE" {
+                record(.wrongType, set, "is not a sorted set")
+                continue
+            }
+            for id in old where BetID(id).flatMap({ walletBets[$0] })?.stakes != 1 {
+                record(
+                    .holdMismatch, set,
+                    "the stake of bet \(id) is unconfirmed for longer than \(maximum.inMilliseconds) ms and not in its user's ledger")
+            }
+        }
+    }
+
     /// Whether the bet or trade of a reference exists.
     func isPlaced(_ reference: MoneyReference) -> Bool {
         switch reference.kind {

@@ -73,6 +73,14 @@ public struct RedisKeys: Sendable {
     /// their hold was voided, so `place_wallet_bet` refuses them if they come late. In the event's slot.
     public func abandonedBets(_ eventID: String) -> String { event(eventID) + ":abandoned" }
 
+    /// Sorted set of a shard's bets with money whose stake on the user's slot is not confirmed yet (bet
+    /// ids, scored by placement, ms): `place_wallet_bet` adds each, the worker's `StakeConfirmer` removes
+    /// it once the user's slot shows the stake (a failover of the user's master may have lost it).
+    public func unconfirmedStakes(shard: Int) -> String { shardTag(shard) + ":unconfirmed" }
+
+    /// The set above for an event's bets.
+    public func unconfirmedStakes(of eventID: String) -> String { unconfirmedStakes(shard: shard(of: eventID)) }
+
     /// Stream of the credits a shard's settlement owes players (`type` payout or refund, `credit_id`,
     /// `user_id`, `account_id`, `amount`, `bet_id`), appended by `settle_batch` in the shard's slot and
     /// applied by the worker's `CreditRelay` (consumer group `credits`) with `apply_credits`.

@@ -5,13 +5,15 @@ extension Scripts {
     /// slot alone, once the stake is held on the user's (`hold_stake`): checks that the event is an open
     /// catalogue event without a result, not taken by a trader and not started by Redis's clock (betting
     /// closes at kick-off); then writes the bet with the odds locked in, its entry in the event's list,
-    /// the event's counts and the user among its bettors (whom `take_event` refuses).
+    /// the event's counts, the user among its bettors (whom `take_event` refuses) and the bet among the
+    /// shard's unconfirmed stakes (`StakeConfirmer` checks later that the user's slot kept the stake).
     ///
     /// Idempotent by the bet id: a bet already written for this user answers as placed then. A bet the
     /// reconciler gave up on (`abandon_bet`: its hold was voided) is refused, so a late call places no
     /// bet whose stake went back.
     ///
-    /// KEYS: event hash, event bet list, bet (`RedisKeys.bet`), event's bettors, event's abandoned bets
+    /// KEYS: event hash, event bet list, bet (`RedisKeys.bet`), event's bettors, event's abandoned bets,
+    ///       shard's unconfirmed stakes
     /// ARGV: bet id (`BetID`), its serial, event id, amount (cents), user id, account id
     /// Returns {'placed', odds, payout, created_at (ms)} | {'closed', result} | {'not_in_catalogue'} | {'not_open'} |
     ///   {'betting_closed', 'taken' | 'started', starts_at (ms)} | {'abandoned'} | {'id_taken'}
@@ -37,7 +39,7 @@ extension Scripts {
             local refusal = notInteger(KEYS[1], 'bets', event[7]) or notInteger(KEYS[1], 'staked', event[8])
               or notInteger(KEYS[1], 'odds', event[4])
             if refusal then return refusal end
-            \(checkTypes([(2, "list"), (4, "set")]))
+            \(checkTypes([(2, "list"), (4, "set"), (6, "zset")]))
             local stake = tonumber(ARGV[4])
             local odds = event[4]
             local gross = stake * tonumber(odds)
@@ -48,6 +50,7 @@ extension Scripts {
             redis.call('SADD', KEYS[4], ARGV[5])
             redis.call('HINCRBY', KEYS[1], 'bets', 1)
             redis.call('HINCRBY', KEYS[1], 'staked', ARGV[4])
+            redis.call('ZADD', KEYS[6], now, ARGV[1])
             return {'placed', odds, payout, now}
             """)
 

@@ -16,7 +16,7 @@ public enum Scripts {
             // Bets and results.
             placeBet, placeWalletBet, reportResult, readTail,
             // Money across slots: the user-slot steps of a two-phase transfer (`Wallet`).
-            holdStake, releaseHold, applyCredits, abandonBet,
+            holdStake, releaseHold, applyCredits, abandonBet, confirmStake,
             // The resulting workflow (docs/ARCHITECTURE.md, "The event workflow").
             assignEvent, takeEvent, voidEvent,
             // Settlement and the events stream as a queue (docs/ARCHITECTURE.md, "The stream protocol").
