@@ -14,7 +14,11 @@ A listing's cursor is a token copied from the previous page's `Link` header. For
 of a store split into shards it is one position per shard joined by `.`, and the API refuses (422) a
 cursor with another number of positions: it comes from no page of this store. The contract's store
 has one shard, so a drawn cursor keeps its first position (still a schema-valid cursor, now one this
-store could have made). The refusal is covered by ShardedStoreTests.
+store could have made). The refusal is covered by APITests.
+
+The contacts listing's cursor is the last address shown; its documented pattern is an address, yet
+schemathesis once drew `jo` for it (a prefix of the example, its pattern's look-ahead not honoured) and
+called the 422 a valid request refused. A drawn contacts cursor without `@` is dropped.
 """
 
 from __future__ import annotations
@@ -33,8 +37,11 @@ DIGEST_LENGTH = 32
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     query = case.query
-    if query and isinstance(query.get("cursor"), str) and "." in query["cursor"]:
-        query["cursor"] = query["cursor"].split(".")[0]
+    cursor = query.get("cursor") if query else None
+    if isinstance(cursor, str) and case.path == "/admin/contacts" and "@" not in cursor:
+        del query["cursor"]
+    elif isinstance(cursor, str) and "." in cursor and "@" not in cursor:
+        query["cursor"] = cursor.split(".")[0]
     headers = case.headers
     if not headers:
         return
