@@ -151,22 +151,6 @@ public struct Settings: Sendable {
     public var tradePollInterval: Duration = .milliseconds(250)
     public var tradeBatchSize = TradeSettler.defaultBatchSize
 
-    /// How often the worker records a tick: CoinMarketCap's refresh, the simulated feed's interval; nil
-    /// when ticks come from elsewhere (`PRICE_FEED=none`).
-    public var priceFeedInterval: Duration? {
-        switch priceFeed {
-        case .coinmarketcap: cmcRefresh
-        case .simulated: simulatedFeedInterval
-        case .none: nil
-        }
-    }
-
-    /// The shortest trade duration two feed intervals allow, in whole seconds.
-    var shortestFairDuration: Int {
-        guard let interval = priceFeedInterval else { return 1 }
-        return Int((2 * interval.inMilliseconds + 999) / 1000)
-    }
-
     /// Every shard has a stream the worker reads on a connection of its own.
     public static let maximumShards = 256
 
@@ -385,17 +369,7 @@ public struct Settings: Sendable {
             priceFeed = cmcAPIKey == nil ? .simulated : .coinmarketcap
         }
         if priceFeed == .coinmarketcap && cmcAPIKey == nil { throw SettingsError("PRICE_FEED=coinmarketcap needs CMC_API_KEY") }
-        // Unset, the shortest duration is 10 s or two feed intervals, whichever is longer.
-        let shortest = chosenShortest ?? max(tradeDurations.lowerBound, shortestFairDuration)
-        guard shortest >= shortestFairDuration else {
-            throw SettingsError(
-                "TRADE_MIN_SECONDS (\(shortest)) must be at least two price feed intervals (\(shortestFairDuration) s): "
-                    + "a shorter trade could open and close on prices a player knows in advance")
-        }
-        guard shortest <= longest else {
-            throw SettingsError("TRADE_MIN_SECONDS (\(shortest)) must not be more than TRADE_MAX_SECONDS (\(longest))")
-        }
-        tradeDurations = shortest...longest
+        try setTradeDurations(shortest: chosenShortest, longest: longest)
         tradePollInterval = try milliseconds("TRADE_POLL_MS", in: 10...60_000) ?? tradePollInterval
         tradeBatchSize = try integer("TRADE_BATCH_SIZE", in: 1...5000) ?? tradeBatchSize
         workerHTTPHost = text("WORKER_HTTP_HOST") ?? workerHTTPHost
