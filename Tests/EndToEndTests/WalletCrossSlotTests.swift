@@ -32,7 +32,10 @@ import Testing
     @Test func aVoidRefundsEveryStakeThroughTheOutboxOnce() async throws {
         try await withSystem { system in
             _ = try await BetMakerProcesses.seedDemo(redis: system.deployment)
-            let worker = try await BetMakerProcesses.startWorker(redis: system.deployment)
+            // The relay trims acknowledged credits at its claim interval: none within this test, so all
+            // four are still there to be delivered again below.
+            let worker = try await BetMakerProcesses.startWorker(
+                redis: system.deployment, settings: ["WORKER_CLAIM_INTERVAL_MS": "3600000", "WORKER_REQUEUE_AFTER_MS": "7200000"])
             let admin = try await WalletEndToEndTests.logIn(system, "admin", "admin-password")
             let players = try await Self.players(system, ["erin", "finn"], deposit: "100.00")
             for (index, player) in players.enumerated() {
