@@ -75,12 +75,16 @@ extension RedisClient {
     /// it within `timeout` (replication stays asynchronous: this narrows the window in which a failover
     /// loses an acknowledged write, it does not close it).
     ///
-    /// - Throws: the write's error, or `WAIT`'s when the write succeeded and `WAIT` did not.
+    /// A `WAIT` that fails after the write succeeded (its node just lost its replica or its role) counts
+    /// as no replica: the write is done, and a thrown error would read as "not run".
+    ///
+    /// - Throws: the write's error.
     public func send(
         _ command: RedisCommand, waitingForReplicas replicas: Int, timeout: Duration
     ) async throws -> (reply: RESPValue, replicas: Int) {
         let replies = try await pipeline([command, .wait(replicas: replicas, timeout: timeout)])
-        return (try replies[0].get(), try replies[1].get().int(for: "WAIT"))
+        let reply = try replies[0].get()
+        return (reply, (try? replies[1].get().int(for: "WAIT")) ?? 0)
     }
 
     public func load(_ scripts: [RedisScript]) async throws {
